@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the system packages callscope needs to build and test, if missing.
+# Debian/Ubuntu: cmake + libclang (whisper.cpp via whisper-rs), sox (test
+# audio), chromium (the digest's HTML test). Idempotent; safe to re-run.
+set -euo pipefail
+
+need=()
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+# bindgen needs libclang.so
+if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
+  need+=(libclang-dev)
+fi
+command -v sox >/dev/null 2>&1 || need+=(sox)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing system packages: ${need[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,93 @@
+//! `callscope import`: transcripts in, into the store.
+
+use std::io::{BufReader, Write};
+
+use crate::cli::ImportArgs;
+use crate::error::{Error, Result};
+use crate::import::{ImportOptions, ImportReport, Importer};
+use crate::output::{Outcome, Output};
+use crate::workspace::Workspace;
+
+pub(super) fn run(workspace: &Workspace, args: &ImportArgs, output: Output) -> Result<Outcome> {
+    let source = args.file.display().to_string();
+    let importer = Importer::new(ImportOptions {
+        max_line_bytes: args.max_line_bytes,
+        ..ImportOptions::default()
+    });
+    let mut store = workspace.open_store()?;
+    let (mut reader, total_bytes): (Box<dyn std::io::BufRead>, u64) = if source == "-" {
+        (Box::new(std::io::stdin().lock()), 0)
+    } else {
+        let file = std::fs::File::open(&args.file).map_err(|error| Error::io(&args.file, error))?;
+        let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+        (Box::new(BufReader::with_capacity(1 << 20, file)), length)
+    };
+    let bar = output.progress(total_bytes, "bytes");
+    let report = importer.run(
+        &mut reader,
+        &source,
+        |calls| store.put_calls(&calls),
+        |bytes| bar.set_position(bytes),
+    );
+    bar.finish_and_clear();
+    let report = report?;
+    write_failures(workspace, &source, &report)?;
+    print_report(&source, &report, output);
+    Ok(Outcome {
+        failed: report.failed.len(),
+    })
+}
+
+fn write_failures(workspace: &Workspace, source: &str, report: &ImportReport) -> Result<()> {
+    let path = workspace.failures_path();
+    if report.failed.is_empty() {
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(|error| Error::io(&path, error))?;
+        }
+        return Ok(());
+    }
+    let mut file = std::fs::File::create(&path).map_err(|error| Error::io(&path, error))?;
+    for failure in &report.failed {
+        let line = serde_json::json!({
+            "file": source,
+            "line": failure.line,
+            "call_id": failure.call_id,
+            "reason": failure.reason,
+        });
+        writeln!(file, "{line}").map_err(|error| Error::io(&path, error))?;
+    }
+    Ok(())
+}
+
+fn print_report(source: &str, report: &ImportReport, output: Output) {
+    for failure in &report.failed {
+        eprintln!("{source}:{}: {}", failure.line, failure.reason);
+    }
+    if output.json {
+        output.json_line(&serde_json::json!({
+            "file": source,
+            "lines": report.lines,
+            "imported": report.calls,
+            "segments": report.segments,
+            "sorted": report.sorted,
+            "failed": report.failed,
+        }));
+        return;
+    }
+    println!(
+        "imported {} calls ({} segments) from {source}",
+        report.calls, report.segments
+    );
+    if report.sorted > 0 {
+        println!(
+            "  {} calls had segments out of order; they were sorted",
+            report.sorted
+        );
+    }
+    if !report.failed.is_empty() {
+        println!(
+            "  {} lines refused (listed above and in failures.jsonl); fix them and import the file again",
+            report.failed.len()
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! The data that flows between stages, and the user-facing contract types
+//! of `shared/spec/formats.md`.
+//!
+//! Every type that a user, a script or another system sees is defined here
+//! with its serde form; stages exchange these types and nothing else.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Who spoke a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The call-center agent.
+    Agent,
+    /// The customer.
+    Customer,
+    /// Not known (a mono recording whose speakers could not be told apart).
+    Unknown,
+}
+
+impl Role {
+    /// The contract spelling: `agent`, `customer` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Customer => "customer",
+            Role::Unknown => "unknown",
+        }
+    }
+
+    /// Parses the contract spelling.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "agent" => Some(Role::Agent),
+            "customer" => Some(Role::Customer),
+            "unknown" => Some(Role::Unknown),
+            _ => None,
+        }
+    }
+
+    /// The other party of a two-party call (`unknown` stays `unknown`).
+    pub fn other(self) -> Role {
+        match self {
+            Role::Agent => Role::Customer,
+            Role::Customer => Role::Agent,
+            Role::Unknown => Role::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// One sentence of a transcript (formats.md §2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    /// Seconds from the start of the recording, `>= start`.
+    pub end: f64,
+    /// Who spoke.
+    pub role: Role,
+    /// What was said.
+    pub text: String,
+    /// ASR confidence in 0..1, when the segment came from callscope's ASR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Confidence in 0..1 that `role` is right (mono recordings whose
+    /// speakers were separated by clustering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_confidence: Option<f64>,
+}
+
+impl Segment {
+    /// Seconds of speech in this segment.
+    pub fn seconds(&self) -> f64 {
+        (self.end - self.start).max(0.0)
+    }
+}
+
+/// One call with its transcript: a line of the transcript JSONL
+/// (formats.md §2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    /// Unique id of the call.
+    pub call_id: String,
+    /// RFC 3339 timestamp with offset, when the call started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// The agent who handled the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// The agent's team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// The skill queue (售后, 账单, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Length of the recording in seconds; defaults to the last segment end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// The sentences, sorted by `start`.
+    pub segments: Vec<Segment>,
+    /// Free string metadata (extra manifest columns, vendor fields).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, String>,
+    /// The ASR model that produced the transcript.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asr_model: Option<String>,
+    /// SHA-256 of the audio file's bytes, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_sha256: Option<String>,
+    /// Silences found in the audio (from callscope's VAD), for the silence
+    /// rule and for analysts; absent for imported transcripts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub silences: Vec<Silence>,
+    /// The audio file the transcript came from, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_path: Option<String>,
+}
+
+impl Call {
+    /// The call's duration: the stated one, or else the largest segment end.
+    pub fn effective_duration(&self) -> f64 {
+        self.duration.unwrap_or_else(|| {
+            self.segments
+                .iter()
+                .map(|segment| segment.end)
+                .fold(0.0, f64::max)
+        })
+    }
+
+    /// Sorts segments by start (then end), as the contract requires.
+    pub fn sort_segments(&mut self) {
+        self.segments.sort_by(|left, right| {
+            left.start
+                .total_cmp(&right.start)
+                .then(left.end.total_cmp(&right.end))
+        });
+    }
+}
+
+/// A stretch of the recording where nobody (or one channel) was speaking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Silence {
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    /// Seconds from the start of the recording.
+    pub end: f64,
+}
+
+/// One row of an audio manifest (formats.md §1), resolved to defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioEntry {
+    /// The audio file, absolute or relative to the working directory.
+    pub path: std::path::PathBuf,
+    /// Unique id of the call (default: the file stem).
+    pub call_id: String,
+    /// When the call started (default: the file's modification time).
+    pub started_at: Option<String>,
+    /// Who handled it.
+    pub agent_id: Option<String>,
+    /// Which team.
+    pub team: Option<String>,
+    /// Which skill queue.
+    pub queue: Option<String>,
+    /// How the channels map to roles; `None` means "by channel count".
+    pub channels: Option<ChannelLayout>,
+    /// Further manifest columns.
+    pub meta: BTreeMap<String, String>,
+}
+
+/// How the channels of a recording map to roles (formats.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelLayout {
+    /// Stereo, agent on channel 0, customer on channel 1.
+    AgentLeft,
+    /// Stereo, agent on channel 1, customer on channel 0.
+    AgentRight,
+    /// One channel with both speakers.
+    Mono,
+}
+
+impl ChannelLayout {
+    /// Parses the manifest spelling.
+    pub fn parse(text: &str) -> Option<ChannelLayout> {
+        match text.trim() {
+            "agent-left" => Some(ChannelLayout::AgentLeft),
+            "agent-right" => Some(ChannelLayout::AgentRight),
+            "mono" => Some(ChannelLayout::Mono),
+            _ => None,
+        }
+    }
+}
+
+/// The result of scoring one call against one scorecard (formats.md §3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QaResult {
+    /// The call scored.
+    pub call_id: String,
+    /// The scorecard's name.
+    pub scorecard: String,
+    /// `base_score` minus the points of violated rules, floored at 0; 0 when
+    /// a fatal rule was violated.
+    pub score: f64,
+    /// `score >= pass_score`.
+    pub passed: bool,
+    /// Whether a fatal rule was violated.
+    pub fatal: bool,
+    /// The violated rules with their evidence.
+    pub violations: Vec<Violation>,
+}
+
+/// A violated rule (formats.md §3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Violation {
+    /// The rule's id.
+    pub rule_id: String,
+    /// The rule's display name.
+    pub name: String,
+    /// Points deducted.
+    pub points: f64,
+    /// Whether the rule is fatal (一票否决).
+    pub fatal: bool,
+    /// The segments that triggered it; empty for absences.
+    pub evidence: Vec<Evidence>,
+}
+
+/// A segment that made a rule fire (formats.md §3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Index of the segment in the call's sorted segments.
+    pub segment: usize,
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    /// Seconds from the start of the recording.
+    pub end: f64,
+    /// Who spoke.
+    pub role: Role,
+    /// The segment's text as stored.
+    pub text: String,
+    /// What matched, in the segment's own characters.
+    pub matched: String,
+}
+
+/// One search hit (formats.md §4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResult {
+    /// The call found.
+    pub call_id: String,
+    /// Relevance score.
+    pub score: f64,
+    /// When the call started.
+    pub started_at: Option<String>,
+    /// The agent.
+    pub agent_id: Option<String>,
+    /// The team.
+    pub team: Option<String>,
+    /// The queue.
+    pub queue: Option<String>,
+    /// The call's QA score, if scored.
+    pub qa_score: Option<f64>,
+    /// The matching segments.
+    pub hits: Vec<SearchHit>,
+}
+
+/// A matching segment of a search result (formats.md §4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// Index of the segment in the call.
+    pub segment: usize,
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    /// Seconds from the start of the recording.
+    pub end: f64,
+    /// Who spoke.
+    pub role: Role,
+    /// The segment's text.
+    pub text: String,
+    /// The text with matches wrapped in `<b>...</b>` (other text HTML-escaped).
+    pub highlight: String,
+}
