@@ -25,6 +25,7 @@
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod dictionary;
 pub mod error;
 pub mod import;

@@ -286,3 +286,27 @@ pub struct SearchHit {
     /// The text with matches wrapped in `<b>...</b>` (other text HTML-escaped).
     pub highlight: String,
 }
+
+/// A stretch of speech found by voice activity detection, in seconds from
+/// the start of the recording.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SpeechRegion {
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    /// Seconds from the start of the recording.
+    pub end: f64,
+}
+
+/// One sentence recognized by the ASR engine in one channel, with times in
+/// the recording's own timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AsrSegment {
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    /// Seconds from the start of the recording.
+    pub end: f64,
+    /// Recognized text, simplified characters.
+    pub text: String,
+    /// Mean token probability in 0..1.
+    pub confidence: f64,
+}

@@ -75,3 +75,10 @@ impl Workspace {
         Store::open(&self.store_path())
     }
 }
+
+impl Workspace {
+    /// Reads the workspace config (defaults when the file is missing).
+    pub fn config(&self) -> Result<crate::config::WorkspaceConfig> {
+        crate::config::WorkspaceConfig::load(&self.config_path())
+    }
+}
