@@ -58,6 +58,17 @@ pub enum Command {
     Stats,
     /// Measure speed and memory (prints a table; figures for the README).
     Bench(BenchArgs),
+    /// Personal data: audit the workspace (--check), mask it in place
+    /// (--apply), or make a seal key (keygen).
+    ///
+    /// `callscope import` masks phone, landline, ID and bank card numbers and
+    /// emails as the `[redaction]` policy says; with a seal key
+    /// (CALLSCOPE_SEAL_KEY_FILE) the originals are kept encrypted for QA,
+    /// without one they are not kept at all.
+    Redact(RedactArgs),
+    /// Export a call's recording as WAV, optionally with personal data
+    /// silenced (--silence-pii).
+    ExportAudio(ExportAudioArgs),
 }
 
 /// `callscope import`.
@@ -85,6 +96,55 @@ pub struct BenchArgs {
     pub which: BenchCommand,
 }
 
+/// `callscope redact`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RedactArgs {
+    /// What to do besides --check and --apply.
+    #[command(subcommand)]
+    pub action: Option<RedactCommand>,
+    /// Report unmasked personal data anywhere in the workspace (store, QA
+    /// results, report and log files, database free pages); exit 1 when
+    /// some is found.
+    #[arg(long, conflicts_with = "apply")]
+    pub check: bool,
+    /// Mask calls and QA results already in the store (stored before the
+    /// policy, or by a stage that wrote clear text), then vacuum the store.
+    #[arg(long)]
+    pub apply: bool,
+}
+
+/// `callscope redact` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RedactCommand {
+    /// Write a new random seal key (keep it outside the workspace).
+    Keygen {
+        /// The key file to create (refused inside the workspace, never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `callscope export-audio`.
+#[derive(Debug, Args)]
+pub struct ExportAudioArgs {
+    /// The call's id.
+    pub call_id: String,
+    /// The WAV file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Zero the audio where personal data was said (estimated from the
+    /// masked characters' position in their segment, plus --margin).
+    #[arg(long)]
+    pub silence_pii: bool,
+    /// The recording (default: the call's audio_path).
+    #[arg(long)]
+    pub audio: Option<PathBuf>,
+    /// Seconds of extra silence on each side of a span.
+    #[arg(long, default_value_t = 0.25)]
+    pub margin: f64,
+}
+
 /// The benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -92,6 +152,16 @@ pub enum BenchCommand {
     Import {
         /// How many calls.
         #[arg(long, default_value_t = 100_000)]
+        calls: usize,
+        /// Random seed for the generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Redaction throughput: detect, mask and seal synthetic calls with
+    /// planted personal data.
+    Redact {
+        /// How many calls.
+        #[arg(long, default_value_t = 20_000)]
         calls: usize,
         /// Random seed for the generator.
         #[arg(long, default_value_t = 7)]

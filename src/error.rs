@@ -75,6 +75,11 @@ pub enum Error {
     /// The search index failed.
     #[error("search index: {0}")]
     Index(String),
+
+    /// Sealed originals could not be sealed or opened (missing or wrong
+    /// seal key, a key inside the workspace, tampered data).
+    #[error("sealed originals: {0}")]
+    Seal(String),
 }
 
 impl Error {
@@ -96,5 +101,12 @@ impl From<rusqlite::Error> for Error {
 impl From<tantivy::TantivyError> for Error {
     fn from(error: tantivy::TantivyError) -> Error {
         Error::Index(error.to_string())
+    }
+}
+
+impl Error {
+    /// A seal-key or sealed-original failure, with what to do about it.
+    pub fn seal(reason: impl Into<String>) -> Error {
+        Error::Seal(reason.into())
     }
 }

@@ -310,3 +310,102 @@ pub struct AsrSegment {
     /// Mean token probability in 0..1.
     pub confidence: f64,
 }
+
+/// A kind of personal data that callscope detects and masks (PIPL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PiiKind {
+    /// A mainland mobile number (11 digits, 1[3-9]...).
+    Mobile,
+    /// A landline number: area code and 7-8 digits, or a bare local number
+    /// said as a phone number.
+    Landline,
+    /// A resident ID number (居民身份证号码, 18 characters, GB 11643).
+    IdCard,
+    /// A bank card number (16-19 digits, Luhn).
+    BankCard,
+    /// An email address.
+    Email,
+}
+
+impl PiiKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [PiiKind; 5] = [
+        PiiKind::Mobile,
+        PiiKind::Landline,
+        PiiKind::IdCard,
+        PiiKind::BankCard,
+        PiiKind::Email,
+    ];
+
+    /// The contract spelling: `mobile`, `landline`, `id_card`, `bank_card`,
+    /// `email`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PiiKind::Mobile => "mobile",
+            PiiKind::Landline => "landline",
+            PiiKind::IdCard => "id_card",
+            PiiKind::BankCard => "bank_card",
+            PiiKind::Email => "email",
+        }
+    }
+
+    /// Parses the contract spelling.
+    pub fn parse(text: &str) -> Option<PiiKind> {
+        PiiKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text.trim())
+    }
+}
+
+impl std::fmt::Display for PiiKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// Where personal data was masked in a call: the segment, the characters of
+/// the original text, and the estimated moment in the recording (for
+/// silencing audio). Holds no personal data itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedactedSpan {
+    /// Index of the segment in the call's sorted segments.
+    pub segment: usize,
+    /// What was masked.
+    pub kind: PiiKind,
+    /// First character of the span in the segment's original text.
+    pub char_start: usize,
+    /// One past the span's last character in the original text.
+    pub char_end: usize,
+    /// Estimated start, seconds from the start of the recording.
+    pub start: f64,
+    /// Estimated end, seconds from the start of the recording.
+    pub end: f64,
+}
+
+/// The original text of a call's masked parts, encrypted with the seal key
+/// (XChaCha20-Poly1305, the call id as associated data). Only
+/// `Redactor::unseal` with the same key reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedOriginal {
+    /// The call whose originals these are.
+    pub call_id: String,
+    /// Fingerprint of the key that sealed it (not the key).
+    pub key_id: String,
+    /// The random nonce (24 bytes).
+    pub nonce: Vec<u8>,
+    /// The encrypted originals with their authentication tag.
+    pub ciphertext: Vec<u8>,
+}
+
+/// What redaction did to one call: the masked spans and, when a seal key was
+/// configured, the sealed originals. Written next to the masked call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRedaction {
+    /// The call.
+    pub call_id: String,
+    /// The masked spans (empty when the call held no personal data).
+    pub spans: Vec<RedactedSpan>,
+    /// The sealed originals (none without a key, or with nothing masked).
+    pub sealed: Option<SealedOriginal>,
+}

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::model::{Call, QaResult};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations, index `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -59,6 +59,21 @@ const MIGRATIONS: &[&str] = &[
         body       TEXT NOT NULL,
         scored_at  INTEGER NOT NULL,
         PRIMARY KEY (call_id, scorecard)
+     );
+",
+    // 1 -> 2: redaction. Sealed originals are read only by
+    // `Store::sealed_original` (for QA re-scoring): no view, index or export
+    // reads them. Spans hold positions and times, no personal data.
+    "CREATE TABLE sealed_originals (
+        call_id     TEXT PRIMARY KEY NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
+        key_id      TEXT NOT NULL,
+        nonce       BLOB NOT NULL,
+        ciphertext  BLOB NOT NULL,
+        sealed_at   INTEGER NOT NULL
+     );
+     CREATE TABLE redacted_spans (
+        call_id     TEXT PRIMARY KEY NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
+        spans       TEXT NOT NULL
      );
 ",
 ];
@@ -520,6 +535,112 @@ impl Store {
         Ok(self
             .connection
             .execute("UPDATE calls SET indexed_seq = 0", [])? as u64)
+    }
+
+    /// Records what redaction did to calls already written with
+    /// [`Store::put_calls`], in one transaction: each record replaces the
+    /// call's earlier spans and sealed original (a record without spans or
+    /// seal clears them).
+    pub fn put_call_redactions(&mut self, records: &[crate::model::CallRedaction]) -> Result<()> {
+        let now = now_epoch();
+        let transaction = self.connection.transaction()?;
+        {
+            let mut clear_sealed =
+                transaction.prepare_cached("DELETE FROM sealed_originals WHERE call_id = ?1")?;
+            let mut clear_spans =
+                transaction.prepare_cached("DELETE FROM redacted_spans WHERE call_id = ?1")?;
+            let mut insert_sealed = transaction.prepare_cached(
+                "INSERT INTO sealed_originals (call_id, key_id, nonce, ciphertext, sealed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut insert_spans = transaction
+                .prepare_cached("INSERT INTO redacted_spans (call_id, spans) VALUES (?1, ?2)")?;
+            for record in records {
+                clear_sealed.execute([&record.call_id])?;
+                clear_spans.execute([&record.call_id])?;
+                if !record.spans.is_empty() {
+                    let spans = serde_json::to_string(&record.spans).map_err(|error| {
+                        Error::Store(format!("call {}: {error}", record.call_id))
+                    })?;
+                    insert_spans.execute(params![record.call_id, spans])?;
+                }
+                if let Some(sealed) = &record.sealed {
+                    insert_sealed.execute(params![
+                        sealed.call_id,
+                        sealed.key_id,
+                        sealed.nonce,
+                        sealed.ciphertext,
+                        now
+                    ])?;
+                }
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// The sealed original of a call, if one was kept (for QA re-scoring
+    /// through `Redactor::unseal`; nothing else reads it).
+    pub fn sealed_original(&self, call_id: &str) -> Result<Option<crate::model::SealedOriginal>> {
+        Ok(self
+            .connection
+            .query_row(
+                "SELECT key_id, nonce, ciphertext FROM sealed_originals WHERE call_id = ?1",
+                [call_id],
+                |row| {
+                    Ok(crate::model::SealedOriginal {
+                        call_id: call_id.to_string(),
+                        key_id: row.get(0)?,
+                        nonce: row.get(1)?,
+                        ciphertext: row.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The masked spans of a call (positions and estimated times).
+    pub fn redacted_spans(&self, call_id: &str) -> Result<Vec<crate::model::RedactedSpan>> {
+        let spans: Option<String> = self
+            .connection
+            .query_row(
+                "SELECT spans FROM redacted_spans WHERE call_id = ?1",
+                [call_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match spans {
+            None => Ok(Vec::new()),
+            Some(spans) => serde_json::from_str(&spans).map_err(|error| {
+                Error::Store(format!(
+                    "the redacted spans of call {call_id} do not decode ({error});                      run `callscope import` again for it"
+                ))
+            }),
+        }
+    }
+
+    /// Calls with masked spans, and calls with sealed originals.
+    pub fn redaction_counts(&self) -> Result<(u64, u64)> {
+        let spans: i64 =
+            self.connection
+                .query_row("SELECT COUNT(*) FROM redacted_spans", [], |row| row.get(0))?;
+        let sealed: i64 =
+            self.connection
+                .query_row("SELECT COUNT(*) FROM sealed_originals", [], |row| row.get(0))?;
+        Ok((spans as u64, sealed as u64))
+    }
+
+    /// Rewrites the database file without the free pages where deleted and
+    /// replaced rows linger, and empties the write-ahead log (after masking
+    /// a workspace in place, so no clear text survives on disk).
+    pub fn compact(&mut self) -> Result<()> {
+        let checkpoint = |connection: &Connection| {
+            connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        };
+        checkpoint(&self.connection)?;
+        self.connection.execute_batch("VACUUM")?;
+        checkpoint(&self.connection)?;
+        Ok(())
     }
 }
 

@@ -22,17 +22,38 @@ pub(super) fn run(workspace: &Workspace, args: &ImportArgs, output: Output) -> R
         let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
         (Box::new(BufReader::with_capacity(1 << 20, file)), length)
     };
+    // Redaction: the store never holds clear personal data for display.
+    let redactor = crate::redact::Redactor::from_workspace(workspace)?;
+    let mut redacted = crate::redact::RedactionCounts::default();
     let bar = output.progress(total_bytes, "bytes");
     let report = importer.run(
         &mut reader,
         &source,
-        |calls| store.put_calls(&calls),
+        |calls| {
+            let batch = redactor.redact_batch(calls)?;
+            store.put_calls(&batch.calls)?;
+            store.put_call_redactions(&batch.records)?;
+            redacted.add(&batch.counts);
+            Ok(())
+        },
         |bytes| bar.set_position(bytes),
     );
     bar.finish_and_clear();
-    let report = report?;
+    let mut report = report?;
+    // Refusal reasons quote values (serde names the bad value): mask them.
+    for failure in &mut report.failed {
+        failure.reason = redactor.mask_text(&failure.reason);
+    }
     write_failures(workspace, &source, &report)?;
-    print_report(&source, &report, output);
+    print_report(&source, &report, &redacted, output);
+    if !output.json && redacted.calls_masked > 0 {
+        println!(
+            "  masked {} personal data items in {} calls",
+            redacted.total_items(),
+            redacted.calls_masked
+        );
+        super::redact::print_sealing(&redactor, &redacted);
+    }
     Ok(Outcome {
         failed: report.failed.len(),
     })
@@ -59,7 +80,12 @@ fn write_failures(workspace: &Workspace, source: &str, report: &ImportReport) ->
     Ok(())
 }
 
-fn print_report(source: &str, report: &ImportReport, output: Output) {
+fn print_report(
+    source: &str,
+    report: &ImportReport,
+    redacted: &crate::redact::RedactionCounts,
+    output: Output,
+) {
     for failure in &report.failed {
         eprintln!("{source}:{}: {}", failure.line, failure.reason);
     }
@@ -71,6 +97,7 @@ fn print_report(source: &str, report: &ImportReport, output: Output) {
             "segments": report.segments,
             "sorted": report.sorted,
             "failed": report.failed,
+            "redacted": redacted,
         }));
         return;
     }

@@ -4,6 +4,7 @@
 
 mod bench;
 mod import;
+mod redact;
 mod show;
 mod stats;
 
@@ -24,5 +25,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Show(args) => show::run(&workspace, &args, output),
         Command::Stats => stats::run(&workspace, output),
         Command::Bench(args) => bench::run(&args, output),
+        Command::Redact(args) => redact::run(&workspace, &args, output),
+        Command::ExportAudio(args) => redact::export_audio(&workspace, &args, output),
     }
 }

@@ -10,6 +10,9 @@ pub(super) fn run(workspace: &Workspace, args: &ShowArgs, output: Output) -> Res
     let call = store
         .get_call(&args.call_id)?
         .ok_or_else(|| Error::UnknownCall(args.call_id.clone()))?;
+    // Calls stored before the policy are masked at display time too.
+    let redactor = crate::redact::Redactor::for_display(workspace)?;
+    let call = redactor.mask_call(&call);
     if output.json {
         output.json_line(&call);
         return Ok(Outcome::ok());
@@ -47,6 +50,7 @@ pub(super) fn run(workspace: &Workspace, args: &ShowArgs, output: Output) -> Res
         );
     }
     for result in store.qa_results_of(&call.call_id)? {
+        let result = redactor.mask_qa_result(&result);
         println!();
         println!(
             "QA {}: score {} {}{}",
