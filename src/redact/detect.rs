@@ -99,9 +99,11 @@ const KEYWORDS: &[(&str, Cue)] = &[
     ("银行账号", Cue::Card),
     ("卡号", Cue::Card),
     ("账号", Cue::Card),
+    ("工资卡", Cue::Card),
+    ("这张卡", Cue::Card),
+    ("那张卡", Cue::Card),
     ("会员卡号", Cue::Negative),
     ("会员卡", Cue::Negative),
-    ("会员号", Cue::Negative),
     ("购物卡", Cue::Negative),
     ("礼品卡", Cue::Negative),
     ("订单号码", Cue::Negative),
@@ -112,8 +114,6 @@ const KEYWORDS: &[(&str, Cue)] = &[
     ("运单号", Cue::Negative),
     ("物流单号", Cue::Negative),
     ("单号", Cue::Negative),
-    ("快递", Cue::Negative),
-    ("物流", Cue::Negative),
     ("工单号", Cue::Negative),
     ("工单", Cue::Negative),
     ("工号", Cue::Negative),
@@ -244,7 +244,7 @@ impl Detector {
         // digitized first so that 幺二三 in a QQ mail reads as 123.
         let separator = r"\s*(?:\.|。|点|dot)\s*";
         let email = Regex::new(&format!(
-            r"(?i)([a-z0-9][a-z0-9._%+\-]*)\s*(?:@|＠|艾特|\bat\b)\s*([a-z0-9][a-z0-9\-]*(?:{separator}[a-z0-9][a-z0-9\-]*)*?{separator}(?:com|cn|net|org|edu|gov|top|vip|cc|io|info|biz|me|co|hk|tw|jp|uk|us|de))"
+            r"(?i)([a-z0-9][a-z0-9._%+\-]*(?:点[a-z0-9][a-z0-9._%+\-]*)*)\s*(?:@|＠|艾特|\bat\b)\s*([a-z0-9][a-z0-9\-]*(?:{separator}[a-z0-9][a-z0-9\-]*)*{separator}(?:com|cn|net|org|edu|gov|top|vip|cc|io|info|biz|me|co|hk|tw|jp|uk|us|de))"
         ))
         .expect("email pattern compiles");
         Detector {
@@ -504,7 +504,11 @@ impl Detector {
     }
 
     fn emails(&self, text: &str, chars: &[char]) -> Vec<Detection> {
-        if !(text.contains('@') || text.contains('＠') || text.contains("艾特") || text.contains("at"))
+        if !(text.contains('@')
+            || text.contains('＠')
+            || text.contains("艾特")
+            || text.contains(" at ")
+            || text.contains(" AT "))
         {
             return Vec::new();
         }
@@ -530,7 +534,7 @@ impl Detector {
             {
                 continue;
             }
-            let local = captures.get(1).map_or("", |m| m.as_str());
+            let local = captures.get(1).map_or("", |m| m.as_str()).replace('点', ".");
             let domain = captures.get(2).map_or("", |m| m.as_str());
             let domain: String = self
                 .email_separator_free(domain)
@@ -574,6 +578,8 @@ fn might_hold_pii(text: &str) -> bool {
     text.chars().any(|character| {
         numerals::digit_value(character).is_some() || character == '@' || character == '＠'
     }) || text.contains("艾特")
+        || text.contains(" at ")
+        || text.contains(" AT ")
 }
 
 /// Whether the number at `start..end` is an amount or a quantity: a unit
@@ -715,6 +721,18 @@ mod tests {
         check(
             "13812345678@qq.com",
             &[(Email, "13812345678@qq.com", "13812345678@qq.com")],
+        );
+    }
+
+    #[test]
+    fn emails_with_two_level_domains_and_spoken_at() {
+        check(
+            "邮箱chenjie@sina.com.cn，发票发这个",
+            &[(Email, "chenjie@sina.com.cn", "chenjie@sina.com.cn")],
+        );
+        check(
+            "我的邮箱lisi at gmail dot com。",
+            &[(Email, "lisi@gmail.com", "lisi at gmail dot com")],
         );
     }
 

@@ -78,12 +78,29 @@ fn is_check_x(character: char) -> bool {
 fn joiner(character: char) -> bool {
     matches!(
         character,
-        ' ' | '\u{3000}' | '\u{a0}' | '-' | '－' | '—' | '–' | '‐' | '_' | '杠'
+        ' ' | '\u{3000}'
+            | '\u{a0}'
+            | '-'
+            | '－'
+            | '—'
+            | '–'
+            | '‐'
+            | '_'
+            | '杠'
+            | '('
+            | ')'
+            | '（'
+            | '）'
     )
 }
 
+/// A pause: a comma, an ellipsis, or a filler word that ASR wrote between
+/// the groups of a number read out (一三八，嗯，一二三四...).
 fn pause(character: char) -> bool {
-    matches!(character, '，' | '、' | '；')
+    matches!(
+        character,
+        '，' | '、' | '；' | '…' | '嗯' | '呃' | '额' | '啊' | '哦' | '对'
+    )
 }
 
 /// Replaces each Chinese digit with its ASCII digit, one character for one,
@@ -99,9 +116,10 @@ pub fn digitize(text: &str) -> String {
 
 /// Finds the digit runs of `chars` (a text split into characters).
 ///
-/// Up to two separator characters may stand between groups (`138 - 1234`);
-/// a pause (comma) joins groups only when each side has at least two digits,
-/// so that lists such as 一、二、三 stay apart.
+/// Up to two separator characters may stand between groups (`138 - 1234`),
+/// up to four with a pause (`一八零，嗯，二八三三`); a pause joins groups
+/// only when each side has at least two digits, so that lists such as
+/// 一、二、三 stay apart.
 pub fn runs(chars: &[char]) -> Vec<Run> {
     let mut runs = Vec::new();
     let mut position = 0;
@@ -158,7 +176,7 @@ pub fn runs(chars: &[char]) -> Vec<Run> {
             let mut look = position;
             let mut separators = 0;
             let mut saw_pause = false;
-            while look < chars.len() && separators < 3 {
+            while look < chars.len() && separators < 5 {
                 let character = chars[look];
                 if joiner(character) {
                     separators += 1;
@@ -171,7 +189,7 @@ pub fn runs(chars: &[char]) -> Vec<Run> {
                 look += 1;
             }
             let continues = separators > 0
-                && separators <= 2
+                && (separators <= 2 || (saw_pause && separators <= 4))
                 && look < chars.len()
                 && digit_value(chars[look]).is_some();
             let pause_ok = !saw_pause || {
@@ -243,6 +261,7 @@ mod tests {
         assert_eq!(shape("138一二三四5678"), ["13812345678"]);
         assert_eq!(shape("１３８ １２３４"), ["138 1234"]);
         assert_eq!(shape("一三八，一二三四，五六七八"), ["138 ,1234 ,5678"]);
+        assert_eq!(shape("一八零，嗯，二八三三……二六"), ["180 ,2833 ,26"]);
     }
 
     #[test]
