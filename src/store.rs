@@ -626,7 +626,9 @@ impl Store {
                 .query_row("SELECT COUNT(*) FROM redacted_spans", [], |row| row.get(0))?;
         let sealed: i64 =
             self.connection
-                .query_row("SELECT COUNT(*) FROM sealed_originals", [], |row| row.get(0))?;
+                .query_row("SELECT COUNT(*) FROM sealed_originals", [], |row| {
+                    row.get(0)
+                })?;
         Ok((spans as u64, sealed as u64))
     }
 

@@ -90,7 +90,11 @@ impl Tally {
 #[test]
 fn precision_and_recall_on_the_labelled_set() {
     let cases = load();
-    assert!(cases.len() >= 200, "the labelled set has {} lines", cases.len());
+    assert!(
+        cases.len() >= 200,
+        "the labelled set has {} lines",
+        cases.len()
+    );
     let near_misses = cases.iter().filter(|case| case.expected.is_empty()).count();
     assert!(near_misses >= 80, "{near_misses} near-misses");
     // A fixed "today" keeps birth-date plausibility reproducible.
@@ -113,7 +117,10 @@ fn precision_and_recall_on_the_labelled_set() {
                 }
                 None => {
                     per_kind.entry(item.0).or_default().false_positive += 1;
-                    misses.push(format!("line {}: FP {:?} in {}", case.line, item, case.text));
+                    misses.push(format!(
+                        "line {}: FP {:?} in {}",
+                        case.line, item, case.text
+                    ));
                     if case.expected.is_empty() {
                         near_miss_hits += 1;
                     }
@@ -122,7 +129,10 @@ fn precision_and_recall_on_the_labelled_set() {
         }
         for item in unmatched {
             per_kind.entry(item.0).or_default().false_negative += 1;
-            misses.push(format!("line {}: FN {:?} in {}", case.line, item, case.text));
+            misses.push(format!(
+                "line {}: FN {:?} in {}",
+                case.line, item, case.text
+            ));
         }
     }
     let mut total = Tally::default();
@@ -159,7 +169,11 @@ fn precision_and_recall_on_the_labelled_set() {
         }
     }
     // Floors: the figures reached (notes/pii.md), rounded down.
-    assert!(total.precision() >= 0.99, "precision {:.3}", total.precision());
+    assert!(
+        total.precision() >= 0.99,
+        "precision {:.3}",
+        total.precision()
+    );
     assert!(total.recall() >= 0.98, "recall {:.3}", total.recall());
     assert_eq!(near_miss_hits, 0, "near-misses masked");
     for kind in PiiKind::ALL {
@@ -169,7 +183,11 @@ fn precision_and_recall_on_the_labelled_set() {
             "{kind}: only {} found",
             tally.true_positive
         );
-        assert!(tally.recall() >= 0.95, "{kind}: recall {:.3}", tally.recall());
+        assert!(
+            tally.recall() >= 0.95,
+            "{kind}: recall {:.3}",
+            tally.recall()
+        );
     }
 }
 

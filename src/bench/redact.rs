@@ -33,7 +33,8 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
         for segment in &mut call.segments {
             if segment.role == Role::Customer {
                 if customer_line % 4 == 1 {
-                    segment.text = PLANTED[(index as usize + customer_line) % PLANTED.len()].to_string();
+                    segment.text =
+                        PLANTED[(index as usize + customer_line) % PLANTED.len()].to_string();
                     planted += 1;
                 }
                 customer_line += 1;
@@ -49,7 +50,10 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
         .sum();
 
     let mut rows = Vec::new();
-    for (name, key) in [("mask only", None), ("mask + seal", Some(SealKey::generate()?))] {
+    for (name, key) in [
+        ("mask only", None),
+        ("mask + seal", Some(SealKey::generate()?)),
+    ] {
         let redactor = Redactor::new(RedactionPolicy::default(), key)?;
         let started = Instant::now();
         let mut masked = 0u64;
@@ -95,6 +99,11 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
         "texts/s",
         format!("{} segment texts, {length} bytes out", texts.len()),
     ));
-    rows.push(Row::new("peak memory", super::peak_rss_mib(), "MiB", "whole process"));
+    rows.push(Row::new(
+        "peak memory",
+        super::peak_rss_mib(),
+        "MiB",
+        "whole process",
+    ));
     Ok(rows)
 }

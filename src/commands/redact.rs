@@ -53,7 +53,10 @@ fn check(workspace: &Workspace, output: Output) -> Result<Outcome> {
             workspace.root().display()
         )));
     }
-    let redactor = Redactor::for_display(workspace)?;
+    let (redactor, disabled) = Redactor::for_audit(workspace)?;
+    if disabled && !output.json {
+        println!("redaction is disabled in callscope.toml: auditing every kind");
+    }
     let store = if workspace.store_path().exists() {
         Some(workspace.open_existing_store()?)
     } else {
@@ -85,7 +88,10 @@ fn check(workspace: &Workspace, output: Output) -> Result<Outcome> {
             .map(|(surface, count)| format!("{surface} {count}"))
             .collect();
         if report.findings.is_empty() {
-            println!("no unmasked personal data found (scanned: {})", scanned.join(", "));
+            println!(
+                "no unmasked personal data found (scanned: {})",
+                scanned.join(", ")
+            );
         } else {
             println!(
                 "{} unmasked personal data items found (scanned: {}); \
@@ -145,9 +151,7 @@ fn apply(workspace: &Workspace, output: Output) -> Result<Outcome> {
         let mut unsealed = Vec::with_capacity(calls.len());
         for call in calls {
             let original = match store.sealed_original(&call.call_id)? {
-                Some(sealed) if redactor.key_id().is_some() => {
-                    redactor.unseal(&call, &sealed).ok()
-                }
+                Some(sealed) if redactor.key_id().is_some() => redactor.unseal(&call, &sealed).ok(),
                 _ => None,
             };
             unsealed.push(original.is_some());
@@ -276,14 +280,13 @@ pub(super) fn export_audio(
             "silenced": report,
         }));
     } else {
-        println!(
-            "wrote {} ({})",
-            args.out.display(),
-            clock(report.duration)
-        );
+        println!("wrote {} ({})", args.out.display(), clock(report.duration));
         if args.silence_pii {
             if report.stretches == 0 {
-                println!("  no personal data spans in call {}: nothing silenced", call.call_id);
+                println!(
+                    "  no personal data spans in call {}: nothing silenced",
+                    call.call_id
+                );
             } else {
                 println!(
                     "  silenced {} stretches, {:.2} s in all (margin {:.2} s each side)",

@@ -130,7 +130,10 @@ pub fn silence_wav(
     let channels = u64::from(spec.channels.max(1));
     let frames = u64::from(reader.duration());
     let ranges = frame_ranges(spans, margin, spec.sample_rate, frames);
-    if let Some(parent) = output.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    if let Some(parent) = output
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent).map_err(|error| Error::io(parent, error))?;
     }
     let mut writer = hound::WavWriter::create(output, spec)
@@ -195,7 +198,10 @@ mod tests {
         // Punctuation takes no time: 5 spoken characters over 5 s.
         let segment = super::tests::segment(0.0, 5.0, "好，一二。三四");
         assert_eq!(estimate_times(&segment, 5, 7), (3.0, 5.0));
-        assert_eq!(estimate_times(&super::tests::segment(3.0, 5.0, "。"), 0, 1), (3.0, 5.0));
+        assert_eq!(
+            estimate_times(&super::tests::segment(3.0, 5.0, "。"), 0, 1),
+            (3.0, 5.0)
+        );
     }
 
     #[test]

@@ -81,7 +81,11 @@ impl std::fmt::Display for Finding {
         if let Some(segment) = self.segment {
             write!(formatter, " segment {segment}")?;
         }
-        write!(formatter, "  {}: {} {}", self.location, self.kind, self.masked)
+        write!(
+            formatter,
+            "  {}: {} {}",
+            self.location, self.kind, self.masked
+        )
     }
 }
 
@@ -208,7 +212,10 @@ impl Surface for StoredCalls {
                     .in_call(&call.call_id, segment),
                 );
             }
-            let identifiers = [("call_id", Some(&call.call_id)), ("audio_path", call.audio_path.as_ref())];
+            let identifiers = [
+                ("call_id", Some(&call.call_id)),
+                ("audio_path", call.audio_path.as_ref()),
+            ];
             for (field, value) in identifiers {
                 let Some(value) = value else { continue };
                 for detection in redactor.detect(value) {
@@ -246,7 +253,10 @@ impl Surface for StoredQaResults {
             let result = &stored.result;
             for violation in &result.violations {
                 for evidence in &violation.evidence {
-                    let texts = [("evidence.text", &evidence.text), ("evidence.matched", &evidence.matched)];
+                    let texts = [
+                        ("evidence.text", &evidence.text),
+                        ("evidence.matched", &evidence.matched),
+                    ];
                     for (field, text) in texts {
                         for detection in redactor.detect(text) {
                             report(
@@ -283,10 +293,12 @@ pub struct WorkspaceFiles {
 impl Default for WorkspaceFiles {
     fn default() -> WorkspaceFiles {
         WorkspaceFiles {
-            extensions: ["json", "jsonl", "md", "html", "htm", "csv", "tsv", "txt", "log"]
-                .iter()
-                .map(|extension| extension.to_string())
-                .collect(),
+            extensions: [
+                "json", "jsonl", "md", "html", "htm", "csv", "tsv", "txt", "log",
+            ]
+            .iter()
+            .map(|extension| extension.to_string())
+            .collect(),
             skip_dirs: vec!["index".to_string()],
         }
     }
@@ -344,7 +356,11 @@ impl Surface for WorkspaceFiles {
         for path in &files {
             let file = std::fs::File::open(path).map_err(|error| Error::io(path, error))?;
             let mut reader = std::io::BufReader::new(file);
-            let relative = path.strip_prefix(root).unwrap_or(path).display().to_string();
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(path)
+                .display()
+                .to_string();
             let mut line = Vec::new();
             let mut number = 0;
             loop {

@@ -17,8 +17,8 @@ const ID_CHECK: [u8; 11] = [1, 0, 10, 9, 8, 7, 6, 5, 4, 3, 2];
 /// First two digits of ID numbers: provinces, Hong Kong/Macao/Taiwan
 /// residence permits (81-83) and foreigners' permanent residence (91).
 const ID_PROVINCES: &[u8] = &[
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51,
-    52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
+    53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91,
 ];
 
 /// The check character (0..=10) that the first 17 digits call for.
@@ -99,7 +99,10 @@ pub fn luhn_ok(digits: &[u8]) -> bool {
 
 /// Whether the digits are a mainland mobile number: 11 digits, 1[3-9].
 pub fn is_mobile(digits: &[u8]) -> bool {
-    digits.len() == 11 && digits[0] == 1 && (3..=9).contains(&digits[1]) && digits.iter().all(|d| *d <= 9)
+    digits.len() == 11
+        && digits[0] == 1
+        && (3..=9).contains(&digits[1])
+        && digits.iter().all(|d| *d <= 9)
 }
 
 /// The length of the area code that starts `digits`, if it is one: 010 and

@@ -487,7 +487,9 @@ impl Detector {
             // (0755 888 86666) is still a landline; the area code decides.
             return Some((PiiKind::Landline, true));
         }
-        if checksum::is_subscriber(digits) && cue == Some(Cue::Phone) && !date_shaped(digits, lengths)
+        if checksum::is_subscriber(digits)
+            && cue == Some(Cue::Phone)
+            && !date_shaped(digits, lengths)
         {
             return Some((PiiKind::Landline, false));
         }
@@ -534,7 +536,10 @@ impl Detector {
             {
                 continue;
             }
-            let local = captures.get(1).map_or("", |m| m.as_str()).replace('点', ".");
+            let local = captures
+                .get(1)
+                .map_or("", |m| m.as_str())
+                .replace('点', ".");
             let domain = captures.get(2).map_or("", |m| m.as_str());
             let domain: String = self
                 .email_separator_free(domain)
@@ -604,7 +609,8 @@ fn date_shaped(digits: &[u8], lengths: &[usize]) -> bool {
             .fold(0u32, |value, digit| value * 10 + u32::from(*digit))
     };
     let year = number(0..4) as i32;
-    (1950..=2099).contains(&year) && NaiveDate::from_ymd_opt(year, number(4..6), number(6..8)).is_some()
+    (1950..=2099).contains(&year)
+        && NaiveDate::from_ymd_opt(year, number(4..6), number(6..8)).is_some()
 }
 
 #[cfg(test)]
@@ -651,8 +657,14 @@ mod tests {
             "幺三九 两五六七 八八九九",
             &[(Mobile, "13925678899", "幺三九 两五六七 八八九九")],
         );
-        check("电话138-1234-5678谢谢", &[(Mobile, "13812345678", "138-1234-5678")]);
-        check("+86 138 1234 5678", &[(Mobile, "8613812345678", "86 138 1234 5678")]);
+        check(
+            "电话138-1234-5678谢谢",
+            &[(Mobile, "13812345678", "138-1234-5678")],
+        );
+        check(
+            "+86 138 1234 5678",
+            &[(Mobile, "8613812345678", "86 138 1234 5678")],
+        );
         check(
             "号码是一三八，一二三四，五六七八",
             &[(Mobile, "13812345678", "一三八，一二三四，五六七八")],
@@ -666,7 +678,10 @@ mod tests {
             "座机是零七五五 八八八八 六六六六",
             &[(Landline, "075588886666", "零七五五 八八八八 六六六六")],
         );
-        check("座机是八八八八六六六六", &[(Landline, "88886666", "八八八八六六六六")]);
+        check(
+            "座机是八八八八六六六六",
+            &[(Landline, "88886666", "八八八八六六六六")],
+        );
         check("一共是八八八八六六六六", &[]);
         check("电话是2026-09-01那天打的", &[]);
     }
@@ -741,7 +756,10 @@ mod tests {
         let detector = Detector::with_today(NaiveDate::from_ymd_opt(2026, 9, 1).unwrap());
         let text = "一一零一零五一九四九一二三一零零二一";
         assert!(detector.detect(text).is_empty());
-        assert_eq!(detector.trailing_cue("请问您的身份证号是多少？"), Some(Cue::Id));
+        assert_eq!(
+            detector.trailing_cue("请问您的身份证号是多少？"),
+            Some(Cue::Id)
+        );
         let found = detector.detect_with_hint(text, Some(Cue::Id));
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].kind, IdCard);

@@ -183,9 +183,24 @@ mod tests {
         check(PiiKind::Landline, "01012345678", partial, "010-****5678");
         check(PiiKind::Landline, "075588886666", partial, "0755-****6666");
         check(PiiKind::Landline, "88886666", partial, "****6666");
-        check(PiiKind::IdCard, "110105194912310021", partial, "110***********0021");
-        check(PiiKind::IdCard, "11010519491231002X", partial, "110***********002X");
-        check(PiiKind::BankCard, "6222600260001072444", partial, "****2444");
+        check(
+            PiiKind::IdCard,
+            "110105194912310021",
+            partial,
+            "110***********0021",
+        );
+        check(
+            PiiKind::IdCard,
+            "11010519491231002X",
+            partial,
+            "110***********002X",
+        );
+        check(
+            PiiKind::BankCard,
+            "6222600260001072444",
+            partial,
+            "****2444",
+        );
         check(PiiKind::Email, "zhang.san@163.com", partial, "z***@163.com");
         check(PiiKind::Email, "ab@qq.com", partial, "a***@qq.com");
         check(PiiKind::Email, "a@qq.com", partial, "***@qq.com");
@@ -209,13 +224,20 @@ mod tests {
             keep_first: Some(6),
             keep_last: Some(4),
         };
-        check(PiiKind::BankCard, "6222600260001072444", custom, "622260****2444");
+        check(
+            PiiKind::BankCard,
+            "6222600260001072444",
+            custom,
+            "622260****2444",
+        );
         let none = KindRule {
             mask: MaskStyle::None,
             ..KindRule::default()
         };
-        let mut policy = RedactionPolicy::default();
-        policy.email = none;
+        let policy = RedactionPolicy {
+            email: none,
+            ..RedactionPolicy::default()
+        };
         assert_eq!(render(&detection(PiiKind::Email, "a@b.cn"), &policy), None);
     }
 }

@@ -169,10 +169,13 @@ impl Redactor {
         let policy: RedactionPolicy = config.section("redaction")?;
         let key_path = match std::env::var_os(SEAL_KEY_ENV).filter(|value| !value.is_empty()) {
             Some(path) => Some(PathBuf::from(path)),
-            None => policy.seal_key_file.as_ref().map(|path| match config.base_dir() {
-                Some(base) if path.is_relative() => base.join(path),
-                _ => path.clone(),
-            }),
+            None => policy
+                .seal_key_file
+                .as_ref()
+                .map(|path| match config.base_dir() {
+                    Some(base) if path.is_relative() => base.join(path),
+                    _ => path.clone(),
+                }),
         };
         let key = match key_path {
             Some(path) if policy.masks_anything() => {
@@ -189,6 +192,22 @@ impl Redactor {
     pub fn for_display(workspace: &Workspace) -> Result<Redactor> {
         let policy: RedactionPolicy = workspace.config()?.section("redaction")?;
         Redactor::new(policy, None)
+    }
+
+    /// The workspace's policy for auditing: the kinds it masks, or every
+    /// kind when redaction is disabled (an audit reports what is there
+    /// whatever the policy). No key is needed. The flag says whether the
+    /// policy was disabled.
+    pub fn for_audit(workspace: &Workspace) -> Result<(Redactor, bool)> {
+        let mut policy: RedactionPolicy = workspace.config()?.section("redaction")?;
+        let disabled = !policy.enabled;
+        if disabled {
+            policy = RedactionPolicy {
+                mask_char: policy.mask_char,
+                ..RedactionPolicy::default()
+            };
+        }
+        Ok((Redactor::new(policy, None)?, disabled))
     }
 
     /// The policy.
@@ -278,13 +297,15 @@ impl Redactor {
                         kinds.push(detection.kind);
                         let (start, end) =
                             audio::estimate_times(segment, detection.start, detection.end);
+                        // Milliseconds are plenty, and survive JSON exactly.
+                        let millis = |seconds: f64| (seconds * 1000.0).round() / 1000.0;
                         spans.push(RedactedSpan {
                             segment: index,
                             kind: detection.kind,
                             char_start: detection.start,
                             char_end: detection.end,
-                            start,
-                            end,
+                            start: millis(start),
+                            end: millis(end),
                         });
                     }
                     payload.segments.push(seal::SealedText {
@@ -370,7 +391,11 @@ impl Redactor {
                 Place::Segment(index) => format!("s{index:010}"),
                 Place::Meta(key) => format!("m{key}"),
             };
-            by_place.entry(key).or_insert_with(|| (place, Vec::new())).1.push(detection);
+            by_place
+                .entry(key)
+                .or_insert_with(|| (place, Vec::new()))
+                .1
+                .push(detection);
         }
         for (_, (place, detections)) in by_place {
             match place {
@@ -469,7 +494,9 @@ impl Redactor {
 fn meta_cue(key: &str) -> Option<Cue> {
     let key = key.to_lowercase();
     let has = |words: &[&str]| words.iter().any(|word| key.contains(word));
-    if has(&["phone", "mobile", "tel", "caller", "callee", "电话", "手机", "号码"]) {
+    if has(&[
+        "phone", "mobile", "tel", "caller", "callee", "电话", "手机", "号码",
+    ]) {
         Some(Cue::Phone)
     } else if has(&["id_card", "idcard", "id_no", "identity", "身份证", "证件"]) {
         Some(Cue::Id)

@@ -274,10 +274,7 @@ mod tests {
 
     #[test]
     fn the_check_x_ends_an_id_and_letters_are_noted() {
-        assert_eq!(
-            shape("11010519900101123X号"),
-            ["11010519900101123X"]
-        );
+        assert_eq!(shape("11010519900101123X号"), ["11010519900101123X"]);
         assert_eq!(shape("一一零一零五叉"), ["110105X"]);
         let chars: Vec<char> = "SF1234567890".chars().collect();
         assert!(runs(&chars)[0].letter_before);

@@ -145,7 +145,10 @@ mod tests {
         assert_eq!(policy.id_card.mask, MaskStyle::Full);
         assert_eq!(policy.mobile.keep_first, Some(0));
         assert_eq!(policy.bank_card, KindRule::default());
-        let none: RedactionPolicy = WorkspaceConfig::parse("").unwrap().section("redaction").unwrap();
+        let none: RedactionPolicy = WorkspaceConfig::parse("")
+            .unwrap()
+            .section("redaction")
+            .unwrap();
         assert_eq!(none, RedactionPolicy::default());
         assert!(none.masks_anything());
     }
@@ -157,7 +160,10 @@ mod tests {
             .section::<RedactionPolicy>("redaction")
             .unwrap_err()
             .to_string();
-        assert!(error.contains("[redaction]") && error.contains("blur"), "{error}");
+        assert!(
+            error.contains("[redaction]") && error.contains("blur"),
+            "{error}"
+        );
         let config = WorkspaceConfig::parse("[redaction]\nkey = \"x\"\n").unwrap();
         assert!(config.section::<RedactionPolicy>("redaction").is_err());
     }

@@ -87,7 +87,10 @@ impl SealKey {
     /// overwrite an existing file (that would orphan what it sealed).
     pub fn write_new(&self, path: &Path) -> Result<()> {
         use std::io::Write;
-        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(parent).map_err(|error| Error::io(parent, error))?;
         }
         let mut options = std::fs::OpenOptions::new();
@@ -283,7 +286,10 @@ mod tests {
         // Same id forged: the tag still fails.
         let mut forged = SealKey::from_bytes(other.bytes);
         forged.id = key.id.clone();
-        assert!(open(&forged, &sealed).unwrap_err().to_string().contains("does not open"));
+        assert!(open(&forged, &sealed)
+            .unwrap_err()
+            .to_string()
+            .contains("does not open"));
         let mut moved = sealed.clone();
         moved.call_id = "C2".to_string();
         assert!(open(&key, &moved).is_err());
@@ -299,7 +305,11 @@ mod tests {
         let key = SealKey::generate().unwrap();
         key.write_new(&path).unwrap();
         assert_eq!(SealKey::load(&path).unwrap().id(), key.id());
-        assert!(key.write_new(&path).unwrap_err().to_string().contains("already exists"));
+        assert!(key
+            .write_new(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("already exists"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -307,7 +317,10 @@ mod tests {
             assert_eq!(mode & 0o077, 0);
         }
         std::fs::write(&path, "not a key").unwrap();
-        assert!(SealKey::load(&path).unwrap_err().to_string().contains("64 hex"));
+        assert!(SealKey::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("64 hex"));
         assert!(!format!("{key:?}").contains(&hex(&key.bytes)));
     }
 }
