@@ -578,13 +578,22 @@ fn cue_names(cue: Option<Cue>, kind: PiiKind) -> bool {
     )
 }
 
-/// A cheap test that skips texts with no digit and no email sign.
-fn might_hold_pii(text: &str) -> bool {
-    text.chars().any(|character| {
-        numerals::digit_value(character).is_some() || character == '@' || character == '＠'
-    }) || text.contains("艾特")
-        || text.contains(" at ")
-        || text.contains(" AT ")
+/// A cheap test that skips texts that cannot hold personal data: fewer
+/// than 7 digit characters (the shortest number detected is a 7-digit local
+/// number) and no email sign.
+pub fn might_hold_pii(text: &str) -> bool {
+    let mut digits = 0;
+    for character in text.chars() {
+        if numerals::digit_value(character).is_some() {
+            digits += 1;
+            if digits >= 7 {
+                return true;
+            }
+        } else if character == '@' || character == '＠' {
+            return true;
+        }
+    }
+    text.contains("艾特") || text.contains(" at ") || text.contains(" AT ")
 }
 
 /// Whether the number at `start..end` is an amount or a quantity: a unit

@@ -257,12 +257,16 @@ impl Redactor {
         if !self.policy.masks_anything() {
             return found;
         }
-        let mut hint = None;
         for (index, segment) in call.segments.iter().enumerate() {
+            if !detect::might_hold_pii(&segment.text) {
+                continue;
+            }
+            let hint = index
+                .checked_sub(1)
+                .and_then(|previous| self.detector.trailing_cue(&call.segments[previous].text));
             for detection in self.detect_with_hint(&segment.text, hint) {
                 found.push((Place::Segment(index), detection));
             }
-            hint = self.detector.trailing_cue(&segment.text);
         }
         for (key, value) in &call.meta {
             for detection in self.detect_with_hint(value, meta_cue(key)) {
@@ -276,10 +280,28 @@ impl Redactor {
     /// and everything else stay. Returns the masked call and, with a seal
     /// key, the sealed originals.
     pub fn redact(&self, call: &Call) -> Result<Redaction> {
-        let mut masked = call.clone();
+        self.redact_owned(call.clone())
+    }
+
+    /// [`Redactor::redact`] on a call the caller gives up (no copy when the
+    /// call holds no personal data).
+    pub fn redact_owned(&self, call: Call) -> Result<Redaction> {
+        let found = self.find_in_call(&call);
+        if found.is_empty() {
+            let call_id = call.call_id.clone();
+            return Ok(Redaction {
+                call,
+                record: CallRedaction {
+                    call_id,
+                    spans: Vec::new(),
+                    sealed: None,
+                },
+                masked: Vec::new(),
+            });
+        }
+        let mut masked = call;
         let mut spans = Vec::new();
         let mut payload = seal::SealedPayload::new();
-        let found = self.find_in_call(call);
         let mut by_place: Vec<(Place, Vec<Detection>)> = Vec::new();
         for (place, detection) in found {
             match by_place.last_mut() {
@@ -291,7 +313,7 @@ impl Redactor {
         for (place, detections) in by_place {
             match place {
                 Place::Segment(index) => {
-                    let segment = &call.segments[index];
+                    let segment = &masked.segments[index];
                     let (text, applied) = mask::apply(&segment.text, &detections, &self.policy);
                     for detection in applied {
                         kinds.push(detection.kind);
@@ -308,39 +330,39 @@ impl Redactor {
                             end: millis(end),
                         });
                     }
+                    let original = std::mem::replace(&mut masked.segments[index].text, text.clone());
                     payload.segments.push(seal::SealedText {
                         place: index.to_string(),
-                        masked: text.clone(),
-                        original: segment.text.clone(),
+                        masked: text,
+                        original,
                     });
-                    masked.segments[index].text = text;
                 }
                 Place::Meta(key) => {
-                    let original = &call.meta[&key];
-                    let (text, applied) = mask::apply(original, &detections, &self.policy);
+                    let original = masked.meta[&key].clone();
+                    let (text, applied) = mask::apply(&original, &detections, &self.policy);
                     kinds.extend(applied.iter().map(|detection| detection.kind));
+                    masked.meta.insert(key.clone(), text.clone());
                     payload.meta.push(seal::SealedText {
-                        place: key.clone(),
-                        masked: text.clone(),
-                        original: original.clone(),
+                        place: key,
+                        masked: text,
+                        original,
                     });
-                    masked.meta.insert(key, text);
                 }
             }
         }
         let anything = !payload.segments.is_empty() || !payload.meta.is_empty();
         let sealed = match (&self.key, anything) {
-            (Some(key), true) => Some(seal::seal(key, &call.call_id, &payload)?),
+            (Some(key), true) => Some(seal::seal(key, &masked.call_id, &payload)?),
             _ => None,
         };
         Ok(Redaction {
-            call: masked,
             record: CallRedaction {
-                call_id: call.call_id.clone(),
+                call_id: masked.call_id.clone(),
                 spans,
                 sealed,
             },
             masked: kinds,
+            call: masked,
         })
     }
 
@@ -358,8 +380,8 @@ impl Redactor {
     /// Masks a batch of calls in parallel.
     pub fn redact_batch(&self, calls: Vec<Call>) -> Result<RedactedBatch> {
         let redactions: Vec<Redaction> = calls
-            .par_iter()
-            .map(|call| self.redact(call))
+            .into_par_iter()
+            .map(|call| self.redact_owned(call))
             .collect::<Result<_>>()?;
         let mut batch = RedactedBatch {
             calls: Vec::with_capacity(redactions.len()),
