@@ -62,12 +62,19 @@ fn check(workspace: &Workspace, output: Output) -> Result<Outcome> {
     } else {
         None
     };
+    let items = match &store {
+        Some(store) => store.count_calls(&CallFilter::default())? + store.stats()?.scored_calls,
+        None => 0,
+    };
     let context = AuditContext {
         workspace,
         store: store.as_ref(),
         redactor: &redactor,
+        progress: output.progress(items, "items"),
     };
-    let report = Auditor::standard().run(&context)?;
+    let report = Auditor::standard().run(&context);
+    context.progress.finish_and_clear();
+    let report = report?;
     if output.json {
         for finding in &report.findings {
             output.json_line(finding);

@@ -97,6 +97,8 @@ pub struct AuditContext<'a> {
     pub store: Option<&'a Store>,
     /// Detection and masking under the workspace's policy.
     pub redactor: &'a Redactor,
+    /// Progress (calls and results scanned); hidden when not on a terminal.
+    pub progress: indicatif::ProgressBar,
 }
 
 /// One place where text ends up. Implement it to add a surface (the lead
@@ -159,6 +161,7 @@ impl Auditor {
         let mut report = AuditReport::default();
         let mut raw = Vec::new();
         for surface in self.surfaces.iter().filter(|surface| !surface.raw()) {
+            context.progress.set_message(surface.name());
             let scanned = surface.scan(context, &mut |finding| report.findings.push(finding))?;
             report.scanned.push((surface.name().to_string(), scanned));
         }
@@ -168,6 +171,7 @@ impl Auditor {
             .map(|finding| finding.value.clone())
             .collect();
         for surface in self.surfaces.iter().filter(|surface| surface.raw()) {
+            context.progress.set_message(surface.name());
             let mut seen = HashSet::new();
             let scanned = surface.scan(context, &mut |finding| {
                 if !known.contains(&finding.value) && seen.insert(finding.value.clone()) {
@@ -196,6 +200,7 @@ impl Surface for StoredCalls {
         };
         let redactor = context.redactor;
         store.for_each_call(&CallFilter::default(), |call| {
+            context.progress.inc(1);
             for (place, detection) in redactor.find_in_call(&call) {
                 let (segment, location) = match place {
                     Place::Segment(index) => (Some(index), "text".to_string()),
@@ -250,6 +255,7 @@ impl Surface for StoredQaResults {
         };
         let redactor = context.redactor;
         store.for_each_qa_result(&CallFilter::default(), |stored| {
+            context.progress.inc(1);
             let result = &stored.result;
             for violation in &result.violations {
                 for evidence in &violation.evidence {

@@ -330,7 +330,8 @@ impl Redactor {
                             end: millis(end),
                         });
                     }
-                    let original = std::mem::replace(&mut masked.segments[index].text, text.clone());
+                    let original =
+                        std::mem::replace(&mut masked.segments[index].text, text.clone());
                     payload.segments.push(seal::SealedText {
                         place: index.to_string(),
                         masked: text,
