@@ -564,7 +564,7 @@ impl<'t> Parser<'t> {
             }
         };
         let settings = header.map(|(header, offset)| self.header(header, offset));
-        let rules = self.rules(table.get("rule"), span.end);
+        let rules = self.rules(table.get("rule"), self.text.trim_end().len());
         let (name, base_score, pass_score, queues) = settings?;
         Some(Scorecard {
             name: name?,
