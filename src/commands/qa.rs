@@ -53,7 +53,10 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Scorecard>> {
         }
     }
     let Some(last) = errors.pop() else {
-        let mut names: Vec<&str> = scorecards.iter().map(|scorecard| scorecard.name.as_str()).collect();
+        let mut names: Vec<&str> = scorecards
+            .iter()
+            .map(|scorecard| scorecard.name.as_str())
+            .collect();
         names.sort_unstable();
         if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
             return Err(Error::Usage(format!(
@@ -105,7 +108,9 @@ fn call_filter(args: &QaArgs) -> Result<CallFilter> {
 /// The store's filter applied to a call read from a file.
 fn admits(filter: &CallFilter, call: &Call) -> bool {
     let same = |wanted: &Option<String>, value: &Option<String>| {
-        wanted.as_ref().is_none_or(|wanted| value.as_ref() == Some(wanted))
+        wanted
+            .as_ref()
+            .is_none_or(|wanted| value.as_ref() == Some(wanted))
     };
     if !same(&filter.agent_id, &call.agent_id)
         || !same(&filter.team, &call.team)
@@ -160,7 +165,10 @@ fn for_each_batch(
             &mut reader,
             &source,
             |calls| {
-                let calls: Vec<Call> = calls.into_iter().filter(|call| admits(filter, call)).collect();
+                let calls: Vec<Call> = calls
+                    .into_iter()
+                    .filter(|call| admits(filter, call))
+                    .collect();
                 if track {
                     seen.extend(calls.iter().map(|call| call.call_id.clone()));
                 }
@@ -187,9 +195,7 @@ fn for_each_batch(
                 match call {
                     Ok(call) => calls.push(call),
                     Err(error) => {
-                        eprintln!(
-                            "a stored call does not decode ({error}); import it again"
-                        );
+                        eprintln!("a stored call does not decode ({error}); import it again");
                         failed += 1;
                     }
                 }
@@ -227,16 +233,21 @@ fn score(
     scorecards: Vec<Scorecard>,
     output: Output,
 ) -> Result<Outcome> {
-    let names: Vec<String> = scorecards.iter().map(|scorecard| scorecard.name.clone()).collect();
+    let names: Vec<String> = scorecards
+        .iter()
+        .map(|scorecard| scorecard.name.clone())
+        .collect();
     let scorer = Scorer::new(scorecards);
-    let mut writer = match &args.input {
-        None => Some(workspace.open_existing_store()?),
+    // Results are written by their own thread while the next batch is read
+    // and scored.
+    let writer = match &args.input {
+        None => Some(ResultWriter::start(workspace.open_existing_store()?)),
         Some(_) => None,
     };
     let started = Instant::now();
     let mut summary = Summary::default();
     let (mut calls, mut unscored) = (0u64, 0u64);
-    let failed = for_each_batch(workspace, args, filter, output, |batch| {
+    let scored = for_each_batch(workspace, args, filter, output, |batch| {
         let scored: Vec<Vec<QaResult>> = batch.par_iter().map(|call| scorer.score(call)).collect();
         let mut stored = Vec::new();
         for (call, results) in batch.iter().zip(scored) {
@@ -250,11 +261,15 @@ fn score(
                 stored.push(result);
             }
         }
-        match writer.as_mut() {
-            Some(store) if !stored.is_empty() => store.put_qa_results(&stored),
+        match &writer {
+            Some(writer) if !stored.is_empty() => writer.send(stored),
             _ => Ok(()),
         }
-    })?;
+    });
+    let written = writer.map(ResultWriter::finish).unwrap_or(Ok(()));
+    // A failed write explains a failed send: report the writer's error first.
+    written?;
+    let failed = scored?;
     if !output.json {
         print_summary(
             workspace,
@@ -267,6 +282,38 @@ fn score(
         );
     }
     Ok(Outcome { failed })
+}
+
+/// Stores result batches on a thread of its own.
+struct ResultWriter {
+    sender: std::sync::mpsc::SyncSender<Vec<QaResult>>,
+    thread: std::thread::JoinHandle<Result<()>>,
+}
+
+impl ResultWriter {
+    fn start(mut store: crate::store::Store) -> ResultWriter {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<QaResult>>(4);
+        let thread = std::thread::spawn(move || {
+            for batch in receiver {
+                store.put_qa_results(&batch)?;
+            }
+            Ok(())
+        });
+        ResultWriter { sender, thread }
+    }
+
+    fn send(&self, batch: Vec<QaResult>) -> Result<()> {
+        self.sender
+            .send(batch)
+            .map_err(|_| Error::Store("the result writer stopped".to_string()))
+    }
+
+    fn finish(self) -> Result<()> {
+        drop(self.sender);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(Error::Store("the result writer panicked".to_string())))
+    }
 }
 
 fn plural(count: u64, word: &str) -> String {
@@ -392,7 +439,12 @@ fn backtest(
             })
             .collect();
         for (call, (old, new)) in batch.iter().zip(compared) {
-            let change = backtest::compare(&call.call_id, call.agent_id.as_deref(), old.as_ref(), new.as_ref());
+            let change = backtest::compare(
+                &call.call_id,
+                call.agent_id.as_deref(),
+                old.as_ref(),
+                new.as_ref(),
+            );
             totals.add(old.as_ref(), new.as_ref(), change.as_ref());
             if let Some(change) = change {
                 if output.json {
@@ -428,9 +480,20 @@ fn verdict(verdict: Option<&backtest::Verdict>) -> String {
 }
 
 fn print_backtest(args: &QaArgs, totals: &BacktestTotals, changes: &[Change]) {
-    let new = args.scorecards.first().map(|path| path.display().to_string()).unwrap_or_default();
-    let old = args.against.as_ref().map(|path| path.display().to_string()).unwrap_or_default();
-    println!("backtest of {new} against {old} on {}", plural(totals.calls, "call"));
+    let new = args
+        .scorecards
+        .first()
+        .map(|path| path.display().to_string())
+        .unwrap_or_default();
+    let old = args
+        .against
+        .as_ref()
+        .map(|path| path.display().to_string())
+        .unwrap_or_default();
+    println!(
+        "backtest of {new} against {old} on {}",
+        plural(totals.calls, "call")
+    );
     let average = |sum: f64, count: u64| if count == 0 { 0.0 } else { sum / count as f64 };
     println!(
         "  scored         {} → {}",
@@ -456,7 +519,12 @@ fn print_backtest(args: &QaArgs, totals: &BacktestTotals, changes: &[Change]) {
         totals.now_pass,
         totals.changed - totals.now_fail - totals.now_pass
     );
-    let id_width = changes.iter().map(|change| change.call_id.len()).max().unwrap_or(4).max(4);
+    let id_width = changes
+        .iter()
+        .map(|change| change.call_id.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     let agent_width = changes
         .iter()
         .map(|change| change.agent_id.as_deref().unwrap_or("-").len())
@@ -473,7 +541,12 @@ fn print_backtest(args: &QaArgs, totals: &BacktestTotals, changes: &[Change]) {
             .iter()
             .map(|rule| format!("+{rule}"))
             .collect();
-        rules.extend(change.no_longer_violated.iter().map(|rule| format!("-{rule}")));
+        rules.extend(
+            change
+                .no_longer_violated
+                .iter()
+                .map(|rule| format!("-{rule}")),
+        );
         if rules.is_empty() {
             rules.push("(same rules, other points)".to_string());
         }

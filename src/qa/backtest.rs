@@ -70,7 +70,9 @@ pub fn compare(
     let (old_verdict, new_verdict) = (old.map(Verdict::of), new.map(Verdict::of));
     let same = match (old_verdict, new_verdict) {
         (Some(old), Some(new)) => {
-            (old.score - new.score).abs() < 1e-9 && old.passed == new.passed && old.fatal == new.fatal
+            (old.score - new.score).abs() < 1e-9
+                && old.passed == new.passed
+                && old.fatal == new.fatal
         }
         (None, None) => true,
         _ => false,
@@ -195,7 +197,10 @@ mod tests {
         let back = compare("C1", None, Some(&new), Some(&old)).unwrap();
         assert_eq!(back.kind(), "now passes");
         assert_eq!(back.no_longer_violated, vec!["greeting"]);
-        assert_eq!(compare("C1", None, None, Some(&old)).unwrap().kind(), "now scored");
+        assert_eq!(
+            compare("C1", None, None, Some(&old)).unwrap().kind(),
+            "now scored"
+        );
         // A renamed rule with the same score is not a change.
         let renamed = result(90.0, true, &["goodbye"]);
         assert_eq!(compare("C1", None, Some(&old), Some(&renamed)), None);

@@ -5,6 +5,7 @@
 //! scorecard.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 
@@ -101,7 +102,7 @@ impl<'c> Prepared<'c> {
         let mut homophone_hits: Vec<HomophoneHit> = Vec::new();
         let mut segments = Vec::with_capacity(call.segments.len());
         for segment in &call.segments {
-            let normalized = matchers.normalizer.normalize(&segment.text);
+            let normalized = normalize(matchers.normalizer, &segment.text);
             let normalized_text: String = normalized.chars.iter().collect();
             let mut hits = Vec::new();
             if let Some(words) = matchers.words {
@@ -118,7 +119,9 @@ impl<'c> Prepared<'c> {
             }
             if !matchers.homophones.is_empty() {
                 homophone_hits.clear();
-                matchers.homophones.find(&normalized.chars, &mut homophone_hits);
+                matchers
+                    .homophones
+                    .find(&normalized.chars, &mut homophone_hits);
                 hits.extend(homophone_hits.iter().map(|hit| WordHit {
                     word: hit.word,
                     start: hit.start as u32,
@@ -178,10 +181,10 @@ fn timing(segments: &mut [PreparedSegment], call: &Call) {
     let mut latest: Option<(f64, usize)> = None;
     // Latest end so far per role (agent, customer).
     let mut latest_by_role = [f64::NEG_INFINITY; 2];
-    for index in 0..segments.len() {
-        let (start, end, role) = (segments[index].start, segments[index].end, segments[index].role);
+    for (index, segment) in segments.iter_mut().enumerate() {
+        let (start, end, role) = (segment.start, segment.end, segment.role);
         if let Some((latest_end, speaker)) = latest {
-            segments[index].gap_before = Some((start - latest_end, speaker));
+            segment.gap_before = Some((start - latest_end, speaker));
         }
         let other = match role {
             Role::Agent => Some(1),
@@ -190,7 +193,11 @@ fn timing(segments: &mut [PreparedSegment], call: &Call) {
         };
         if let Some(other) = other {
             let overlap = latest_by_role[other].min(end) - start;
-            segments[index].overlap_before = if overlap.is_finite() { overlap.max(0.0) } else { 0.0 };
+            segment.overlap_before = if overlap.is_finite() {
+                overlap.max(0.0)
+            } else {
+                0.0
+            };
             latest_by_role[1 - other] = latest_by_role[1 - other].max(end);
         }
         if latest.is_none_or(|(latest_end, _)| end >= latest_end) {
@@ -214,5 +221,157 @@ fn timing(segments: &mut [PreparedSegment], call: &Call) {
                 segments[next].gap_before = Some((length, speaker));
             }
         }
+    }
+}
+
+/// Characters that OpenCC's t2s conversion may change: every character it
+/// converts on its own, plus those that only phrases convert (反覆 → 反复,
+/// 瞭解 → 了解; from OpenCC's TSPhrases table, which has no phrase whose
+/// length changes). A text without any of them is already simplified, and
+/// normalizing it skips OpenCC, which is most of the cost of preparing a
+/// call (transcripts are mostly simplified already).
+struct Traditional {
+    /// One bit per BMP code point.
+    bits: Vec<u64>,
+}
+
+/// Characters of TSPhrases.txt (ferrous-opencc 0.4) that a phrase converts
+/// although t2s keeps them on their own.
+const PHRASE_ONLY: &str = "么俱彷沈牴瞭藉衹覆";
+
+/// Ranges whose characters are checked one by one when the table is built.
+const CHECKED_RANGES: &[(u32, u32)] = &[
+    (0x2E80, 0x2FE0),
+    (0x3000, 0xA000),
+    (0xF900, 0xFB00),
+    (0xFE30, 0xFE50),
+];
+
+impl Traditional {
+    fn shared(normalizer: &Normalizer) -> &'static Traditional {
+        static TABLE: OnceLock<Traditional> = OnceLock::new();
+        TABLE.get_or_init(|| Traditional::build(normalizer))
+    }
+
+    fn build(normalizer: &Normalizer) -> Traditional {
+        let mut table = Traditional {
+            bits: vec![0; 0x10000 / 64],
+        };
+        // One conversion of every character on its own line: phrases never
+        // span a line break.
+        let mut characters = Vec::new();
+        let mut text = String::new();
+        for (start, end) in CHECKED_RANGES {
+            for code in *start..*end {
+                if let Some(character) = char::from_u32(code) {
+                    characters.push(character);
+                    text.push(character);
+                    text.push('\n');
+                }
+            }
+        }
+        let converted = normalizer.to_simplified(&text);
+        let lines: Vec<&str> = converted.split('\n').collect();
+        if lines.len() != characters.len() + 1 {
+            // The conversion did not keep lines apart: check everything.
+            table.bits.iter_mut().for_each(|word| *word = u64::MAX);
+            return table;
+        }
+        for (character, line) in characters.iter().zip(&lines) {
+            let mut buffer = [0u8; 4];
+            if *line != character.encode_utf8(&mut buffer) {
+                table.set(*character);
+            }
+        }
+        for character in PHRASE_ONLY.chars() {
+            table.set(character);
+        }
+        table
+    }
+
+    fn set(&mut self, character: char) {
+        let code = character as usize;
+        if code < 0x10000 {
+            self.bits[code / 64] |= 1 << (code % 64);
+        }
+    }
+
+    /// Whether t2s may change text holding this character.
+    fn may_change(&self, character: char) -> bool {
+        let code = character as usize;
+        code >= 0x10000 || self.bits[code / 64] & (1 << (code % 64)) != 0
+    }
+}
+
+/// [`Normalizer::normalize`], skipping OpenCC when the text is already
+/// simplified (same result, a third of the time).
+pub(crate) fn normalize(normalizer: &Normalizer, text: &str) -> Normalized {
+    let traditional = Traditional::shared(normalizer);
+    let mut normalized = Normalized {
+        chars: Vec::with_capacity(text.len() / 3 + 1),
+        spans: Vec::with_capacity(text.len() / 3 + 1),
+    };
+    for (offset, character) in text.char_indices() {
+        let folded = if ('\u{4E00}'..='\u{9FFF}').contains(&character) {
+            // CJK unified ideographs are kept as they are by `fold`.
+            if traditional.may_change(character) {
+                return normalizer.normalize(text);
+            }
+            character
+        } else {
+            if !character.is_ascii() && traditional.may_change(character) {
+                return normalizer.normalize(text);
+            }
+            match crate::text::fold(character) {
+                Some(folded) => folded,
+                None => continue,
+            }
+        };
+        normalized.chars.push(folded);
+        normalized
+            .spans
+            .push((offset, offset + character.len_utf8()));
+    }
+    normalized
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_path_normalizes_exactly_like_opencc() {
+        let normalizer = Normalizer::shared();
+        let mut texts: Vec<String> = vec![
+            "您好，很高興為您服務！ＡＢ 12".to_string(),
+            "反覆思量之後，我瞭解了，不要找藉口，沈默是金，牴牾之處".to_string(),
+            "一目瞭然，答覆，回覆，乾淨，乾隆，著作，頭髮，發財".to_string(),
+            "这个我也没办法，系统就是这么规定的。".to_string(),
+            "𠀀𠀁 supplementary 字".to_string(),
+        ];
+        for (_, text) in crate::qa::lexicon::SHIPPED {
+            texts.extend(text.lines().map(str::to_string));
+        }
+        texts.extend(
+            include_str!("../../corpora/demo/transcripts.jsonl")
+                .lines()
+                .map(str::to_string),
+        );
+        for line in crate::synth::AGENT_LINES
+            .iter()
+            .chain(crate::synth::CUSTOMER_LINES)
+        {
+            texts.push(line.to_string());
+        }
+        for text in &texts {
+            assert_eq!(
+                normalize(&normalizer, text),
+                normalizer.normalize(text),
+                "{text}"
+            );
+        }
+        let table = Traditional::shared(&normalizer);
+        assert!(table.may_change('為') && table.may_change('覆') && table.may_change('瞭'));
+        assert!(!table.may_change('为') && !table.may_change('您'));
     }
 }

@@ -7,7 +7,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::context::{Matchers, Prepared, PreparedSegment};
 use super::fuzzy::HomophoneIndex;
-use super::scorecard::{Condition, Expect, Fuzzy, KeywordMode, Operator, RoleFilter, Scope, Scorecard};
+use super::scorecard::{
+    Condition, Expect, Fuzzy, KeywordMode, Operator, RoleFilter, Scope, Scorecard,
+};
 use super::similar;
 use crate::model::{Call, Evidence, QaResult, Role, Violation};
 use crate::text::Normalizer;
@@ -155,7 +157,10 @@ fn compile(condition: &Condition, table: &mut WordTable) -> Node {
             min_count: *min_count,
         },
         Operator::Similar { phrases, threshold } => Kind::Similar {
-            phrases: phrases.iter().map(|phrase| phrase.chars().collect()).collect(),
+            phrases: phrases
+                .iter()
+                .map(|phrase| phrase.chars().collect())
+                .collect(),
             threshold: *threshold,
         },
         Operator::Sequence {
@@ -207,8 +212,12 @@ fn compile(condition: &Condition, table: &mut WordTable) -> Node {
             min_count: *min_count,
             min_chars: *min_chars,
         },
-        Operator::All(nested) => Kind::All(nested.iter().map(|node| compile(node, table)).collect()),
-        Operator::Any(nested) => Kind::Any(nested.iter().map(|node| compile(node, table)).collect()),
+        Operator::All(nested) => {
+            Kind::All(nested.iter().map(|node| compile(node, table)).collect())
+        }
+        Operator::Any(nested) => {
+            Kind::Any(nested.iter().map(|node| compile(node, table)).collect())
+        }
         Operator::Not(nested) => Kind::Not(Box::new(compile(nested, table))),
     };
     Node {
@@ -218,9 +227,18 @@ fn compile(condition: &Condition, table: &mut WordTable) -> Node {
     }
 }
 
-fn words_kind(words: &[String], mode: KeywordMode, min_count: usize, fuzzy: Fuzzy, table: &mut WordTable) -> Kind {
+fn words_kind(
+    words: &[String],
+    mode: KeywordMode,
+    min_count: usize,
+    fuzzy: Fuzzy,
+    table: &mut WordTable,
+) -> Kind {
     let homophones = fuzzy == Fuzzy::Pinyin;
-    let ids: Vec<u32> = words.iter().map(|word| table.id(word, homophones)).collect();
+    let ids: Vec<u32> = words
+        .iter()
+        .map(|word| table.id(word, homophones))
+        .collect();
     let mut lookup: Vec<(u32, u32)> = ids
         .iter()
         .enumerate()
@@ -445,37 +463,6 @@ impl Evaluator<'_, '_> {
             .collect()
     }
 
-    /// Whether segment `index` is among the sentences `node` looks at.
-    fn in_scope(&self, node: &Node, index: usize) -> bool {
-        let segment = &self.call.segments[index];
-        if !node.role.admits(segment.role) {
-            return false;
-        }
-        let (rank, count) = match node.role {
-            RoleFilter::Any => (index as u32, self.call.count_of(None)),
-            RoleFilter::Agent => (segment.rank_in_role, self.call.count_of(Some(Role::Agent))),
-            RoleFilter::Customer => (segment.rank_in_role, self.call.count_of(Some(Role::Customer))),
-        };
-        match node.scope {
-            Scope::All => true,
-            Scope::First(first) => (rank as usize) < first,
-            Scope::Last(last) => (rank as usize) + last >= count as usize,
-        }
-    }
-
-    /// The segments of `window` that `node` looks at.
-    fn scoped(&self, node: &Node, window: Window) -> Vec<usize> {
-        match window {
-            Window::All => (0..self.call.segments.len())
-                .filter(|index| self.in_scope(node, *index))
-                .collect(),
-            Window::At(index) if index < self.call.segments.len() && self.in_scope(node, index) => {
-                vec![index]
-            }
-            Window::At(_) => Vec::new(),
-        }
-    }
-
     fn evaluate(&mut self, node: &Node, window: Window) -> Outcome {
         match &node.kind {
             Kind::Words {
@@ -484,7 +471,15 @@ impl Evaluator<'_, '_> {
                 mode,
                 min_count,
                 homophones,
-            } => self.words(node, window, words.len(), lookup, *mode, *min_count, *homophones),
+            } => self.words(
+                node,
+                window,
+                words.len(),
+                lookup,
+                *mode,
+                *min_count,
+                *homophones,
+            ),
             Kind::Regex { pattern, min_count } => self.regex(node, window, pattern, *min_count),
             Kind::Similar { phrases, threshold } => self.similar(node, window, phrases, *threshold),
             Kind::Sequence {
@@ -501,19 +496,27 @@ impl Evaluator<'_, '_> {
                 min_seconds,
                 min_count,
             } => self.overtalk(node, window, *min_seconds, *min_count),
-            Kind::SpeechRate { max_cpm, min_cpm } => self.speech_rate(node, window, *max_cpm, *min_cpm),
+            Kind::SpeechRate { max_cpm, min_cpm } => {
+                self.speech_rate(node, window, *max_cpm, *min_cpm)
+            }
             Kind::TalkRatio { max, min } => self.talk_ratio(node, *max, *min),
             Kind::Duration {
                 max_seconds,
                 min_seconds,
-            } => Outcome::new(outside(self.call.duration, *max_seconds, *min_seconds), Vec::new()),
+            } => Outcome::new(
+                outside(self.call.duration, *max_seconds, *min_seconds),
+                Vec::new(),
+            ),
             Kind::Repeat {
                 threshold,
                 min_count,
                 min_chars,
             } => self.repeat(node, window, *threshold, *min_count, *min_chars),
             Kind::All(nested) => {
-                let outcomes: Vec<Outcome> = nested.iter().map(|child| self.evaluate(child, window)).collect();
+                let outcomes: Vec<Outcome> = nested
+                    .iter()
+                    .map(|child| self.evaluate(child, window))
+                    .collect();
                 let holds = outcomes.iter().all(|outcome| outcome.holds);
                 // Holding: every child's evidence; failing: the failing children's.
                 let marks = outcomes
@@ -524,7 +527,10 @@ impl Evaluator<'_, '_> {
                 Outcome::new(holds, marks)
             }
             Kind::Any(nested) => {
-                let outcomes: Vec<Outcome> = nested.iter().map(|child| self.evaluate(child, window)).collect();
+                let outcomes: Vec<Outcome> = nested
+                    .iter()
+                    .map(|child| self.evaluate(child, window))
+                    .collect();
                 let holds = outcomes.iter().any(|outcome| outcome.holds);
                 // Holding: the holding children's evidence; failing: every child's.
                 let marks = outcomes
@@ -553,9 +559,16 @@ impl Evaluator<'_, '_> {
         homophones: bool,
     ) -> Outcome {
         let mut total = 0usize;
-        let mut per_word = vec![0usize; if mode == KeywordMode::All { word_count } else { 0 }];
+        let mut per_word = vec![
+            0usize;
+            if mode == KeywordMode::All {
+                word_count
+            } else {
+                0
+            }
+        ];
         let mut marks = Vec::new();
-        for index in self.scoped(node, window) {
+        for index in scoped(self.call, node, window) {
             let segment = &self.call.segments[index];
             let mut covered_until = 0u32;
             for hit in &segment.hits {
@@ -595,9 +608,15 @@ impl Evaluator<'_, '_> {
         }
     }
 
-    fn regex(&mut self, node: &Node, window: Window, pattern: &regex::Regex, min_count: usize) -> Outcome {
+    fn regex(
+        &mut self,
+        node: &Node,
+        window: Window,
+        pattern: &regex::Regex,
+        min_count: usize,
+    ) -> Outcome {
         let mut marks = Vec::new();
-        for index in self.scoped(node, window) {
+        for index in scoped(self.call, node, window) {
             let text = &self.call.segments[index].normalized_text;
             for found in pattern.find_iter(text) {
                 if found.as_str().is_empty() {
@@ -618,16 +637,26 @@ impl Evaluator<'_, '_> {
         }
     }
 
-    fn similar(&mut self, node: &Node, window: Window, phrases: &[Vec<char>], threshold: f64) -> Outcome {
+    fn similar(
+        &mut self,
+        node: &Node,
+        window: Window,
+        phrases: &[Vec<char>],
+        threshold: f64,
+    ) -> Outcome {
         let mut marks = Vec::new();
-        for index in self.scoped(node, window) {
+        for index in scoped(self.call, node, window) {
             let segment: &PreparedSegment = &self.call.segments[index];
             let mut best: Option<similar::PhraseMatch> = None;
             for phrase in phrases {
                 if similar::similarity_upper_bound(phrase, segment.mask) + EPSILON < threshold {
                     continue;
                 }
-                let found = similar::phrase_similarity(phrase, &segment.normalized.chars, &mut self.scratch.alignment);
+                let found = similar::phrase_similarity(
+                    phrase,
+                    &segment.normalized.chars,
+                    &mut self.scratch.alignment,
+                );
                 if found.similarity + EPSILON >= threshold
                     && best.is_none_or(|best| found.similarity > best.similarity)
                 {
@@ -683,17 +712,25 @@ impl Evaluator<'_, '_> {
         }
     }
 
-    fn silence(&mut self, node: &Node, window: Window, min_seconds: f64, after: RoleFilter, min_count: usize) -> Outcome {
-        let marks: Vec<Mark> = self
-            .scoped(node, window)
-            .into_iter()
+    fn silence(
+        &mut self,
+        node: &Node,
+        window: Window,
+        min_seconds: f64,
+        after: RoleFilter,
+        min_count: usize,
+    ) -> Outcome {
+        let marks: Vec<Mark> = scoped(self.call, node, window)
             .filter(|index| {
                 let Some((gap, speaker)) = self.call.segments[*index].gap_before else {
                     return false;
                 };
                 gap + EPSILON >= min_seconds && after.admits(self.call.segments[speaker].role)
             })
-            .map(|segment| Mark { segment, span: None })
+            .map(|segment| Mark {
+                segment,
+                span: None,
+            })
             .collect();
         if marks.len() >= min_count {
             Outcome::new(true, marks)
@@ -702,15 +739,22 @@ impl Evaluator<'_, '_> {
         }
     }
 
-    fn overtalk(&mut self, node: &Node, window: Window, min_seconds: f64, min_count: usize) -> Outcome {
-        let marks: Vec<Mark> = self
-            .scoped(node, window)
-            .into_iter()
+    fn overtalk(
+        &mut self,
+        node: &Node,
+        window: Window,
+        min_seconds: f64,
+        min_count: usize,
+    ) -> Outcome {
+        let marks: Vec<Mark> = scoped(self.call, node, window)
             .filter(|index| {
                 let overlap = self.call.segments[*index].overlap_before;
                 overlap > 0.0 && overlap + EPSILON >= min_seconds
             })
-            .map(|segment| Mark { segment, span: None })
+            .map(|segment| Mark {
+                segment,
+                span: None,
+            })
             .collect();
         if marks.len() >= min_count {
             Outcome::new(true, marks)
@@ -719,8 +763,14 @@ impl Evaluator<'_, '_> {
         }
     }
 
-    fn speech_rate(&mut self, node: &Node, window: Window, max_cpm: Option<f64>, min_cpm: Option<f64>) -> Outcome {
-        let scoped = self.scoped(node, window);
+    fn speech_rate(
+        &mut self,
+        node: &Node,
+        window: Window,
+        max_cpm: Option<f64>,
+        min_cpm: Option<f64>,
+    ) -> Outcome {
+        let scoped: Vec<usize> = scoped(self.call, node, window).collect();
         let characters: usize = scoped
             .iter()
             .map(|index| self.call.segments[*index].normalized.len())
@@ -757,14 +807,18 @@ impl Evaluator<'_, '_> {
         let marks = rated
             .into_iter()
             .take(SPEECH_RATE_EVIDENCE)
-            .map(|(_, segment)| Mark { segment, span: None })
+            .map(|(_, segment)| Mark {
+                segment,
+                span: None,
+            })
             .collect();
         Outcome::new(true, marks)
     }
 
     fn talk_ratio(&mut self, node: &Node, max: Option<f64>, min: Option<f64>) -> Outcome {
         let segments = &self.call.segments;
-        let per_role = |role: Role| union_seconds(segments.iter().filter(|segment| segment.role == role));
+        let per_role =
+            |role: Role| union_seconds(segments.iter().filter(|segment| segment.role == role));
         let total: f64 = [Role::Agent, Role::Customer, Role::Unknown]
             .into_iter()
             .map(per_role)
@@ -780,10 +834,15 @@ impl Evaluator<'_, '_> {
         Outcome::new(outside(own / total, max, min), Vec::new())
     }
 
-    fn repeat(&mut self, node: &Node, window: Window, threshold: f64, min_count: usize, min_chars: usize) -> Outcome {
-        let candidates: Vec<usize> = self
-            .scoped(node, Window::All)
-            .into_iter()
+    fn repeat(
+        &mut self,
+        node: &Node,
+        window: Window,
+        threshold: f64,
+        min_count: usize,
+        min_chars: usize,
+    ) -> Outcome {
+        let candidates: Vec<usize> = scoped(self.call, node, Window::All)
             .filter(|index| self.call.segments[*index].normalized.len() >= min_chars)
             .collect();
         if candidates.len() < min_count {
@@ -800,7 +859,9 @@ impl Evaluator<'_, '_> {
         let mut scratch = std::mem::take(&mut self.scratch);
         let segments = &self.call.segments;
         let mut similar_to = |left: usize, right: usize| -> bool {
-            if similar::sentence_similarity_upper_bound(&sorted[left], &sorted[right]) + EPSILON < threshold {
+            if similar::sentence_similarity_upper_bound(&sorted[left], &sorted[right]) + EPSILON
+                < threshold
+            {
                 return false;
             }
             let (a, b) = (
@@ -829,7 +890,8 @@ impl Evaluator<'_, '_> {
                 }
             }
             Window::At(index) => {
-                if let Some(position) = candidates.iter().position(|candidate| *candidate == index) {
+                if let Some(position) = candidates.iter().position(|candidate| *candidate == index)
+                {
                     best.push(position);
                     for earlier in 0..position {
                         if similar_to(position, earlier) {
@@ -858,6 +920,38 @@ impl Evaluator<'_, '_> {
     }
 }
 
+/// Whether segment `index` is among the sentences `node` looks at.
+fn in_scope(call: &Prepared<'_>, node: &Node, index: usize) -> bool {
+    let segment = &call.segments[index];
+    if !node.role.admits(segment.role) {
+        return false;
+    }
+    let (rank, count) = match node.role {
+        RoleFilter::Any => (index as u32, call.count_of(None)),
+        RoleFilter::Agent => (segment.rank_in_role, call.count_of(Some(Role::Agent))),
+        RoleFilter::Customer => (segment.rank_in_role, call.count_of(Some(Role::Customer))),
+    };
+    match node.scope {
+        Scope::All => true,
+        Scope::First(first) => (rank as usize) < first,
+        Scope::Last(last) => (rank as usize) + last >= count as usize,
+    }
+}
+
+/// The segments of `window` that `node` looks at, in order.
+fn scoped<'a>(
+    call: &'a Prepared<'_>,
+    node: &'a Node,
+    window: Window,
+) -> impl Iterator<Item = usize> + 'a {
+    let count = call.segments.len();
+    let range = match window {
+        Window::All => 0..count,
+        Window::At(index) => index.min(count)..(index + 1).min(count),
+    };
+    range.filter(move |index| in_scope(call, node, *index))
+}
+
 /// Whether `value` is above `max` or below `min`.
 fn outside(value: f64, max: Option<f64>, min: Option<f64>) -> bool {
     max.is_some_and(|max| value > max + EPSILON) || min.is_some_and(|min| value + EPSILON < min)
@@ -865,7 +959,9 @@ fn outside(value: f64, max: Option<f64>, min: Option<f64>) -> bool {
 
 /// Seconds covered by the segments' time spans (overlaps counted once).
 fn union_seconds<'s>(segments: impl Iterator<Item = &'s PreparedSegment>) -> f64 {
-    let mut spans: Vec<(f64, f64)> = segments.map(|segment| (segment.start, segment.end)).collect();
+    let mut spans: Vec<(f64, f64)> = segments
+        .map(|segment| (segment.start, segment.end))
+        .collect();
     spans.sort_by(|left, right| left.0.total_cmp(&right.0));
     let mut total = 0.0;
     let mut current: Option<(f64, f64)> = None;

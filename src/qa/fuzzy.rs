@@ -65,7 +65,9 @@ impl SyllableTable {
             }
         }
         offsets.push(readings.len() as u32);
-        const DIGITS: [&str; 10] = ["ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu"];
+        const DIGITS: [&str; 10] = [
+            "ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu",
+        ];
         const LETTERS: [&str; 26] = [
             "#a", "#b", "#c", "#d", "#e", "#f", "#g", "#h", "#i", "#j", "#k", "#l", "#m", "#n",
             "#o", "#p", "#q", "#r", "#s", "#t", "#u", "#v", "#w", "#x", "#y", "#z",
@@ -103,7 +105,10 @@ impl SyllableTable {
         }
         if (TABLE_START..TABLE_END).contains(&code) {
             let index = (code - TABLE_START) as usize;
-            let (start, end) = (self.offsets[index] as usize, self.offsets[index + 1] as usize);
+            let (start, end) = (
+                self.offsets[index] as usize,
+                self.offsets[index + 1] as usize,
+            );
             return &self.readings[start..end];
         }
         &[]
@@ -136,41 +141,70 @@ pub struct HomophoneHit {
     pub end: usize,
 }
 
-/// Finds homophones of many words at once, indexed by first syllable.
+/// Finds homophones of many words at once. Words are indexed by the
+/// syllables of their first two characters; a bitmap of those pairs rejects
+/// most sentence positions with one probe.
 #[derive(Debug, Clone, Default)]
 pub struct HomophoneIndex {
     words: Vec<(u32, Vec<char>)>,
-    /// For each syllable id, the words whose first character reads so.
-    by_first_syllable: Vec<Vec<u32>>,
-    /// Words whose first character has no pinyin, by that character.
-    by_first_char: HashMap<char, Vec<u32>>,
+    /// (first syllable * syllables + second syllable, word position), sorted.
+    by_pair: Vec<(u32, u32)>,
+    /// One bit per syllable pair that starts some word.
+    pair_bits: Vec<u64>,
+    /// Words whose first two characters do not both have pinyin: tried at
+    /// every position.
+    unpaired: Vec<u32>,
+    syllables: u32,
+    min_chars: usize,
 }
 
 impl HomophoneIndex {
     /// An index of `words` (id, normalized word); words shorter than
     /// [`MIN_FUZZY_CHARS`] are left out (they match exactly only).
     pub fn new<'w>(words: impl IntoIterator<Item = (u32, &'w str)>) -> HomophoneIndex {
+        HomophoneIndex::with_min_chars(words, MIN_FUZZY_CHARS)
+    }
+
+    /// An index of the words of at least `min_chars` (2 or more) characters;
+    /// [`HomophoneIndex::new`] uses [`MIN_FUZZY_CHARS`]. Other minimums are
+    /// for measuring false positives.
+    pub fn with_min_chars<'w>(
+        words: impl IntoIterator<Item = (u32, &'w str)>,
+        min_chars: usize,
+    ) -> HomophoneIndex {
+        let min_chars = min_chars.max(2);
         let table = table();
+        let syllables = table.syllables as u32;
         let mut index = HomophoneIndex {
-            words: Vec::new(),
-            by_first_syllable: vec![Vec::new(); table.syllables],
-            by_first_char: HashMap::new(),
+            syllables,
+            min_chars,
+            ..HomophoneIndex::default()
         };
         for (id, word) in words {
             let characters: Vec<char> = word.chars().collect();
-            if characters.len() < MIN_FUZZY_CHARS {
+            if characters.len() < min_chars {
                 continue;
             }
             let position = index.words.len() as u32;
-            let first = characters[0];
-            let first_readings = table.readings(first);
-            if first_readings.is_empty() {
-                index.by_first_char.entry(first).or_default().push(position);
+            let (first, second) = (table.readings(characters[0]), table.readings(characters[1]));
+            if first.is_empty() || second.is_empty() {
+                index.unpaired.push(position);
             }
-            for syllable in first_readings {
-                index.by_first_syllable[*syllable as usize].push(position);
+            for first_syllable in first {
+                for second_syllable in second {
+                    let key = u32::from(*first_syllable) * syllables + u32::from(*second_syllable);
+                    index.by_pair.push((key, position));
+                }
             }
             index.words.push((id, characters));
+        }
+        index.by_pair.sort_unstable();
+        index.by_pair.dedup();
+        if !index.by_pair.is_empty() {
+            index.pair_bits = vec![0; (syllables as usize * syllables as usize).div_ceil(64)];
+            for (key, _) in &index.by_pair {
+                index.pair_bits[*key as usize / 64] |= 1 << (key % 64);
+            }
         }
         index
     }
@@ -183,24 +217,41 @@ impl HomophoneIndex {
     /// Appends to `hits` every homophone of an indexed word in `text` that
     /// is not the word itself (exact matches are found elsewhere).
     pub fn find(&self, text: &[char], hits: &mut Vec<HomophoneHit>) {
-        if self.words.is_empty() {
+        if self.words.is_empty() || text.len() < self.min_chars {
             return;
         }
         let table = table();
-        let mut tried: Vec<u32> = Vec::new();
-        for start in 0..text.len() {
-            tried.clear();
-            let first = text[start];
-            let candidates = table
-                .readings(first)
-                .iter()
-                .flat_map(|syllable| self.by_first_syllable[*syllable as usize].iter())
-                .chain(self.by_first_char.get(&first).into_iter().flatten());
-            for position in candidates {
-                if tried.contains(position) {
-                    continue;
+        let readings: Vec<&[u16]> = text
+            .iter()
+            .map(|character| table.readings(*character))
+            .collect();
+        let mut candidates: Vec<u32> = Vec::new();
+        for start in 0..=text.len() - self.min_chars {
+            candidates.clear();
+            if !self.by_pair.is_empty() {
+                for first in readings[start] {
+                    for second in readings[start + 1] {
+                        let key = u32::from(*first) * self.syllables + u32::from(*second);
+                        if self.pair_bits[key as usize / 64] & (1 << (key % 64)) == 0 {
+                            continue;
+                        }
+                        let from = self.by_pair.partition_point(|(found, _)| *found < key);
+                        candidates.extend(
+                            self.by_pair[from..]
+                                .iter()
+                                .take_while(|(found, _)| *found == key)
+                                .map(|(_, position)| *position),
+                        );
+                    }
                 }
-                tried.push(*position);
+            }
+            candidates.extend_from_slice(&self.unpaired);
+            if candidates.is_empty() {
+                continue;
+            }
+            candidates.sort_unstable();
+            candidates.dedup();
+            for position in &candidates {
                 let (id, word) = &self.words[*position as usize];
                 let end = start + word.len();
                 if end > text.len() {
@@ -210,11 +261,17 @@ impl HomophoneIndex {
                 if window == word.as_slice() {
                     continue;
                 }
-                if window
+                let alike = window
                     .iter()
                     .zip(word)
-                    .all(|(found, wanted)| sounds_alike(*found, *wanted))
-                {
+                    .enumerate()
+                    .all(|(offset, (found, wanted))| {
+                        found == wanted
+                            || readings[start + offset]
+                                .iter()
+                                .any(|syllable| table.readings(*wanted).contains(syllable))
+                    });
+                if alike {
                     hits.push(HomophoneHit {
                         word: *id,
                         start,
@@ -255,9 +312,20 @@ impl FalsePositiveReport {
 }
 
 /// Measures homophone false positives of `words` (normalized) on clean
-/// `sentences` (normalized).
-pub fn false_positives(words: &[String], sentences: &[String]) -> FalsePositiveReport {
-    let index = HomophoneIndex::new(words.iter().enumerate().map(|(id, word)| (id as u32, word.as_str())));
+/// `sentences` (normalized), for words of at least `min_chars` characters
+/// ([`MIN_FUZZY_CHARS`] is what rules use).
+pub fn false_positives(
+    words: &[String],
+    sentences: &[String],
+    min_chars: usize,
+) -> FalsePositiveReport {
+    let index = HomophoneIndex::with_min_chars(
+        words
+            .iter()
+            .enumerate()
+            .map(|(id, word)| (id as u32, word.as_str())),
+        min_chars,
+    );
     let mut report = FalsePositiveReport {
         sentences: sentences.len(),
         fuzzy_words: index.words.len(),
@@ -277,12 +345,16 @@ pub fn false_positives(words: &[String], sentences: &[String]) -> FalsePositiveR
         report.homophone_hits += hits.len();
         report.sentences_with_homophones += 1;
         for hit in &hits {
-            if report.examples.len() < 10 {
-                report.examples.push((
-                    sentence.clone(),
-                    characters[hit.start..hit.end].iter().collect(),
-                    words[hit.word as usize].clone(),
-                ));
+            let matched: String = characters[hit.start..hit.end].iter().collect();
+            let word = &words[hit.word as usize];
+            let known = report
+                .examples
+                .iter()
+                .any(|(_, seen_matched, seen_word)| *seen_matched == matched && seen_word == word);
+            if report.examples.len() < 10 && !known {
+                report
+                    .examples
+                    .push((sentence.clone(), matched, word.clone()));
             }
         }
     }
@@ -294,7 +366,12 @@ mod tests {
     use super::*;
 
     fn find(words: &[&str], text: &str) -> Vec<(String, String)> {
-        let index = HomophoneIndex::new(words.iter().enumerate().map(|(id, word)| (id as u32, *word)));
+        let index = HomophoneIndex::new(
+            words
+                .iter()
+                .enumerate()
+                .map(|(id, word)| (id as u32, *word)),
+        );
         let characters: Vec<char> = text.chars().collect();
         let mut hits = Vec::new();
         index.find(&characters, &mut hits);
@@ -311,13 +388,24 @@ mod tests {
     #[test]
     fn homophones_match_and_exact_words_are_left_to_exact_matching() {
         let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
-            list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+            list.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
         };
-        assert_eq!(find(&["没办法"], "这个我也没半法"), pairs(&[("没办法", "没半法")]));
-        assert_eq!(find(&["不归我管"], "这个不规我管"), pairs(&[("不归我管", "不规我管")]));
+        assert_eq!(
+            find(&["没办法"], "这个我也没半法"),
+            pairs(&[("没办法", "没半法")])
+        );
+        assert_eq!(
+            find(&["不归我管"], "这个不规我管"),
+            pairs(&[("不归我管", "不规我管")])
+        );
         assert_eq!(find(&["没办法"], "这个我也没办法"), pairs(&[]));
         // Polyphonic characters: 长 reads chang in 长时间.
-        assert_eq!(find(&["常时间"], "等了很长时间"), pairs(&[("常时间", "长时间")]));
+        assert_eq!(
+            find(&["常时间"], "等了很长时间"),
+            pairs(&[("常时间", "长时间")])
+        );
         // Digits read as numerals.
         assert_eq!(find(&["三零七"], "工号307"), pairs(&[("三零七", "307")]));
         // Different sounds do not match.
@@ -334,7 +422,7 @@ mod tests {
             "我们没半法处理".to_string(),
             "好的再见".to_string(),
         ];
-        let report = false_positives(&words, &sentences);
+        let report = false_positives(&words, &sentences, MIN_FUZZY_CHARS);
         assert_eq!(report.sentences, 3);
         assert_eq!(report.fuzzy_words, 1);
         assert_eq!(report.exact_hits, 2);

@@ -11,10 +11,7 @@ use crate::text::Normalizer;
 
 /// The lexicons shipped in `corpora/lexicons/`, by name.
 pub const SHIPPED: &[(&str, &str)] = &[
-    (
-        "abuse",
-        include_str!("../../corpora/lexicons/abuse.txt"),
-    ),
+    ("abuse", include_str!("../../corpora/lexicons/abuse.txt")),
     (
         "competitor",
         include_str!("../../corpora/lexicons/competitor.txt"),
@@ -58,7 +55,11 @@ pub fn shipped(name: &str) -> Option<&'static str> {
 /// Loads lexicon `name`: a shipped name, or else a path (relative paths
 /// resolve against `base_dir`, the scorecard's folder). The error says what
 /// to do.
-pub fn load(name: &str, base_dir: Option<&Path>, normalizer: &Normalizer) -> Result<Lexicon, String> {
+pub fn load(
+    name: &str,
+    base_dir: Option<&Path>,
+    normalizer: &Normalizer,
+) -> Result<Lexicon, String> {
     if let Some(text) = shipped(name) {
         return Ok(parse(name, text, normalizer));
     }
@@ -130,7 +131,10 @@ mod tests {
             let lexicon = load(name, None, &normalizer).unwrap();
             assert!(lexicon.words.len() >= 80, "{name}: {}", lexicon.words.len());
             for word in &lexicon.words {
-                assert!(word.chars().count() >= 2, "{name}: single character '{word}'");
+                assert!(
+                    word.chars().count() >= 2,
+                    "{name}: single character '{word}'"
+                );
                 assert_eq!(&normalizer.normalize_str(word), word);
             }
         }
@@ -142,8 +146,12 @@ mod tests {
         let error = load("angry", None, &normalizer).unwrap_err();
         assert!(error.contains("unknown lexicon 'angry'"), "{error}");
         assert!(error.contains("negative_emotion"), "{error}");
-        let error = load("words/mine.txt", Some(Path::new("/nonexistent")), &normalizer)
-            .unwrap_err();
+        let error = load(
+            "words/mine.txt",
+            Some(Path::new("/nonexistent")),
+            &normalizer,
+        )
+        .unwrap_err();
         assert!(error.contains("/nonexistent/words/mine.txt"), "{error}");
     }
 

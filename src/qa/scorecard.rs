@@ -288,7 +288,11 @@ pub struct ScorecardIssue {
 impl fmt::Display for ScorecardIssue {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.rule {
-            Some(rule) => write!(formatter, "line {}, rule '{rule}': {}", self.line, self.message),
+            Some(rule) => write!(
+                formatter,
+                "line {}, rule '{rule}': {}",
+                self.line, self.message
+            ),
             None => write!(formatter, "line {}: {}", self.line, self.message),
         }
     }
@@ -333,7 +337,10 @@ impl Scorecard {
     }
 
     /// Like [`Scorecard::parse`], returning every problem as data.
-    pub fn check(text: &str, file_name: &str) -> std::result::Result<Scorecard, Vec<ScorecardIssue>> {
+    pub fn check(
+        text: &str,
+        file_name: &str,
+    ) -> std::result::Result<Scorecard, Vec<ScorecardIssue>> {
         let base_dir = Path::new(file_name)
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty());
@@ -717,9 +724,9 @@ impl<'t> Parser<'t> {
         match self.string(table, "id", None, "[[rule]]") {
             Some((id, id_offset)) => {
                 let valid = !id.is_empty()
-                    && id
-                        .bytes()
-                        .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
+                    && id.bytes().all(|byte| {
+                        byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_'
+                    });
                 if valid {
                     Some(id)
                 } else {
@@ -762,7 +769,15 @@ impl<'t> Parser<'t> {
         let rule = Some(label);
         self.unknown_keys(
             table,
-            &["id", "name", "expect", "points", "fatal", "when", "description"],
+            &[
+                "id",
+                "name",
+                "expect",
+                "points",
+                "fatal",
+                "when",
+                "description",
+            ],
             "[[rule]]",
             rule,
         );
@@ -867,7 +882,12 @@ impl<'t> Parser<'t> {
         })
     }
 
-    fn condition(&mut self, value: &Value<'_>, place: Place<'_>, inherited: Inherited) -> Option<Condition> {
+    fn condition(
+        &mut self,
+        value: &Value<'_>,
+        place: Place<'_>,
+        inherited: Inherited,
+    ) -> Option<Condition> {
         let rule = Some(place.rule);
         let offset = value.span().start;
         let table = match value.get_ref() {
@@ -935,7 +955,7 @@ impl<'t> Parser<'t> {
         } else {
             self.scope(table, true, place)
         };
-        let explicit_role = role.clone().flatten();
+        let explicit_role = role.flatten();
         let explicit_scope = scope.flatten();
         let role_value = explicit_role.or(inherited.role).unwrap_or(RoleFilter::Any);
         let scope_value = explicit_scope.or(inherited.scope).unwrap_or(Scope::All);
@@ -966,8 +986,13 @@ impl<'t> Parser<'t> {
                     }
                     _ => true,
                 };
-                if let Some(scope_key) = ["first", "last"].into_iter().find(|key| table.contains_key(*key)) {
-                    let scope_offset = table.get(scope_key).map_or(offset, |value| value.span().start);
+                if let Some(scope_key) = ["first", "last"]
+                    .into_iter()
+                    .find(|key| table.contains_key(*key))
+                {
+                    let scope_offset = table
+                        .get(scope_key)
+                        .map_or(offset, |value| value.span().start);
                     self.issue(
                         scope_offset,
                         rule,
@@ -1004,24 +1029,27 @@ impl<'t> Parser<'t> {
                         Operator::Any(conditions)
                     }
                 }),
-            "not" => self
-                .nested(table, place, offset, &op, passed_on)
-                .and_then(|mut conditions| {
-                    if conditions.len() == 1 {
-                        conditions.pop().map(|condition| Operator::Not(Box::new(condition)))
-                    } else {
-                        self.issue(
-                            table.get("of").map_or(offset, |value| value.span().start),
-                            rule,
-                            format!(
+            "not" => {
+                self.nested(table, place, offset, &op, passed_on)
+                    .and_then(|mut conditions| {
+                        if conditions.len() == 1 {
+                            conditions
+                                .pop()
+                                .map(|condition| Operator::Not(Box::new(condition)))
+                        } else {
+                            self.issue(
+                                table.get("of").map_or(offset, |value| value.span().start),
+                                rule,
+                                format!(
                                 "not takes exactly one condition in of, found {}: write of = [{{ \
                                  op = ... }}], or wrap several in op = \"any\"",
                                 conditions.len()
                             ),
-                        );
-                        None
-                    }
-                }),
+                            );
+                            None
+                        }
+                    })
+            }
             _ => None,
         };
         let op_value = op_value?;
@@ -1047,9 +1075,19 @@ impl<'t> Parser<'t> {
     }
 
     /// A role key: `Some(None)` when absent, `None` when invalid.
-    fn role(&mut self, table: &DeTable<'_>, key: &str, place: Place<'_>, op: &str) -> Option<Option<RoleFilter>> {
+    fn role(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        place: Place<'_>,
+        op: &str,
+    ) -> Option<Option<RoleFilter>> {
         let Some((text, offset)) = self.string(table, key, Some(place.rule), place.path) else {
-            return if table.contains_key(key) { None } else { Some(None) };
+            return if table.contains_key(key) {
+                None
+            } else {
+                Some(None)
+            };
         };
         match text.as_str() {
             "agent" => Some(Some(RoleFilter::Agent)),
@@ -1071,7 +1109,12 @@ impl<'t> Parser<'t> {
     }
 
     /// `first = N` / `last = N`: `Some(None)` when absent, `None` when invalid.
-    fn scope(&mut self, table: &DeTable<'_>, first_allowed: bool, place: Place<'_>) -> Option<Option<Scope>> {
+    fn scope(
+        &mut self,
+        table: &DeTable<'_>,
+        first_allowed: bool,
+        place: Place<'_>,
+    ) -> Option<Option<Scope>> {
         let rule = Some(place.rule);
         let first = if first_allowed {
             self.count(table, "first", rule, place.path, 1)
@@ -1115,13 +1158,30 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn min_count(&mut self, table: &DeTable<'_>, place: Place<'_>, default: usize, minimum: usize) -> Option<usize> {
+    fn min_count(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        default: usize,
+        minimum: usize,
+    ) -> Option<usize> {
         self.count(table, "min_count", Some(place.rule), place.path, minimum)
             .map(|value| value.map_or(default, |(count, _)| count))
     }
 
-    fn keyword(&mut self, table: &DeTable<'_>, place: Place<'_>, offset: usize) -> Option<Operator> {
-        let words = self.phrases(table, "words", place, offset, "words = [\"没办法\", \"不知道\"]");
+    fn keyword(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<Operator> {
+        let words = self.phrases(
+            table,
+            "words",
+            place,
+            offset,
+            "words = [\"没办法\", \"不知道\"]",
+        );
         let mode = match self.string(table, "mode", Some(place.rule), place.path) {
             None if table.contains_key("mode") => None,
             None => Some(KeywordMode::Any),
@@ -1149,7 +1209,12 @@ impl<'t> Parser<'t> {
         })
     }
 
-    fn lexicon(&mut self, table: &DeTable<'_>, place: Place<'_>, offset: usize) -> Option<Operator> {
+    fn lexicon(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<Operator> {
         let rule = Some(place.rule);
         let lexicon = match self.string(table, "name", rule, place.path) {
             Some((name, name_offset)) => {
@@ -1252,8 +1317,19 @@ impl<'t> Parser<'t> {
         })
     }
 
-    fn similar(&mut self, table: &DeTable<'_>, place: Place<'_>, offset: usize) -> Option<Operator> {
-        let phrases = self.phrases(table, "phrases", place, offset, "phrases = [\"您好，很高兴为您服务\"]");
+    fn similar(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<Operator> {
+        let phrases = self.phrases(
+            table,
+            "phrases",
+            place,
+            offset,
+            "phrases = [\"您好，很高兴为您服务\"]",
+        );
         let threshold = self.fraction(table, "threshold", place, DEFAULT_THRESHOLD, false);
         Some(Operator::Similar {
             phrases: phrases?,
@@ -1261,7 +1337,13 @@ impl<'t> Parser<'t> {
         })
     }
 
-    fn sequence(&mut self, table: &DeTable<'_>, place: Place<'_>, offset: usize, inherited: Inherited) -> Option<Operator> {
+    fn sequence(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+        inherited: Inherited,
+    ) -> Option<Operator> {
         let rule = Some(place.rule);
         let step = |parser: &mut Parser<'t>, key: &str| -> Option<Condition> {
             let path = format!("{}.{key}", place.path.trim_end_matches(']'));
@@ -1302,7 +1384,12 @@ impl<'t> Parser<'t> {
         })
     }
 
-    fn silence(&mut self, table: &DeTable<'_>, place: Place<'_>, offset: usize) -> Option<Operator> {
+    fn silence(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<Operator> {
         let min_seconds = self.seconds(table, "min_seconds", place, offset, true);
         let after = self.role(table, "after", place, "silence");
         let min_count = self.min_count(table, place, 1, 1);
@@ -1313,7 +1400,12 @@ impl<'t> Parser<'t> {
         })
     }
 
-    fn overtalk(&mut self, table: &DeTable<'_>, place: Place<'_>, offset: usize) -> Option<Operator> {
+    fn overtalk(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<Operator> {
         let min_seconds = self.seconds(table, "min_seconds", place, offset, true);
         let min_count = self.min_count(table, place, 1, 1);
         Some(Operator::Overtalk {
@@ -1322,20 +1414,56 @@ impl<'t> Parser<'t> {
         })
     }
 
-    fn speech_rate(&mut self, table: &DeTable<'_>, place: Place<'_>, offset: usize) -> Option<Operator> {
-        let bounds = self.bounds(table, place, offset, ("max_cpm", "min_cpm"), None, "characters per minute, e.g. max_cpm = 300");
+    fn speech_rate(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<Operator> {
+        let bounds = self.bounds(
+            table,
+            place,
+            offset,
+            ("max_cpm", "min_cpm"),
+            None,
+            "characters per minute, e.g. max_cpm = 300",
+        );
         let (max_cpm, min_cpm) = bounds?;
         Some(Operator::SpeechRate { max_cpm, min_cpm })
     }
 
-    fn talk_ratio(&mut self, table: &DeTable<'_>, place: Place<'_>, offset: usize) -> Option<Operator> {
-        let bounds = self.bounds(table, place, offset, ("max", "min"), Some(1.0), "a share of speech time in 0..1, e.g. max = 0.7");
+    fn talk_ratio(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<Operator> {
+        let bounds = self.bounds(
+            table,
+            place,
+            offset,
+            ("max", "min"),
+            Some(1.0),
+            "a share of speech time in 0..1, e.g. max = 0.7",
+        );
         let (max, min) = bounds?;
         Some(Operator::TalkRatio { max, min })
     }
 
-    fn duration(&mut self, table: &DeTable<'_>, place: Place<'_>, offset: usize) -> Option<Operator> {
-        let bounds = self.bounds(table, place, offset, ("max_seconds", "min_seconds"), None, "seconds, e.g. max_seconds = 600");
+    fn duration(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<Operator> {
+        let bounds = self.bounds(
+            table,
+            place,
+            offset,
+            ("max_seconds", "min_seconds"),
+            None,
+            "seconds, e.g. max_seconds = 600",
+        );
         let (max_seconds, min_seconds) = bounds?;
         Some(Operator::Duration {
             max_seconds,
@@ -1343,7 +1471,12 @@ impl<'t> Parser<'t> {
         })
     }
 
-    fn repeat(&mut self, table: &DeTable<'_>, place: Place<'_>, _offset: usize) -> Option<Operator> {
+    fn repeat(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        _offset: usize,
+    ) -> Option<Operator> {
         let threshold = self.fraction(table, "threshold", place, DEFAULT_THRESHOLD, false);
         let min_count = self.min_count(table, place, 2, 2);
         let min_chars = self
@@ -1403,7 +1536,10 @@ impl<'t> Parser<'t> {
         let mut conditions = Vec::new();
         let mut failed = false;
         for (index, item) in items.into_iter().enumerate() {
-            let path = format!("{}.of[{index}]", place.path.trim_start_matches('[').trim_end_matches(']'));
+            let path = format!(
+                "{}.of[{index}]",
+                place.path.trim_start_matches('[').trim_end_matches(']')
+            );
             let path = format!("[{path}]");
             match self.condition(
                 item,
@@ -1427,7 +1563,13 @@ impl<'t> Parser<'t> {
 
     // ----- typed getters: each reports a wrong type and returns None -----
 
-    fn unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], where_: &str, rule: Option<&str>) {
+    fn unknown_keys(
+        &mut self,
+        table: &DeTable<'_>,
+        allowed: &[&str],
+        where_: &str,
+        rule: Option<&str>,
+    ) {
         for (key, _) in table.iter() {
             let name: &str = key.get_ref();
             if allowed.contains(&name) {
@@ -1450,7 +1592,13 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn string(&mut self, table: &DeTable<'_>, key: &str, rule: Option<&str>, where_: &str) -> Option<(String, usize)> {
+    fn string(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        rule: Option<&str>,
+        where_: &str,
+    ) -> Option<(String, usize)> {
         let value = table.get(key)?;
         match value.get_ref() {
             DeValue::String(text) => Some((text.to_string(), value.span().start)),
@@ -1516,7 +1664,14 @@ impl<'t> Parser<'t> {
 
     /// Words or phrases: non-empty, each non-empty after normalization;
     /// returned normalized, without duplicates.
-    fn phrases(&mut self, table: &DeTable<'_>, key: &str, place: Place<'_>, offset: usize, example: &str) -> Option<Vec<String>> {
+    fn phrases(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        place: Place<'_>,
+        offset: usize,
+        example: &str,
+    ) -> Option<Vec<String>> {
         let rule = Some(place.rule);
         let Some((items, list_offset)) = self.strings(table, key, rule, place.path, true) else {
             if !table.contains_key(key) {
@@ -1557,7 +1712,13 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn number(&mut self, table: &DeTable<'_>, key: &str, rule: Option<&str>, where_: &str) -> Option<(f64, usize)> {
+    fn number(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        rule: Option<&str>,
+        where_: &str,
+    ) -> Option<(f64, usize)> {
         let value = table.get(key)?;
         match number_of(value.get_ref()) {
             Some(number) if number.is_finite() => Some((number, value.span().start)),
@@ -1579,7 +1740,14 @@ impl<'t> Parser<'t> {
     }
 
     /// A whole number at least `minimum`: `Some(None)` when absent.
-    fn count(&mut self, table: &DeTable<'_>, key: &str, rule: Option<&str>, where_: &str, minimum: usize) -> Option<Option<(usize, usize)>> {
+    fn count(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        rule: Option<&str>,
+        where_: &str,
+        minimum: usize,
+    ) -> Option<Option<(usize, usize)>> {
         let Some(value) = table.get(key) else {
             return Some(None);
         };
@@ -1619,7 +1787,14 @@ impl<'t> Parser<'t> {
     }
 
     /// A value in (0, 1] (or [0, 1] with `zero_ok`), with a default.
-    fn fraction(&mut self, table: &DeTable<'_>, key: &str, place: Place<'_>, default: f64, zero_ok: bool) -> Option<f64> {
+    fn fraction(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        place: Place<'_>,
+        default: f64,
+        zero_ok: bool,
+    ) -> Option<f64> {
         let rule = Some(place.rule);
         match self.number(table, key, rule, place.path) {
             None if table.contains_key(key) => None,
@@ -1655,12 +1830,23 @@ impl<'t> Parser<'t> {
 
     /// Seconds: `Some(Some(x))`, `Some(None)` absent and not required,
     /// `None` invalid (reported).
-    fn seconds(&mut self, table: &DeTable<'_>, key: &str, place: Place<'_>, offset: usize, required: bool) -> Option<Option<f64>> {
+    fn seconds(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        place: Place<'_>,
+        offset: usize,
+        required: bool,
+    ) -> Option<Option<f64>> {
         let rule = Some(place.rule);
         match self.number(table, key, rule, place.path) {
             None if table.contains_key(key) => None,
             None if required => {
-                self.issue(offset, rule, format!("missing {key}: add {key} = 5 (seconds)"));
+                self.issue(
+                    offset,
+                    rule,
+                    format!("missing {key}: add {key} = 5 (seconds)"),
+                );
                 None
             }
             None => Some(None),
@@ -1830,9 +2016,18 @@ op = "simlar"
         let issues = Scorecard::check(text, "t.toml").unwrap_err();
         let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
         assert_eq!(issues.len(), 4, "{lines:#?}");
-        assert!(lines[0].starts_with("line 6, rule 'a': missing points/fatal"), "{lines:#?}");
-        assert!(lines[1].starts_with("line 11, rule 'a': empty phrases"), "{lines:#?}");
-        assert!(lines[2].starts_with("line 13, rule 'a': duplicate rule id 'a' (first used at line 6)"), "{lines:#?}");
+        assert!(
+            lines[0].starts_with("line 6, rule 'a': missing points/fatal"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[1].starts_with("line 11, rule 'a': empty phrases"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[2].starts_with("line 13, rule 'a': duplicate rule id 'a' (first used at line 6)"),
+            "{lines:#?}"
+        );
         assert!(lines[3].contains("did you mean \"similar\""), "{lines:#?}");
     }
 }

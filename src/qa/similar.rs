@@ -103,15 +103,18 @@ pub fn phrase_similarity(phrase: &[char], sentence: &[char], scratch: &mut Scrat
         buffer.resize(width, (INFINITE, 0));
     }
     // Row 0: nothing of the phrase aligned yet; any sentence prefix is free.
-    for j in 0..width {
-        previous_matched[j] = (0, j as u32);
+    for (j, cell) in previous_matched.iter_mut().enumerate() {
+        *cell = (0, j as u32);
     }
     for i in 1..=phrase_length {
         let phrase_char = phrase[i - 1];
         // Column 0: the first i phrase characters are all missing.
         matched[0] = (INFINITE, 0);
         inserted[0] = (INFINITE, 0);
-        let above = better(better(previous_matched[0], previous_deleted[0]), previous_inserted[0]);
+        let above = better(
+            better(previous_matched[0], previous_deleted[0]),
+            previous_inserted[0],
+        );
         deleted[0] = (above.0.saturating_add(DELETION), above.1);
         for j in 1..width {
             let diagonal = better(
@@ -131,7 +134,10 @@ pub fn phrase_similarity(phrase: &[char], sentence: &[char], scratch: &mut Scrat
             deleted[j] = (up.0.saturating_add(DELETION), up.1);
             let open = better(matched[j - 1], deleted[j - 1]);
             let open = (open.0.saturating_add(GAP_OPEN), open.1);
-            let extend = (inserted[j - 1].0.saturating_add(GAP_EXTEND), inserted[j - 1].1);
+            let extend = (
+                inserted[j - 1].0.saturating_add(GAP_EXTEND),
+                inserted[j - 1].1,
+            );
             inserted[j] = better(open, extend);
         }
         std::mem::swap(matched, previous_matched);
@@ -183,7 +189,8 @@ pub fn char_bit(character: char) -> u128 {
 
 /// The character-set mask of a text (see [`char_bit`]).
 pub fn char_mask(text: &[char]) -> u128 {
-    text.iter().fold(0, |mask, character| mask | char_bit(*character))
+    text.iter()
+        .fold(0, |mask, character| mask | char_bit(*character))
 }
 
 /// Dice coefficient of the longest common subsequence: `2 * lcs / (a + b)`.
@@ -258,17 +265,47 @@ mod tests {
     fn phrase_similarity_cases() {
         // (phrase, sentence, similarity, matched stretch)
         let cases = [
-            ("您好很高兴为您服务", "您好，很高兴为您服务。", 1.0, "您好很高兴为您服务"),
+            (
+                "您好很高兴为您服务",
+                "您好，很高兴为您服务。",
+                1.0,
+                "您好很高兴为您服务",
+            ),
             // Employee number after the greeting: free.
-            ("您好很高兴为您服务", "您好，很高兴为您服务，我是工号三零七。", 1.0, "您好很高兴为您服务"),
+            (
+                "您好很高兴为您服务",
+                "您好，很高兴为您服务，我是工号三零七。",
+                1.0,
+                "您好很高兴为您服务",
+            ),
             // And before it.
-            ("很高兴为您服务", "工号三零七很高兴为您服务", 1.0, "很高兴为您服务"),
+            (
+                "很高兴为您服务",
+                "工号三零七很高兴为您服务",
+                1.0,
+                "很高兴为您服务",
+            ),
             // An ASR slip: one substitution in nine characters.
-            ("您好很高兴为您服务", "您好，很高兴为您服物", 0.889, "您好很高兴为您服物"),
+            (
+                "您好很高兴为您服务",
+                "您好，很高兴为您服物",
+                0.889,
+                "您好很高兴为您服物",
+            ),
             // One missing character.
-            ("您好很高兴为您服务", "您好，很高兴为服务", 0.889, "您好很高兴为服务"),
+            (
+                "您好很高兴为您服务",
+                "您好，很高兴为服务",
+                0.889,
+                "您好很高兴为服务",
+            ),
             // Words inserted in the middle: one gap of 8 characters.
-            ("您好很高兴为您服务", "您好，我是三零七号客服，很高兴为您服务", 0.906, "您好我是三零七号客服很高兴为您服务"),
+            (
+                "您好很高兴为您服务",
+                "您好，我是三零七号客服，很高兴为您服务",
+                0.906,
+                "您好我是三零七号客服很高兴为您服务",
+            ),
             // Unrelated sentences are far below any sensible threshold.
             ("您好很高兴为您服务", "我的快递三天了还没有发货", 0.0, ""),
             ("感谢您的来电再见", "请问还有其他可以帮您的吗", 0.25, ""),
@@ -288,13 +325,24 @@ mod tests {
     #[test]
     fn empty_inputs_are_dissimilar() {
         let mut scratch = Scratch::default();
-        assert_eq!(phrase_similarity(&[], &chars("您好"), &mut scratch).similarity, 0.0);
-        assert_eq!(phrase_similarity(&chars("您好"), &[], &mut scratch).similarity, 0.0);
+        assert_eq!(
+            phrase_similarity(&[], &chars("您好"), &mut scratch).similarity,
+            0.0
+        );
+        assert_eq!(
+            phrase_similarity(&chars("您好"), &[], &mut scratch).similarity,
+            0.0
+        );
     }
 
     #[test]
     fn the_upper_bound_never_underestimates() {
-        let sentences = ["您好，很高兴为您服务", "我的快递三天了还没有发货", "好的", "您好您好您好"];
+        let sentences = [
+            "您好，很高兴为您服务",
+            "我的快递三天了还没有发货",
+            "好的",
+            "您好您好您好",
+        ];
         let phrases = ["您好很高兴为您服务", "感谢您的来电再见", "没办法"];
         let mut scratch = Scratch::default();
         for sentence in sentences {
@@ -313,7 +361,11 @@ mod tests {
         let mut row = Vec::new();
         let cases = [
             ("我的快递三天了还没发货", "我的快递三天了还没发货", 1.0),
-            ("我的快递三天了还没发货", "我说我的快递三天了还没发货", 0.917),
+            (
+                "我的快递三天了还没发货",
+                "我说我的快递三天了还没发货",
+                0.917,
+            ),
             ("我的快递三天了还没发货", "能不能帮我改一下收货地址", 0.174),
         ];
         for (left, right, expected) in cases {

@@ -132,7 +132,12 @@ impl Summary {
                         share: *count as f64 / calls,
                     })
                     .collect();
-                most_violated.sort_by(|left, right| right.calls.cmp(&left.calls).then(left.rule_id.cmp(&right.rule_id)));
+                most_violated.sort_by(|left, right| {
+                    right
+                        .calls
+                        .cmp(&left.calls)
+                        .then(left.rule_id.cmp(&right.rule_id))
+                });
                 most_violated.truncate(top);
                 let mut worst_agents: Vec<AgentScore> = totals
                     .agents

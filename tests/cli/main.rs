@@ -2,5 +2,5 @@
 //! fresh temporary workspace.
 
 mod import;
-mod util;
 mod qa;
+mod util;

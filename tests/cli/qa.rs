@@ -56,15 +56,27 @@ fn compact(result: &Value) -> String {
         "{}: score {} {}{}\n",
         result["call_id"].as_str().unwrap(),
         number(&result["score"]),
-        if result["passed"].as_bool().unwrap() { "passed" } else { "failed" },
-        if result["fatal"].as_bool().unwrap() { " fatal" } else { "" },
+        if result["passed"].as_bool().unwrap() {
+            "passed"
+        } else {
+            "failed"
+        },
+        if result["fatal"].as_bool().unwrap() {
+            " fatal"
+        } else {
+            ""
+        },
     );
     for violation in result["violations"].as_array().unwrap() {
         text.push_str(&format!(
             "  - {} -{}{}\n",
             violation["rule_id"].as_str().unwrap(),
             number(&violation["points"]),
-            if violation["fatal"].as_bool().unwrap() { " fatal" } else { "" },
+            if violation["fatal"].as_bool().unwrap() {
+                " fatal"
+            } else {
+                ""
+            },
         ));
         for evidence in violation["evidence"].as_array().unwrap() {
             let matched = evidence["matched"].as_str().unwrap();
@@ -131,7 +143,10 @@ fn scorecard_error_golden_cases() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&directory)
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "toml"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "toml")
+        })
         .collect();
     files.sort();
     assert!(files.len() >= 15, "{files:?}");
@@ -145,7 +160,11 @@ fn scorecard_error_golden_cases() {
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(2), "{name} was accepted");
-        assert!(output.stdout.is_empty(), "{name}: printed {:?}", output.stdout);
+        assert!(
+            output.stdout.is_empty(),
+            "{name}: printed {:?}",
+            output.stdout
+        );
         let stderr = String::from_utf8(output.stderr).unwrap();
         check_golden(&file.with_extension("expected"), &stderr);
     }
@@ -173,8 +192,16 @@ fn every_problem_of_every_scorecard_is_reported() {
         2,
     );
     assert!(run.stdout.is_empty(), "{}", run.stdout);
-    assert!(run.stderr.contains("duplicate_id.toml: line"), "{}", run.stderr);
-    assert!(run.stderr.contains("bad_regex.toml: line"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("duplicate_id.toml: line"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("bad_regex.toml: line"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.stderr.matches("error: ").count(), 2, "{}", run.stderr);
 }
 
@@ -211,7 +238,10 @@ fn example_scorecard_on_the_demo_workspace() {
     let show = test.expect(&["show", "DEMO-0002"], 0);
     assert!(show.stdout.contains("服务禁语"), "{}", show.stdout);
 
-    let json = test.expect(&["qa", "--scorecard", scorecard.to_str().unwrap(), "--json"], 0);
+    let json = test.expect(
+        &["qa", "--scorecard", scorecard.to_str().unwrap(), "--json"],
+        0,
+    );
     let lines = json.json_lines();
     assert_eq!(lines.len(), 8);
     let actual: String = json
@@ -232,7 +262,14 @@ fn example_scorecard_on_the_demo_workspace() {
         .unwrap();
     assert_eq!(
         keys(fatal),
-        ["call_id", "fatal", "passed", "score", "scorecard", "violations"]
+        [
+            "call_id",
+            "fatal",
+            "passed",
+            "score",
+            "scorecard",
+            "violations"
+        ]
     );
     assert_eq!(fatal["scorecard"], "售后服务质检标准");
     assert_eq!(fatal["score"], 0.0);
@@ -284,33 +321,68 @@ fn filters_select_the_calls_scored() {
             .map(|line| line["call_id"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(scored(&["--agent", "A01"]), ["DEMO-0001", "DEMO-0005", "DEMO-0011"]);
+    assert_eq!(
+        scored(&["--agent", "A01"]),
+        ["DEMO-0001", "DEMO-0005", "DEMO-0011"]
+    );
     assert_eq!(scored(&["--queue", "物流"]), ["DEMO-0006", "DEMO-0009"]);
     assert_eq!(
         scored(&["--team", "T1", "--queue", "售后"]),
-        ["DEMO-0001", "DEMO-0002", "DEMO-0005", "DEMO-0007", "DEMO-0011"]
+        [
+            "DEMO-0001",
+            "DEMO-0002",
+            "DEMO-0005",
+            "DEMO-0007",
+            "DEMO-0011"
+        ]
     );
-    assert_eq!(scored(&["--call", "DEMO-0002", "--call", "DEMO-0007"]), ["DEMO-0002", "DEMO-0007"]);
-    assert_eq!(scored(&["--from", "2026-09-05", "--to", "2026-09-07"]), ["DEMO-0005", "DEMO-0006", "DEMO-0007"]);
+    assert_eq!(
+        scored(&["--call", "DEMO-0002", "--call", "DEMO-0007"]),
+        ["DEMO-0002", "DEMO-0007"]
+    );
+    assert_eq!(
+        scored(&["--from", "2026-09-05", "--to", "2026-09-07"]),
+        ["DEMO-0005", "DEMO-0006", "DEMO-0007"]
+    );
     // The same filters on --input.
     let demo = demo();
     assert_eq!(
-        scored(&["--input", demo.to_str().unwrap(), "--agent", "A01", "--from", "2026-09-02"]),
+        scored(&[
+            "--input",
+            demo.to_str().unwrap(),
+            "--agent",
+            "A01",
+            "--from",
+            "2026-09-02"
+        ]),
         ["DEMO-0005", "DEMO-0011"]
     );
     // A named call that is not there fails that input (exit 1).
     let run = test.expect(
-        &["qa", "--scorecard", scorecard.to_str().unwrap(), "--call", "NOPE"],
+        &[
+            "qa",
+            "--scorecard",
+            scorecard.to_str().unwrap(),
+            "--call",
+            "NOPE",
+        ],
         1,
     );
     assert!(run.stderr.contains("no call 'NOPE'"), "{}", run.stderr);
     // A bad date is a usage error.
     let run = test.expect(
-        &["qa", "--scorecard", scorecard.to_str().unwrap(), "--from", "2026-13-01"],
+        &[
+            "qa",
+            "--scorecard",
+            scorecard.to_str().unwrap(),
+            "--from",
+            "2026-13-01",
+        ],
         2,
     );
     assert!(
-        run.stderr.contains("--from '2026-13-01' is not a date: write YYYY-MM-DD"),
+        run.stderr
+            .contains("--from '2026-13-01' is not a date: write YYYY-MM-DD"),
         "{}",
         run.stderr
     );
@@ -332,12 +404,27 @@ fn input_scores_a_file_without_storing() {
         ],
         1,
     );
-    assert!(run.stdout.contains("scored 12 calls from"), "{}", run.stdout);
-    assert!(run.stdout.contains("results not stored (--input)"), "{}", run.stdout);
-    assert!(run.stderr.contains("calls.jsonl:13: truncated JSON"), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("scored 12 calls from"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("results not stored (--input)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("calls.jsonl:13: truncated JSON"),
+        "{}",
+        run.stderr
+    );
     assert!(!test.data().exists(), "--input created a workspace");
     // Without --input, a missing workspace says what to do.
-    let run = test.expect(&["qa", "--scorecard", example_scorecard().to_str().unwrap()], 2);
+    let run = test.expect(
+        &["qa", "--scorecard", example_scorecard().to_str().unwrap()],
+        2,
+    );
     assert!(run.stderr.contains("no workspace at"), "{}", run.stderr);
 }
 
@@ -364,7 +451,12 @@ fn several_scorecards_score_each_call_once_per_admitting_scorecard() {
     );
     let lines = run.json_lines();
     assert_eq!(lines.len(), 8 + 12);
-    let count = |name: &str| lines.iter().filter(|line| line["scorecard"] == name).count();
+    let count = |name: &str| {
+        lines
+            .iter()
+            .filter(|line| line["scorecard"] == name)
+            .count()
+    };
     assert_eq!(count("售后服务质检标准"), 8);
     assert_eq!(count("全部队列"), 12);
     // Two scorecards with one name would overwrite each other's results.
@@ -380,7 +472,12 @@ fn several_scorecards_score_each_call_once_per_admitting_scorecard() {
         ],
         2,
     );
-    assert!(run.stderr.contains("two scorecards are named '售后服务质检标准'"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("two scorecards are named '售后服务质检标准'"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -447,7 +544,10 @@ fn against_lists_the_calls_whose_verdict_or_score_changes() {
         .map(|(id, old, new, passed)| (id.to_string(), *old, *new, *passed))
         .collect();
     assert_eq!(summary, expected, "{changes:#?}");
-    assert_eq!(changes[2]["newly_violated"], serde_json::json!(["duration"]));
+    assert_eq!(
+        changes[2]["newly_violated"],
+        serde_json::json!(["duration"])
+    );
     assert_eq!(changes[2]["old"]["passed"], true);
     // A backtest stores nothing.
     let stats = test.expect(&["stats", "--json"], 0).json_lines()[0].clone();
@@ -472,7 +572,10 @@ fn against_lists_the_calls_whose_verdict_or_score_changes() {
 fn the_example_scorecard_works_from_any_folder() {
     // Shipped lexicons are embedded: a copy of the scorecard elsewhere loads.
     let test = TestCommand::new();
-    let copy = test.write("elsewhere/card.toml", std::fs::read(example_scorecard()).unwrap());
+    let copy = test.write(
+        "elsewhere/card.toml",
+        std::fs::read(example_scorecard()).unwrap(),
+    );
     test.expect(
         &[
             "qa",
