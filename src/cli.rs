@@ -61,11 +61,12 @@ pub enum Command {
     /// Score calls against QA scorecards (智能质检) and store the results.
     ///
     /// Scores the workspace's calls (or a transcript file with --input, without
-    /// storing) against one or more scorecards (shared/spec/qa-rules.md), and
-    /// prints a summary: calls, pass rate, average score, the most violated
-    /// rules and the worst agents. With --json: one QA result per call and
-    /// scorecard (formats.md §3). With --against OLD.toml: a backtest that lists
-    /// the calls whose verdict or score would change, storing nothing.
+    /// storing) against one or more scorecards (TOML files of rules; see the
+    /// README's scorecard section), and prints a summary: calls, pass rate,
+    /// average score, the most violated rules and the worst agents. With
+    /// --json: one QA result per call and scorecard (formats.md §3). With
+    /// --against OLD.toml: a backtest that lists the calls whose verdict or
+    /// score would change, storing nothing.
     Qa(QaArgs),
 }
 

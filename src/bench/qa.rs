@@ -297,12 +297,16 @@ pub fn run(calls: u64, seed: u64, texts: &[PathBuf], output: Output) -> Result<V
     // store the results on a writer thread.
     let writer = Store::open(&directory.path().join("callscope.db"))?;
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<crate::model::QaResult>>(4);
-    let writer_thread = std::thread::spawn(move || -> Result<()> {
+    let writer_thread = std::thread::spawn(move || -> Result<(f64, usize)> {
         let mut writer = writer;
+        let (mut busy, mut written) = (0.0, 0);
         for batch in receiver {
+            let started = Instant::now();
             writer.put_qa_results(&batch)?;
+            busy += started.elapsed().as_secs_f64();
+            written += batch.len();
         }
-        Ok(())
+        Ok((busy, written))
     });
     let threads = rayon::current_num_threads();
     let started = Instant::now();
@@ -321,7 +325,7 @@ pub fn run(calls: u64, seed: u64, texts: &[PathBuf], output: Output) -> Result<V
             .map_err(|_| Error::Store("the result writer stopped".to_string()))
     });
     drop(sender);
-    writer_thread
+    let (write_seconds, written) = writer_thread
         .join()
         .unwrap_or_else(|_| Err(Error::Store("the result writer panicked".to_string())))?;
     read?;
@@ -348,6 +352,15 @@ pub fn run(calls: u64, seed: u64, texts: &[PathBuf], output: Output) -> Result<V
             format!(
                 "as `callscope qa`; pass rate {:.1}%",
                 100.0 * passed as f64 / calls.max(1) as f64
+            ),
+        ),
+        Row::new(
+            "store results (writer thread)",
+            written as f64 / write_seconds.max(1e-9),
+            "results/s",
+            format!(
+                "SQLite, batches of 1000, while the next batch is scored; busy {:.0}% of the pass",
+                100.0 * write_seconds / all_seconds.max(1e-9)
             ),
         ),
         Row::new(
