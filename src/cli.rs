@@ -69,6 +69,16 @@ pub enum Command {
     /// Export a call's recording as WAV, optionally with personal data
     /// silenced (--silence-pii).
     ExportAudio(ExportAudioArgs),
+    /// Score calls against QA scorecards (智能质检) and store the results.
+    ///
+    /// Scores the workspace's calls (or a transcript file with --input, without
+    /// storing) against one or more scorecards (TOML files of rules; see the
+    /// README's scorecard section), and prints a summary: calls, pass rate,
+    /// average score, the most violated rules and the worst agents. With
+    /// --json: one QA result per call and scorecard (formats.md §3). With
+    /// --against OLD.toml: a backtest that lists the calls whose verdict or
+    /// score would change, storing nothing.
+    Qa(QaArgs),
 }
 
 /// `callscope import`.
@@ -167,4 +177,56 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// QA scoring throughput: synthetic calls in a temporary store, scored
+    /// against a 20-rule scorecard; plus the homophone false-positive rate.
+    Qa {
+        /// How many calls.
+        #[arg(long, default_value_t = 100_000)]
+        calls: usize,
+        /// Random seed for the generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Clean reference texts (`id<TAB>text` lines, e.g. the callcenter-tts
+        /// and asr-dev transcripts.tsv) to measure homophone false positives on.
+        #[arg(long = "texts", value_name = "FILE.tsv")]
+        texts: Vec<PathBuf>,
+    },
+}
+
+/// `callscope qa`.
+#[derive(Debug, Args)]
+pub struct QaArgs {
+    /// A scorecard TOML file; repeat for several. All are validated before
+    /// any call is scored.
+    #[arg(long = "scorecard", value_name = "FILE.toml", required = true)]
+    pub scorecards: Vec<PathBuf>,
+    /// Score the calls of this transcript JSONL file (formats.md §2, `-` for
+    /// stdin) instead of the workspace's; nothing is stored.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub input: Option<PathBuf>,
+    /// Backtest: compare the (single) --scorecard with this older version and
+    /// list the calls whose verdict or score changes; nothing is stored.
+    #[arg(long, value_name = "OLD.toml")]
+    pub against: Option<PathBuf>,
+    /// First day (YYYY-MM-DD, the call's local date), inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last day (YYYY-MM-DD), inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Only this agent's calls.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Only this team's calls.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only this queue's calls.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Only this call; repeat for several.
+    #[arg(long = "call", value_name = "ID")]
+    pub calls: Vec<String>,
+    /// How many rules and agents the summary lists.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
 }

@@ -31,6 +31,7 @@ pub mod error;
 pub mod import;
 pub mod model;
 pub mod output;
+pub mod qa;
 pub mod redact;
 pub mod store;
 pub mod synth;

@@ -13,6 +13,9 @@ pub(super) fn run(args: &BenchArgs, output: Output) -> Result<Outcome> {
         BenchCommand::Redact { calls, seed } => {
             ("redact", bench::redact::run(*calls as u64, *seed)?)
         }
+        BenchCommand::Qa { calls, seed, texts } => {
+            ("qa", bench::qa::run(*calls as u64, *seed, texts, output)?)
+        }
     };
     if output.json {
         output.json_line(&serde_json::json!({ "bench": title, "rows": rows }));

@@ -4,6 +4,7 @@
 
 mod bench;
 mod import;
+mod qa;
 mod redact;
 mod show;
 mod stats;
@@ -27,5 +28,6 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Bench(args) => bench::run(&args, output),
         Command::Redact(args) => redact::run(&workspace, &args, output),
         Command::ExportAudio(args) => redact::export_audio(&workspace, &args, output),
+        Command::Qa(args) => qa::run(&workspace, &args, output),
     }
 }

@@ -2,5 +2,7 @@
 //! fresh temporary workspace.
 
 mod import;
+mod pipeline;
+mod qa;
 mod redact;
 mod util;

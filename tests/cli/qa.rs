@@ -1,0 +1,589 @@
+//! `callscope qa`: golden cases per operator and per scorecard error, the
+//! JSON contract (formats.md §3), the workspace summary, filters, --input
+//! and --against.
+//!
+//! Golden files live in tests/golden/qa/. Set `UPDATE_GOLDEN=1` to rewrite
+//! them from the current output (then review the diff).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{repo, TestCommand};
+
+fn golden_dir() -> PathBuf {
+    repo().join("tests/golden/qa")
+}
+
+fn example_scorecard() -> PathBuf {
+    repo().join("corpora/scorecards/after_sales.toml")
+}
+
+fn demo() -> PathBuf {
+    repo().join("corpora/demo/transcripts.jsonl")
+}
+
+/// Compares `actual` with the golden file, or rewrites it under
+/// `UPDATE_GOLDEN=1`.
+fn check_golden(path: &Path, actual: &str) {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("{}: {error} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    if expected != actual {
+        panic!(
+            "{} differs (UPDATE_GOLDEN=1 rewrites it)\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+}
+
+fn number(value: &Value) -> String {
+    let value = value.as_f64().unwrap();
+    if value.fract() == 0.0 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
+}
+
+/// A QA result line in a form people can review: the verdict, then each
+/// violation with its evidence.
+fn compact(result: &Value) -> String {
+    let mut text = format!(
+        "{}: score {} {}{}\n",
+        result["call_id"].as_str().unwrap(),
+        number(&result["score"]),
+        if result["passed"].as_bool().unwrap() {
+            "passed"
+        } else {
+            "failed"
+        },
+        if result["fatal"].as_bool().unwrap() {
+            " fatal"
+        } else {
+            ""
+        },
+    );
+    for violation in result["violations"].as_array().unwrap() {
+        text.push_str(&format!(
+            "  - {} -{}{}\n",
+            violation["rule_id"].as_str().unwrap(),
+            number(&violation["points"]),
+            if violation["fatal"].as_bool().unwrap() {
+                " fatal"
+            } else {
+                ""
+            },
+        ));
+        for evidence in violation["evidence"].as_array().unwrap() {
+            let matched = evidence["matched"].as_str().unwrap();
+            text.push_str(&format!(
+                "      [{}] {}-{} {} {}{}\n",
+                evidence["segment"],
+                number(&evidence["start"]),
+                number(&evidence["end"]),
+                evidence["role"].as_str().unwrap(),
+                evidence["text"].as_str().unwrap(),
+                if matched.is_empty() {
+                    String::new()
+                } else {
+                    format!("  «{matched}»")
+                },
+            ));
+        }
+    }
+    text
+}
+
+fn case_dirs(under: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_dir().join(under))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// One golden case per operator (and for scopes, composition and scoring):
+/// `scorecard.toml` applied to `calls.jsonl` with `--input`, compared with
+/// `expected.txt`.
+#[test]
+fn operator_golden_cases() {
+    let test = TestCommand::new();
+    let cases = case_dirs("operators");
+    assert!(cases.len() >= 14, "{cases:?}");
+    for case in cases {
+        let run = test.run(&[
+            "qa",
+            "--scorecard",
+            case.join("scorecard.toml").to_str().unwrap(),
+            "--input",
+            case.join("calls.jsonl").to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(run.code, 0, "{}: {}", case.display(), run.stderr);
+        let actual: String = run.json_lines().iter().map(compact).collect();
+        check_golden(&case.join("expected.txt"), &actual);
+    }
+    // --input never creates a workspace.
+    assert!(!test.data().exists());
+}
+
+/// Every scorecard error: `NAME.toml` is refused with exit code 2 and the
+/// message in `NAME.expected`, before any call is scored.
+#[test]
+fn scorecard_error_golden_cases() {
+    let test = TestCommand::new();
+    test.expect(&["import", demo().to_str().unwrap()], 0);
+    let directory = golden_dir().join("errors");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "toml")
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "{files:?}");
+    for file in files {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        // Run from the golden folder with a relative path, so that messages
+        // name the file the way the user typed it.
+        let output = test
+            .command(&["qa", "--scorecard", name])
+            .current_dir(&directory)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{name} was accepted");
+        assert!(
+            output.stdout.is_empty(),
+            "{name}: printed {:?}",
+            output.stdout
+        );
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        check_golden(&file.with_extension("expected"), &stderr);
+    }
+    // Nothing was scored or stored.
+    let stats = test.expect(&["stats", "--json"], 0).json_lines()[0].clone();
+    assert_eq!(stats["scored_calls"], 0);
+}
+
+#[test]
+fn every_problem_of_every_scorecard_is_reported() {
+    let test = TestCommand::new();
+    let directory = golden_dir().join("errors");
+    let run = test.expect(
+        &[
+            "qa",
+            "--scorecard",
+            directory.join("duplicate_id.toml").to_str().unwrap(),
+            "--scorecard",
+            example_scorecard().to_str().unwrap(),
+            "--scorecard",
+            directory.join("bad_regex.toml").to_str().unwrap(),
+            "--input",
+            demo().to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("duplicate_id.toml: line"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("bad_regex.toml: line"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.matches("error: ").count(), 2, "{}", run.stderr);
+}
+
+/// The example scorecard on the demo calls: the summary, the stored results
+/// and the exact JSON of formats.md §3.
+#[test]
+fn example_scorecard_on_the_demo_workspace() {
+    let test = TestCommand::new();
+    test.expect(&["import", demo().to_str().unwrap()], 0);
+    let scorecard = example_scorecard();
+    let run = test.expect(&["qa", "--scorecard", scorecard.to_str().unwrap()], 0);
+    for expected in [
+        "scored 12 calls from the workspace against 1 scorecard",
+        "4 calls outside every scorecard's queues were not scored",
+        "售后服务质检标准",
+        "  calls          8",
+        "  passed         5 (62.5%)",
+        "  average score  60.0",
+        "  fatal          3",
+        "A05   45.0  2 calls, 50.0% passed",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}\n{}", run.stdout);
+    }
+    assert!(
+        run.stdout
+            .lines()
+            .any(|line| line.trim_start().starts_with("forbidden_words")
+                && line.ends_with("3 calls ( 37.5%)  服务禁语")),
+        "{}",
+        run.stdout
+    );
+    let stats = test.expect(&["stats", "--json"], 0).json_lines()[0].clone();
+    assert_eq!(stats["scored_calls"], 8);
+    let show = test.expect(&["show", "DEMO-0002"], 0);
+    assert!(show.stdout.contains("服务禁语"), "{}", show.stdout);
+
+    let json = test.expect(
+        &["qa", "--scorecard", scorecard.to_str().unwrap(), "--json"],
+        0,
+    );
+    let lines = json.json_lines();
+    assert_eq!(lines.len(), 8);
+    let actual: String = json
+        .stdout
+        .lines()
+        .map(|line| format!("{line}\n"))
+        .collect();
+    check_golden(&golden_dir().join("demo_results.jsonl"), &actual);
+    // The contract's keys, exactly.
+    let keys = |value: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let fatal = lines
+        .iter()
+        .find(|line| line["call_id"] == "DEMO-0002")
+        .unwrap();
+    assert_eq!(
+        keys(fatal),
+        [
+            "call_id",
+            "fatal",
+            "passed",
+            "score",
+            "scorecard",
+            "violations"
+        ]
+    );
+    assert_eq!(fatal["scorecard"], "售后服务质检标准");
+    assert_eq!(fatal["score"], 0.0);
+    assert_eq!(fatal["fatal"], true);
+    assert_eq!(fatal["passed"], false);
+    let forbidden = fatal["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|violation| violation["rule_id"] == "forbidden_words")
+        .unwrap();
+    assert_eq!(
+        keys(forbidden),
+        ["evidence", "fatal", "name", "points", "rule_id"]
+    );
+    let evidence = &forbidden["evidence"][0];
+    assert_eq!(
+        keys(evidence),
+        ["end", "matched", "role", "segment", "start", "text"]
+    );
+    assert_eq!(evidence["segment"], 4);
+    assert_eq!(evidence["start"], 22.17);
+    assert_eq!(evidence["end"], 26.46);
+    assert_eq!(evidence["role"], "agent");
+    assert_eq!(evidence["text"], "这个我也没办法，系统就是这么规定的。");
+    assert_eq!(evidence["matched"], "没办法");
+    // A missing closing is an absence: no evidence.
+    let closing = fatal["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|violation| violation["rule_id"] == "closing")
+        .unwrap();
+    assert_eq!(closing["evidence"], serde_json::json!([]));
+    assert_eq!(closing["points"], 5.0);
+}
+
+#[test]
+fn filters_select_the_calls_scored() {
+    let test = TestCommand::new();
+    test.expect(&["import", demo().to_str().unwrap()], 0);
+    let scorecard = example_scorecard();
+    let scored = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["qa", "--scorecard", scorecard.to_str().unwrap(), "--json"];
+        args.extend_from_slice(extra);
+        test.expect(&args, 0)
+            .json_lines()
+            .iter()
+            .map(|line| line["call_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        scored(&["--agent", "A01"]),
+        ["DEMO-0001", "DEMO-0005", "DEMO-0011"]
+    );
+    assert_eq!(scored(&["--queue", "物流"]), ["DEMO-0006", "DEMO-0009"]);
+    assert_eq!(
+        scored(&["--team", "T1", "--queue", "售后"]),
+        [
+            "DEMO-0001",
+            "DEMO-0002",
+            "DEMO-0005",
+            "DEMO-0007",
+            "DEMO-0011"
+        ]
+    );
+    assert_eq!(
+        scored(&["--call", "DEMO-0002", "--call", "DEMO-0007"]),
+        ["DEMO-0002", "DEMO-0007"]
+    );
+    assert_eq!(
+        scored(&["--from", "2026-09-05", "--to", "2026-09-07"]),
+        ["DEMO-0005", "DEMO-0006", "DEMO-0007"]
+    );
+    // The same filters on --input.
+    let demo = demo();
+    assert_eq!(
+        scored(&[
+            "--input",
+            demo.to_str().unwrap(),
+            "--agent",
+            "A01",
+            "--from",
+            "2026-09-02"
+        ]),
+        ["DEMO-0005", "DEMO-0011"]
+    );
+    // A named call that is not there fails that input (exit 1).
+    let run = test.expect(
+        &[
+            "qa",
+            "--scorecard",
+            scorecard.to_str().unwrap(),
+            "--call",
+            "NOPE",
+        ],
+        1,
+    );
+    assert!(run.stderr.contains("no call 'NOPE'"), "{}", run.stderr);
+    // A bad date is a usage error.
+    let run = test.expect(
+        &[
+            "qa",
+            "--scorecard",
+            scorecard.to_str().unwrap(),
+            "--from",
+            "2026-13-01",
+        ],
+        2,
+    );
+    assert!(
+        run.stderr
+            .contains("--from '2026-13-01' is not a date: write YYYY-MM-DD"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn input_scores_a_file_without_storing() {
+    let test = TestCommand::new();
+    let mut lines = std::fs::read_to_string(demo()).unwrap();
+    lines.push_str("{\"call_id\": \"broken\", \"segments\": [\n");
+    let file = test.write("calls.jsonl", lines);
+    let run = test.expect(
+        &[
+            "qa",
+            "--scorecard",
+            example_scorecard().to_str().unwrap(),
+            "--input",
+            file.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(
+        run.stdout.contains("scored 12 calls from"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("results not stored (--input)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("calls.jsonl:13: truncated JSON"),
+        "{}",
+        run.stderr
+    );
+    assert!(!test.data().exists(), "--input created a workspace");
+    // Without --input, a missing workspace says what to do.
+    let run = test.expect(
+        &["qa", "--scorecard", example_scorecard().to_str().unwrap()],
+        2,
+    );
+    assert!(run.stderr.contains("no workspace at"), "{}", run.stderr);
+}
+
+#[test]
+fn several_scorecards_score_each_call_once_per_admitting_scorecard() {
+    let test = TestCommand::new();
+    let all_queues = std::fs::read_to_string(example_scorecard())
+        .unwrap()
+        .replace("name = \"售后服务质检标准\"", "name = \"全部队列\"")
+        .replace("queues = [\"售后\", \"物流\"]\n", "");
+    let second = test.write("all_queues.toml", all_queues);
+    let run = test.expect(
+        &[
+            "qa",
+            "--scorecard",
+            example_scorecard().to_str().unwrap(),
+            "--scorecard",
+            second.to_str().unwrap(),
+            "--input",
+            demo().to_str().unwrap(),
+            "--json",
+        ],
+        0,
+    );
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), 8 + 12);
+    let count = |name: &str| {
+        lines
+            .iter()
+            .filter(|line| line["scorecard"] == name)
+            .count()
+    };
+    assert_eq!(count("售后服务质检标准"), 8);
+    assert_eq!(count("全部队列"), 12);
+    // Two scorecards with one name would overwrite each other's results.
+    let run = test.expect(
+        &[
+            "qa",
+            "--scorecard",
+            example_scorecard().to_str().unwrap(),
+            "--scorecard",
+            example_scorecard().to_str().unwrap(),
+            "--input",
+            demo().to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(
+        run.stderr
+            .contains("two scorecards are named '售后服务质检标准'"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn against_lists_the_calls_whose_verdict_or_score_changes() {
+    let test = TestCommand::new();
+    test.expect(&["import", demo().to_str().unwrap()], 0);
+    let old = example_scorecard();
+    // The new version: calls under 40 s count as short (was 30 s), a missing
+    // identity check costs 25 points (was 10), and forbidden words cost 15
+    // points instead of failing the call.
+    let new_text = std::fs::read_to_string(&old)
+        .unwrap()
+        .replace("min_seconds = 30\n", "min_seconds = 40\n")
+        .replace(
+            "id = \"identity_check\"\nname = \"身份核实\"\nexpect = \"absent\"\npoints = 10",
+            "id = \"identity_check\"\nname = \"身份核实\"\nexpect = \"absent\"\npoints = 25",
+        )
+        .replace(
+            "expect = \"absent\"\nfatal = true\n[rule.when]\nop = \"keyword\"",
+            "expect = \"absent\"\npoints = 15\n[rule.when]\nop = \"keyword\"",
+        );
+    let new = test.write("after_sales_v2.toml", new_text);
+    let args = [
+        "qa",
+        "--scorecard",
+        new.to_str().unwrap(),
+        "--against",
+        old.to_str().unwrap(),
+    ];
+    let run = test.expect(&args, 0);
+    check_golden(
+        &golden_dir().join("backtest.txt"),
+        &run.stdout
+            .replace(new.to_str().unwrap(), "after_sales_v2.toml")
+            .replace(old.to_str().unwrap(), "after_sales.toml"),
+    );
+
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let changes = test.expect(&json_args, 0).json_lines();
+    let summary: Vec<(String, f64, f64, bool)> = changes
+        .iter()
+        .map(|change| {
+            (
+                change["call_id"].as_str().unwrap().to_string(),
+                change["old"]["score"].as_f64().unwrap(),
+                change["new"]["score"].as_f64().unwrap(),
+                change["new"]["passed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        // fatal 0 -> 100 - closing 5 - apology 10 - forbidden 15 - duration 2
+        ("DEMO-0002", 0.0, 68.0, false),
+        ("DEMO-0006", 0.0, 68.0, false),
+        // 100 - identity 25 - duration 2 (37.05 s < 40 s): now fails
+        ("DEMO-0009", 90.0, 73.0, false),
+        // 100 - identity 25 (41.32 s is long enough): now fails
+        ("DEMO-0010", 90.0, 75.0, false),
+        ("DEMO-0011", 0.0, 68.0, false),
+    ];
+    let expected: Vec<(String, f64, f64, bool)> = expected
+        .iter()
+        .map(|(id, old, new, passed)| (id.to_string(), *old, *new, *passed))
+        .collect();
+    assert_eq!(summary, expected, "{changes:#?}");
+    assert_eq!(
+        changes[2]["newly_violated"],
+        serde_json::json!(["duration"])
+    );
+    assert_eq!(changes[2]["old"]["passed"], true);
+    // A backtest stores nothing.
+    let stats = test.expect(&["stats", "--json"], 0).json_lines()[0].clone();
+    assert_eq!(stats["scored_calls"], 0);
+    // --against takes one scorecard.
+    let run = test.expect(
+        &[
+            "qa",
+            "--scorecard",
+            new.to_str().unwrap(),
+            "--scorecard",
+            old.to_str().unwrap(),
+            "--against",
+            old.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(run.stderr.contains("pass exactly one"), "{}", run.stderr);
+}
+
+#[test]
+fn the_example_scorecard_works_from_any_folder() {
+    // Shipped lexicons are embedded: a copy of the scorecard elsewhere loads.
+    let test = TestCommand::new();
+    let copy = test.write(
+        "elsewhere/card.toml",
+        std::fs::read(example_scorecard()).unwrap(),
+    );
+    test.expect(
+        &[
+            "qa",
+            "--scorecard",
+            copy.to_str().unwrap(),
+            "--input",
+            demo().to_str().unwrap(),
+        ],
+        0,
+    );
+}
