@@ -4,6 +4,7 @@
 
 mod bench;
 mod import;
+mod model;
 mod show;
 mod stats;
 
@@ -24,5 +25,6 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Show(args) => show::run(&workspace, &args, output),
         Command::Stats => stats::run(&workspace, output),
         Command::Bench(args) => bench::run(&args, output),
+        Command::Model(args) => model::run(&workspace, &args, output),
     }
 }
