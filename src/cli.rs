@@ -162,4 +162,8 @@ pub struct BenchAsrArgs {
     /// Which parts to run: clips, mulaw, channel, hotwords (default: all).
     #[arg(long = "only")]
     pub only: Vec<String>,
+    /// Encode every window as a padded 30 s (whisper's default) instead of
+    /// cutting the encoder context to the window (for comparison).
+    #[arg(long)]
+    pub full_audio_ctx: bool,
 }

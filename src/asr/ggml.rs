@@ -882,6 +882,380 @@ mod tests {
         assert_eq!(bytes[5] as i8, -127);
     }
 
+    use crate::asr::ct2::{Ct2Dtype, Ct2Variable};
+    use std::collections::BTreeMap;
+
+    const STATE: usize = 32;
+
+    /// A tiny Whisper-shaped CTranslate2 model: one layer per stack, width
+    /// 32; every matrix row holds its row number so slices can be checked.
+    fn tiny_whisper() -> (Ct2Model, Vec<String>) {
+        let mut variables = BTreeMap::new();
+        let mut add = |name: &str, shape: &[usize], fill: &dyn Fn(usize, usize) -> f32| {
+            let columns: usize = shape.iter().skip(1).product::<usize>().max(1);
+            let count: usize = shape.iter().product();
+            let data = (0..count)
+                .flat_map(|index| {
+                    f16::from_f32(fill(index / columns, index % columns)).to_le_bytes()
+                })
+                .collect();
+            variables.insert(
+                name.to_string(),
+                Ct2Variable {
+                    name: name.to_string(),
+                    shape: shape.to_vec(),
+                    dtype: Ct2Dtype::F16,
+                    data,
+                },
+            );
+        };
+        let row = |row: usize, _: usize| row as f32;
+        let key_bias_zero = |parts: usize| {
+            move |row: usize, _: usize| {
+                if row >= STATE && row < 2 * STATE && parts > 0 {
+                    0.0
+                } else {
+                    row as f32 + 0.5
+                }
+            }
+        };
+        add("encoder/conv1/weight", &[STATE, 4, 3], &row);
+        add("encoder/conv1/bias", &[STATE], &row);
+        add("encoder/conv2/weight", &[STATE, STATE, 3], &row);
+        add("encoder/conv2/bias", &[STATE], &row);
+        add("encoder/position_encodings/encodings", &[6, STATE], &row);
+        add("decoder/position_encodings/encodings", &[5, STATE], &row);
+        add("decoder/embeddings/weight", &[6, STATE], &row);
+        for stack in ["encoder", "decoder"] {
+            let layer = format!("{stack}/layer_0");
+            add(
+                &format!("{layer}/self_attention/linear_0/weight"),
+                &[3 * STATE, STATE],
+                &row,
+            );
+            add(
+                &format!("{layer}/self_attention/linear_0/bias"),
+                &[3 * STATE],
+                &key_bias_zero(3),
+            );
+            add(
+                &format!("{layer}/self_attention/linear_1/weight"),
+                &[STATE, STATE],
+                &row,
+            );
+            add(
+                &format!("{layer}/self_attention/linear_1/bias"),
+                &[STATE],
+                &row,
+            );
+            add(
+                &format!("{layer}/ffn/linear_0/weight"),
+                &[4 * STATE, STATE],
+                &row,
+            );
+            add(&format!("{layer}/ffn/linear_0/bias"), &[4 * STATE], &row);
+            add(
+                &format!("{layer}/ffn/linear_1/weight"),
+                &[STATE, 4 * STATE],
+                &row,
+            );
+            add(&format!("{layer}/ffn/linear_1/bias"), &[STATE], &row);
+            let mut norms = vec!["self_attention", "ffn"];
+            if stack == "decoder" {
+                add(
+                    &format!("{layer}/attention/linear_0/weight"),
+                    &[STATE, STATE],
+                    &row,
+                );
+                add(&format!("{layer}/attention/linear_0/bias"), &[STATE], &row);
+                // Cross attention: key rows 0..32 (zero bias), value rows 32..64.
+                add(
+                    &format!("{layer}/attention/linear_1/weight"),
+                    &[2 * STATE, STATE],
+                    &row,
+                );
+                add(
+                    &format!("{layer}/attention/linear_1/bias"),
+                    &[2 * STATE],
+                    &|row, _| {
+                        if row < STATE {
+                            0.0
+                        } else {
+                            row as f32
+                        }
+                    },
+                );
+                add(
+                    &format!("{layer}/attention/linear_2/weight"),
+                    &[STATE, STATE],
+                    &row,
+                );
+                add(&format!("{layer}/attention/linear_2/bias"), &[STATE], &row);
+                norms.push("attention");
+            }
+            for norm in norms {
+                add(
+                    &format!("{layer}/{norm}/layer_norm/gamma"),
+                    &[STATE],
+                    &|_, _| 1.0,
+                );
+                add(
+                    &format!("{layer}/{norm}/layer_norm/beta"),
+                    &[STATE],
+                    &|_, _| 0.0,
+                );
+            }
+            add(&format!("{stack}/layer_norm/gamma"), &[STATE], &|_, _| 1.0);
+            add(&format!("{stack}/layer_norm/beta"), &[STATE], &|_, _| 0.0);
+        }
+        for stack in ["encoder", "decoder"] {
+            let name = format!("{stack}/num_heads");
+            variables.insert(
+                name.clone(),
+                Ct2Variable {
+                    name,
+                    shape: vec![],
+                    dtype: Ct2Dtype::I16,
+                    data: 4i16.to_le_bytes().to_vec(),
+                },
+            );
+        }
+        let mut aliases = BTreeMap::new();
+        aliases.insert(
+            "decoder/projection/weight".to_string(),
+            "decoder/embeddings/weight".to_string(),
+        );
+        let model = Ct2Model {
+            version: 6,
+            spec: "WhisperSpec".to_string(),
+            revision: 3,
+            variables,
+            aliases,
+        };
+        let vocabulary = [
+            "!",
+            "a",
+            "Ġb",
+            "ä½ł",
+            "<|endoftext|>",
+            "<|startoftranscript|>",
+        ]
+        .map(str::to_string)
+        .to_vec();
+        (model, vocabulary)
+    }
+
+    /// A parsed ggml file: hparams, tokens and tensors (name → dims
+    /// innermost first, type, data).
+    struct Parsed {
+        hparams: Vec<i32>,
+        filters: (i32, i32),
+        tokens: Vec<Vec<u8>>,
+        tensors: Vec<(String, Vec<i32>, i32, Vec<u8>)>,
+    }
+
+    struct Cursor<'a> {
+        bytes: &'a [u8],
+        at: usize,
+    }
+
+    impl Cursor<'_> {
+        fn read(&mut self, count: usize) -> Vec<u8> {
+            let slice = self.bytes[self.at..self.at + count].to_vec();
+            self.at += count;
+            slice
+        }
+
+        fn int(&mut self) -> i32 {
+            i32::from_le_bytes(self.read(4).try_into().unwrap())
+        }
+    }
+
+    fn parse(bytes: &[u8]) -> Parsed {
+        let mut cursor = Cursor { bytes, at: 0 };
+        assert_eq!(cursor.int() as u32, GGML_MAGIC);
+        let hparams: Vec<i32> = (0..11).map(|_| cursor.int()).collect();
+        let filters = (cursor.int(), cursor.int());
+        cursor.read(4 * (filters.0 * filters.1) as usize);
+        let token_count = cursor.int();
+        let tokens = (0..token_count)
+            .map(|_| {
+                let length = cursor.int() as usize;
+                cursor.read(length)
+            })
+            .collect();
+        let mut tensors = Vec::new();
+        while cursor.at < bytes.len() {
+            let dims_count = cursor.int() as usize;
+            let name_length = cursor.int() as usize;
+            let tensor_type = cursor.int();
+            let dims: Vec<i32> = (0..dims_count).map(|_| cursor.int()).collect();
+            let name = String::from_utf8(cursor.read(name_length)).unwrap();
+            let elements: usize = dims.iter().map(|&dim| dim as usize).product();
+            let size = match tensor_type {
+                TYPE_F32 => elements * 4,
+                TYPE_F16 => elements * 2,
+                TYPE_Q8_0 => elements / Q8_0_BLOCK * Q8_0_BLOCK_BYTES,
+                other => panic!("type {other}"),
+            };
+            tensors.push((name, dims, tensor_type, cursor.read(size)));
+        }
+        Parsed {
+            hparams,
+            filters,
+            tokens,
+            tensors,
+        }
+    }
+
+    fn f16_values(bytes: &[u8]) -> Vec<f32> {
+        bytes
+            .chunks_exact(2)
+            .map(|pair| f16::from_le_bytes([pair[0], pair[1]]).to_f32())
+            .collect()
+    }
+
+    #[test]
+    fn tiny_model_converts_to_whisper_cpp_layout() {
+        let (model, vocabulary) = tiny_whisper();
+        let mut out = Vec::new();
+        let summary = GgmlConverter::new(WeightType::F16)
+            .run(&model, &vocabulary, &mut out)
+            .unwrap();
+        assert_eq!(summary.bytes as usize, out.len());
+        let parsed = parse(&out);
+        assert_eq!(
+            parsed.hparams,
+            vec![6, 6, STATE as i32, 4, 1, 5, STATE as i32, 4, 1, 4, 1]
+        );
+        assert_eq!(parsed.filters, (4, 201));
+        // Only the BPE tokens, bytes decoded.
+        assert_eq!(
+            parsed.tokens,
+            vec![
+                b"!".to_vec(),
+                b"a".to_vec(),
+                b" b".to_vec(),
+                "你".as_bytes().to_vec()
+            ]
+        );
+        // whisper.cpp's tensor count for one layer each: 5 + 15 + 2 + 2 + 24 + 2.
+        assert_eq!(parsed.tensors.len(), 50);
+        assert_eq!(summary.tensors, 50);
+        let tensor = |name: &str| {
+            parsed
+                .tensors
+                .iter()
+                .find(|tensor| tensor.0 == name)
+                .unwrap_or_else(|| panic!("no {name}"))
+        };
+        // Dims innermost first; conv bias reshaped to [n, 1].
+        assert_eq!(tensor("encoder.conv1.weight").1, vec![3, 4, STATE as i32]);
+        assert_eq!(tensor("encoder.conv1.weight").2, TYPE_F16);
+        assert_eq!(tensor("encoder.conv1.bias").1, vec![1, STATE as i32]);
+        assert_eq!(tensor("encoder.conv1.bias").2, TYPE_F32);
+        assert_eq!(tensor("encoder.positional_embedding").2, TYPE_F32);
+        assert_eq!(
+            tensor("decoder.token_embedding.weight").1,
+            vec![STATE as i32, 6]
+        );
+        // The fused projection split by rows: query 0..32, key 32..64, value 64..96.
+        for (name, first_row) in [("query", 0.0), ("key", 32.0), ("value", 64.0)] {
+            let (_, dims, kind, data) = tensor(&format!("encoder.blocks.0.attn.{name}.weight"));
+            assert_eq!(
+                (dims.clone(), *kind),
+                (vec![STATE as i32, STATE as i32], TYPE_F16)
+            );
+            let values = f16_values(data);
+            assert_eq!(values[0], first_row, "{name}");
+            assert_eq!(values[STATE * STATE - 1], first_row + 31.0, "{name}");
+        }
+        assert!(parsed
+            .tensors
+            .iter()
+            .all(|tensor| !tensor.0.ends_with("attn.key.bias")));
+        let value_bias = &tensor("encoder.blocks.0.attn.value.bias").3;
+        assert_eq!(
+            f32::from_le_bytes(value_bias[0..4].try_into().unwrap()),
+            64.5
+        );
+        let cross_value = f16_values(&tensor("decoder.blocks.0.cross_attn.value.weight").3);
+        assert_eq!(cross_value[0], 32.0);
+        assert_eq!(tensor("decoder.blocks.0.cross_attn_ln.weight").2, TYPE_F32);
+        assert!(parsed
+            .tensors
+            .iter()
+            .any(|tensor| tensor.0 == "decoder.ln.bias"));
+        assert!(parsed
+            .tensors
+            .iter()
+            .any(|tensor| tensor.0 == "encoder.ln_post.weight"));
+        // Deterministic.
+        let mut again = Vec::new();
+        let repeat = GgmlConverter::new(WeightType::F16)
+            .run(&model, &vocabulary, &mut again)
+            .unwrap();
+        assert_eq!(repeat.sha256, summary.sha256);
+    }
+
+    #[test]
+    fn q8_0_model_quantizes_matrices_only() {
+        let (model, vocabulary) = tiny_whisper();
+        let mut out = Vec::new();
+        let summary = GgmlConverter::new(WeightType::Q8_0)
+            .run(&model, &vocabulary, &mut out)
+            .unwrap();
+        assert_eq!(summary.hparams.ftype, 2007);
+        assert_eq!(summary.hparams.weight_name(), "q8_0");
+        let parsed = parse(&out);
+        for (name, dims, kind, data) in &parsed.tensors {
+            let expected = if name.contains("conv") && name.ends_with("weight") {
+                TYPE_F16
+            } else if dims.len() == 2 && !name.contains("positional") && !name.contains("conv") {
+                TYPE_Q8_0
+            } else {
+                TYPE_F32
+            };
+            assert_eq!(*kind, expected, "{name}");
+            if *kind == TYPE_Q8_0 && name == "encoder.blocks.0.mlp.0.weight" {
+                let values = dequantize_q8_0(data);
+                assert!(
+                    (values[5 * STATE] - 5.0).abs() < 0.01,
+                    "{}",
+                    values[5 * STATE]
+                );
+                assert_eq!(values[127 * STATE + 3], 127.0);
+            }
+        }
+    }
+
+    #[test]
+    fn key_projection_with_a_bias_is_refused() {
+        let (mut model, vocabulary) = tiny_whisper();
+        let bias = model
+            .variables
+            .get_mut("encoder/layer_0/self_attention/linear_0/bias")
+            .unwrap();
+        let index = (STATE + 1) * 2;
+        bias.data[index..index + 2].copy_from_slice(&f16::from_f32(1.0).to_le_bytes());
+        let error = GgmlConverter::new(WeightType::F16)
+            .run(&model, &vocabulary, &mut Vec::new())
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("key projection has a bias"),
+            "{error}"
+        );
+        let (model, mut vocabulary) = tiny_whisper();
+        vocabulary.pop();
+        let error = GgmlConverter::new(WeightType::F16)
+            .run(&model, &vocabulary, &mut Vec::new())
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("do not belong together"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn byte_decoder_inverts_gpt2_alphabet() {
         let decoder = ByteDecoder::gpt2();

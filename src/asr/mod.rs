@@ -72,6 +72,9 @@ pub struct AsrConfig {
     /// Words appended to the prompt so the model prefers them (product
     /// names, domain terms).
     pub hotwords: Vec<String>,
+    /// A file of hotwords, one per line (`#` comments), appended after
+    /// `hotwords` when the config is read.
+    pub hotwords_file: Option<PathBuf>,
     /// Retry hard windows at higher temperatures (slower on noisy audio).
     pub temperature_fallback: bool,
     /// Longest stretch of packed speech decoded at once, in seconds (≤ 30).
@@ -93,6 +96,7 @@ impl Default for AsrConfig {
             language: "zh".to_string(),
             initial_prompt: DEFAULT_INITIAL_PROMPT.to_string(),
             hotwords: Vec::new(),
+            hotwords_file: None,
             temperature_fallback: false,
             max_window_seconds: 30.0,
             gap_seconds: 0.5,
@@ -115,10 +119,16 @@ impl AsrConfig {
     /// the file resolves against the file's folder.
     pub fn from_workspace(config: &WorkspaceConfig) -> Result<AsrConfig> {
         let mut asr: AsrConfig = config.section("asr")?;
-        if asr.model.is_relative() && asr.model != AsrConfig::default().model {
-            if let Some(base) = config.base_dir() {
+        if let Some(base) = config.base_dir() {
+            if asr.model.is_relative() && asr.model != AsrConfig::default().model {
                 asr.model = base.join(&asr.model);
             }
+            if let Some(file) = asr.hotwords_file.as_mut().filter(|file| file.is_relative()) {
+                *file = base.join(&*file);
+            }
+        }
+        if let Some(file) = &asr.hotwords_file {
+            asr.hotwords.extend(read_hotwords_file(file)?);
         }
         asr.validate()?;
         Ok(asr)
@@ -181,6 +191,17 @@ pub fn plan_threads(workers: usize, threads: usize, cores: usize) -> ThreadPlan 
         workers,
         threads_per_worker: threads,
     }
+}
+
+/// Reads a hotword list: one word or phrase per line, `#` starts a comment.
+pub fn read_hotwords_file(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
+    Ok(text
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 /// Where callscope keeps downloads and tools outside the clone:

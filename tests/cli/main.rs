@@ -2,4 +2,5 @@
 //! fresh temporary workspace.
 
 mod import;
+mod model;
 mod util;
