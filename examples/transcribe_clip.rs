@@ -7,7 +7,8 @@
 //!
 //! Environment: `CALLSCOPE_MODEL` (default models/ggml-base-q8_0.bin),
 //! `CALLSCOPE_THREADS` (default all cores), `CALLSCOPE_HOTWORDS`
-//! (comma-separated words appended to the prompt).
+//! (comma-separated words appended to the prompt), `CALLSCOPE_FULL_CTX=1`
+//! (encode padded 30 s windows, whisper's default).
 
 use std::time::Instant;
 
@@ -24,6 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Ok(words) = std::env::var("CALLSCOPE_HOTWORDS") {
         config.hotwords = words.split(',').map(str::to_string).collect();
+    }
+    if std::env::var("CALLSCOPE_FULL_CTX").is_ok() {
+        config.reduce_audio_ctx = false;
     }
     // The model is loaded once; each thread that transcribes gets a worker.
     let engine = AsrEngine::load(&config)?;

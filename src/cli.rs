@@ -166,4 +166,7 @@ pub struct BenchAsrArgs {
     /// cutting the encoder context to the window (for comparison).
     #[arg(long)]
     pub full_audio_ctx: bool,
+    /// Print every clip's reference and transcript (stderr).
+    #[arg(long)]
+    pub show: bool,
 }

@@ -43,6 +43,11 @@ const AUDIO_CTX_MARGIN: usize = 16;
 const MAX_PROMPT_TOKENS: usize = 200;
 /// Tokens of the channel's previous text carried into the next window.
 const CONTEXT_TOKENS: usize = 64;
+/// Decoded tokens allowed per second of speech (Mandarin runs at about 5
+/// characters a second, rarely more than 2 tokens each), plus a margin: a
+/// decoder caught in a repetition loop stops there instead of at 220.
+const TOKENS_PER_SECOND: f64 = 12.0;
+const TOKENS_MARGIN: usize = 16;
 
 /// A loaded Whisper model, shared by all workers.
 pub struct AsrEngine {
@@ -435,7 +440,7 @@ impl AsrWorker {
         for window in &windows {
             let audio = window.audio(samples_16k);
             let context = self.context_tokens(&history)?;
-            let tokens = self.decode(&audio, window.length, &context)?;
+            let tokens = self.decode(&audio, window, &context)?;
             let found = self.segments(window, &tokens);
             for segment in &found {
                 history.push_str(&segment.text);
@@ -468,10 +473,13 @@ impl AsrWorker {
     fn decode(
         &mut self,
         audio: &[f32],
-        length: usize,
+        window: &Window,
         prompt: &[WhisperTokenId],
     ) -> Result<Vec<DecodedToken>> {
         let settings = &*self.settings;
+        let length = window.length;
+        let speech_seconds =
+            window.pieces.iter().map(Piece::len).sum::<usize>() as f64 / SAMPLE_RATE as f64;
         let config = &settings.config;
         let strategy = if config.beam_size > 1 {
             SamplingStrategy::BeamSearch {
@@ -501,6 +509,8 @@ impl AsrWorker {
             0.0
         });
         params.set_tokens(prompt);
+        let max_tokens = (speech_seconds * TOKENS_PER_SECOND) as usize + TOKENS_MARGIN;
+        params.set_max_tokens(max_tokens as i32);
         if config.reduce_audio_ctx {
             let needed = length.div_ceil(SAMPLES_PER_AUDIO_CTX) + AUDIO_CTX_MARGIN;
             let audio_ctx = needed.next_multiple_of(8).min(settings.n_audio_ctx);
@@ -525,6 +535,20 @@ impl AsrWorker {
                     start: data.t0 as f64 * 0.01,
                     end: data.t1 as f64 * 0.01,
                 });
+            }
+        }
+        if tokens.len() + 1 >= max_tokens {
+            // The decoder ran to the cap: cut a repetition loop at its
+            // first full turn.
+            let text_positions: Vec<usize> = (0..tokens.len())
+                .filter(|&index| tokens[index].id < settings.token_eot)
+                .collect();
+            let ids: Vec<WhisperTokenId> = text_positions
+                .iter()
+                .map(|&index| tokens[index].id)
+                .collect();
+            if let Some(cut) = loop_cut(&ids) {
+                tokens.truncate(text_positions[cut]);
             }
         }
         Ok(tokens)
@@ -557,8 +581,13 @@ impl AsrWorker {
             spans.push((start, end, current));
         }
         let rate = SAMPLE_RATE as f64;
+        let audio_end = window.pieces.last().map_or(0, Piece::window_end) as f64 / rate;
         let mut segments = Vec::new();
         for (span_start, span_end, span_tokens) in spans {
+            if span_start >= audio_end {
+                // Text "heard" after the last sample is a hallucination.
+                continue;
+            }
             // Group the span's tokens by the piece their middle falls in.
             let mut groups: Vec<(usize, Vec<DecodedToken>)> = Vec::new();
             for token in span_tokens {
@@ -602,7 +631,7 @@ impl AsrWorker {
         }
         let raw = String::from_utf8_lossy(&bytes);
         let normalizer = Normalizer::shared();
-        let text = normalizer.to_simplified(raw.trim()).replace('\u{FFFD}', "");
+        let text = collapse_repeats(&normalizer.to_simplified(raw.trim()).replace('\u{FFFD}', ""));
         let normalized = normalizer.normalize_str(&text);
         if normalized.is_empty() {
             return None;
@@ -625,8 +654,102 @@ impl AsrWorker {
     }
 }
 
+/// Where a sequence that ends in a loop should be cut: the earliest `p`
+/// from which the rest (6 items or more) repeats with some period `L` ≥ 2
+/// (the last turn may be partial) for at least one and a half turns; the
+/// cut keeps one turn.
+pub(crate) fn loop_cut<T: PartialEq>(items: &[T]) -> Option<usize> {
+    let length = items.len();
+    for start in 0..length {
+        let rest = length - start;
+        if rest < 6 {
+            break;
+        }
+        for period in 2..=rest * 2 / 3 {
+            if (start + period..length).all(|index| items[index] == items[index - period]) {
+                return Some(start + period);
+            }
+        }
+    }
+    None
+}
+
+/// Collapses a phrase the decoder repeated in a loop to one occurrence:
+/// 3 or more repeats of 3+ characters, 4+ of 2, 6+ of 1.
+pub(crate) fn collapse_repeats(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let threshold = |unit: usize| match unit {
+        1 => 6,
+        2 => 4,
+        _ => 3,
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut index = 0;
+    'outer: while index < chars.len() {
+        let longest = (chars.len() - index) / 3;
+        for unit in 1..=longest.min(60) {
+            let pattern = &chars[index..index + unit];
+            let mut repeats = 1;
+            while index + (repeats + 1) * unit <= chars.len()
+                && &chars[index + repeats * unit..index + (repeats + 1) * unit] == pattern
+            {
+                repeats += 1;
+            }
+            if repeats >= threshold(unit) {
+                out.extend(pattern);
+                index += repeats * unit;
+                continue 'outer;
+            }
+        }
+        out.push(chars[index]);
+        index += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn repetition_loops_collapse() {
+        let looped = "推动该公司利润增长。".repeat(12);
+        assert_eq!(collapse_repeats(&looped), "推动该公司利润增长。");
+        assert_eq!(
+            collapse_repeats(&format!("好的，{}谢谢", "我知道了".repeat(3))),
+            "好的，我知道了谢谢"
+        );
+        // Ordinary speech repeats a little: kept.
+        for kept in [
+            "好的好的",
+            "喂喂喂",
+            "谢谢谢谢",
+            "对对对对",
+            "一二三四五六",
+            "",
+        ] {
+            assert_eq!(collapse_repeats(kept), kept);
+        }
+        assert_eq!(collapse_repeats("啊啊啊啊啊啊啊"), "啊");
+    }
+
+    #[test]
+    fn loops_cut_at_the_first_turn() {
+        let chars = |text: &str| text.chars().collect::<Vec<_>>();
+        let looped = chars("推动该公司利润增长。推动该公司利");
+        assert_eq!(loop_cut(&looped), Some(10));
+        assert_eq!(loop_cut(&chars("我说的是这个这个这个这")), Some(6));
+        assert_eq!(loop_cut(&chars("一二三四五六七八")), None);
+        assert_eq!(loop_cut(&chars("你说是不是")), None);
+        assert_eq!(loop_cut::<char>(&[]), None);
+    }
+
+    #[test]
+    fn engine_and_worker_cross_threads() {
+        fn shared<T: Send + Sync>() {}
+        fn movable<T: Send>() {}
+        shared::<AsrEngine>();
+        movable::<AsrWorker>();
+    }
+
     use super::*;
 
     fn region(start: f64, end: f64) -> SpeechRegion {

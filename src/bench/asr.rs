@@ -193,6 +193,7 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
                     .iter()
                     .map(|segment| segment.text.as_str())
                     .collect();
+                show_clip(args.show, &clip.id, &clip.reference, &text);
                 score.cer.add(CerCount::of(&clip.reference, &text));
                 bar.inc(1);
             }
@@ -218,6 +219,7 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
                     .iter()
                     .map(|segment| segment.text.as_str())
                     .collect();
+                show_clip(args.show, &channel.id, &channel.reference, &text);
                 score.cer.add(CerCount::of(&channel.reference, &text));
             }
             score.peak_rss_mib = super::peak_rss_mib();
@@ -230,7 +232,7 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
             );
         }
         if wants("hotwords") {
-            rows.extend(hotword_rows(&config, &tts, &clips, &name)?);
+            rows.extend(hotword_rows(args.show, &config, &tts, &clips, &name)?);
         }
     }
 
@@ -323,6 +325,7 @@ fn push_score(rows: &mut Vec<Row>, set: &str, engine: &str, score: &Score, note:
 /// with the curated hotword list; and on asr-dev (whose lines contain none
 /// of them) without and with the curated list, to see any harm.
 fn hotword_rows(
+    show: bool,
     config: &AsrConfig,
     tts: &[Clip],
     general: &[Clip],
@@ -366,6 +369,7 @@ fn hotword_rows(
                 if clip.id == "c03" {
                     c03 = format!("; c03 → {text}");
                 }
+                show_clip(show, &clip.id, &clip.reference, &text);
                 total.add(CerCount::of(&clip.reference, &text));
             }
             rows.push(Row::new(
@@ -377,6 +381,14 @@ fn hotword_rows(
         }
     }
     Ok(rows)
+}
+
+/// Prints one clip's result (`--show`).
+fn show_clip(show: bool, id: &str, reference: &str, text: &str) {
+    if show {
+        let rate = CerCount::of(reference, text).rate();
+        eprintln!("{id}\t{:.0}%\t{reference}\t{text}", rate * 100.0);
+    }
 }
 
 /// The curated hotword list the benchmark compares.
