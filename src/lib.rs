@@ -22,6 +22,7 @@
 //! # Ok::<(), callscope::error::Error>(())
 //! ```
 
+pub mod asr;
 pub mod bench;
 pub mod cli;
 pub mod commands;

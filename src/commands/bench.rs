@@ -16,6 +16,7 @@ pub(super) fn run(args: &BenchArgs, output: Output) -> Result<Outcome> {
         BenchCommand::Qa { calls, seed, texts } => {
             ("qa", bench::qa::run(*calls as u64, *seed, texts, output)?)
         }
+        BenchCommand::Asr(asr) => ("asr", bench::asr::run(asr, output)?),
     };
     if output.json {
         output.json_line(&serde_json::json!({ "bench": title, "rows": rows }));

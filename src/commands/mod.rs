@@ -4,6 +4,7 @@
 
 mod bench;
 mod import;
+mod model;
 mod qa;
 mod redact;
 mod show;
@@ -29,5 +30,6 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Redact(args) => redact::run(&workspace, &args, output),
         Command::ExportAudio(args) => redact::export_audio(&workspace, &args, output),
         Command::Qa(args) => qa::run(&workspace, &args, output),
+        Command::Model(args) => model::run(&workspace, &args, output),
     }
 }

@@ -2,6 +2,7 @@
 //! fresh temporary workspace.
 
 mod import;
+mod model;
 mod pipeline;
 mod qa;
 mod redact;

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""faster-whisper side of `callscope bench asr`.
+
+Transcribes the clips listed in a TSV file (`id<TAB>path`) with
+faster-whisper on a CTranslate2 model directory (the very weights
+callscope's ggml models were converted from), with the settings callscope
+uses: language zh, the same initial prompt, the same beam size, one
+temperature (no fallback), the same CPU threads. Prints one JSON line per
+clip ({"id", "text", "seconds", "audio"}: seconds of compute including
+decoding the file, seconds of audio) and a last line with the peak RSS.
+The callscope binary computes CER with its own normalization, so both
+sides are scored the same way.
+
+Run by callscope inside a venv under $CALLSCOPE_CACHE; by hand:
+    python asr_bench_faster_whisper.py --model-dir DIR list.tsv
+"""
+
+import argparse
+import json
+import resource
+import sys
+import time
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", required=True, help="CTranslate2 Whisper directory")
+    parser.add_argument("--compute-type", default="int8", help="int8, float32, ...")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads")
+    parser.add_argument("--beam-size", type=int, default=1, help="1: greedy")
+    parser.add_argument("--prompt", default="以下是普通话的句子。", help="initial prompt")
+    parser.add_argument("--vad", action="store_true", help="skip silence with Silero VAD")
+    parser.add_argument("list", help="TSV file: id<TAB>audio path")
+    args = parser.parse_args()
+
+    from faster_whisper import WhisperModel  # imported late: --help works without it
+
+    started = time.perf_counter()
+    model = WhisperModel(
+        args.model_dir,
+        device="cpu",
+        compute_type=args.compute_type,
+        cpu_threads=args.threads,
+        num_workers=1,
+    )
+    print(json.dumps({"event": "loaded", "seconds": time.perf_counter() - started}), flush=True)
+
+    with open(args.list, encoding="utf-8") as listing:
+        for line in listing:
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            clip_id, path = line.split("\t", 1)
+            started = time.perf_counter()
+            segments, info = model.transcribe(
+                path,
+                language="zh",
+                beam_size=args.beam_size,
+                initial_prompt=args.prompt,
+                temperature=0.0,
+                condition_on_previous_text=True,
+                vad_filter=args.vad,
+            )
+            # Segments are generated lazily: decoding happens while joining.
+            text = "".join(segment.text for segment in segments)
+            seconds = time.perf_counter() - started
+            print(
+                json.dumps(
+                    {"id": clip_id, "text": text, "seconds": seconds, "audio": info.duration},
+                    ensure_ascii=False,
+                ),
+                flush=True,
+            )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({"event": "done", "peak_rss_mib": peak}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

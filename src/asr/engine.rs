@@ -1,0 +1,870 @@
+//! Recognition of one channel's speech with whisper.cpp.
+//!
+//! The model is loaded once ([`AsrEngine::load`]) and shared; each worker
+//! owns a whisper state ([`AsrEngine::worker`]). A worker recognizes only
+//! the speech regions a VAD found: regions are packed, with short gaps of
+//! silence between them, into windows of up to 30 s, and each window is
+//! encoded once with an encoder context cut to the window's length (a 4 s
+//! answer costs a 4 s encode, not a padded 30 s one). Every segment's times
+//! are mapped back to the channel's own timeline. The prompt (initial
+//! prompt, hotwords, and the end of what was recognized so far in this
+//! channel) is rebuilt for every window, so later windows stay in
+//! simplified Mandarin and in context.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+    WhisperTokenId,
+};
+
+use crate::asr::{AsrConfig, ThreadPlan};
+use crate::error::{Error, Result};
+use crate::model::{AsrSegment, SpeechRegion};
+use crate::text::Normalizer;
+
+/// Whisper's input rate.
+pub const SAMPLE_RATE: usize = 16_000;
+/// Samples per encoder position (whisper: 1500 positions per 30 s).
+const SAMPLES_PER_AUDIO_CTX: usize = 320;
+/// Seconds per timestamp token.
+const TIMESTAMP_SECONDS: f64 = 0.02;
+/// Shortest stretch worth decoding.
+const MIN_REGION_SAMPLES: usize = SAMPLE_RATE / 10;
+/// Windows shorter than this are padded with silence (whisper is unsure
+/// of very short inputs).
+const MIN_WINDOW_SAMPLES: usize = SAMPLE_RATE;
+/// Silence after the last region of a window, so the final timestamp fits.
+const TAIL_SAMPLES: usize = SAMPLE_RATE / 5;
+/// Encoder positions added to the window's own length.
+const AUDIO_CTX_MARGIN: usize = 16;
+/// Prompt budget in tokens: whisper keeps at most n_text_ctx / 2 - 1 (223).
+const MAX_PROMPT_TOKENS: usize = 200;
+/// Tokens of the channel's previous text carried into the next window.
+const CONTEXT_TOKENS: usize = 64;
+/// Decoded tokens allowed per second of speech (Mandarin runs at about 5
+/// characters a second, rarely more than 2 tokens each), plus a margin: a
+/// decoder caught in a repetition loop stops there instead of at 220.
+const TOKENS_PER_SECOND: f64 = 12.0;
+const TOKENS_MARGIN: usize = 16;
+
+/// A loaded Whisper model, shared by all workers.
+pub struct AsrEngine {
+    context: Arc<WhisperContext>,
+    settings: Arc<Settings>,
+}
+
+impl std::fmt::Debug for AsrEngine {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AsrEngine")
+            .field("model", &self.settings.model_name)
+            .field("threads_per_worker", &self.settings.threads)
+            .finish()
+    }
+}
+
+/// What every worker needs from the configuration, resolved once.
+#[derive(Debug)]
+struct Settings {
+    config: AsrConfig,
+    model_name: String,
+    threads: usize,
+    /// Initial prompt and hotwords, tokenized.
+    prompt_tokens: Vec<WhisperTokenId>,
+    /// The prompt's text in matching form (to drop prompt echoes).
+    prompt_normalized: String,
+    n_audio_ctx: usize,
+    token_eot: WhisperTokenId,
+    token_beg: WhisperTokenId,
+}
+
+impl AsrEngine {
+    /// Loads the model in `config.model` (a whisper.cpp ggml file).
+    pub fn load(config: &AsrConfig) -> Result<AsrEngine> {
+        config.validate()?;
+        let path = &config.model;
+        check_model_file(path)?;
+        whisper_rs::install_logging_hooks();
+        let mut parameters = WhisperContextParameters::default();
+        parameters.use_gpu(cfg!(feature = "cuda"));
+        let context = WhisperContext::new_with_params(path, parameters).map_err(|error| {
+            Error::Model(format!(
+                "{}: whisper.cpp could not load it ({error}); the file is damaged or not a \
+                 whisper.cpp model: run `callscope model fetch --force` or pick another with \
+                 --model",
+                path.display()
+            ))
+        })?;
+        let plan: ThreadPlan = config.thread_plan();
+        let (prompt_tokens, prompt_text) = build_prompt(&context, config)?;
+        let settings = Settings {
+            model_name: model_name(path),
+            threads: plan.threads_per_worker,
+            prompt_normalized: Normalizer::shared().normalize_str(&prompt_text),
+            prompt_tokens,
+            n_audio_ctx: context.n_audio_ctx().max(1) as usize,
+            token_eot: context.token_eot(),
+            token_beg: context.token_beg(),
+            config: config.clone(),
+        };
+        Ok(AsrEngine {
+            context: Arc::new(context),
+            settings: Arc::new(settings),
+        })
+    }
+
+    /// The model's name for the transcript's `asr_model` field (the model
+    /// file's name without `.bin`, e.g. `ggml-base-q8_0`).
+    pub fn model_name(&self) -> &str {
+        &self.settings.model_name
+    }
+
+    /// whisper threads each worker uses.
+    pub fn threads_per_worker(&self) -> usize {
+        self.settings.threads
+    }
+
+    /// The configuration the engine was loaded with.
+    pub fn config(&self) -> &AsrConfig {
+        &self.settings.config
+    }
+
+    /// A worker with its own whisper state (one per rayon worker).
+    pub fn worker(&self) -> Result<AsrWorker> {
+        let state = self.context.create_state().map_err(|error| {
+            Error::Model(format!(
+                "could not create a whisper state ({error}): memory may be short; use fewer workers"
+            ))
+        })?;
+        Ok(AsrWorker {
+            state,
+            context: Arc::clone(&self.context),
+            settings: Arc::clone(&self.settings),
+        })
+    }
+}
+
+fn check_model_file(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(metadata) if metadata.is_file() => {
+            crate::asr::ggml::Hparams::read_file(path).map(|_| ())
+        }
+        Ok(_) => Err(Error::Model(format!(
+            "{} is not a file: give a whisper.cpp ggml model with --model",
+            path.display()
+        ))),
+        Err(_) => Err(Error::Model(format!(
+            "{} not found: run `callscope model fetch` (Whisper base into models/), or give a \
+             whisper.cpp ggml model with --model or `[asr] model` in the workspace config",
+            path.display()
+        ))),
+    }
+}
+
+/// The model file's name without `.bin`.
+pub fn model_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    name.strip_suffix(".bin").unwrap_or(&name).to_string()
+}
+
+fn tokenize(context: &WhisperContext, text: &str) -> Result<Vec<WhisperTokenId>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    // whisper-rs needs room for every token: allow one per byte.
+    context
+        .tokenize(text, text.len() + 8)
+        .map_err(|error| Error::Model(format!("could not tokenize the prompt: {error}")))
+}
+
+/// The initial prompt with the hotwords appended, within the prompt budget
+/// (hotwords that do not fit are left out, the first ones kept).
+fn build_prompt(
+    context: &WhisperContext,
+    config: &AsrConfig,
+) -> Result<(Vec<WhisperTokenId>, String)> {
+    let mut text = config.initial_prompt.clone();
+    let budget = MAX_PROMPT_TOKENS - CONTEXT_TOKENS;
+    let hotwords: Vec<&str> = config
+        .hotwords
+        .iter()
+        .map(|word| word.trim())
+        .filter(|word| !word.is_empty())
+        .collect();
+    let mut tokens = tokenize(context, &text)?;
+    if tokens.len() > budget {
+        return Err(Error::Config {
+            file: "[asr]".to_string(),
+            reason: format!(
+                "initial_prompt is {} tokens long; keep it under {budget}",
+                tokens.len()
+            ),
+        });
+    }
+    for count in (1..=hotwords.len()).rev() {
+        let candidate = format!(
+            "{}{}。",
+            config.initial_prompt,
+            hotwords[..count].join("、")
+        );
+        let candidate_tokens = tokenize(context, &candidate)?;
+        if candidate_tokens.len() <= budget {
+            text = candidate;
+            tokens = candidate_tokens;
+            break;
+        }
+    }
+    Ok((tokens, text))
+}
+
+/// One worker's whisper state. Not shared: give each thread its own.
+pub struct AsrWorker {
+    state: WhisperState,
+    context: Arc<WhisperContext>,
+    settings: Arc<Settings>,
+}
+
+impl std::fmt::Debug for AsrWorker {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AsrWorker")
+            .field("model", &self.settings.model_name)
+            .finish()
+    }
+}
+
+/// A stretch of the channel copied into a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Piece {
+    /// First sample in the channel.
+    pub source_start: usize,
+    /// One past the last sample in the channel.
+    pub source_end: usize,
+    /// Where the piece starts in the window.
+    pub window_start: usize,
+}
+
+impl Piece {
+    fn len(&self) -> usize {
+        self.source_end - self.source_start
+    }
+
+    fn window_end(&self) -> usize {
+        self.window_start + self.len()
+    }
+}
+
+/// Pieces decoded together, separated by silence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub pieces: Vec<Piece>,
+    /// Samples in the window, silence included.
+    pub length: usize,
+}
+
+impl Window {
+    /// Maps a time in the window (samples) to the channel, inside `piece`.
+    fn to_source(&self, piece: usize, window_sample: f64) -> f64 {
+        let piece = &self.pieces[piece];
+        let offset = (window_sample - piece.window_start as f64).clamp(0.0, piece.len() as f64);
+        piece.source_start as f64 + offset
+    }
+
+    /// The piece that holds (or is nearest to) a window time in samples.
+    fn piece_at(&self, window_sample: f64) -> usize {
+        let mut best = 0;
+        let mut best_distance = f64::MAX;
+        for (index, piece) in self.pieces.iter().enumerate() {
+            let distance = if window_sample < piece.window_start as f64 {
+                piece.window_start as f64 - window_sample
+            } else if window_sample > piece.window_end() as f64 {
+                window_sample - piece.window_end() as f64
+            } else {
+                0.0
+            };
+            if distance < best_distance {
+                best = index;
+                best_distance = distance;
+            }
+        }
+        best
+    }
+
+    /// Copies the pieces out of the channel, with silence between them.
+    fn audio(&self, samples: &[f32]) -> Vec<f32> {
+        let mut audio = vec![0.0f32; self.length.max(MIN_WINDOW_SAMPLES)];
+        for piece in &self.pieces {
+            audio[piece.window_start..piece.window_end()]
+                .copy_from_slice(&samples[piece.source_start..piece.source_end]);
+        }
+        audio
+    }
+}
+
+/// Plans the windows for `regions` of a channel of `total` samples: regions
+/// are clamped, sorted and merged (those closer than `gap` become one
+/// piece, the audio between them kept), regions longer than a window are
+/// split at their quietest point, and pieces are packed greedily, `gap`
+/// samples of silence apart, into windows of at most `max_window` samples.
+pub(crate) fn plan_windows(
+    samples: &[f32],
+    regions: &[SpeechRegion],
+    max_window: usize,
+    gap: usize,
+) -> Vec<Window> {
+    let total = samples.len();
+    let mut ranges: Vec<(usize, usize)> = regions
+        .iter()
+        .filter(|region| region.end.is_finite() && region.start.is_finite())
+        .map(|region| {
+            let start = (region.start.max(0.0) * SAMPLE_RATE as f64).floor() as usize;
+            let end = (region.end.max(0.0) * SAMPLE_RATE as f64).ceil() as usize;
+            (start.min(total), end.min(total))
+        })
+        .filter(|(start, end)| end > start)
+        .collect();
+    ranges.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 + gap => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    let longest = max_window - TAIL_SAMPLES;
+    let mut pieces = Vec::new();
+    for (start, end) in merged {
+        split_long(samples, start, end, longest, &mut pieces);
+    }
+    let mut windows: Vec<Window> = Vec::new();
+    for (start, end) in pieces {
+        if end - start < MIN_REGION_SAMPLES {
+            continue;
+        }
+        let length = end - start;
+        let fits = windows
+            .last()
+            .is_some_and(|window| window.length + gap + length + TAIL_SAMPLES <= max_window);
+        if fits {
+            let window = windows.last_mut().expect("checked above");
+            let window_start = window.length + gap;
+            window.pieces.push(Piece {
+                source_start: start,
+                source_end: end,
+                window_start,
+            });
+            window.length = window_start + length;
+        } else {
+            windows.push(Window {
+                pieces: vec![Piece {
+                    source_start: start,
+                    source_end: end,
+                    window_start: 0,
+                }],
+                length,
+            });
+        }
+    }
+    for window in &mut windows {
+        window.length += TAIL_SAMPLES;
+    }
+    windows
+}
+
+/// Splits `start..end` into pieces of at most `longest` samples, each cut
+/// at the quietest 20 ms in the last third of the allowed length.
+fn split_long(
+    samples: &[f32],
+    start: usize,
+    end: usize,
+    longest: usize,
+    out: &mut Vec<(usize, usize)>,
+) {
+    let frame = SAMPLE_RATE / 50;
+    let mut cursor = start;
+    while end - cursor > longest {
+        let search_from = cursor + longest * 2 / 3;
+        let search_to = cursor + longest - frame;
+        let mut best = search_to;
+        let mut best_energy = f32::MAX;
+        let mut position = search_from;
+        while position + frame <= search_to {
+            let energy: f32 = samples[position..position + frame]
+                .iter()
+                .map(|sample| sample * sample)
+                .sum();
+            if energy < best_energy {
+                best_energy = energy;
+                best = position + frame / 2;
+            }
+            position += frame / 2;
+        }
+        out.push((cursor, best));
+        cursor = best;
+    }
+    if end > cursor {
+        out.push((cursor, end));
+    }
+}
+
+/// A token of the decoded window.
+#[derive(Debug, Clone, Copy)]
+struct DecodedToken {
+    id: WhisperTokenId,
+    probability: f32,
+    /// Token-level times in the window, seconds.
+    start: f64,
+    end: f64,
+}
+
+impl AsrWorker {
+    /// Recognizes the speech `regions` (seconds in this signal) of one
+    /// channel sampled at 16 kHz; segments come back sorted, with times in
+    /// the signal's own timeline, in simplified characters.
+    pub fn transcribe(
+        &mut self,
+        samples_16k: &[f32],
+        regions: &[SpeechRegion],
+    ) -> Result<Vec<AsrSegment>> {
+        let config = &self.settings.config;
+        let max_window = (config.max_window_seconds * SAMPLE_RATE as f64) as usize;
+        let gap = (config.gap_seconds * SAMPLE_RATE as f64) as usize;
+        let windows = plan_windows(samples_16k, regions, max_window, gap);
+        let mut segments = Vec::new();
+        let mut history = String::new();
+        for window in &windows {
+            let audio = window.audio(samples_16k);
+            let context = self.context_tokens(&history)?;
+            let tokens = self.decode(&audio, window, &context)?;
+            let found = self.segments(window, &tokens);
+            for segment in &found {
+                history.push_str(&segment.text);
+            }
+            segments.extend(found);
+        }
+        segments.sort_by(|left, right| left.start.total_cmp(&right.start));
+        Ok(segments)
+    }
+
+    /// The prompt: initial prompt and hotwords, then the end of this
+    /// channel's text so far.
+    fn context_tokens(&self, history: &str) -> Result<Vec<WhisperTokenId>> {
+        let mut tokens = self.settings.prompt_tokens.clone();
+        if !history.is_empty() {
+            let tail: String = {
+                let chars: Vec<char> = history.chars().collect();
+                chars[chars.len().saturating_sub(CONTEXT_TOKENS)..]
+                    .iter()
+                    .collect()
+            };
+            let history_tokens = tokenize(&self.context, &tail)?;
+            let keep = history_tokens.len().min(CONTEXT_TOKENS);
+            tokens.extend_from_slice(&history_tokens[history_tokens.len() - keep..]);
+        }
+        Ok(tokens)
+    }
+
+    /// Runs whisper on one window; returns its tokens (special ones kept).
+    fn decode(
+        &mut self,
+        audio: &[f32],
+        window: &Window,
+        prompt: &[WhisperTokenId],
+    ) -> Result<Vec<DecodedToken>> {
+        let settings = &*self.settings;
+        let length = window.length;
+        let speech_seconds =
+            window.pieces.iter().map(Piece::len).sum::<usize>() as f64 / SAMPLE_RATE as f64;
+        let config = &settings.config;
+        let strategy = if config.beam_size > 1 {
+            SamplingStrategy::BeamSearch {
+                beam_size: config.beam_size as i32,
+                patience: -1.0,
+            }
+        } else {
+            SamplingStrategy::Greedy { best_of: 1 }
+        };
+        let mut params = FullParams::new(strategy);
+        params.set_n_threads(settings.threads as i32);
+        params.set_language(Some(&config.language));
+        params.set_translate(false);
+        params.set_no_context(true);
+        params.set_single_segment(true);
+        params.set_token_timestamps(true);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        params.set_temperature(0.0);
+        params.set_temperature_inc(if config.temperature_fallback {
+            0.2
+        } else {
+            0.0
+        });
+        params.set_tokens(prompt);
+        let max_tokens = (speech_seconds * TOKENS_PER_SECOND) as usize + TOKENS_MARGIN;
+        params.set_max_tokens(max_tokens as i32);
+        if config.reduce_audio_ctx {
+            let needed = length.div_ceil(SAMPLES_PER_AUDIO_CTX) + AUDIO_CTX_MARGIN;
+            let audio_ctx = needed.next_multiple_of(8).min(settings.n_audio_ctx);
+            params.set_audio_ctx(audio_ctx as i32);
+        }
+        self.state.full(params, audio).map_err(|error| {
+            Error::Model(format!(
+                "whisper failed on a window of {:.1} s: {error}",
+                length as f64 / SAMPLE_RATE as f64
+            ))
+        })?;
+        let mut tokens = Vec::new();
+        for segment in self.state.as_iter() {
+            for index in 0..segment.n_tokens() {
+                let Some(token) = segment.get_token(index) else {
+                    continue;
+                };
+                let data = token.token_data();
+                tokens.push(DecodedToken {
+                    id: data.id,
+                    probability: data.p,
+                    start: data.t0 as f64 * 0.01,
+                    end: data.t1 as f64 * 0.01,
+                });
+            }
+        }
+        if tokens.len() + 1 >= max_tokens {
+            // The decoder ran to the cap: cut a repetition loop at its
+            // first full turn.
+            let text_positions: Vec<usize> = (0..tokens.len())
+                .filter(|&index| tokens[index].id < settings.token_eot)
+                .collect();
+            let ids: Vec<WhisperTokenId> = text_positions
+                .iter()
+                .map(|&index| tokens[index].id)
+                .collect();
+            if let Some(cut) = loop_cut(&ids) {
+                tokens.truncate(text_positions[cut]);
+            }
+        }
+        Ok(tokens)
+    }
+
+    /// Splits the window's tokens into segments at timestamp tokens and at
+    /// piece boundaries, and maps them to the channel's timeline.
+    fn segments(&self, window: &Window, tokens: &[DecodedToken]) -> Vec<AsrSegment> {
+        let settings = &*self.settings;
+        let mut spans: Vec<(f64, f64, Vec<DecodedToken>)> = Vec::new();
+        let mut start = 0.0;
+        let mut current: Vec<DecodedToken> = Vec::new();
+        for token in tokens {
+            if token.id >= settings.token_beg {
+                let time = (token.id - settings.token_beg) as f64 * TIMESTAMP_SECONDS;
+                if !current.is_empty() {
+                    spans.push((start, time, std::mem::take(&mut current)));
+                }
+                start = time;
+            } else if token.id < settings.token_eot {
+                current.push(*token);
+            }
+        }
+        if !current.is_empty() {
+            let end = current
+                .iter()
+                .map(|token| token.end)
+                .fold(start, f64::max)
+                .max(start + 0.1);
+            spans.push((start, end, current));
+        }
+        let rate = SAMPLE_RATE as f64;
+        let audio_end = window.pieces.last().map_or(0, Piece::window_end) as f64 / rate;
+        let mut segments = Vec::new();
+        for (span_start, span_end, span_tokens) in spans {
+            if span_start >= audio_end {
+                // Text "heard" after the last sample is a hallucination.
+                continue;
+            }
+            // Group the span's tokens by the piece their middle falls in.
+            let mut groups: Vec<(usize, Vec<DecodedToken>)> = Vec::new();
+            for token in span_tokens {
+                let middle = ((token.start + token.end) / 2.0).clamp(span_start, span_end);
+                let piece = window.piece_at(middle * rate);
+                match groups.last_mut() {
+                    Some((last_piece, group)) if *last_piece == piece => group.push(token),
+                    _ => groups.push((piece, vec![token])),
+                }
+            }
+            let group_count = groups.len();
+            for (index, (piece, group)) in groups.into_iter().enumerate() {
+                let group_start = if index == 0 {
+                    span_start
+                } else {
+                    group.first().map_or(span_start, |token| token.start)
+                };
+                let group_end = if index + 1 == group_count {
+                    span_end
+                } else {
+                    group.last().map_or(span_end, |token| token.end)
+                };
+                let start = window.to_source(piece, group_start * rate) / rate;
+                let end = window.to_source(piece, group_end * rate) / rate;
+                if let Some(segment) = self.finish_segment(start, end, &group) {
+                    segments.push(segment);
+                }
+            }
+        }
+        segments
+    }
+
+    /// Joins the tokens' bytes, decodes, simplifies; drops empty text and
+    /// echoes of the prompt.
+    fn finish_segment(&self, start: f64, end: f64, tokens: &[DecodedToken]) -> Option<AsrSegment> {
+        let mut bytes = Vec::new();
+        for token in tokens {
+            if let Ok(token_bytes) = self.context.token_to_bytes(token.id) {
+                bytes.extend_from_slice(token_bytes);
+            }
+        }
+        let raw = String::from_utf8_lossy(&bytes);
+        let normalizer = Normalizer::shared();
+        let text = collapse_repeats(&normalizer.to_simplified(raw.trim()).replace('\u{FFFD}', ""));
+        let normalized = normalizer.normalize_str(&text);
+        if normalized.is_empty() {
+            return None;
+        }
+        let prompt = &self.settings.prompt_normalized;
+        if normalized.chars().count() >= 4 && prompt.contains(&normalized) {
+            return None;
+        }
+        let confidence = tokens
+            .iter()
+            .map(|token| token.probability as f64)
+            .sum::<f64>()
+            / tokens.len() as f64;
+        Some(AsrSegment {
+            start,
+            end: end.max(start),
+            text: text.trim().to_string(),
+            confidence: confidence.clamp(0.0, 1.0),
+        })
+    }
+}
+
+/// Where a sequence that ends in a loop should be cut: the earliest `p`
+/// from which the rest (6 items or more) repeats with some period `L` ≥ 2
+/// (the last turn may be partial) for at least one and a half turns; the
+/// cut keeps one turn.
+pub(crate) fn loop_cut<T: PartialEq>(items: &[T]) -> Option<usize> {
+    let length = items.len();
+    for start in 0..length {
+        let rest = length - start;
+        if rest < 6 {
+            break;
+        }
+        for period in 2..=rest * 2 / 3 {
+            if (start + period..length).all(|index| items[index] == items[index - period]) {
+                return Some(start + period);
+            }
+        }
+    }
+    None
+}
+
+/// Collapses a phrase the decoder repeated in a loop to one occurrence:
+/// 3 or more repeats of 3+ characters, 4+ of 2, 6+ of 1.
+pub(crate) fn collapse_repeats(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let threshold = |unit: usize| match unit {
+        1 => 6,
+        2 => 4,
+        _ => 3,
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut index = 0;
+    'outer: while index < chars.len() {
+        let longest = (chars.len() - index) / 3;
+        for unit in 1..=longest.min(60) {
+            let pattern = &chars[index..index + unit];
+            let mut repeats = 1;
+            while index + (repeats + 1) * unit <= chars.len()
+                && &chars[index + repeats * unit..index + (repeats + 1) * unit] == pattern
+            {
+                repeats += 1;
+            }
+            if repeats >= threshold(unit) {
+                out.extend(pattern);
+                index += repeats * unit;
+                continue 'outer;
+            }
+        }
+        out.push(chars[index]);
+        index += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repetition_loops_collapse() {
+        let looped = "推动该公司利润增长。".repeat(12);
+        assert_eq!(collapse_repeats(&looped), "推动该公司利润增长。");
+        assert_eq!(
+            collapse_repeats(&format!("好的，{}谢谢", "我知道了".repeat(3))),
+            "好的，我知道了谢谢"
+        );
+        // Ordinary speech repeats a little: kept.
+        for kept in [
+            "好的好的",
+            "喂喂喂",
+            "谢谢谢谢",
+            "对对对对",
+            "一二三四五六",
+            "",
+        ] {
+            assert_eq!(collapse_repeats(kept), kept);
+        }
+        assert_eq!(collapse_repeats("啊啊啊啊啊啊啊"), "啊");
+    }
+
+    #[test]
+    fn loops_cut_at_the_first_turn() {
+        let chars = |text: &str| text.chars().collect::<Vec<_>>();
+        let looped = chars("推动该公司利润增长。推动该公司利");
+        assert_eq!(loop_cut(&looped), Some(10));
+        assert_eq!(loop_cut(&chars("我说的是这个这个这个这")), Some(6));
+        assert_eq!(loop_cut(&chars("一二三四五六七八")), None);
+        assert_eq!(loop_cut(&chars("你说是不是")), None);
+        assert_eq!(loop_cut::<char>(&[]), None);
+    }
+
+    #[test]
+    fn engine_and_worker_cross_threads() {
+        fn shared<T: Send + Sync>() {}
+        fn movable<T: Send>() {}
+        shared::<AsrEngine>();
+        movable::<AsrWorker>();
+    }
+
+    use super::*;
+
+    fn region(start: f64, end: f64) -> SpeechRegion {
+        SpeechRegion { start, end }
+    }
+
+    const S: usize = SAMPLE_RATE;
+
+    #[test]
+    fn short_regions_pack_into_one_window_with_gaps() {
+        let samples = vec![0.1f32; 60 * S];
+        let windows = plan_windows(
+            &samples,
+            &[region(1.0, 4.0), region(10.0, 14.0), region(20.0, 22.0)],
+            30 * S,
+            S / 2,
+        );
+        assert_eq!(windows.len(), 1);
+        let pieces = &windows[0].pieces;
+        assert_eq!(pieces.len(), 3);
+        assert_eq!(
+            pieces[0],
+            Piece {
+                source_start: S,
+                source_end: 4 * S,
+                window_start: 0
+            }
+        );
+        assert_eq!(pieces[1].window_start, 3 * S + S / 2);
+        assert_eq!(pieces[2].window_start, 7 * S + S);
+        assert_eq!(windows[0].length, 9 * S + S + TAIL_SAMPLES);
+        // Times map back into each piece.
+        let window = &windows[0];
+        assert_eq!(
+            window.to_source(1, (3 * S + S / 2) as f64 + 0.5 * S as f64),
+            10.5 * S as f64
+        );
+        assert_eq!(window.piece_at((3 * S + S / 4) as f64 + 1.0), 1);
+        assert_eq!(window.piece_at(0.0), 0);
+    }
+
+    #[test]
+    fn windows_never_exceed_the_limit_and_keep_every_sample() {
+        let samples = vec![0.1f32; 200 * S];
+        let regions: Vec<SpeechRegion> = (0..40)
+            .map(|index| region(index as f64 * 5.0, index as f64 * 5.0 + 3.7))
+            .collect();
+        let windows = plan_windows(&samples, &regions, 30 * S, S / 2);
+        let covered: usize = windows
+            .iter()
+            .flat_map(|window| &window.pieces)
+            .map(Piece::len)
+            .sum();
+        assert_eq!(covered, (40.0 * 3.7 * S as f64).round() as usize);
+        assert!(windows.iter().all(|window| window.length <= 30 * S));
+        assert!(
+            windows.len() >= 6 && windows.len() <= 7,
+            "{}",
+            windows.len()
+        );
+    }
+
+    #[test]
+    fn close_regions_merge_and_long_ones_split_at_quiet_points() {
+        let mut samples = vec![0.5f32; 100 * S];
+        // A quiet moment at 25 s.
+        for sample in &mut samples[25 * S..25 * S + S / 10] {
+            *sample = 0.0;
+        }
+        let windows = plan_windows(
+            &samples,
+            &[region(0.0, 10.0), region(10.2, 70.0)],
+            30 * S,
+            S / 2,
+        );
+        let pieces: Vec<Piece> = windows
+            .iter()
+            .flat_map(|window| window.pieces.clone())
+            .collect();
+        assert_eq!(pieces[0].source_start, 0);
+        let cut = pieces[0].source_end;
+        assert!(
+            (25 * S..25 * S + S / 10).contains(&cut),
+            "cut at {}",
+            cut as f64 / S as f64
+        );
+        assert_eq!(pieces.last().unwrap().source_end, 70 * S);
+        for pair in pieces.windows(2) {
+            assert_eq!(pair[0].source_end, pair[1].source_start);
+        }
+    }
+
+    #[test]
+    fn bad_regions_are_ignored_or_clamped() {
+        let samples = vec![0.1f32; 10 * S];
+        let windows = plan_windows(
+            &samples,
+            &[
+                region(f64::NAN, 2.0),
+                region(5.0, 4.0),
+                region(9.0, 50.0),
+                region(3.0, 3.05),
+            ],
+            30 * S,
+            S / 2,
+        );
+        assert_eq!(windows.len(), 1);
+        assert_eq!(
+            windows[0].pieces,
+            vec![Piece {
+                source_start: 9 * S,
+                source_end: 10 * S,
+                window_start: 0
+            }]
+        );
+        assert!(plan_windows(&samples, &[], 30 * S, S / 2).is_empty());
+    }
+}
