@@ -35,3 +35,5 @@ pub mod store;
 pub mod synth;
 pub mod text;
 pub mod workspace;
+pub mod digest;
+pub mod synth_voc;
