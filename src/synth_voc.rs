@@ -22,7 +22,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::model::{Call, Evidence, QaResult, Role, Segment, Violation};
 use crate::synth::{
-    AGENT_LINES, APOLOGIES, CLOSINGS, CUSTOMER_ISSUES, CUSTOMER_LINES, FORBIDDEN, GREETINGS,
+    AGENT_LINES, APOLOGIES, CLOSINGS, COMPLAINTS, CUSTOMER_ISSUES, CUSTOMER_LINES, FORBIDDEN, GREETINGS,
     QUEUES,
 };
 
@@ -269,7 +269,10 @@ impl VocGenerator {
                 pick(&mut rng, AGENT_LINES)
             };
             lines.push((Role::Agent, agent_line));
-            let customer_line = if rng.random::<f64>() < 0.12 {
+            let customer_roll: f64 = rng.random();
+            let customer_line = if customer_roll < 0.03 {
+                pick(&mut rng, COMPLAINTS)
+            } else if customer_roll < 0.15 {
                 CUSTOMER_ISSUES[rng.random_range(0..CUSTOMER_ISSUES.len())].1
             } else {
                 pick(&mut rng, CUSTOMER_LINES)

@@ -2,6 +2,7 @@
 //! synthetic or shared data and returns rows for a printed table. They are
 //! measurements, never assertions.
 
+pub mod digest;
 pub mod import;
 
 use serde::Serialize;

@@ -10,6 +10,7 @@ pub(super) fn run(args: &BenchArgs, output: Output) -> Result<Outcome> {
         BenchCommand::Import { calls, seed } => {
             ("import", bench::import::run(*calls as u64, *seed)?)
         }
+        BenchCommand::Digest { calls, seed } => ("digest", bench::digest::run(*calls, *seed)?),
     };
     if output.json {
         output.json_line(&serde_json::json!({ "bench": title, "rows": rows }));

@@ -3,6 +3,7 @@
 //! place that maps commands to handlers.
 
 mod bench;
+mod digest;
 mod import;
 mod show;
 mod stats;
@@ -24,5 +25,6 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Show(args) => show::run(&workspace, &args, output),
         Command::Stats => stats::run(&workspace, output),
         Command::Bench(args) => bench::run(&args, output),
+        Command::Digest(args) => digest::run(&workspace, &args, output),
     }
 }

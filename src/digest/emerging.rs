@@ -10,9 +10,12 @@
 //! counts, are compared, so a term that only grows with call volume stays
 //! put; the correction and the minimum support keep rare noise out.
 //!
-//! Overlapping terms that move together are folded into the longest one
-//! (按钮 and 支付按钮 under 支付按钮位置) when it holds at least
-//! [`COVER_RATIO`] of their calls.
+//! Terms that move together are then folded, so one complaint shows as one
+//! line: first a term into a longer term containing it (按钮 into 支付按钮)
+//! when the longer one holds at least [`COVER_RATIO`] of its calls
+//! ([`fold_covered`]); then a term into a stronger term that at least
+//! [`COVER_RATIO`] of its calls also mention (找不到 into 支付按钮 when the
+//! customers who say one say the other, [`group_by_calls`]).
 
 use super::stats::{chi_square_1_upper_tail, log_likelihood_ratio};
 
@@ -180,6 +183,37 @@ pub fn fold_covered<T: Clone>(
         .collect()
 }
 
+/// Groups terms into themes: in order (strongest first), a term joins the
+/// first earlier theme whose head appears in at least [`COVER_RATIO`] of the
+/// term's calls (`together(term, head)` against `calls(term)`); otherwise it
+/// heads a theme of its own. A joining term brings what it covers along.
+pub fn group_by_calls<T: Clone>(
+    items: &[(T, String, Vec<String>)],
+    calls: impl Fn(usize) -> u64,
+    together: impl Fn(usize, usize) -> u64,
+) -> Vec<(T, String, Vec<String>)> {
+    let mut heads: Vec<usize> = Vec::new();
+    let mut grouped: Vec<(T, String, Vec<String>)> = Vec::new();
+    for (index, (item, term, covers)) in items.iter().enumerate() {
+        let own = calls(index) as f64;
+        let joined = heads
+            .iter()
+            .position(|&head| own > 0.0 && together(index, head) as f64 >= COVER_RATIO * own);
+        match joined {
+            Some(position) => {
+                let theme = &mut grouped[position].2;
+                theme.push(term.clone());
+                theme.extend(covers.iter().cloned());
+            }
+            None => {
+                heads.push(index);
+                grouped.push((item.clone(), term.clone(), covers.clone()));
+            }
+        }
+    }
+    grouped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +249,42 @@ mod tests {
     fn an_empty_period_ranks_nothing() {
         let ranked = rank(&[50], 1_000, &[0], 0, THRESHOLDS);
         assert!(ranked.rising.is_empty() && ranked.falling.is_empty());
+    }
+
+    #[test]
+    fn terms_said_by_the_same_customers_form_one_theme() {
+        // 0 支付按钮 (100 calls), 1 找不到 (40, 36 of them with 支付按钮),
+        // 2 验证码 (50, 2 with 支付按钮), 3 收不到 (30, 29 with 验证码).
+        let items: Vec<(u32, String, Vec<String>)> = ["支付按钮", "找不到", "验证码", "收不到"]
+            .iter()
+            .enumerate()
+            .map(|(index, term)| (index as u32, term.to_string(), vec![format!("{term}的")]))
+            .collect();
+        let calls = [100u64, 40, 50, 30];
+        let together = |left: usize, right: usize| match (left.min(right), left.max(right)) {
+            (0, 1) => 36,
+            (0, 2) => 2,
+            (2, 3) => 29,
+            _ => 0,
+        };
+        let themes = group_by_calls(&items, |index| calls[index], together);
+        let heads: Vec<(&str, Vec<String>)> = themes
+            .iter()
+            .map(|(_, term, covers)| (term.as_str(), covers.clone()))
+            .collect();
+        assert_eq!(
+            heads,
+            vec![
+                (
+                    "支付按钮",
+                    vec!["支付按钮的".to_string(), "找不到".to_string(), "找不到的".to_string()]
+                ),
+                (
+                    "验证码",
+                    vec!["验证码的".to_string(), "收不到".to_string(), "收不到的".to_string()]
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -5,10 +5,14 @@
 //! ([`crate::text`]), split into sentences at sentence punctuation and into
 //! clauses at any other punctuation, and each clause is cut by jieba. A
 //! *word* is a token that is not a stop word (`corpora/stopwords/zh.txt`),
-//! not a number and has a letter or ideograph in it. A *phrase* is two or
-//! three adjacent words of one clause joined together; the linkers 的 and 之
-//! between two words are skipped, so 按钮的位置 and 按钮位置 both count as the
-//! phrase 按钮位置. Any other stop word, and punctuation, ends a phrase.
+//! not a number and has a letter or ideograph in it. A word of one
+//! character (开, 打, 钱) is too ambiguous to count alone (jieba's own
+//! keyword extraction drops them too) but takes part in phrases. A *phrase*
+//! is two or three adjacent words of one clause joined together; the
+//! linkers 的 and 之 between two words are skipped, so 按钮的位置 and 按钮位置
+//! both count as the phrase 按钮位置. Any other stop word, and punctuation,
+//! ends a phrase. The terms of a text are its words of two or more
+//! characters and its phrases.
 
 use std::collections::HashSet;
 
@@ -136,13 +140,15 @@ impl TermExtractor {
 
     /// The term a user means by `text`: its words joined the way phrases are
     /// counted (按钮的位置 → 按钮位置). `None` when nothing but stop words is
-    /// left, or when it has more words than a phrase can have.
+    /// left, when it is a single character (never a term alone), or when it
+    /// has more words than a phrase can have.
     pub fn canonical(&self, text: &str) -> Option<String> {
         let words = self.words_of(text);
         if words.is_empty() || words.len() > MAX_PHRASE_WORDS {
             return None;
         }
-        Some(words.concat())
+        let term = words.concat();
+        term.chars().nth(1).is_some().then_some(term)
     }
 
     fn is_word(&self, token: &str) -> bool {
@@ -171,7 +177,9 @@ impl TermExtractor {
             }
             after_linker = false;
             if self.is_word(token) {
-                out.push(token.to_string());
+                if token.chars().nth(1).is_some() {
+                    out.push(token.to_string());
+                }
                 run.push(token);
             } else {
                 push_phrases(&run, out);
@@ -251,6 +259,8 @@ mod tests {
             &["嗯", "那个", "您好", "谢谢", "我", "就是", "二十三", "问一下"],
         );
         check("ok 好的 123", &[], &["ok", "好的", "123"]);
+        // Single characters only count inside phrases.
+        check("钱到账了吗", &["到账", "钱到账"], &["钱"]);
     }
 
     #[test]
@@ -274,6 +284,7 @@ mod tests {
         assert_eq!(extractor.canonical("按钮的位置").as_deref(), Some("按钮位置"));
         assert_eq!(extractor.canonical("退款").as_deref(), Some("退款"));
         assert_eq!(extractor.canonical("請問"), None);
+        assert_eq!(extractor.canonical("钱"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::report::{Digest, TermChange};
-use super::svg::{self, escape, Move, Series, TeamBar};
+use super::svg::{self, escape, Move, Panel, TeamBar};
 use super::text::{daily_shares, percent, thousands};
 
 const STYLE: &str = r#"
@@ -23,12 +23,14 @@ h2 { font-size: 18px; margin: 0 0 8px; }
 h3 { font-size: 15px; margin: 16px 0 6px; }
 p.hint { color: #6b7280; margin: 0 0 12px; font-size: 13px; }
 .cards { display: flex; gap: 12px; flex-wrap: wrap; background: none; box-shadow: none; padding: 0; }
-.card { flex: 1 1 150px; background: #fff; border-radius: 10px; padding: 12px 16px;
+.card { flex: 1 1 110px; background: #fff; border-radius: 10px; padding: 12px 16px;
   box-shadow: 0 1px 2px rgba(0,0,0,.06); }
 .card .value { font-size: 22px; font-weight: 600; }
 .card .label { color: #6b7280; font-size: 12px; }
 .up { color: #dc2626; } .down { color: #059669; } .warn { color: #b45309; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
+td.term { width: 24%; }
+td.name { white-space: nowrap; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
 th { color: #6b7280; font-weight: 500; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -55,6 +57,31 @@ fn metric_value(metric: &str, value: f64) -> String {
     } else {
         format!("{value:.1}")
     }
+}
+
+/// Trailing `days`-day shares: matching calls over all calls of the last
+/// `days` days up to each day (fewer at the start).
+fn trailing_shares(digest: &Digest, counts: &[super::report::DayCount], days: usize) -> Vec<f64> {
+    let totals: Vec<u64> = digest.calls.days.iter().map(|day| day.calls).collect();
+    (0..counts.len())
+        .map(|index| {
+            let first = (index + 1).saturating_sub(days);
+            let matching: u64 = counts[first..=index].iter().map(|day| day.calls).sum();
+            let calls: u64 = totals.get(first..=index).map_or(0, |slice| slice.iter().sum());
+            if calls == 0 {
+                0.0
+            } else {
+                matching as f64 / calls as f64
+            }
+        })
+        .collect()
+}
+
+/// An RFC 3339 timestamp shortened for people (`2026-09-28 16:12`).
+fn short_time(timestamp: Option<&str>) -> String {
+    timestamp
+        .map(|text| text.chars().take(16).collect::<String>().replace('T', " "))
+        .unwrap_or_default()
 }
 
 /// Indexes of the window's first and last day in the span's days.
@@ -84,7 +111,7 @@ fn change_rows(out: &mut String, digest: &Digest, changes: &[TermChange], rising
         let covers = if change.covers.is_empty() {
             String::new()
         } else {
-            format!("<br><small>with {}</small>", escape(&change.covers.join(", ")))
+            format!("<br><small>with {}</small>", escape(&super::text::short_list(&change.covers, 8)))
         };
         let quotes: String = change
             .examples
@@ -94,14 +121,14 @@ fn change_rows(out: &mut String, digest: &Digest, changes: &[TermChange], rising
                     "<blockquote>“{}”<br><small>{} · {} · {}</small></blockquote>",
                     escape(&quote.text),
                     escape(&quote.call_id),
-                    escape(quote.started_at.as_deref().unwrap_or("")),
+                    escape(&short_time(quote.started_at.as_deref())),
                     crate::output::clock(quote.start)
                 )
             })
             .collect();
         let _ = writeln!(
             out,
-            "<tr><td><b class={}>{}</b>{covers}</td><td>{}</td><td class=num>{}</td>\
+            "<tr><td class=term><b class={}>{}</b>{covers}</td><td>{}</td><td class=num>{}</td>\
              <td class=num>{}</td><td class=num>{}</td><td>{quotes}</td></tr>",
             if rising { "up" } else { "down" },
             escape(&change.term),
@@ -256,19 +283,27 @@ pub fn render(digest: &Digest) -> String {
              corpora/topics/example.toml).</p>"
         );
     } else {
-        let series: Vec<Series> = digest
+        let panels: Vec<Panel> = digest
             .topics
             .iter()
-            .map(|topic| Series {
-                name: topic.name.clone(),
-                values: daily_shares(digest, &topic.days),
+            .map(|topic| Panel {
+                title: topic.name.clone(),
+                subtitle: format!(
+                    "{} ← {}",
+                    percent(topic.share),
+                    percent(topic.baseline_share)
+                ),
+                daily: daily_shares(digest, &topic.days),
+                smooth: trailing_shares(digest, &topic.days, 7),
             })
             .collect();
         let _ = writeln!(
             out,
-            "<p class=hint>Share of calls per day matching each topic (shares, so growth in \
-             call volume does not show as a trend); the window is shaded.</p>{}",
-            svg::line_chart("topics", "topic share of calls per day", &dates, &series, highlight, true)
+            "<p class=hint>Share of calls matching each topic: per day (grey) and 7-day \
+             average (color), each on its own scale; shares, so growth in call volume does not \
+             show as a trend. The window is shaded; the figure is its share against the \
+             baseline's.</p>{}",
+            svg::small_multiples("topics", "topic share of calls per day", &dates, &panels, highlight)
         );
         let _ = writeln!(
             out,
@@ -290,7 +325,7 @@ pub fn render(digest: &Digest) -> String {
             };
             let _ = writeln!(
                 out,
-                "<tr><td><b>{}</b></td><td><code>{}</code></td><td class=num>{}</td>\
+                "<tr><td class=name><b>{}</b></td><td><code>{}</code></td><td class=num>{}</td>\
                  <td class=\"num {direction}\">{}</td><td class=num>{}</td><td><small>{}</small></td></tr>",
                 escape(&topic.name),
                 escape(&topic.query),

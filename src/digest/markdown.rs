@@ -26,7 +26,7 @@ fn changes(out: &mut String, digest: &Digest, title: &str, list: &[TermChange]) 
         let term = if change.covers.is_empty() {
             cell(&change.term)
         } else {
-            format!("{} (with {})", cell(&change.term), cell(&change.covers.join(", ")))
+            format!("{} (with {})", cell(&change.term), cell(&super::text::short_list(&change.covers, 8)))
         };
         let example = change
             .examples

@@ -343,20 +343,31 @@ impl Digester {
         let names = store.terms_by_id(&wanted)?;
         let name = |id: u32| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
         let fold = |changes: &[emerging::Change], rising: bool| {
-            let items: Vec<(emerging::Change, String)> = changes
-                .iter()
-                .take(candidates)
-                .map(|change| (change.clone(), name(change.id)))
-                .collect();
-            let mut folded = emerging::fold_covered(&items, |change| {
+            let support = |change: &emerging::Change| {
                 if rising {
                     change.calls
                 } else {
                     change.baseline_calls
                 }
-            });
-            folded.truncate(options.top_changes);
-            folded
+            };
+            let items: Vec<(emerging::Change, String)> = changes
+                .iter()
+                .take(candidates)
+                .map(|change| (change.clone(), name(change.id)))
+                .collect();
+            let folded = emerging::fold_covered(&items, support);
+            // Who says one says the other: count pairs in the period where
+            // the terms are frequent.
+            let ids: Vec<u32> = folded.iter().map(|(change, _, _)| change.id).collect();
+            let (single, pairs) =
+                table.pair_counts(&ids, if rising { window } else { baseline });
+            let mut themes = emerging::group_by_calls(
+                &folded,
+                |index| single[index],
+                |left, right| pairs[left * ids.len() + right],
+            );
+            themes.truncate(options.top_changes);
+            themes
         };
         let rising = fold(&ranked.rising, true);
         let falling = fold(&ranked.falling, false);
@@ -560,8 +571,9 @@ impl Digester {
         for (slot, (id, _)) in targets.iter().enumerate() {
             slot_of.insert(*id, slot);
         }
-        // Candidates: a few more than needed, in case a call is gone.
-        let wanted = keep * 2;
+        // Candidates: more than needed, in case a call is gone or says the
+        // same sentence as an earlier quote.
+        let wanted = keep * 4;
         let picked = table.fold(
             || vec![Vec::<(u64, usize)>::new(); targets.len()],
             |state, call| {
@@ -612,7 +624,9 @@ impl Digester {
                     continue;
                 };
                 if let Some(quote) = self.quote(&found, term) {
-                    list.push(quote);
+                    if !list.iter().any(|known| known.text == quote.text) {
+                        list.push(quote);
+                    }
                 }
             }
         }

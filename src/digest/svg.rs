@@ -158,84 +158,120 @@ fn tick_label(value: f64, percent: bool) -> String {
     }
 }
 
-/// One line of a line chart.
+/// One panel of a small-multiples chart.
 #[derive(Debug, Clone)]
-pub struct Series {
-    /// Its name (legend).
-    pub name: String,
-    /// Its values, one per date.
-    pub values: Vec<f64>,
+pub struct Panel {
+    /// The panel's title.
+    pub title: String,
+    /// A short figure shown after the title (e.g. the window's share).
+    pub subtitle: String,
+    /// Daily values (drawn thin).
+    pub daily: Vec<f64>,
+    /// Smoothed values (drawn bold), same length.
+    pub smooth: Vec<f64>,
 }
 
-/// A line chart of `series` over `dates`, with the window (`highlight`,
-/// indexes into `dates`) shaded; `percent` formats the y axis as shares.
-pub fn line_chart(
+/// One small chart per panel, two per row, each with its own y scale (a
+/// rare topic's trend stays visible next to a common one), shares on the
+/// y axis, the window shaded.
+pub fn small_multiples(
     kind: &str,
     label: &str,
     dates: &[String],
-    series: &[Series],
+    panels: &[Panel],
     highlight: Option<(usize, usize)>,
-    percent: bool,
 ) -> String {
-    let (width, height) = (860.0, 300.0);
-    let (left, right, top, bottom) = (56.0, 180.0, 16.0, 36.0);
-    let plot_width = width - left - right;
-    let plot_height = height - top - bottom;
+    let columns = 2;
+    let (panel_width, panel_height) = (420.0, 132.0);
+    let (left, right, top, bottom) = (44.0, 10.0, 26.0, 22.0);
+    let rows = panels.len().div_ceil(columns).max(1);
+    let width = panel_width * columns as f64 + 20.0;
+    let height = panel_height * rows as f64;
     let mut svg = Svg::new(width, height);
     let count = dates.len().max(1);
-    let x = |index: usize| left + plot_width * (index as f64 + 0.5) / count as f64;
-    let max = series
-        .iter()
-        .flat_map(|line| line.values.iter().copied())
-        .fold(0.0, f64::max);
-    let (top_value, step) = nice_scale(max);
-    let y = |value: f64| top + plot_height * (1.0 - value / top_value);
-    if let Some((first, last)) = highlight {
-        let x0 = left + plot_width * first as f64 / count as f64;
-        let x1 = left + plot_width * (last + 1) as f64 / count as f64;
-        svg.rect(x0, top, x1 - x0, plot_height, WINDOW_BAND, "window");
-        svg.text((x0 + 4.0, top + 12.0), "window", 11.0, "start", "#92400e");
-    }
-    let mut tick = 0.0;
-    while tick <= top_value + step * 0.01 {
-        svg.line((left, y(tick)), (left + plot_width, y(tick)), "#e5e7eb", 1.0);
-        svg.text((left - 6.0, y(tick) + 4.0), &tick_label(tick, percent), 11.0, "end", MUTED);
-        tick += step;
-    }
-    let label_every = count.div_ceil(8).max(1);
-    for (index, date) in dates.iter().enumerate() {
-        if index % label_every == 0 {
-            let short = date.get(5..).unwrap_or(date);
-            svg.text((x(index), height - bottom + 16.0), short, 11.0, "middle", MUTED);
-        }
-    }
-    svg.line((left, top + plot_height), (left + plot_width, top + plot_height), MUTED, 1.0);
-    for (number, line) in series.iter().enumerate() {
+    for (number, panel) in panels.iter().enumerate() {
+        let origin_x = (number % columns) as f64 * (panel_width + 20.0);
+        let origin_y = (number / columns) as f64 * panel_height;
+        let plot_width = panel_width - left - right;
+        let plot_height = panel_height - top - bottom;
+        let x = |index: usize| origin_x + left + plot_width * (index as f64 + 0.5) / count as f64;
+        let max = panel
+            .daily
+            .iter()
+            .chain(&panel.smooth)
+            .copied()
+            .fold(0.0, f64::max);
+        let (top_value, _) = nice_scale(max);
+        let y = |value: f64| origin_y + top + plot_height * (1.0 - value / top_value);
         let color = PALETTE[number % PALETTE.len()];
-        let points: Vec<(f64, f64)> = line
-            .values
+        svg.text((origin_x + left, origin_y + 16.0), &panel.title, 13.0, "start", INK);
+        svg.text(
+            (origin_x + panel_width - right, origin_y + 16.0),
+            &panel.subtitle,
+            12.0,
+            "end",
+            color,
+        );
+        if let Some((first, last)) = highlight {
+            let x0 = origin_x + left + plot_width * first as f64 / count as f64;
+            let x1 = origin_x + left + plot_width * (last + 1) as f64 / count as f64;
+            svg.rect(x0, origin_y + top, x1 - x0, plot_height, WINDOW_BAND, "window");
+        }
+        for value in [0.0, top_value] {
+            svg.line(
+                (origin_x + left, y(value)),
+                (origin_x + left + plot_width, y(value)),
+                if value == 0.0 { MUTED } else { "#e5e7eb" },
+                1.0,
+            );
+            svg.text(
+                (origin_x + left - 5.0, y(value) + 4.0),
+                &tick_label(value, true),
+                10.0,
+                "end",
+                MUTED,
+            );
+        }
+        for index in [0, count - 1] {
+            if let Some(date) = dates.get(index) {
+                svg.text(
+                    (x(index), origin_y + panel_height - 6.0),
+                    date.get(5..).unwrap_or(date),
+                    10.0,
+                    if index == 0 { "start" } else { "end" },
+                    MUTED,
+                );
+            }
+        }
+        let daily: Vec<(f64, f64)> = panel
+            .daily
             .iter()
             .enumerate()
             .map(|(index, &value)| (x(index), y(value)))
             .collect();
-        svg.polyline(&points, color, 2.0);
-        for (index, point) in points.iter().enumerate() {
-            let value = line.values[index];
-            let shown = if percent {
-                format!("{:.1}%", value * 100.0)
-            } else {
-                format!("{value:.0}")
-            };
-            svg.circle(
-                *point,
-                2.2,
-                color,
-                &format!("{} {}: {shown}", line.name, dates.get(index).map_or("", |d| d)),
-            );
+        svg.polyline(&daily, "#d1d5db", 1.0);
+        let smooth: Vec<(f64, f64)> = panel
+            .smooth
+            .iter()
+            .enumerate()
+            .map(|(index, &value)| (x(index), y(value)))
+            .collect();
+        svg.polyline(&smooth, color, 2.2);
+        for (index, point) in smooth.iter().enumerate() {
+            if index % 7 == (count - 1) % 7 {
+                svg.circle(
+                    *point,
+                    2.5,
+                    color,
+                    &format!(
+                        "{} {}: {:.1}% (7-day average)",
+                        panel.title,
+                        dates.get(index).map_or("", |date| date.as_str()),
+                        panel.smooth[index] * 100.0
+                    ),
+                );
+            }
         }
-        let legend_y = top + 14.0 + number as f64 * 20.0;
-        svg.rect(width - right + 16.0, legend_y - 9.0, 12.0, 12.0, color, "");
-        svg.text((width - right + 34.0, legend_y + 1.0), &line.name, 12.0, "start", INK);
     }
     svg.finish(kind, label)
 }

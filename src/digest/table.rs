@@ -259,6 +259,44 @@ impl CallTable {
     }
 }
 
+impl CallTable {
+    /// Over the calls of `range`: how many mention each of `ids`, and how
+    /// many mention each pair (`pairs[a * ids.len() + b]`).
+    pub fn pair_counts(&self, ids: &[u32], range: DayRange) -> (Vec<u64>, Vec<u64>) {
+        let count = ids.len();
+        let mut slots = vec![u16::MAX; self.vocabulary_bound];
+        for (slot, &id) in ids.iter().enumerate() {
+            if (id as usize) < slots.len() {
+                slots[id as usize] = slot as u16;
+            }
+        }
+        let flat = self.fold(
+            || vec![0u64; count + count * count],
+            |counts, call| {
+                if !range.contains(self.days[call]) {
+                    return;
+                }
+                let present: Vec<usize> = self
+                    .terms_of(call)
+                    .iter()
+                    .map(|&id| slots[id as usize])
+                    .filter(|&slot| slot != u16::MAX)
+                    .map(usize::from)
+                    .collect();
+                for &left in &present {
+                    counts[left] += 1;
+                    for &right in &present {
+                        counts[count + left * count + right] += 1;
+                    }
+                }
+            },
+            add_vectors,
+        );
+        let (single, pairs) = flat.split_at(count);
+        (single.to_vec(), pairs.to_vec())
+    }
+}
+
 /// Adds `right` into `left` element by element.
 pub fn add_vectors(mut left: Vec<u64>, right: Vec<u64>) -> Vec<u64> {
     for (value, other) in left.iter_mut().zip(right) {
@@ -318,5 +356,8 @@ mod tests {
             vec![vec![2, 0, 0], vec![1, 1, 0]]
         );
         assert!(table.has_term(2, 0) && !table.has_term(3, 0));
+        let (single, pairs) = table.pair_counts(&[0, 2], span);
+        assert_eq!(single, vec![2, 2]);
+        assert_eq!(pairs, vec![2, 1, 1, 2]);
     }
 }

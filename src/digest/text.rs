@@ -49,6 +49,20 @@ pub fn thousands(value: u64) -> String {
     out
 }
 
+/// The first `limit` items joined by commas, with how many more there are.
+pub fn short_list(items: &[String], limit: usize) -> String {
+    let mut shown = items
+        .iter()
+        .take(limit)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > limit {
+        let _ = write!(shown, " and {} more", items.len() - limit);
+    }
+    shown
+}
+
 /// A sparkline of `values` with block characters.
 pub fn sparkline(values: &[f64]) -> String {
     const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -105,7 +119,7 @@ fn changes(out: &mut String, digest: &Digest, title: &str, changes: &[TermChange
             if change.covers.is_empty() {
                 String::new()
             } else {
-                format!("  (with {})", change.covers.join(", "))
+                format!("  (with {})", super::text::short_list(&change.covers, 8))
             }
         );
         for quote in &change.examples {
@@ -305,5 +319,8 @@ mod tests {
         assert_eq!(percent(0.0423), "4.2%");
         assert_eq!(sparkline(&[0.0, 1.0, 2.0]), "▁▅█");
         assert_eq!(sparkline(&[0.0, 0.0]), "▁▁");
+        let items: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(short_list(&items, 2), "a, b and 1 more");
+        assert_eq!(short_list(&items, 3), "a, b, c");
     }
 }

@@ -270,8 +270,17 @@ impl Parser<'_> {
                         "`{word}` has only stop words (corpora/stopwords/zh.txt); use a more \
                          specific keyword"
                     )),
+                    1 if words[0].chars().nth(1).is_none() => Err(format!(
+                        "`{word}` is a single character, which is not counted on its own; use \
+                         a word or phrase (退钱 rather than 钱)"
+                    )),
                     1..=super::extract::MAX_PHRASE_WORDS => Ok(Query::Term(words.concat())),
-                    _ => Ok(Query::AllTerms(words)),
+                    _ => Ok(Query::AllTerms(
+                        words
+                            .into_iter()
+                            .filter(|word| word.chars().nth(1).is_some())
+                            .collect(),
+                    )),
                 }
             }
             Some(Token::Close) => Err("unexpected `)`".to_string()),
@@ -407,6 +416,7 @@ mod tests {
         check_error("(退款", "parenthesis");
         check_error("退款 OR", "ends too early");
         check_error("请问", "stop words");
+        check_error("钱", "single character");
         check_error("退款 )", "unexpected");
         check_error("\"退款", "quote");
     }
