@@ -638,26 +638,30 @@ impl Store {
     /// sentences)`, with the vocabulary entries they introduce, in one
     /// transaction. A call rewritten since it was read (its change number
     /// moved) is skipped, so it is recomputed next time. Returns how many
-    /// rows were written.
+    /// rows were written, or `None`, writing nothing, when another process
+    /// gave one of `new_terms`' ids or terms to something else meanwhile
+    /// (reload the vocabulary and compute the batch again).
     pub fn put_cached_terms(
         &mut self,
         new_terms: &[(u32, String)],
         rows: &[(String, i64, Vec<u8>, Vec<u8>)],
-    ) -> Result<u64> {
+    ) -> Result<Option<u64>> {
         let transaction = self.connection.transaction()?;
         let mut written = 0;
         {
-            let mut vocabulary =
-                transaction.prepare_cached("INSERT INTO term_vocab (id, term) VALUES (?1, ?2)")?;
+            let mut vocabulary = transaction
+                .prepare_cached("INSERT OR IGNORE INTO term_vocab (id, term) VALUES (?1, ?2)")?;
+            let mut check = transaction.prepare_cached("SELECT term FROM term_vocab WHERE id = ?1")?;
             for (id, term) in new_terms {
-                vocabulary
-                    .execute(params![i64::from(*id), term])
-                    .map_err(|error| {
-                        Error::Store(format!(
-                            "term vocabulary: {error}; another digest may be updating the \
-                             same workspace, run the digest again when it is done"
-                        ))
-                    })?;
+                if vocabulary.execute(params![i64::from(*id), term])? == 1 {
+                    continue;
+                }
+                let holder: Option<String> = check
+                    .query_row([i64::from(*id)], |row| row.get(0))
+                    .optional()?;
+                if holder.as_deref() != Some(term.as_str()) {
+                    return Ok(None);
+                }
             }
             let mut insert = transaction.prepare_cached(
                 "INSERT OR REPLACE INTO term_cache (call_id, local_date, queue, terms, sentences)
@@ -669,7 +673,7 @@ impl Store {
             }
         }
         transaction.commit()?;
-        Ok(written)
+        Ok(Some(written))
     }
 
     /// Visits the cached terms of calls that pass `filter` (only its dates
@@ -912,6 +916,29 @@ mod tests {
             ..CallFilter::default()
         };
         assert_eq!(store.count_calls(&filter).unwrap(), 1);
+    }
+
+    #[test]
+    fn cached_terms_follow_the_calls_and_refuse_a_conflicting_vocabulary() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("callscope.db");
+        let mut first = Store::open(&path).unwrap();
+        let mut second = Store::open(&path).unwrap();
+        first.put_calls(&[call("C1", "您好")]).unwrap();
+        let row = |change: i64| vec![("C1".to_string(), change, vec![0u8], Vec::new())];
+        // A stale change number writes nothing.
+        assert_eq!(first.put_cached_terms(&[], &row(99)).unwrap(), Some(0));
+        assert_eq!(first.count_calls_without_terms().unwrap(), 1);
+        let words = [(0, "退款".to_string())];
+        assert_eq!(first.put_cached_terms(&words, &row(1)).unwrap(), Some(1));
+        assert_eq!(first.count_calls_without_terms().unwrap(), 0);
+        // Another process that handed id 0 to another term must start over.
+        let conflicting = [(0, "发票".to_string())];
+        assert_eq!(second.put_cached_terms(&conflicting, &row(1)).unwrap(), None);
+        assert_eq!(second.term_vocabulary().unwrap(), vec![(0, "退款".to_string())]);
+        // Rewriting the call drops its cached terms (the trigger).
+        first.put_calls(&[call("C1", "再见")]).unwrap();
+        assert_eq!(first.count_calls_without_terms().unwrap(), 1);
     }
 
     #[test]

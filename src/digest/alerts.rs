@@ -2,8 +2,9 @@
 //! against their own baseline.
 //!
 //! Each agent and team with at least `min_calls` scored calls in both periods
-//! is tested on both metrics: the average score with Welch's test, the pass
-//! rate with a two-proportion z test, each one-sided (a drop). All p-values
+//! is tested on both metrics: the average score with Welch's t test, the pass
+//! rate with Fisher's exact test (exact where pass rates sit near 100% and
+//! samples are small), each one-sided (a drop). All p-values
 //! together go through Benjamini-Hochberg at false discovery rate `fdr`, so
 //! two hundred agents do not yield ten alerts by chance; a drop must also be
 //! large enough to matter (`min_score_drop` points, `min_pass_rate_drop`).

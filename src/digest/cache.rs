@@ -25,12 +25,15 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::extract::TermExtractor;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Role;
 use crate::store::Store;
 
 /// Calls read, processed and written together.
 const BATCH: usize = 4096;
+
+/// Times an update takes another process's new vocabulary before giving up.
+const MAX_CONFLICTS: u32 = 20;
 
 /// Segment texts each worker remembers before it starts over.
 const MEMO_ENTRIES: usize = 100_000;
@@ -83,6 +86,16 @@ struct Vocabulary {
 }
 
 impl Vocabulary {
+    fn load(store: &Store) -> Result<Vocabulary> {
+        let existing = store.term_vocabulary()?;
+        let next = existing.iter().map(|(id, _)| id + 1).max().unwrap_or(0);
+        Ok(Vocabulary {
+            ids: existing.into_iter().map(|(id, term)| (term, id)).collect(),
+            next,
+            fresh: Vec::new(),
+        })
+    }
+
     fn id(lock: &RwLock<Vocabulary>, term: String) -> u32 {
         if let Some(&id) = lock.read().expect("vocabulary lock").ids.get(&term) {
             return id;
@@ -139,13 +152,8 @@ impl<'a> TermCache<'a> {
             report.rebuilt = true;
         }
         let total = store.count_calls_without_terms()?;
-        let existing = store.term_vocabulary()?;
-        let next = existing.iter().map(|(id, _)| id + 1).max().unwrap_or(0);
-        let vocabulary = RwLock::new(Vocabulary {
-            ids: existing.into_iter().map(|(id, term)| (term, id)).collect(),
-            next,
-            fresh: Vec::new(),
-        });
+        let vocabulary = RwLock::new(Vocabulary::load(store)?);
+        let mut conflicts = 0;
         let memos: Vec<Mutex<Memo>> = (0..rayon::current_num_threads() + 1)
             .map(|_| Mutex::new(Memo::new()))
             .collect();
@@ -176,13 +184,32 @@ impl<'a> TermCache<'a> {
                 }
             }
             let fresh = std::mem::take(&mut vocabulary.write().expect("vocabulary lock").fresh);
-            report.new_terms += fresh.len() as u64;
-            let written = store.put_cached_terms(&fresh, &rows)?;
-            report.computed += written;
-            report.skipped += rows.len() as u64 - written;
-            done += batch.len() as u64;
-            progress(done, total);
-            batch = next_batch?;
+            match store.put_cached_terms(&fresh, &rows)? {
+                Some(written) => {
+                    report.new_terms += fresh.len() as u64;
+                    report.computed += written;
+                    report.skipped += rows.len() as u64 - written;
+                    done += batch.len() as u64;
+                    progress(done, total);
+                    batch = next_batch?;
+                }
+                None => {
+                    // Another digest added terms meanwhile: take its
+                    // vocabulary and compute this batch again.
+                    conflicts += 1;
+                    if conflicts > MAX_CONFLICTS {
+                        return Err(Error::Store(
+                            "another digest keeps updating the term cache of this workspace; \
+                             run the digest again when it is done"
+                                .to_string(),
+                        ));
+                    }
+                    *vocabulary.write().expect("vocabulary lock") = Vocabulary::load(store)?;
+                    for memo in &memos {
+                        memo.lock().expect("memo lock").clear();
+                    }
+                }
+            }
         }
         report.segments = counters.segments.into_inner();
         report.memo_hits = counters.memo_hits.into_inner();

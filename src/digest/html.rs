@@ -464,7 +464,7 @@ pub fn render(digest: &Digest) -> String {
         out,
         "<footer>Terms come from the customer's side of each call (jieba words minus stop \
          words, plus two- and three-word phrases). Shares are calls mentioning a term over all \
-         calls of the period. Alerts: Welch and two-proportion tests, Benjamini-Hochberg at \
+         calls of the period. Alerts: Welch's t and Fisher's exact tests, Benjamini-Hochberg at \
          {}, at least {} scored calls per period.</footer></main></body></html>",
         digest.settings.alert_fdr, digest.settings.alert_min_calls
     );

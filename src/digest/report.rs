@@ -323,8 +323,8 @@ pub struct Alert {
     pub calls: u64,
     /// Scored calls in the baseline.
     pub baseline_calls: u64,
-    /// One-sided p-value of the drop (Welch for scores, two-proportion z for
-    /// pass rates).
+    /// One-sided p-value of the drop (Welch's t for scores, Fisher's exact
+    /// test for pass rates).
     pub p_value: f64,
 }
 
