@@ -66,7 +66,7 @@ pub enum Command {
     /// prints the digest object (formats.md §5); --markdown and --html write
     /// reports. Each call's customer-side terms are computed once and cached
     /// in the workspace, so later digests only segment new or changed calls.
-    Digest(DigestArgs),
+    Digest(Box<DigestArgs>),
 }
 
 /// `callscope import`.

@@ -22,8 +22,8 @@ use rand::{Rng, SeedableRng};
 
 use crate::model::{Call, Evidence, QaResult, Role, Segment, Violation};
 use crate::synth::{
-    AGENT_LINES, APOLOGIES, CLOSINGS, COMPLAINTS, CUSTOMER_ISSUES, CUSTOMER_LINES, FORBIDDEN, GREETINGS,
-    QUEUES,
+    AGENT_LINES, APOLOGIES, CLOSINGS, COMPLAINTS, CUSTOMER_ISSUES, CUSTOMER_LINES, FORBIDDEN,
+    GREETINGS, QUEUES,
 };
 
 /// Customer lines of the planted burst (the payment button moved).
@@ -172,7 +172,8 @@ impl VocGenerator {
                 0.0
             };
             let calls = f64::from(scenario.first_day_calls)
-                + fraction * (f64::from(scenario.last_day_calls) - f64::from(scenario.first_day_calls));
+                + fraction
+                    * (f64::from(scenario.last_day_calls) - f64::from(scenario.first_day_calls));
             total += calls.round().max(0.0) as u64;
         }
         day_starts.push(total);
@@ -359,7 +360,9 @@ impl VocGenerator {
 
     /// All calls.
     pub fn calls(&self) -> Vec<Call> {
-        (0..self.total_calls()).map(|index| self.call(index)).collect()
+        (0..self.total_calls())
+            .map(|index| self.call(index))
+            .collect()
     }
 
     /// All QA results.

@@ -64,7 +64,11 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
     let options = DigestOptions {
         topics_file: Some(topics),
         compare: Some((
-            format!("{}..{}", fix - chrono::Duration::days(14), fix - chrono::Duration::days(1)),
+            format!(
+                "{}..{}",
+                fix - chrono::Duration::days(14),
+                fix - chrono::Duration::days(1)
+            ),
             format!("{}..{}", fix, fix + chrono::Duration::days(13)),
             "验证码".to_string(),
         )),

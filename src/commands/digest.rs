@@ -34,7 +34,10 @@ fn date(flag: &str, value: &Option<String>) -> Result<Option<NaiveDate>> {
 }
 
 fn write_report(path: &Path, contents: &str) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent).map_err(|error| Error::io(parent, error))?;
     }
     std::fs::write(path, contents).map_err(|error| Error::io(path, error))

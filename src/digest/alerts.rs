@@ -191,7 +191,10 @@ mod tests {
             .collect();
         assert!(agents.contains(&("A1", "qa_score")), "{alerts:?}");
         assert!(agents.contains(&("A1", "pass_rate")), "{alerts:?}");
-        assert!(!agents.iter().any(|(agent, _)| *agent == "A2"), "{alerts:?}");
+        assert!(
+            !agents.iter().any(|(agent, _)| *agent == "A2"),
+            "{alerts:?}"
+        );
         let team = alerts
             .iter()
             .find(|alert| alert.agent_id.is_none())

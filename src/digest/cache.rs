@@ -368,6 +368,59 @@ pub(crate) fn decode_sentences(bytes: &[u8], mut visit: impl FnMut(&[u32])) -> O
 mod tests {
     use super::*;
 
+    fn call(call_id: &str, text: &str) -> crate::model::Call {
+        crate::model::Call {
+            call_id: call_id.to_string(),
+            started_at: Some("2026-09-01T09:30:00+08:00".to_string()),
+            agent_id: None,
+            team: None,
+            queue: None,
+            duration: None,
+            segments: vec![crate::model::Segment {
+                start: 0.0,
+                end: 2.0,
+                role: Role::Customer,
+                text: text.to_string(),
+                confidence: None,
+                role_confidence: None,
+            }],
+            meta: Default::default(),
+            asr_model: None,
+            audio_sha256: None,
+            silences: Vec::new(),
+            audio_path: None,
+        }
+    }
+
+    #[test]
+    fn cached_terms_follow_the_calls_and_refuse_a_conflicting_vocabulary() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("callscope.db");
+        let mut first = Store::open(&path).unwrap();
+        let mut second = Store::open(&path).unwrap();
+        first.put_calls(&[call("C1", "您好")]).unwrap();
+        let row = |change: i64| vec![("C1".to_string(), change, vec![0u8], Vec::new())];
+        // A stale change number writes nothing.
+        assert_eq!(first.put_cached_terms(&[], &row(99)).unwrap(), Some(0));
+        assert_eq!(first.count_calls_without_terms().unwrap(), 1);
+        let words = [(0, "退款".to_string())];
+        assert_eq!(first.put_cached_terms(&words, &row(1)).unwrap(), Some(1));
+        assert_eq!(first.count_calls_without_terms().unwrap(), 0);
+        // Another process that handed id 0 to another term must start over.
+        let conflicting = [(0, "发票".to_string())];
+        assert_eq!(
+            second.put_cached_terms(&conflicting, &row(1)).unwrap(),
+            None
+        );
+        assert_eq!(
+            second.term_vocabulary().unwrap(),
+            vec![(0, "退款".to_string())]
+        );
+        // Rewriting the call drops its cached terms (the trigger).
+        first.put_calls(&[call("C1", "再见")]).unwrap();
+        assert_eq!(first.count_calls_without_terms().unwrap(), 1);
+    }
+
     #[test]
     fn sets_round_trip() {
         let ids = [0, 1, 127, 128, 300, 16_384, 2_000_000];

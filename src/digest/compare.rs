@@ -17,7 +17,8 @@ pub fn parse_period(text: &str) -> Result<DayRange> {
         ))
     };
     let (from, to) = text.split_once("..").ok_or_else(usage)?;
-    let parse = |date: &str| NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").map_err(|_| usage());
+    let parse =
+        |date: &str| NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").map_err(|_| usage());
     let (from, to) = (parse(from)?, parse(to)?);
     if from > to {
         return Err(Error::Usage(format!(
@@ -101,7 +102,10 @@ mod tests {
         assert!(fixed.difference.high < 0.0 && fixed.p_value < 1e-10);
         assert!(fixed.before.low < 0.08 && fixed.before.high > 0.08);
         let same = compare("退款", "term", (before, 2_000, 100), (after, 2_200, 112));
-        assert!(!same.significant && same.verdict == "no significant change", "{same:?}");
+        assert!(
+            !same.significant && same.verdict == "no significant change",
+            "{same:?}"
+        );
         assert!(same.difference.low < 0.0 && same.difference.high > 0.0);
         let empty = compare("退款", "term", (before, 0, 0), (after, 2_200, 112));
         assert!(!empty.significant);

@@ -80,7 +80,11 @@ pub fn rank(
             let alone = counts.term.get(id).copied().unwrap_or(together);
             let joint = together as f64 / total;
             let pmi = (joint / ((counts.focus as f64 / total) * (alone as f64 / total))).log2();
-            let npmi = if joint >= 1.0 { 1.0 } else { pmi / -joint.log2() };
+            let npmi = if joint >= 1.0 {
+                1.0
+            } else {
+                pmi / -joint.log2()
+            };
             Some(Companion {
                 term: term.clone(),
                 together,

@@ -131,7 +131,12 @@ pub fn rank(
         }
     }
     for list in [&mut ranked.rising, &mut ranked.falling] {
-        list.sort_by(|left, right| right.score.total_cmp(&left.score).then(left.id.cmp(&right.id)));
+        list.sort_by(|left, right| {
+            right
+                .score
+                .total_cmp(&left.score)
+                .then(left.id.cmp(&right.id))
+        });
     }
     ranked
 }
@@ -155,7 +160,9 @@ pub fn fold_covered<T: Clone>(
                     && other_term.contains(term.as_str())
                     && support(other_item) as f64 >= COVER_RATIO * calls
             })
-            .max_by_key(|(other, (_, other_term))| (other_term.chars().count(), usize::MAX - other));
+            .max_by_key(|(other, (_, other_term))| {
+                (other_term.chars().count(), usize::MAX - other)
+            });
         parent[index] = best.map(|(other, _)| other);
     }
     let root = |mut index: usize| {
@@ -277,11 +284,19 @@ mod tests {
             vec![
                 (
                     "支付按钮",
-                    vec!["支付按钮的".to_string(), "找不到".to_string(), "找不到的".to_string()]
+                    vec![
+                        "支付按钮的".to_string(),
+                        "找不到".to_string(),
+                        "找不到的".to_string()
+                    ]
                 ),
                 (
                     "验证码",
-                    vec!["验证码的".to_string(), "收不到".to_string(), "收不到的".to_string()]
+                    vec![
+                        "验证码的".to_string(),
+                        "收不到".to_string(),
+                        "收不到的".to_string()
+                    ]
                 ),
             ]
         );
@@ -304,7 +319,10 @@ mod tests {
         assert_eq!(
             kept,
             vec![
-                ("支付按钮位置", vec!["按钮".to_string(), "支付按钮".to_string()]),
+                (
+                    "支付按钮位置",
+                    vec!["按钮".to_string(), "支付按钮".to_string()]
+                ),
                 ("支付", vec![]),
                 ("退款", vec![]),
             ]

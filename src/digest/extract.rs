@@ -235,10 +235,16 @@ mod tests {
     fn check(text: &str, present: &[&str], absent: &[&str]) {
         let terms = extractor().terms(text);
         for term in present {
-            assert!(terms.iter().any(|found| found == term), "{text}: no {term} in {terms:?}");
+            assert!(
+                terms.iter().any(|found| found == term),
+                "{text}: no {term} in {terms:?}"
+            );
         }
         for term in absent {
-            assert!(!terms.iter().any(|found| found == term), "{text}: {term} in {terms:?}");
+            assert!(
+                !terms.iter().any(|found| found == term),
+                "{text}: {term} in {terms:?}"
+            );
         }
     }
 
@@ -246,7 +252,11 @@ mod tests {
     fn phrases_skip_linkers_and_stop_at_punctuation() {
         check("按钮的位置太难找了", &["按钮", "位置", "按钮位置"], &["的"]);
         check("按钮位置", &["按钮位置"], &[]);
-        check("支付按钮的位置变了", &["支付按钮", "按钮位置", "支付按钮位置"], &[]);
+        check(
+            "支付按钮的位置变了",
+            &["支付按钮", "按钮位置", "支付按钮位置"],
+            &[],
+        );
         check("按钮，位置", &["按钮", "位置"], &["按钮位置"]);
         check("按钮就是位置", &[], &["按钮位置"]);
     }
@@ -256,7 +266,16 @@ mod tests {
         check(
             "嗯，那个，您好，我想问一下，就是我的退款二十三天了还没到账，谢谢。",
             &["退款", "到账"],
-            &["嗯", "那个", "您好", "谢谢", "我", "就是", "二十三", "问一下"],
+            &[
+                "嗯",
+                "那个",
+                "您好",
+                "谢谢",
+                "我",
+                "就是",
+                "二十三",
+                "问一下",
+            ],
         );
         check("ok 好的 123", &[], &["ok", "好的", "123"]);
         // Single characters only count inside phrases.
@@ -281,7 +300,10 @@ mod tests {
     #[test]
     fn canonical_terms_of_user_keywords() {
         let extractor = extractor();
-        assert_eq!(extractor.canonical("按钮的位置").as_deref(), Some("按钮位置"));
+        assert_eq!(
+            extractor.canonical("按钮的位置").as_deref(),
+            Some("按钮位置")
+        );
         assert_eq!(extractor.canonical("退款").as_deref(), Some("退款"));
         assert_eq!(extractor.canonical("請問"), None);
         assert_eq!(extractor.canonical("钱"), None);

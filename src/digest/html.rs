@@ -67,7 +67,9 @@ fn trailing_shares(digest: &Digest, counts: &[super::report::DayCount], days: us
         .map(|index| {
             let first = (index + 1).saturating_sub(days);
             let matching: u64 = counts[first..=index].iter().map(|day| day.calls).sum();
-            let calls: u64 = totals.get(first..=index).map_or(0, |slice| slice.iter().sum());
+            let calls: u64 = totals
+                .get(first..=index)
+                .map_or(0, |slice| slice.iter().sum());
             if calls == 0 {
                 0.0
             } else {
@@ -111,7 +113,10 @@ fn change_rows(out: &mut String, digest: &Digest, changes: &[TermChange], rising
         let covers = if change.covers.is_empty() {
             String::new()
         } else {
-            format!("<br><small>with {}</small>", escape(&super::text::short_list(&change.covers, 8)))
+            format!(
+                "<br><small>with {}</small>",
+                escape(&super::text::short_list(&change.covers, 8))
+            )
         };
         let quotes: String = change
             .examples
@@ -273,7 +278,12 @@ pub fn render(digest: &Digest) -> String {
     }
     let _ = writeln!(out, "</section>");
 
-    let dates: Vec<String> = digest.calls.days.iter().map(|day| day.date.clone()).collect();
+    let dates: Vec<String> = digest
+        .calls
+        .days
+        .iter()
+        .map(|day| day.date.clone())
+        .collect();
     let highlight = window_indexes(digest);
     let _ = writeln!(out, "<section id=topics><h2>Topic trends</h2>");
     if digest.topics.is_empty() {
@@ -303,7 +313,13 @@ pub fn render(digest: &Digest) -> String {
              average (color), each on its own scale; shares, so growth in call volume does not \
              show as a trend. The window is shaded; the figure is its share against the \
              baseline's.</p>{}",
-            svg::small_multiples("topics", "topic share of calls per day", &dates, &panels, highlight)
+            svg::small_multiples(
+                "topics",
+                "topic share of calls per day",
+                &dates,
+                &panels,
+                highlight
+            )
         );
         let _ = writeln!(
             out,
@@ -339,7 +355,12 @@ pub fn render(digest: &Digest) -> String {
     }
     let _ = writeln!(out, "</section>");
 
-    let volume: Vec<f64> = digest.calls.days.iter().map(|day| day.calls as f64).collect();
+    let volume: Vec<f64> = digest
+        .calls
+        .days
+        .iter()
+        .map(|day| day.calls as f64)
+        .collect();
     let _ = writeln!(
         out,
         "<section id=volume><h2>Calls per day</h2><p class=hint>{} calls in the window, {} in \

@@ -26,7 +26,11 @@ fn changes(out: &mut String, digest: &Digest, title: &str, list: &[TermChange]) 
         let term = if change.covers.is_empty() {
             cell(&change.term)
         } else {
-            format!("{} (with {})", cell(&change.term), cell(&super::text::short_list(&change.covers, 8)))
+            format!(
+                "{} (with {})",
+                cell(&change.term),
+                cell(&super::text::short_list(&change.covers, 8))
+            )
         };
         let example = change
             .examples
@@ -76,7 +80,12 @@ pub fn render(digest: &Digest) -> String {
         let _ = writeln!(out, "> {note}\n");
     }
     if let Some(compare) = &digest.compare {
-        let _ = writeln!(out, "## Before/after: {} ({})\n", cell(&compare.term), compare.kind);
+        let _ = writeln!(
+            out,
+            "## Before/after: {} ({})\n",
+            cell(&compare.term),
+            compare.kind
+        );
         let _ = writeln!(out, "| period | calls | mentioning | share | 95% CI |");
         let _ = writeln!(out, "|---|---:|---:|---:|---|");
         for period in [&compare.before, &compare.after] {
@@ -164,7 +173,10 @@ pub fn render(digest: &Digest) -> String {
         percent(qa.fatal_rate)
     );
     if !qa.teams.is_empty() {
-        let _ = writeln!(out, "| team | calls | pass rate | average score | top violation |");
+        let _ = writeln!(
+            out,
+            "| team | calls | pass rate | average score | top violation |"
+        );
         let _ = writeln!(out, "|---|---:|---:|---:|---|");
         for team in &qa.teams {
             let _ = writeln!(
@@ -198,7 +210,10 @@ pub fn render(digest: &Digest) -> String {
             let (recent, baseline) = if alert.metric == "pass_rate" {
                 (percent(alert.recent), percent(alert.baseline))
             } else {
-                (format!("{:.1}", alert.recent), format!("{:.1}", alert.baseline))
+                (
+                    format!("{:.1}", alert.recent),
+                    format!("{:.1}", alert.baseline),
+                )
             };
             let _ = writeln!(
                 out,

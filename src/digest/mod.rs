@@ -258,10 +258,12 @@ impl Digester {
                 "--from {from} is after --to {to}; the window must start before it ends"
             )));
         }
-        let baseline_to = options.baseline_to.unwrap_or_else(|| match options.baseline_from {
-            Some(baseline_from) if baseline_from >= from => baseline_from,
-            _ => from - Duration::days(1),
-        });
+        let baseline_to = options
+            .baseline_to
+            .unwrap_or_else(|| match options.baseline_from {
+                Some(baseline_from) if baseline_from >= from => baseline_from,
+                _ => from - Duration::days(1),
+            });
         let baseline_from = options
             .baseline_from
             .unwrap_or(baseline_to - Duration::days(27));
@@ -338,8 +340,20 @@ impl Digester {
         top.truncate(options.top_terms);
         let candidates = options.top_changes * 3;
         let mut wanted: Vec<u32> = top.clone();
-        wanted.extend(ranked.rising.iter().take(candidates).map(|change| change.id));
-        wanted.extend(ranked.falling.iter().take(candidates).map(|change| change.id));
+        wanted.extend(
+            ranked
+                .rising
+                .iter()
+                .take(candidates)
+                .map(|change| change.id),
+        );
+        wanted.extend(
+            ranked
+                .falling
+                .iter()
+                .take(candidates)
+                .map(|change| change.id),
+        );
         let names = store.terms_by_id(&wanted)?;
         let name = |id: u32| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
         let fold = |changes: &[emerging::Change], rising: bool| {
@@ -359,8 +373,7 @@ impl Digester {
             // Who says one says the other: count pairs in the period where
             // the terms are frequent.
             let ids: Vec<u32> = folded.iter().map(|(change, _, _)| change.id).collect();
-            let (single, pairs) =
-                table.pair_counts(&ids, if rising { window } else { baseline });
+            let (single, pairs) = table.pair_counts(&ids, if rising { window } else { baseline });
             let mut themes = emerging::group_by_calls(
                 &folded,
                 |index| single[index],
@@ -476,9 +489,9 @@ impl Digester {
 
         let mut notes = Vec::new();
         let comparison = match &self.compare {
-            Some((before, after, term)) => Some(self.comparison(
-                store, &table, *before, *after, term, &compiled, &mut notes,
-            )?),
+            Some((before, after, term)) => {
+                Some(self.comparison(store, &table, *before, *after, term, &compiled, &mut notes)?)
+            }
             None => None,
         };
         let cooccurrence = match &options.focus {
@@ -676,24 +689,23 @@ impl Digester {
         compiled: &[Compiled],
         notes: &mut Vec<String>,
     ) -> Result<report::Comparison> {
-        let (label, kind, matcher) =
-            match self.topics.iter().position(|topic| topic.name == term) {
-                Some(index) => (term.to_string(), "topic", compiled[index].clone()),
-                None => {
-                    let canonical = self.extractor.canonical(term).ok_or_else(|| {
-                        Error::Usage(format!(
-                            "--term '{term}' is neither a topic of the topic file nor a term \
+        let (label, kind, matcher) = match self.topics.iter().position(|topic| topic.name == term) {
+            Some(index) => (term.to_string(), "topic", compiled[index].clone()),
+            None => {
+                let canonical = self.extractor.canonical(term).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--term '{term}' is neither a topic of the topic file nor a term \
                              (stop words only, or more than {} words)",
-                            extract::MAX_PHRASE_WORDS
-                        ))
-                    })?;
-                    let id = store.term_id(&canonical)?;
-                    if id.is_none() {
-                        notes.push(format!("no customer in the workspace said '{canonical}'"));
-                    }
-                    (canonical, "term", Compiled::Term(id))
+                        extract::MAX_PHRASE_WORDS
+                    ))
+                })?;
+                let id = store.term_id(&canonical)?;
+                if id.is_none() {
+                    notes.push(format!("no customer in the workspace said '{canonical}'"));
                 }
-            };
+                (canonical, "term", Compiled::Term(id))
+            }
+        };
         let counts = table.fold(
             || [0u64; 4],
             |state, call| {

@@ -221,8 +221,8 @@ pub fn incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
     if x >= 1.0 {
         return 1.0;
     }
-    let front = (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln())
-        .exp();
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
     if x < (a + 1.0) / (a + b + 2.0) {
         front * beta_fraction(a, b, x) / a
     } else {
@@ -332,7 +332,8 @@ pub fn proportion_drop_p(recent_hits: u64, recent: u64, baseline_hits: u64, base
         }
         let (xf, misses_f, recent_f, total_f) =
             (x as f64, misses as f64, recent as f64, total as f64);
-        term *= (misses_f - xf) * (recent_f - xf) / ((xf + 1.0) * (total_f - misses_f - recent_f + xf + 1.0));
+        term *= (misses_f - xf) * (recent_f - xf)
+            / ((xf + 1.0) * (total_f - misses_f - recent_f + xf + 1.0));
         x += 1;
     }
     sum.min(1.0)
@@ -416,7 +417,6 @@ mod tests {
         // 60/100 against 40/100: z = 2.828, two-sided p = 0.00468.
         close(two_proportion_z(60, 100, 40, 100), 2.828_427, 1e-5);
         close(two_proportion_p(60, 100, 40, 100), 0.004_678, 1e-5);
-
     }
 
     #[test]
@@ -471,7 +471,9 @@ mod tests {
             benjamini_hochberg(&p_values, 0.025),
             vec![true, false, false, true, false]
         );
-        assert!(benjamini_hochberg(&p_values, 0.001).iter().all(|found| !found));
+        assert!(benjamini_hochberg(&p_values, 0.001)
+            .iter()
+            .all(|found| !found));
         assert!(benjamini_hochberg(&[], 0.05).is_empty());
     }
 }

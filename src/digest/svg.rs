@@ -204,7 +204,13 @@ pub fn small_multiples(
         let (top_value, _) = nice_scale(max);
         let y = |value: f64| origin_y + top + plot_height * (1.0 - value / top_value);
         let color = PALETTE[number % PALETTE.len()];
-        svg.text((origin_x + left, origin_y + 16.0), &panel.title, 13.0, "start", INK);
+        svg.text(
+            (origin_x + left, origin_y + 16.0),
+            &panel.title,
+            13.0,
+            "start",
+            INK,
+        );
         svg.text(
             (origin_x + panel_width - right, origin_y + 16.0),
             &panel.subtitle,
@@ -215,7 +221,14 @@ pub fn small_multiples(
         if let Some((first, last)) = highlight {
             let x0 = origin_x + left + plot_width * first as f64 / count as f64;
             let x1 = origin_x + left + plot_width * (last + 1) as f64 / count as f64;
-            svg.rect(x0, origin_y + top, x1 - x0, plot_height, WINDOW_BAND, "window");
+            svg.rect(
+                x0,
+                origin_y + top,
+                x1 - x0,
+                plot_height,
+                WINDOW_BAND,
+                "window",
+            );
         }
         for value in [0.0, top_value] {
             svg.line(
@@ -294,8 +307,19 @@ pub fn bar_chart(
     let y = |value: f64| top + plot_height * (1.0 - value / top_value);
     let mut tick = 0.0;
     while tick <= top_value + step * 0.01 {
-        svg.line((left, y(tick)), (left + plot_width, y(tick)), "#e5e7eb", 1.0);
-        svg.text((left - 6.0, y(tick) + 4.0), &tick_label(tick, false), 11.0, "end", MUTED);
+        svg.line(
+            (left, y(tick)),
+            (left + plot_width, y(tick)),
+            "#e5e7eb",
+            1.0,
+        );
+        svg.text(
+            (left - 6.0, y(tick) + 4.0),
+            &tick_label(tick, false),
+            11.0,
+            "end",
+            MUTED,
+        );
         tick += step;
     }
     let slot = plot_width / count as f64;
@@ -322,7 +346,12 @@ pub fn bar_chart(
             );
         }
     }
-    svg.line((left, top + plot_height), (left + plot_width, top + plot_height), MUTED, 1.0);
+    svg.line(
+        (left, top + plot_height),
+        (left + plot_width, top + plot_height),
+        MUTED,
+        1.0,
+    );
     svg.finish(kind, label)
 }
 
@@ -354,8 +383,19 @@ pub fn dumbbell(kind: &str, label: &str, rows: &[Move]) -> String {
     let x = |value: f64| left + plot_width * value / top_value;
     let mut tick = 0.0;
     while tick <= top_value + step * 0.01 {
-        svg.line((x(tick), top - 6.0), (x(tick), height - bottom), "#e5e7eb", 1.0);
-        svg.text((x(tick), height - bottom + 16.0), &tick_label(tick, true), 11.0, "middle", MUTED);
+        svg.line(
+            (x(tick), top - 6.0),
+            (x(tick), height - bottom),
+            "#e5e7eb",
+            1.0,
+        );
+        svg.text(
+            (x(tick), height - bottom + 16.0),
+            &tick_label(tick, true),
+            11.0,
+            "middle",
+            MUTED,
+        );
         tick += step;
     }
     svg.circle((left, 12.0), 5.0, MUTED, "");
@@ -366,7 +406,11 @@ pub fn dumbbell(kind: &str, label: &str, rows: &[Move]) -> String {
     svg.text((left + 240.0, 16.0), "window (falling)", 12.0, "start", INK);
     for (index, row) in rows.iter().enumerate() {
         let y = top + row_height * (index as f64 + 0.5);
-        let color = if row.after >= row.before { RISING } else { FALLING };
+        let color = if row.after >= row.before {
+            RISING
+        } else {
+            FALLING
+        };
         svg.text((left - 10.0, y + 4.0), &row.label, 13.0, "end", INK);
         svg.line((x(row.before), y), (x(row.after), y), color, 3.0);
         svg.circle(
@@ -438,12 +482,24 @@ pub fn team_bars(kind: &str, label: &str, teams: &[TeamBar]) -> String {
     let x = |value: f64| left + plot_width * value;
     for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
         svg.line((x(tick), top), (x(tick), height - bottom), "#e5e7eb", 1.0);
-        svg.text((x(tick), height - bottom + 16.0), &tick_label(tick, true), 11.0, "middle", MUTED);
+        svg.text(
+            (x(tick), height - bottom + 16.0),
+            &tick_label(tick, true),
+            11.0,
+            "middle",
+            MUTED,
+        );
     }
     for (index, team) in teams.iter().enumerate() {
         let y = top + row_height * index as f64;
         let color = if team.alert { RISING } else { "#3b82f6" };
-        svg.text((left - 8.0, y + row_height * 0.65), &team.team, 12.0, "end", INK);
+        svg.text(
+            (left - 8.0, y + row_height * 0.65),
+            &team.team,
+            12.0,
+            "end",
+            INK,
+        );
         svg.rect(
             left,
             y + 4.0,
@@ -489,7 +545,13 @@ pub fn intervals(kind: &str, label: &str, rows: &[(String, f64, f64, f64)]) -> S
     let mut tick = 0.0;
     while tick <= top_value + step * 0.01 {
         svg.line((x(tick), top), (x(tick), height - bottom), "#e5e7eb", 1.0);
-        svg.text((x(tick), height - bottom + 16.0), &tick_label(tick, true), 11.0, "middle", MUTED);
+        svg.text(
+            (x(tick), height - bottom + 16.0),
+            &tick_label(tick, true),
+            11.0,
+            "middle",
+            MUTED,
+        );
         tick += step;
     }
     for (index, (name, share, low, high)) in rows.iter().enumerate() {

@@ -200,7 +200,10 @@ pub fn render(digest: &Digest) -> String {
     let _ = writeln!(out);
 
     if !digest.topics.is_empty() {
-        let _ = writeln!(out, "Topics (calls in window, share ← baseline, weekly calls)");
+        let _ = writeln!(
+            out,
+            "Topics (calls in window, share ← baseline, weekly calls)"
+        );
         let width = digest
             .topics
             .iter()
@@ -289,7 +292,10 @@ pub fn render(digest: &Digest) -> String {
         let (recent, baseline) = if alert.metric == "pass_rate" {
             (percent(alert.recent), percent(alert.baseline))
         } else {
-            (format!("{:.1}", alert.recent), format!("{:.1}", alert.baseline))
+            (
+                format!("{:.1}", alert.recent),
+                format!("{:.1}", alert.baseline),
+            )
         };
         let _ = writeln!(
             out,

@@ -103,7 +103,9 @@ pub fn parse(text: &str, file: &str, extractor: &TermExtractor) -> Result<Vec<To
             return Err(config(format!("{label}: `name` is empty")));
         }
         if topics.iter().any(|topic| topic.name == name) {
-            return Err(config(format!("{label} is defined twice; give each topic its own name")));
+            return Err(config(format!(
+                "{label} is defined twice; give each topic its own name"
+            )));
         }
         let definition = match (entry.keywords, entry.query) {
             (Some(_), Some(_)) => {
@@ -284,9 +286,7 @@ impl Parser<'_> {
                 }
             }
             Some(Token::Close) => Err("unexpected `)`".to_string()),
-            Some(Token::And | Token::Or) => {
-                Err("AND/OR needs a word on both sides".to_string())
-            }
+            Some(Token::And | Token::Or) => Err("AND/OR needs a word on both sides".to_string()),
             None => Err("the query ends too early".to_string()),
         }
     }
@@ -379,7 +379,11 @@ mod tests {
     }
 
     fn check(query: &str, expected: Query) {
-        assert_eq!(parse_query(query, &extractor()).unwrap(), expected, "{query}");
+        assert_eq!(
+            parse_query(query, &extractor()).unwrap(),
+            expected,
+            "{query}"
+        );
     }
 
     fn check_error(query: &str, expected: &str) {

@@ -13,9 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use callscope::store::Store;
-use callscope::synth_voc::{
-    VocGenerator, VocScenario, BURST_TERMS, FIXED_TERM, STEADY_TERMS,
-};
+use callscope::synth_voc::{VocGenerator, VocScenario, BURST_TERMS, FIXED_TERM, STEADY_TERMS};
 use serde_json::Value;
 
 use crate::util::{repo, TestCommand};
@@ -82,7 +80,10 @@ fn planted_burst_and_fix_are_found_and_steady_terms_are_not() {
 
     let rising = listed(&digest["emerging"]);
     for term in BURST_TERMS {
-        assert!(rising.contains(&term.to_string()), "{term} not in {rising:?}");
+        assert!(
+            rising.contains(&term.to_string()),
+            "{term} not in {rising:?}"
+        );
     }
     let falling = listed(&digest["falling"]);
     assert!(falling.contains(&FIXED_TERM.to_string()), "{falling:?}");
@@ -91,14 +92,23 @@ fn planted_burst_and_fix_are_found_and_steady_terms_are_not() {
     // rose nor fell.
     let (mut per_day, mut before) = (0.0, 0.0);
     for term in STEADY_TERMS {
-        assert!(!rising.contains(&term.to_string()), "{term} rising: {rising:?}");
-        assert!(!falling.contains(&term.to_string()), "{term} falling: {falling:?}");
-        let counted = term_entry(&digest, "terms", term)
-            .unwrap_or_else(|| panic!("{term} is a top term"));
+        assert!(
+            !rising.contains(&term.to_string()),
+            "{term} rising: {rising:?}"
+        );
+        assert!(
+            !falling.contains(&term.to_string()),
+            "{term} falling: {falling:?}"
+        );
+        let counted =
+            term_entry(&digest, "terms", term).unwrap_or_else(|| panic!("{term} is a top term"));
         per_day += counted["calls"].as_f64().unwrap() / 7.0;
         before += counted["baseline_calls"].as_f64().unwrap() / 28.0;
     }
-    assert!(per_day > 1.1 * before, "steady terms: {per_day} calls/day vs {before}");
+    assert!(
+        per_day > 1.1 * before,
+        "steady terms: {per_day} calls/day vs {before}"
+    );
     // No noise either: a handful of themes, each with strong evidence.
     let emerging = digest["emerging"].as_array().unwrap();
     assert!(emerging.len() <= 3, "{emerging:#?}");
@@ -126,6 +136,19 @@ fn the_window_before_the_burst_has_no_burst() {
     for term in BURST_TERMS {
         assert!(!rising.contains(&term.to_string()), "{term} in {rising:?}");
     }
+    // One queue only: fewer calls, and the burst is still there.
+    let all = digest_json(&test, &[]);
+    let queue = digest_json(&test, &["--queue", "售后"]);
+    assert_eq!(queue["settings"]["queue"], "售后");
+    let (in_queue, everywhere) = (
+        queue["window"]["calls"].as_u64().unwrap(),
+        all["window"]["calls"].as_u64().unwrap(),
+    );
+    assert!(
+        in_queue > 0 && in_queue < everywhere / 2,
+        "{in_queue} of {everywhere}"
+    );
+    assert!(listed(&queue["emerging"]).contains(&"支付按钮".to_string()));
 }
 
 #[test]
@@ -156,15 +179,32 @@ fn before_after_shows_the_fix_and_no_change_for_a_steady_term() {
     assert!(compare["after"]["share"].as_f64().unwrap() < 0.02);
 
     let steady = digest_json(&test, &["--compare", before, after, "--term", "退款"]);
-    assert_eq!(steady["compare"]["significant"], false, "{}", steady["compare"]);
+    assert_eq!(
+        steady["compare"]["significant"], false,
+        "{}",
+        steady["compare"]
+    );
     assert_eq!(steady["compare"]["verdict"], "no significant change");
 
     // A topic by name, and the text summary.
     let run = test.expect(
-        &["digest", "--topics", &topics(), "--compare", before, after, "--term", "验证码"],
+        &[
+            "digest",
+            "--topics",
+            &topics(),
+            "--compare",
+            before,
+            after,
+            "--term",
+            "验证码",
+        ],
         0,
     );
-    assert!(run.stdout.contains("Before/after: 验证码 (topic)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Before/after: 验证码 (topic)"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("fell"), "{}", run.stdout);
 }
 
@@ -185,7 +225,10 @@ fn a_team_whose_quality_dropped_alerts() {
         .filter(|alert| alert.get("agent_id").is_none())
         .map(|alert| alert["metric"].as_str().unwrap())
         .collect();
-    assert!(metrics.contains(&"qa_score") && metrics.contains(&"pass_rate"), "{metrics:?}");
+    assert!(
+        metrics.contains(&"qa_score") && metrics.contains(&"pass_rate"),
+        "{metrics:?}"
+    );
     // With fewer calls needed, T01's agents show up too, and only they.
     let agents = digest_json(&test, &["--alert-min-calls", "10"]);
     let agent_alerts: Vec<&Value> = agents["alerts"]
@@ -205,7 +248,12 @@ fn steady_quality_does_not_alert() {
         ..VocScenario::small()
     });
     let digest = digest_json(&test, &["--alert-min-calls", "10"]);
-    assert_eq!(digest["alerts"], serde_json::json!([]), "{}", digest["alerts"]);
+    assert_eq!(
+        digest["alerts"],
+        serde_json::json!([]),
+        "{}",
+        digest["alerts"]
+    );
     assert!(digest["qa"]["calls"].as_u64().unwrap() > 500);
 }
 
@@ -253,11 +301,22 @@ fn the_json_follows_the_contract() {
         );
     }
     let counts: Vec<u64> = terms.iter().map(|t| t["calls"].as_u64().unwrap()).collect();
-    assert!(counts.windows(2).all(|pair| pair[0] >= pair[1]), "sorted by calls");
+    assert!(
+        counts.windows(2).all(|pair| pair[0] >= pair[1]),
+        "sorted by calls"
+    );
 
     for list in ["emerging", "falling"] {
         for change in digest[list].as_array().unwrap() {
-            for field in ["term", "calls", "baseline_calls", "share", "baseline_share", "score", "examples"] {
+            for field in [
+                "term",
+                "calls",
+                "baseline_calls",
+                "share",
+                "baseline_share",
+                "score",
+                "examples",
+            ] {
                 assert!(change.get(field).is_some(), "{list}.{field}");
             }
             for example in change["examples"].as_array().unwrap() {
@@ -270,7 +329,10 @@ fn the_json_follows_the_contract() {
 
     let topics = digest["topics"].as_array().unwrap();
     assert_eq!(topics.len(), 6);
-    let button = topics.iter().find(|topic| topic["name"] == "支付按钮").unwrap();
+    let button = topics
+        .iter()
+        .find(|topic| topic["name"] == "支付按钮")
+        .unwrap();
     assert!(button["share"].as_f64().unwrap() > 10.0 * button["baseline_share"].as_f64().unwrap());
     assert_eq!(button["days"].as_array().unwrap().len(), 35);
     assert!(!button["weeks"].as_array().unwrap().is_empty());
@@ -279,7 +341,9 @@ fn the_json_follows_the_contract() {
     assert!(qa["pass_rate"].as_f64().unwrap() > 0.5);
     assert!(qa["average_score"].as_f64().unwrap() > 50.0);
     let rules = qa["top_violations"].as_array().unwrap();
-    assert!(rules.iter().any(|rule| rule["rule_id"] == "forbidden_words"));
+    assert!(rules
+        .iter()
+        .any(|rule| rule["rule_id"] == "forbidden_words"));
     assert!(!qa["teams"].as_array().unwrap().is_empty());
 
     let alert = &digest["alerts"][0];
@@ -297,17 +361,28 @@ fn the_json_follows_the_contract() {
         .map(|companion| companion["term"].as_str().unwrap())
         .collect();
     assert!(companions.contains(&"位置"), "{companions:?}");
-    assert!(!companions.iter().any(|term| term.contains("按钮")), "{companions:?}");
+    assert!(
+        !companions.iter().any(|term| term.contains("按钮")),
+        "{companions:?}"
+    );
 }
 
 #[test]
 fn new_and_changed_calls_are_picked_up() {
     let test = workspace(VocScenario::small());
     let first = test.expect(&["digest"], 0);
-    assert!(first.stderr.contains("cached the terms of"), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("cached the terms of"),
+        "{}",
+        first.stderr
+    );
     // Nothing changed: nothing to compute.
     let again = test.expect(&["digest"], 0);
-    assert!(!again.stderr.contains("cached the terms"), "{}", again.stderr);
+    assert!(
+        !again.stderr.contains("cached the terms"),
+        "{}",
+        again.stderr
+    );
     // Rewrite one call so its customer talks about something new.
     let call = serde_json::json!({
         "call_id": "V00000001", "started_at": "2026-10-02T10:00:00+08:00",
@@ -316,7 +391,11 @@ fn new_and_changed_calls_are_picked_up() {
     let file = test.write("changed.jsonl", format!("{call}\n"));
     test.expect(&["import", file.to_str().unwrap()], 0);
     let run = test.expect(&["digest", "--json", "--top", "5000"], 0);
-    assert!(run.stderr.is_empty() || !run.stderr.contains("error"), "{}", run.stderr);
+    assert!(
+        run.stderr.is_empty() || !run.stderr.contains("error"),
+        "{}",
+        run.stderr
+    );
     let digest: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     let earphones = term_entry(&digest, "terms", "蓝牙耳机").expect("the new term is counted");
     assert_eq!(earphones["calls"], 1);
@@ -325,16 +404,22 @@ fn new_and_changed_calls_are_picked_up() {
 #[test]
 fn markdown_and_text_reports() {
     let test = workspace(VocScenario::small());
+    // Topics from the workspace config instead of --topics.
+    std::fs::write(
+        test.data().join("callscope.toml"),
+        format!("[digest]\ntopics = {:?}\n", topics()),
+    )
+    .unwrap();
     let markdown = test.dir().join("reports/digest.md");
-    let run = test.expect(
-        &["digest", "--topics", &topics(), "--markdown", markdown.to_str().unwrap()],
-        0,
-    );
+    let run = test.expect(&["digest", "--markdown", markdown.to_str().unwrap()], 0);
     assert!(run.stdout.contains("Rising"), "{}", run.stdout);
     assert!(run.stdout.contains("支付按钮"), "{}", run.stdout);
     assert!(run.stdout.contains("team T01"), "{}", run.stdout);
     let text = std::fs::read_to_string(&markdown).unwrap();
-    assert!(text.starts_with("# VOC digest 2026-09-26..2026-10-02"), "{text}");
+    assert!(
+        text.starts_with("# VOC digest 2026-09-26..2026-10-02"),
+        "{text}"
+    );
     assert!(text.contains("| 支付按钮"), "{text}");
     assert!(text.contains("## Topics"), "{text}");
     assert!(text.contains("## Alerts"), "{text}");
@@ -344,9 +429,17 @@ fn markdown_and_text_reports() {
 fn bad_input_is_refused_with_a_way_out() {
     let test = workspace(VocScenario::small());
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["--from".into(), "2026/09/01".into()], "write YYYY-MM-DD"),
         (
-            vec!["--from".into(), "2026-09-10".into(), "--to".into(), "2026-09-01".into()],
+            vec!["--from".into(), "2026/09/01".into()],
+            "write YYYY-MM-DD",
+        ),
+        (
+            vec![
+                "--from".into(),
+                "2026-09-10".into(),
+                "--to".into(),
+                "2026-09-01".into(),
+            ],
             "after --to",
         ),
         (
@@ -359,11 +452,20 @@ fn bad_input_is_refused_with_a_way_out() {
             "overlaps the window",
         ),
         (
-            vec!["--compare".into(), "2026-09-01".into(), "2026-09-02..2026-09-03".into(), "--term".into(), "退款".into()],
+            vec![
+                "--compare".into(),
+                "2026-09-01".into(),
+                "2026-09-02..2026-09-03".into(),
+                "--term".into(),
+                "退款".into(),
+            ],
             "FROM..TO",
         ),
         (vec!["--focus".into(), "请问".into()], "no term"),
-        (vec!["--topics".into(), "missing.toml".into()], "missing.toml"),
+        (
+            vec!["--topics".into(), "missing.toml".into()],
+            "missing.toml",
+        ),
     ];
     for (args, expected) in cases {
         let mut all = vec!["digest"];
@@ -373,7 +475,11 @@ fn bad_input_is_refused_with_a_way_out() {
     }
     let bad_topics = test.write("bad.toml", "[[topic]]\nname = \"x\"\nquery = \"(退款\"\n");
     let run = test.expect(&["digest", "--topics", bad_topics.to_str().unwrap()], 2);
-    assert!(run.stderr.contains("bad.toml") && run.stderr.contains("topic 'x'"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bad.toml") && run.stderr.contains("topic 'x'"),
+        "{}",
+        run.stderr
+    );
 
     let empty = TestCommand::new();
     let run = empty.expect(&["digest"], 2);
@@ -381,7 +487,12 @@ fn bad_input_is_refused_with_a_way_out() {
 }
 
 fn chromium() -> PathBuf {
-    for name in ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] {
+    for name in [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ] {
         for directory in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
             let candidate = directory.join(name);
             if candidate.is_file() {
@@ -475,8 +586,16 @@ fn decode_png(bytes: &[u8]) -> (usize, usize, usize, Vec<u8>) {
         let filter = raw[row * (stride + 1)];
         let line = &raw[row * (stride + 1) + 1..(row + 1) * (stride + 1)];
         for column in 0..stride {
-            let left = if column >= channels { pixels[row * stride + column - channels] } else { 0 };
-            let up = if row > 0 { pixels[(row - 1) * stride + column] } else { 0 };
+            let left = if column >= channels {
+                pixels[row * stride + column - channels]
+            } else {
+                0
+            };
+            let up = if row > 0 {
+                pixels[(row - 1) * stride + column]
+            } else {
+                0
+            };
             let up_left = if row > 0 && column >= channels {
                 pixels[(row - 1) * stride + column - channels]
             } else {
@@ -553,23 +672,38 @@ fn the_html_page_renders_its_charts_offline() {
             .sum::<usize>();
         assert!(drawn >= 5, "chart {chart} draws only {drawn} shapes");
     }
-    assert!(dom.contains("支付按钮") && dom.contains("T01"), "content rendered");
+    assert!(
+        dom.contains("支付按钮") && dom.contains("T01"),
+        "content rendered"
+    );
 
     let shot = test.dir().join("digest.png");
-    run_chromium(&page, &format!("--screenshot={}", shot.display()), profile.path());
+    run_chromium(
+        &page,
+        &format!("--screenshot={}", shot.display()),
+        profile.path(),
+    );
     let (width, height, channels, pixels) = decode_png(&std::fs::read(&shot).unwrap());
     assert!(width >= 900 && height >= 2000, "{width}x{height}");
     let mut colors = std::collections::HashSet::new();
     let mut ink = 0usize;
     for pixel in pixels.chunks(channels) {
-        let rgb = if channels >= 3 { [pixel[0], pixel[1], pixel[2]] } else { [pixel[0]; 3] };
+        let rgb = if channels >= 3 {
+            [pixel[0], pixel[1], pixel[2]]
+        } else {
+            [pixel[0]; 3]
+        };
         colors.insert(rgb);
         if rgb.iter().map(|&c| u32::from(c)).sum::<u32>() < 600 {
             ink += 1;
         }
     }
     let share = ink as f64 / (width * height) as f64;
-    assert!(share > 0.01, "only {:.2}% of the page is drawn", share * 100.0);
+    assert!(
+        share > 0.01,
+        "only {:.2}% of the page is drawn",
+        share * 100.0
+    );
     assert!(colors.len() > 50, "{} colors", colors.len());
     // The rising-terms red and the falling-terms green are on the page.
     let has = |target: [u8; 3]| {
@@ -582,5 +716,8 @@ fn the_html_page_renders_its_charts_offline() {
         })
     };
     assert!(has([0xdc, 0x26, 0x26]), "no rising red in the screenshot");
-    assert!(has([0x05, 0x96, 0x69]), "no falling green in the screenshot");
+    assert!(
+        has([0x05, 0x96, 0x69]),
+        "no falling green in the screenshot"
+    );
 }
