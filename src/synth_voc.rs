@@ -41,6 +41,95 @@ pub const FIXED_LINES: &[&str] = &[
     "手机一直收不到验证码短信。",
 ];
 
+/// Products customers call about (with [`PROBLEMS`], a few thousand distinct
+/// sentences and a realistic spread of terms and phrases).
+pub const PRODUCTS: &[&str] = &[
+    "蓝牙耳机",
+    "电饭煲",
+    "空气炸锅",
+    "扫地机器人",
+    "洗衣机",
+    "冰箱",
+    "手机壳",
+    "充电宝",
+    "运动鞋",
+    "羽绒服",
+    "面膜",
+    "奶粉",
+    "纸尿裤",
+    "咖啡机",
+    "榨汁机",
+    "电动牙刷",
+    "吹风机",
+    "行李箱",
+    "台灯",
+    "显示器",
+    "键盘",
+    "鼠标",
+    "路由器",
+    "智能手表",
+    "平板电脑",
+    "笔记本电脑",
+    "投影仪",
+    "加湿器",
+    "净水器",
+    "微波炉",
+    "电烤箱",
+    "保温杯",
+    "床垫",
+    "枕头",
+    "窗帘",
+    "沙发",
+    "书包",
+    "儿童座椅",
+    "婴儿车",
+    "跑步机",
+    "瑜伽垫",
+    "自行车",
+    "头盔",
+    "茶叶",
+    "大米",
+    "食用油",
+    "牛奶",
+    "坚果礼盒",
+    "洗发水",
+    "沐浴露",
+    "牙膏",
+    "洗衣液",
+    "猫粮",
+    "狗粮",
+    "鱼缸",
+    "花盆",
+    "打印机",
+    "墨盒",
+    "相机",
+    "镜头",
+];
+
+/// Problems with a product (see [`PRODUCTS`]).
+pub const PROBLEMS: &[&str] = &[
+    "用了两天就坏了",
+    "收到的时候外包装破了",
+    "颜色和图片上不一样",
+    "尺码不对想换一个",
+    "一直充不进电",
+    "声音特别小",
+    "有很大的异味",
+    "少发了一个配件",
+    "说明书看不懂",
+    "安装师傅一直没来",
+    "保修卡没有盖章",
+    "发错了型号",
+    "质量太差了",
+    "用起来噪音很大",
+    "连不上手机",
+    "价格比别家贵",
+    "赠品没有收到",
+    "过了保质期",
+    "表面有划痕",
+    "开关按不动",
+];
+
 /// The terms the burst plants (what a digest must find rising).
 pub const BURST_TERMS: &[&str] = &["支付按钮", "按钮位置", "支付按钮位置"];
 
@@ -254,11 +343,11 @@ impl VocGenerator {
             CUSTOMER_ISSUES[rng.random_range(0..CUSTOMER_ISSUES.len())].1
         };
 
-        let mut lines: Vec<(Role, &str)> = Vec::new();
+        let mut lines: Vec<(Role, String)> = Vec::new();
         if !skips_greeting {
-            lines.push((Role::Agent, pick(&mut rng, GREETINGS)));
+            lines.push((Role::Agent, pick(&mut rng, GREETINGS).to_string()));
         }
-        lines.push((Role::Customer, opening));
+        lines.push((Role::Customer, opening.to_string()));
         let customer_lines = scenario.customer_lines.max(1) + rng.random_range(0..3);
         let forbidden_at = rng.random_range(1..customer_lines.max(2));
         for turn in 1..customer_lines {
@@ -269,19 +358,27 @@ impl VocGenerator {
             } else {
                 pick(&mut rng, AGENT_LINES)
             };
-            lines.push((Role::Agent, agent_line));
+            lines.push((Role::Agent, agent_line.to_string()));
             let customer_roll: f64 = rng.random();
             let customer_line = if customer_roll < 0.03 {
-                pick(&mut rng, COMPLAINTS)
+                pick(&mut rng, COMPLAINTS).to_string()
             } else if customer_roll < 0.15 {
-                CUSTOMER_ISSUES[rng.random_range(0..CUSTOMER_ISSUES.len())].1
+                CUSTOMER_ISSUES[rng.random_range(0..CUSTOMER_ISSUES.len())]
+                    .1
+                    .to_string()
+            } else if customer_roll < 0.30 {
+                format!(
+                    "我买的{}{}。",
+                    pick(&mut rng, PRODUCTS),
+                    pick(&mut rng, PROBLEMS)
+                )
             } else {
-                pick(&mut rng, CUSTOMER_LINES)
+                pick(&mut rng, CUSTOMER_LINES).to_string()
             };
             lines.push((Role::Customer, customer_line));
         }
         if !skips_closing {
-            lines.push((Role::Agent, pick(&mut rng, CLOSINGS)));
+            lines.push((Role::Agent, pick(&mut rng, CLOSINGS).to_string()));
         }
 
         let mut time: f64 = rng.random_range(0.2..1.5);
@@ -296,7 +393,7 @@ impl VocGenerator {
                     start,
                     end,
                     role,
-                    text: text.to_string(),
+                    text,
                     confidence: None,
                     role_confidence: None,
                 }
