@@ -770,9 +770,10 @@ impl Store {
     }
 
     /// Visits the figures of every stored QA result of calls that pass
-    /// `filter`, in call-id order; the contract JSON body comes along only
-    /// when `with_body` (it is the costly part). Returns how many were
-    /// visited.
+    /// `filter`, the results of one call together (in local date, then
+    /// call-id order, which the covering indexes give without a sort); the
+    /// contract JSON body comes along only when `with_body` (it is the costly
+    /// part). Returns how many were visited.
     pub fn for_each_qa_figures(
         &self,
         filter: &CallFilter,
@@ -785,7 +786,7 @@ impl Store {
             "SELECT q.call_id, c.local_date, c.agent_id, c.team, q.scorecard, q.score,
                     q.passed, q.fatal, {body}
              FROM qa_results q JOIN calls c ON c.call_id = q.call_id
-             {where_clause} ORDER BY q.call_id, q.scorecard"
+             {where_clause} ORDER BY c.local_date, c.call_id, q.scorecard"
         );
         let mut statement = self.connection.prepare(&sql)?;
         let mut rows = statement.query(rusqlite::params_from_iter(values.iter()))?;

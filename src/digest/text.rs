@@ -260,14 +260,18 @@ pub fn render(digest: &Digest) -> String {
     let _ = writeln!(out);
 
     let qa = &digest.qa;
-    let _ = writeln!(
-        out,
-        "QA: {} scored calls, pass rate {}, average score {:.1}, fatal {}",
-        thousands(qa.calls),
-        percent(qa.pass_rate),
-        qa.average_score,
-        percent(qa.fatal_rate)
-    );
+    if qa.calls == 0 {
+        let _ = writeln!(out, "QA: no scored calls in the window");
+    } else {
+        let _ = writeln!(
+            out,
+            "QA: {} scored calls, pass rate {}, average score {:.1}, fatal {}",
+            thousands(qa.calls),
+            percent(qa.pass_rate),
+            qa.average_score,
+            percent(qa.fatal_rate)
+        );
+    }
     for rule in qa.top_violations.iter().take(5) {
         let _ = writeln!(
             out,
