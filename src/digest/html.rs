@@ -209,7 +209,7 @@ pub fn render(digest: &Digest) -> String {
             out,
             "<section id=compare><h2>Before and after: {} ({})</h2>\
              <p class=hint>Share of calls mentioning it, with 95% intervals.</p>{}\
-             <p>Change <b>{:+.2} points</b> (95% CI {:+.2} to {:+.2}, p = {:.2e}): <b>{}</b>.</p></section>",
+             <p>Change <b>{:+.2} points</b> (95% CI {:+.2} to {:+.2}, p {}): <b>{}</b>.</p></section>",
             escape(&compare.term),
             compare.kind,
             svg::intervals(
@@ -233,7 +233,7 @@ pub fn render(digest: &Digest) -> String {
             compare.difference.value * 100.0,
             compare.difference.low * 100.0,
             compare.difference.high * 100.0,
-            compare.p_value,
+            escape(&super::text::p_display(compare.p_value)),
             escape(&compare.verdict)
         );
     }
@@ -469,13 +469,17 @@ pub fn render(digest: &Digest) -> String {
             let _ = writeln!(
                 out,
                 "<tr><td class=warn><b>{}</b></td><td>{}</td><td class=\"num up\">{}</td>\
-                 <td class=num>{}</td><td class=num>{}</td><td class=num>{:.1e}</td></tr>",
+                 <td class=num>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
                 escape(&who(alert)),
-                escape(&alert.metric),
+                match alert.metric.as_str() {
+                    "qa_score" => "average QA score",
+                    "pass_rate" => "pass rate",
+                    other => other,
+                },
                 metric_value(&alert.metric, alert.recent),
                 metric_value(&alert.metric, alert.baseline),
                 alert.calls,
-                alert.p_value
+                escape(&super::text::p_value(alert.p_value))
             );
         }
         let _ = writeln!(out, "</table>");

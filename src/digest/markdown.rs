@@ -103,11 +103,11 @@ pub fn render(digest: &Digest) -> String {
         }
         let _ = writeln!(
             out,
-            "\nChange: **{:+.2} points** (95% CI {:+.2} to {:+.2}, p = {:.2e}): **{}**.\n",
+            "\nChange: **{:+.2} points** (95% CI {:+.2} to {:+.2}, p {}): **{}**.\n",
             compare.difference.value * 100.0,
             compare.difference.low * 100.0,
             compare.difference.high * 100.0,
-            compare.p_value,
+            super::text::p_display(compare.p_value),
             compare.verdict
         );
     }
@@ -217,11 +217,11 @@ pub fn render(digest: &Digest) -> String {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {recent} | {baseline} | {} | {:.1e} |",
+                "| {} | {} | {recent} | {baseline} | {} | {} |",
                 cell(&who),
                 alert.metric,
                 alert.calls,
-                alert.p_value
+                super::text::p_value(alert.p_value)
             );
         }
     }

@@ -36,6 +36,26 @@ pub fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
+/// A p-value for people: `3.1e-5`, or `< 1e-15` below what the tail
+/// functions resolve.
+pub fn p_value(p: f64) -> String {
+    if p < 1e-15 {
+        "< 1e-15".to_string()
+    } else {
+        format!("{p:.1e}")
+    }
+}
+
+/// `= 3.1e-5` or `< 1e-15`, to follow a "p".
+pub fn p_display(p: f64) -> String {
+    let shown = p_value(p);
+    if shown.starts_with('<') {
+        shown
+    } else {
+        format!("= {shown}")
+    }
+}
+
 /// A count with thousands separators.
 pub fn thousands(value: u64) -> String {
     let digits = value.to_string();
@@ -151,11 +171,11 @@ fn comparison(out: &mut String, compare: &Comparison) {
     }
     let _ = writeln!(
         out,
-        "  change {:+.2} points (95% CI {:+.2} to {:+.2}), p = {:.2e}: {}",
+        "  change {:+.2} points (95% CI {:+.2} to {:+.2}), p {}: {}",
         compare.difference.value * 100.0,
         compare.difference.low * 100.0,
         compare.difference.high * 100.0,
-        compare.p_value,
+        p_display(compare.p_value),
         compare.verdict
     );
 }
@@ -303,14 +323,14 @@ pub fn render(digest: &Digest) -> String {
         };
         let _ = writeln!(
             out,
-            "  {} {} {} ← {} over {} calls (baseline {}), p = {:.1e}",
+            "  {} {} {} ← {} over {} calls (baseline {}), p {}",
             pad(&who, 20),
             pad(&alert.metric, 9),
             recent,
             baseline,
             alert.calls,
             alert.baseline_calls,
-            alert.p_value
+            p_display(alert.p_value)
         );
     }
     out
@@ -327,6 +347,8 @@ mod tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(12), "12");
         assert_eq!(percent(0.0423), "4.2%");
+        assert_eq!(p_display(0.0), "< 1e-15");
+        assert_eq!(p_display(3.14e-5), "= 3.1e-5");
         assert_eq!(sparkline(&[0.0, 1.0, 2.0]), "▁▅█");
         assert_eq!(sparkline(&[0.0, 0.0]), "▁▁");
         let items: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
