@@ -409,3 +409,27 @@ pub struct CallRedaction {
     /// The sealed originals (none without a key, or with nothing masked).
     pub sealed: Option<SealedOriginal>,
 }
+
+/// One stored QA result's figures without its evidence, for summaries over
+/// many calls (the digest's QA summary and alerts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QaFigures {
+    /// The call scored.
+    pub call_id: String,
+    /// The call's local date.
+    pub local_date: Option<String>,
+    /// The call's agent.
+    pub agent_id: Option<String>,
+    /// The call's team.
+    pub team: Option<String>,
+    /// The scorecard's name.
+    pub scorecard: String,
+    /// The score.
+    pub score: f64,
+    /// Whether the call passed.
+    pub passed: bool,
+    /// Whether a fatal rule was violated.
+    pub fatal: bool,
+    /// The result's contract JSON (formats.md §3), when asked for.
+    pub body: Option<String>,
+}

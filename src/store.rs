@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::model::{Call, QaResult};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations, index `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -75,6 +75,37 @@ const MIGRATIONS: &[&str] = &[
         call_id     TEXT PRIMARY KEY NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
         spans       TEXT NOT NULL
      );
+",
+    // 2 -> 3: the digest's per-call term cache (customer-side term ids per
+    // call, see src/digest/cache.rs). Triggers drop a call's cached terms
+    // whenever the call is written, changed or deleted, so the cache can only
+    // lag behind the calls, never contradict them.
+    "CREATE TABLE term_vocab (
+        id    INTEGER PRIMARY KEY NOT NULL,
+        term  TEXT NOT NULL UNIQUE
+     );
+     CREATE TABLE term_cache (
+        call_id    TEXT PRIMARY KEY NOT NULL,
+        local_date TEXT,
+        queue      TEXT,
+        terms      BLOB NOT NULL,
+        sentences  BLOB NOT NULL
+     );
+     CREATE TABLE term_cache_meta (key TEXT NOT NULL);
+     -- Covering indexes for the digest's QA summary and alerts, which read
+     -- the figures of every scored call in a date range: without them each
+     -- row visits the call's and the result's (large) rows.
+     CREATE INDEX calls_by_date_covering ON calls(local_date, call_id, agent_id, team, queue);
+     CREATE INDEX qa_results_figures ON qa_results(call_id, scorecard, score, passed, fatal);
+     CREATE TRIGGER term_cache_call_inserted AFTER INSERT ON calls BEGIN
+        DELETE FROM term_cache WHERE call_id = NEW.call_id;
+     END;
+     CREATE TRIGGER term_cache_call_updated AFTER UPDATE OF body, local_date, queue ON calls BEGIN
+        DELETE FROM term_cache WHERE call_id = OLD.call_id;
+     END;
+     CREATE TRIGGER term_cache_call_deleted AFTER DELETE ON calls BEGIN
+        DELETE FROM term_cache WHERE call_id = OLD.call_id;
+     END;
 ",
 ];
 
@@ -643,6 +674,261 @@ impl Store {
         self.connection.execute_batch("VACUUM")?;
         checkpoint(&self.connection)?;
         Ok(())
+    }
+
+    // The digest's per-call term cache (migration 2 -> 3). The digest owns
+    // what the blobs mean; the store keeps them consistent with the calls.
+
+    /// First and last local date of the stored calls, `None` when no call
+    /// has a start time.
+    pub fn local_date_range(&self) -> Result<Option<(String, String)>> {
+        let range: (Option<String>, Option<String>) = self.connection.query_row(
+            "SELECT MIN(local_date), MAX(local_date) FROM calls WHERE local_date IS NOT NULL",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        Ok(match range {
+            (Some(first), Some(last)) => Some((first, last)),
+            _ => None,
+        })
+    }
+
+    /// The fingerprint of the term extraction that the cached terms were
+    /// made with (`None` before the first digest).
+    pub fn term_cache_key(&self) -> Result<Option<String>> {
+        Ok(self
+            .connection
+            .query_row("SELECT key FROM term_cache_meta LIMIT 1", [], |row| {
+                row.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Empties the term cache and its vocabulary, and records `key` as the
+    /// fingerprint of the extraction that fills it from now on.
+    pub fn reset_term_cache(&mut self, key: &str) -> Result<()> {
+        let transaction = self.connection.transaction()?;
+        transaction.execute_batch(
+            "DELETE FROM term_cache; DELETE FROM term_vocab; DELETE FROM term_cache_meta;",
+        )?;
+        transaction.execute("INSERT INTO term_cache_meta (key) VALUES (?1)", [key])?;
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// The whole term vocabulary as `(id, term)` pairs.
+    pub fn term_vocabulary(&self) -> Result<Vec<(u32, String)>> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT id, term FROM term_vocab ORDER BY id")?;
+        let rows =
+            statement.query_map([], |row| Ok((row.get::<_, i64>(0)? as u32, row.get(1)?)))?;
+        let mut vocabulary = Vec::new();
+        for row in rows {
+            vocabulary.push(row?);
+        }
+        Ok(vocabulary)
+    }
+
+    /// Number of calls whose terms are not cached (new or changed calls).
+    pub fn count_calls_without_terms(&self) -> Result<u64> {
+        Ok(self.connection.query_row(
+            "SELECT COUNT(*) FROM calls c
+             WHERE NOT EXISTS (SELECT 1 FROM term_cache t WHERE t.call_id = c.call_id)",
+            [],
+            |row| row.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// Up to `limit` calls whose terms are not cached, in call-id order
+    /// after `after`, as `(call_id, change number, contract JSON body)`.
+    pub fn calls_without_terms(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, i64, String)>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT c.call_id, c.change_seq, c.body FROM calls c
+             WHERE c.call_id > ?1
+               AND NOT EXISTS (SELECT 1 FROM term_cache t WHERE t.call_id = c.call_id)
+             ORDER BY c.call_id LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![after.unwrap_or(""), limit as i64], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?;
+        let mut calls = Vec::with_capacity(limit);
+        for row in rows {
+            calls.push(row?);
+        }
+        Ok(calls)
+    }
+
+    /// Caches the terms of calls, `(call_id, change number read, terms,
+    /// sentences)`, with the vocabulary entries they introduce, in one
+    /// transaction. A call rewritten since it was read (its change number
+    /// moved) is skipped, so it is recomputed next time. Returns how many
+    /// rows were written, or `None`, writing nothing, when another process
+    /// gave one of `new_terms`' ids or terms to something else meanwhile
+    /// (reload the vocabulary and compute the batch again).
+    pub fn put_cached_terms(
+        &mut self,
+        new_terms: &[(u32, String)],
+        rows: &[(String, i64, Vec<u8>, Vec<u8>)],
+    ) -> Result<Option<u64>> {
+        let transaction = self.connection.transaction()?;
+        let mut written = 0;
+        {
+            let mut vocabulary = transaction
+                .prepare_cached("INSERT OR IGNORE INTO term_vocab (id, term) VALUES (?1, ?2)")?;
+            let mut check =
+                transaction.prepare_cached("SELECT term FROM term_vocab WHERE id = ?1")?;
+            for (id, term) in new_terms {
+                if vocabulary.execute(params![i64::from(*id), term])? == 1 {
+                    continue;
+                }
+                let holder: Option<String> = check
+                    .query_row([i64::from(*id)], |row| row.get(0))
+                    .optional()?;
+                if holder.as_deref() != Some(term.as_str()) {
+                    return Ok(None);
+                }
+            }
+            let mut insert = transaction.prepare_cached(
+                "INSERT OR REPLACE INTO term_cache (call_id, local_date, queue, terms, sentences)
+                 SELECT c.call_id, c.local_date, c.queue, ?3, ?4 FROM calls c
+                 WHERE c.call_id = ?1 AND c.change_seq = ?2",
+            )?;
+            for (call_id, change, terms, sentences) in rows {
+                written += insert.execute(params![call_id, change, terms, sentences])? as u64;
+            }
+        }
+        transaction.commit()?;
+        Ok(Some(written))
+    }
+
+    /// Visits the cached terms of calls that pass `filter` (only its dates
+    /// and queue apply) as `(row, local_date, terms, sentences)`; `sentences`
+    /// is empty unless `with_sentences`. Returns how many were visited.
+    pub fn for_each_cached_terms(
+        &self,
+        filter: &CallFilter,
+        with_sentences: bool,
+        mut visit: impl FnMut(i64, &str, &[u8], &[u8]) -> Result<()>,
+    ) -> Result<u64> {
+        let filter = CallFilter {
+            from: filter.from,
+            to: filter.to,
+            queue: filter.queue.clone(),
+            ..CallFilter::default()
+        };
+        let (where_clause, values) = filter_sql(&filter, "");
+        let sentences = if with_sentences { "sentences" } else { "x''" };
+        let sql =
+            format!("SELECT rowid, local_date, terms, {sentences} FROM term_cache {where_clause}");
+        let mut statement = self.connection.prepare(&sql)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(values.iter()))?;
+        let mut count = 0;
+        while let Some(row) = rows.next()? {
+            let local_date = match row.get_ref(1)? {
+                rusqlite::types::ValueRef::Text(text) => std::str::from_utf8(text).unwrap_or(""),
+                _ => "",
+            };
+            visit(
+                row.get(0)?,
+                local_date,
+                row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?,
+                row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?,
+            )?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// The terms with these vocabulary ids (unknown ids are left out).
+    pub fn terms_by_id(&self, ids: &[u32]) -> Result<std::collections::HashMap<u32, String>> {
+        let mut terms = std::collections::HashMap::with_capacity(ids.len());
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT term FROM term_vocab WHERE id = ?1")?;
+        for id in ids {
+            if let Some(term) = statement
+                .query_row([i64::from(*id)], |row| row.get::<_, String>(0))
+                .optional()?
+            {
+                terms.insert(*id, term);
+            }
+        }
+        Ok(terms)
+    }
+
+    /// The vocabulary id of `term`, if any call's cached terms use it.
+    pub fn term_id(&self, term: &str) -> Result<Option<u32>> {
+        Ok(self
+            .connection
+            .prepare_cached("SELECT id FROM term_vocab WHERE term = ?1")?
+            .query_row([term], |row| row.get::<_, i64>(0))
+            .optional()?
+            .map(|id| id as u32))
+    }
+
+    /// The call ids of cached term rows (as visited by
+    /// [`Store::for_each_cached_terms`]); rows no longer there are left out.
+    pub fn cached_terms_call_ids(
+        &self,
+        rows: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>> {
+        let mut call_ids = std::collections::HashMap::with_capacity(rows.len());
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT call_id FROM term_cache WHERE rowid = ?1")?;
+        for row in rows {
+            if let Some(call_id) = statement
+                .query_row([row], |found| found.get::<_, String>(0))
+                .optional()?
+            {
+                call_ids.insert(*row, call_id);
+            }
+        }
+        Ok(call_ids)
+    }
+
+    /// Visits the figures of every stored QA result of calls that pass
+    /// `filter`, the results of one call together (in local date, then
+    /// call-id order, which the covering indexes give without a sort); the
+    /// contract JSON body comes along only when `with_body` (it is the costly
+    /// part). Returns how many were visited.
+    pub fn for_each_qa_figures(
+        &self,
+        filter: &CallFilter,
+        with_body: bool,
+        mut visit: impl FnMut(crate::model::QaFigures) -> Result<()>,
+    ) -> Result<u64> {
+        let (where_clause, values) = filter_sql(filter, "c.");
+        let body = if with_body { "q.body" } else { "NULL" };
+        let sql = format!(
+            "SELECT q.call_id, c.local_date, c.agent_id, c.team, q.scorecard, q.score,
+                    q.passed, q.fatal, {body}
+             FROM qa_results q JOIN calls c ON c.call_id = q.call_id
+             {where_clause} ORDER BY c.local_date, c.call_id, q.scorecard"
+        );
+        let mut statement = self.connection.prepare(&sql)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(values.iter()))?;
+        let mut count = 0;
+        while let Some(row) = rows.next()? {
+            visit(crate::model::QaFigures {
+                call_id: row.get(0)?,
+                local_date: row.get(1)?,
+                agent_id: row.get(2)?,
+                team: row.get(3)?,
+                scorecard: row.get(4)?,
+                score: row.get(5)?,
+                passed: row.get(6)?,
+                fatal: row.get(7)?,
+                body: row.get(8)?,
+            })?;
+            count += 1;
+        }
+        Ok(count)
     }
 }
 

@@ -3,6 +3,7 @@
 //! measurements, never assertions.
 
 pub mod asr;
+pub mod digest;
 pub mod import;
 pub mod qa;
 pub mod redact;

@@ -17,6 +17,7 @@ pub(super) fn run(args: &BenchArgs, output: Output) -> Result<Outcome> {
             ("qa", bench::qa::run(*calls as u64, *seed, texts, output)?)
         }
         BenchCommand::Asr(asr) => ("asr", bench::asr::run(asr, output)?),
+        BenchCommand::Digest { calls, seed } => ("digest", bench::digest::run(*calls, *seed)?),
     };
     if output.json {
         output.json_line(&serde_json::json!({ "bench": title, "rows": rows }));

@@ -3,6 +3,7 @@
 //! place that maps commands to handlers.
 
 mod bench;
+mod digest;
 mod import;
 mod model;
 mod qa;
@@ -31,5 +32,6 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::ExportAudio(args) => redact::export_audio(&workspace, &args, output),
         Command::Qa(args) => qa::run(&workspace, &args, output),
         Command::Model(args) => model::run(&workspace, &args, output),
+        Command::Digest(args) => digest::run(&workspace, &args, output),
     }
 }
