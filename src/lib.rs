@@ -35,3 +35,4 @@ pub mod store;
 pub mod synth;
 pub mod text;
 pub mod workspace;
+pub mod audio;
