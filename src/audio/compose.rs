@@ -223,6 +223,12 @@ impl ComposedCall {
 
 /// Writes 16 kHz channels as a WAV file in `encoding`.
 pub fn write_wav(path: &Path, channels: &[Vec<f32>], encoding: Encoding) -> Result<()> {
+    write_repeated(path, channels, 1, encoding)
+}
+
+/// Writes 16 kHz channels `repeats` times over as one WAV file, streaming
+/// (a long recording for memory tests costs one copy of `channels`).
+pub fn write_repeated(path: &Path, channels: &[Vec<f32>], repeats: usize, encoding: Encoding) -> Result<()> {
     let (rate, output) = match encoding {
         Encoding::Pcm16k => (SAMPLE_RATE, WavOutput::Pcm16),
         Encoding::Pcm8k => (8000, WavOutput::Pcm16),
@@ -239,7 +245,9 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], encoding: Encoding) -> Resu
     };
     let mut writer = WavWriter::create(path, converted.len() as u16, rate, output)?;
     let slices: Vec<&[f32]> = converted.iter().map(Vec::as_slice).collect();
-    writer.write_planar(&slices)?;
+    for _ in 0..repeats {
+        writer.write_planar(&slices)?;
+    }
     writer.finish()
 }
 
@@ -378,6 +386,76 @@ pub fn compose(spec: &CallSpec) -> ComposedCall {
     }
 }
 
+/// Loads a clip folder laid out like `shared/asr-dev` and
+/// `shared/callcenter-tts`: `transcripts.tsv` (`id<TAB>text`) and
+/// `wav/ID.wav`. Clips are sorted by id.
+pub fn load_clip_folder(folder: &Path) -> Result<Vec<Clip>> {
+    let listing = folder.join("transcripts.tsv");
+    let text = std::fs::read_to_string(&listing).map_err(|error| crate::error::Error::io(&listing, error))?;
+    let mut clips = Vec::new();
+    for line in text.lines() {
+        let Some((id, words)) = line.split_once('\t') else {
+            continue;
+        };
+        let path = folder.join("wav").join(format!("{}.wav", id.trim()));
+        clips.push(Clip::load(&path, words.trim())?);
+    }
+    clips.sort_by(|left, right| left.name.cmp(&right.name));
+    Ok(clips)
+}
+
+/// A plausible random call: 8-14 turns that mostly alternate, pauses of
+/// 0.3-2.5 s with an occasional long silence (6-15 s) and interruption
+/// (0.3-1.0 s of overlap), sometimes hold music, line noise at -55 to
+/// -45 dBFS, the customer a few dB quieter than the agent. Deterministic
+/// for a seed.
+pub fn random_call_spec(agent: &[Clip], customer: &[Clip], layout: CallLayout, seed: u64) -> CallSpec {
+    let mut random = SmallRng::seed_from_u64(seed);
+    let turn_count = random.random_range(8..=14);
+    let agent_level = -20.0 - random.random::<f32>() * 4.0;
+    let customer_level = agent_level - 2.0 - random.random::<f32>() * 4.0;
+    let mut turns = Vec::with_capacity(turn_count);
+    let mut role = Role::Agent;
+    for index in 0..turn_count {
+        if index > 0 && random.random::<f32>() < 0.8 {
+            role = role.other();
+        }
+        let (pool, level) = match role {
+            Role::Agent => (agent, agent_level),
+            _ => (customer, customer_level),
+        };
+        let clip = pool[random.random_range(0..pool.len())].at_level(level);
+        let roll = random.random::<f32>();
+        let gap = if index == 0 {
+            0.0
+        } else if roll < 0.08 && turns.last().is_some_and(|turn: &Turn| turn.role != role) {
+            -(0.3 + random.random::<f64>() * 0.7)
+        } else if roll < 0.18 {
+            6.0 + random.random::<f64>() * 9.0
+        } else {
+            0.3 + random.random::<f64>() * 2.2
+        };
+        turns.push(Turn { role, clip, gap });
+    }
+    let holds = if random.random::<f32>() < 0.4 {
+        vec![Hold {
+            after_turn: random.random_range(1..turn_count - 1),
+            seconds: 5.0 + random.random::<f64>() * 10.0,
+        }]
+    } else {
+        Vec::new()
+    };
+    CallSpec {
+        layout,
+        turns,
+        holds,
+        lead_in: 0.3 + random.random::<f64>() * 2.0,
+        tail: 0.5 + random.random::<f64>() * 2.0,
+        noise_db: Some(-55.0 + random.random::<f32>() * 10.0),
+        seed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,8 +495,8 @@ mod tests {
         assert!(near(call.truth[1].start, 4.5) && near(call.truth[1].end, 5.5), "{:?}", call.truth);
         assert!(near(call.truth[2].start, 5.1) && near(call.truth[2].end, 6.1));
         assert_eq!(call.holds.len(), 1);
-        assert!(near(call.holds[0].start, 6.9));
-        assert!(near(call.duration(), 6.9 + 3.0 + 2.0));
+        assert!(near(call.holds[0].start, call.truth[2].end + 0.8));
+        assert!(near(call.duration(), call.holds[0].end + 2.0));
         // The customer's tone is on channel 1 only.
         let energy = |channel: usize, from: f64, to: f64| {
             call.channels[channel][(from * 16000.0) as usize..(to * 16000.0) as usize]

@@ -256,6 +256,11 @@ impl FrameAnalyzer {
         (best.clamp(0.0, 1.0), SAMPLE_RATE as f32 / refined)
     }
 
+    /// The power spectrum of the last analyzed frame (bins of 15.625 Hz).
+    pub fn power(&self) -> &[f32] {
+        &self.power
+    }
+
     /// The 24 log-mel energies (natural log) of the last analyzed frame.
     pub fn log_mel(&self) -> [f32; MEL_BANDS] {
         let mut bands = [0f32; MEL_BANDS];

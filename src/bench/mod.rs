@@ -3,6 +3,7 @@
 //! measurements, never assertions.
 
 pub mod import;
+pub mod audio;
 
 use serde::Serialize;
 

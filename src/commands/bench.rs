@@ -10,6 +10,20 @@ pub(super) fn run(args: &BenchArgs, output: Output) -> Result<Outcome> {
         BenchCommand::Import { calls, seed } => {
             ("import", bench::import::run(*calls as u64, *seed)?)
         }
+        BenchCommand::Audio {
+            shared,
+            calls,
+            long_hours,
+            seed,
+        } => (
+            "audio",
+            bench::audio::run(&bench::audio::AudioBenchOptions {
+                shared: shared.clone(),
+                calls: *calls,
+                long_hours: *long_hours,
+                seed: *seed,
+            })?,
+        ),
     };
     if output.json {
         output.json_line(&serde_json::json!({ "bench": title, "rows": rows }));
