@@ -394,9 +394,11 @@ pub fn load_clip_folder(folder: &Path) -> Result<Vec<Clip>> {
     let text = std::fs::read_to_string(&listing).map_err(|error| crate::error::Error::io(&listing, error))?;
     let mut clips = Vec::new();
     for line in text.lines() {
+        let line = line.trim_start_matches('\u{feff}');
         let Some((id, words)) = line.split_once('\t') else {
             continue;
         };
+        let words = words.trim_start_matches('\u{feff}');
         let path = folder.join("wav").join(format!("{}.wav", id.trim()));
         clips.push(Clip::load(&path, words.trim())?);
     }

@@ -374,20 +374,26 @@ impl Vad {
 }
 
 /// Follows spectral peaks from frame to frame: a frame is tonal when some
-/// peak in 312-3400 Hz has stayed within one bin (15.6 Hz) of where it was
-/// for the last 250 ms.
+/// peak in 312-3400 Hz has stayed within one bin (15.6 Hz) of where it
+/// started for the last 250 ms. (Anchoring to the start keeps gliding
+/// harmonics, which move a bin every few frames, from counting.)
 #[derive(Debug, Clone)]
 struct TonalTracker {
-    /// Per FFT bin: for how many frames a peak has been there.
+    /// Per FFT bin: for how many frames a peak has been near its anchor.
     age: Vec<u16>,
-    next: Vec<u16>,
+    /// Per FFT bin: the bin where that peak started.
+    anchor: Vec<u16>,
+    next_age: Vec<u16>,
+    next_anchor: Vec<u16>,
 }
 
 impl Default for TonalTracker {
     fn default() -> Self {
         TonalTracker {
             age: vec![0; 520],
-            next: vec![0; 520],
+            anchor: vec![0; 520],
+            next_age: vec![0; 520],
+            next_anchor: vec![0; 520],
         }
     }
 }
@@ -407,17 +413,29 @@ impl TonalTracker {
         let level = |bin: usize| 10.0 * (power[bin] + 1e-12).log10();
         let mean = (low..high).map(level).sum::<f32>() / (high - low) as f32;
         let threshold = 10f32.powf((mean + Self::ABOVE_MEAN_DB) / 10.0);
-        self.next.iter_mut().for_each(|age| *age = 0);
+        self.next_age.iter_mut().for_each(|age| *age = 0);
         let mut oldest = 0;
         for bin in low..high {
             let value = power[bin];
-            if value > power[bin - 1] && value >= power[bin + 1] && value > threshold {
-                let age = 1 + self.age[bin - 1].max(self.age[bin]).max(self.age[bin + 1]);
-                self.next[bin] = age.min(u16::MAX - 1);
-                oldest = oldest.max(age);
+            if !(value > power[bin - 1] && value >= power[bin + 1] && value > threshold) {
+                continue;
             }
+            // Continue the oldest nearby peak that has not wandered off.
+            let mut age = 1;
+            let mut anchor = bin as u16;
+            for neighbor in bin - 1..=bin + 1 {
+                let previous = self.age[neighbor];
+                if previous + 1 > age && self.anchor[neighbor].abs_diff(bin as u16) <= 1 {
+                    age = previous + 1;
+                    anchor = self.anchor[neighbor];
+                }
+            }
+            self.next_age[bin] = age.min(u16::MAX - 1);
+            self.next_anchor[bin] = anchor;
+            oldest = oldest.max(age);
         }
-        std::mem::swap(&mut self.age, &mut self.next);
+        std::mem::swap(&mut self.age, &mut self.next_age);
+        std::mem::swap(&mut self.anchor, &mut self.next_anchor);
         oldest >= Self::MIN_AGE
     }
 }
