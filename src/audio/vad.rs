@@ -4,8 +4,8 @@
 //! Method (per 10 ms frame of 16 kHz audio, see [`super::features`]):
 //!
 //! 1. **Adaptive noise floor**: the minimum of the 300-3400 Hz band energy
-//!    over a window from 4 s before to 1 s after the frame (a causal-enough
-//!    "minimum statistics" tracker). It follows line noise, hiss and slowly
+//!    (averaged over 150 ms) over a window from 4 s before to 1 s after the
+//!    frame (a causal-enough "minimum statistics" tracker). It follows line noise, hiss and slowly
 //!    changing backgrounds, and rises under continuous hold music.
 //! 2. **Frame decision with hysteresis**: a frame starts speech when it is
 //!    `on_db` above the floor (and above an absolute level), and continues it
@@ -77,12 +77,15 @@ impl Default for VadConfig {
             merge_gap_seconds: 0.5,
             pad_seconds: 0.15,
             max_region_seconds: 25.0,
-            voiced_periodicity: 0.5,
-            min_voiced_ratio: 0.15,
+            voiced_periodicity: 0.6,
+            min_voiced_ratio: 0.2,
             max_tonal_ratio: 0.5,
         }
     }
 }
+
+/// Frames averaged for the noise-floor input (150 ms).
+const SMOOTHING_FRAMES: usize = 15;
 
 fn frames_of(seconds: f32) -> u64 {
     (seconds * SAMPLE_RATE as f32 / HOP as f32).round().max(1.0) as u64
@@ -122,6 +125,8 @@ pub struct Vad {
     undecided: VecDeque<(u64, Frame, bool)>,
     /// Monotonic deque for the sliding minimum: (index, energy).
     minimum: VecDeque<(u64, f32)>,
+    /// Band powers of the last frames, for the smoothed floor input.
+    recent_power: VecDeque<f32>,
     in_speech: bool,
     candidate: Option<Candidate>,
     last_emitted_end: f64,
@@ -148,6 +153,7 @@ impl Vad {
             analyzed: 0,
             undecided: VecDeque::new(),
             minimum: VecDeque::new(),
+            recent_power: VecDeque::new(),
             in_speech: false,
             candidate: None,
             last_emitted_end: 0.0,
@@ -226,14 +232,25 @@ impl Vad {
     fn accept(&mut self, frame: Frame, tonal: bool, regions: &mut Vec<SpeechRegion>) {
         let index = self.analyzed;
         self.analyzed += 1;
-        while self
-            .minimum
-            .back()
-            .is_some_and(|&(_, energy)| energy >= frame.energy_db)
-        {
-            self.minimum.pop_back();
+        // The floor follows the energy averaged over 150 ms, so a few frames
+        // of digital silence (a codec's start, a dropout) do not drag it
+        // down and make the line noise around them look like speech.
+        self.recent_power.push_back(10f32.powf(frame.energy_db / 10.0));
+        if self.recent_power.len() > SMOOTHING_FRAMES {
+            self.recent_power.pop_front();
         }
-        self.minimum.push_back((index, frame.energy_db));
+        if self.recent_power.len() == SMOOTHING_FRAMES {
+            let smoothed = 10.0
+                * (self.recent_power.iter().sum::<f32>() / SMOOTHING_FRAMES as f32 + 1e-12).log10();
+            while self
+                .minimum
+                .back()
+                .is_some_and(|&(_, energy)| energy >= smoothed)
+            {
+                self.minimum.pop_back();
+            }
+            self.minimum.push_back((index, smoothed));
+        }
         let window = self.floor_window + self.lookahead;
         while self
             .minimum
