@@ -4,8 +4,9 @@
 //! Method (per 10 ms frame of 16 kHz audio, see [`super::features`]):
 //!
 //! 1. **Adaptive noise floor**: the minimum of the 300-3400 Hz band energy
-//!    (averaged over 150 ms) over a window from 4 s before to 1 s after the
-//!    frame (a causal-enough "minimum statistics" tracker). It follows line noise, hiss and slowly
+//!    over a window from 4 s before to 1 s after the frame (a causal-enough
+//!    "minimum statistics" tracker); digital silence (below -80 dBFS: a
+//!    codec's start, a muted line) is left out. It follows line noise, hiss and slowly
 //!    changing backgrounds, and rises under continuous hold music.
 //! 2. **Frame decision with hysteresis**: a frame starts speech when it is
 //!    `on_db` above the floor (and above an absolute level), and continues it
@@ -84,8 +85,9 @@ impl Default for VadConfig {
     }
 }
 
-/// Frames averaged for the noise-floor input (150 ms).
-const SMOOTHING_FRAMES: usize = 15;
+/// Band energy (dBFS) below which a frame is digital silence, not noise
+/// (quieter than G.711's smallest step).
+const DIGITAL_SILENCE_DB: f32 = -80.0;
 
 fn frames_of(seconds: f32) -> u64 {
     (seconds * SAMPLE_RATE as f32 / HOP as f32).round().max(1.0) as u64
@@ -125,8 +127,8 @@ pub struct Vad {
     undecided: VecDeque<(u64, Frame, bool)>,
     /// Monotonic deque for the sliding minimum: (index, energy).
     minimum: VecDeque<(u64, f32)>,
-    /// Band powers of the last frames, for the smoothed floor input.
-    recent_power: VecDeque<f32>,
+    /// The last frame of digital silence.
+    last_digital_silence: Option<u64>,
     in_speech: bool,
     candidate: Option<Candidate>,
     last_emitted_end: f64,
@@ -153,7 +155,7 @@ impl Vad {
             analyzed: 0,
             undecided: VecDeque::new(),
             minimum: VecDeque::new(),
-            recent_power: VecDeque::new(),
+            last_digital_silence: None,
             in_speech: false,
             candidate: None,
             last_emitted_end: 0.0,
@@ -169,7 +171,7 @@ impl Vad {
         let mut offset = 0usize;
         while self.tail.len() - offset >= WINDOW {
             let (frame, tonal) = self.analyze_at(offset);
-            self.accept(frame, tonal, &mut regions);
+            self.accept(frame, tonal, true, &mut regions);
             offset += HOP;
         }
         self.tail.drain(..offset);
@@ -183,13 +185,15 @@ impl Vad {
         // Frames over the last partial window (zero-padded).
         let mut offset = 0usize;
         while offset < self.tail.len() && self.tail.len() - offset > WINDOW / 2 {
+            // Zero-padded windows read quieter than the line: they are
+            // decided but do not lower the floor.
             let (frame, tonal) = self.analyze_at(offset);
-            self.accept(frame, tonal, &mut regions);
+            self.accept(frame, tonal, false, &mut regions);
             offset += HOP;
         }
         self.tail.clear();
         while let Some((index, frame, tonal)) = self.undecided.pop_front() {
-            let floor = self.minimum.front().map_or(frame.energy_db, |entry| entry.1);
+            let floor = self.minimum.front().map_or(DIGITAL_SILENCE_DB, |entry| entry.1);
             self.decide(index, frame, tonal, floor, &mut regions);
         }
         let end = self.analyzed + self.merge_gap + 1;
@@ -229,27 +233,37 @@ impl Vad {
     }
 
     /// Takes one analyzed frame: updates the floor and decides what can be.
-    fn accept(&mut self, frame: Frame, tonal: bool, regions: &mut Vec<SpeechRegion>) {
+    fn accept(&mut self, frame: Frame, tonal: bool, floor_input: bool, regions: &mut Vec<SpeechRegion>) {
         let index = self.analyzed;
         self.analyzed += 1;
-        // The floor follows the energy averaged over 150 ms, so a few frames
-        // of digital silence (a codec's start, a dropout) do not drag it
-        // down and make the line noise around them look like speech.
-        self.recent_power.push_back(10f32.powf(frame.energy_db / 10.0));
-        if self.recent_power.len() > SMOOTHING_FRAMES {
-            self.recent_power.pop_front();
-        }
-        if self.recent_power.len() == SMOOTHING_FRAMES {
-            let smoothed = 10.0
-                * (self.recent_power.iter().sum::<f32>() / SMOOTHING_FRAMES as f32 + 1e-12).log10();
+        // Digital silence (a codec's start, a muted line, a dropout) is not
+        // line noise: it stays out of the floor, or the noise around it
+        // would look like speech.
+        // Frames whose window straddles the edge of digital silence are
+        // half silent: they stay out too.
+        let edge = (WINDOW / HOP) as u64;
+        if !floor_input {
+        } else if frame.energy_db <= DIGITAL_SILENCE_DB {
+            self.last_digital_silence = Some(index);
             while self
                 .minimum
                 .back()
-                .is_some_and(|&(_, energy)| energy >= smoothed)
+                .is_some_and(|&(old, _)| old + edge >= index)
             {
                 self.minimum.pop_back();
             }
-            self.minimum.push_back((index, smoothed));
+        } else if self
+            .last_digital_silence
+            .is_none_or(|silence| index > silence + edge)
+        {
+            while self
+                .minimum
+                .back()
+                .is_some_and(|&(_, energy)| energy >= frame.energy_db)
+            {
+                self.minimum.pop_back();
+            }
+            self.minimum.push_back((index, frame.energy_db));
         }
         let window = self.floor_window + self.lookahead;
         while self
@@ -269,7 +283,7 @@ impl Vad {
                 break;
             }
             self.undecided.pop_front();
-            let floor = self.minimum.front().map_or(oldest_frame.energy_db, |entry| entry.1);
+            let floor = self.minimum.front().map_or(DIGITAL_SILENCE_DB, |entry| entry.1);
             self.decide(oldest, oldest_frame, oldest_tonal, floor, regions);
         }
     }
