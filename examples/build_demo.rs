@@ -255,7 +255,8 @@ const CALLS: &[DemoCall] = &[
         queue: "账单",
         layout: CallLayout::Mono,
         store: Store::Wav(Encoding::Mulaw8k),
-        scenario: "two real voices (AISHELL S0252 and S0150) on one channel, for speaker separation",
+        scenario:
+            "two real voices (AISHELL S0252 and S0150) on one channel, for speaker separation",
         turns: &[
             ("agent:BAC009S0252W0218", 0.0),
             ("customer:BAC009S0150W0015", 0.8),
@@ -376,7 +377,8 @@ fn main() {
     let tts = shared.join("callcenter-tts");
     let shifted = scratch.path().join("customer");
     std::fs::create_dir_all(shifted.join("wav")).unwrap_or_else(|error| fail(error));
-    let listing = std::fs::read_to_string(tts.join("transcripts.tsv")).unwrap_or_else(|error| fail(error));
+    let listing =
+        std::fs::read_to_string(tts.join("transcripts.tsv")).unwrap_or_else(|error| fail(error));
     let mut customer_listing = String::new();
     for line in listing.lines().filter(|line| line.starts_with('c')) {
         let id = line.split('\t').next().unwrap_or_default();
@@ -387,11 +389,16 @@ fn main() {
         customer_listing.push_str(line);
         customer_listing.push('\n');
     }
-    std::fs::write(shifted.join("transcripts.tsv"), customer_listing).unwrap_or_else(|error| fail(error));
+    std::fs::write(shifted.join("transcripts.tsv"), customer_listing)
+        .unwrap_or_else(|error| fail(error));
 
     let mut clips: HashMap<String, Clip> = HashMap::new();
-    let load = |folder: &Path| compose::load_clip_folder(folder).unwrap_or_else(|error| fail(error));
-    for clip in load(&tts).into_iter().filter(|clip| clip.name.starts_with('a')) {
+    let load =
+        |folder: &Path| compose::load_clip_folder(folder).unwrap_or_else(|error| fail(error));
+    for clip in load(&tts)
+        .into_iter()
+        .filter(|clip| clip.name.starts_with('a'))
+    {
         clips.insert(clip.name.clone(), clip);
     }
     for clip in load(&shifted) {
@@ -401,7 +408,8 @@ fn main() {
         clips.insert(clip.name.clone(), clip);
     }
 
-    let mut manifest = String::from("path,call_id,started_at,agent_id,team,queue,channels,scenario\n");
+    let mut manifest =
+        String::from("path,call_id,started_at,agent_id,team,queue,channels,scenario\n");
     let mut truth = String::new();
     for (number, call) in CALLS.iter().enumerate() {
         let turns: Vec<Turn> = call
@@ -414,7 +422,9 @@ fn main() {
                     None if name.starts_with('a') => (Role::Agent, *name),
                     None => (Role::Customer, *name),
                 };
-                let clip = clips.get(id).unwrap_or_else(|| fail(format!("no clip {id}")));
+                let clip = clips
+                    .get(id)
+                    .unwrap_or_else(|| fail(format!("no clip {id}")));
                 let level = if role == Role::Agent { -21.0 } else { -24.0 };
                 Turn {
                     role,
@@ -450,7 +460,9 @@ fn main() {
             }
             Store::Mp3 | Store::M4a => {
                 let wav = scratch.path().join(format!("{}.wav", call.id));
-                composed.write(&wav, Encoding::Pcm16k).unwrap_or_else(|error| fail(error));
+                composed
+                    .write(&wav, Encoding::Pcm16k)
+                    .unwrap_or_else(|error| fail(error));
                 let (extension, codec, bitrate, name) = match call.store {
                     Store::Mp3 => ("mp3", "libmp3lame", 48_000, "mp3-48k"),
                     _ => ("m4a", "aac", 40_000, "aac-40k"),

@@ -22,6 +22,7 @@
 //! # Ok::<(), callscope::error::Error>(())
 //! ```
 
+pub mod audio;
 pub mod bench;
 pub mod cli;
 pub mod commands;
@@ -35,4 +36,3 @@ pub mod store;
 pub mod synth;
 pub mod text;
 pub mod workspace;
-pub mod audio;

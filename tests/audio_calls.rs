@@ -68,7 +68,10 @@ fn turns_of(truth: &Truth, role: Option<Role>) -> Vec<SpeechRegion> {
         .turns
         .iter()
         .filter(|turn| role.is_none_or(|role| turn.0 == role))
-        .map(|turn| SpeechRegion { start: turn.1, end: turn.2 })
+        .map(|turn| SpeechRegion {
+            start: turn.1,
+            end: turn.2,
+        })
         .collect();
     turns.sort_by(|a, b| a.start.total_cmp(&b.start));
     turns
@@ -108,7 +111,9 @@ fn check_placement(call: &str, truth: &[SpeechRegion], detected: &[SpeechRegion]
     }
     for found in detected {
         assert!(
-            truth.iter().any(|turn| found.end > turn.start && found.start < turn.end),
+            truth
+                .iter()
+                .any(|turn| found.end > turn.start && found.start < turn.end),
             "{call}: {found:?} is not speech"
         );
     }
@@ -119,8 +124,9 @@ fn demo_speech_is_found_where_it_was_placed() {
     let truths = truths();
     assert_eq!(truths.len(), 12);
     for truth in &truths {
-        let (batches, summary) = read_call(&truth.file, Some(truth.channels), &AudioOptions::default())
-            .unwrap_or_else(|error| panic!("{error}"));
+        let (batches, summary) =
+            read_call(&truth.file, Some(truth.channels), &AudioOptions::default())
+                .unwrap_or_else(|error| panic!("{error}"));
         assert!(
             (summary.duration - truth.duration).abs() < 0.2,
             "{}: {} s vs {} s",
@@ -151,7 +157,8 @@ fn demo_speech_is_found_where_it_was_placed() {
                 summary
                     .silences
                     .iter()
-                    .any(|silence| silence.start <= hold.start + 0.5 && silence.end >= hold.end - 0.5),
+                    .any(|silence| silence.start <= hold.start + 0.5
+                        && silence.end >= hold.end - 0.5),
                 "{}: hold {hold:?} not a silence: {:?}",
                 truth.call_id,
                 summary.silences
@@ -172,17 +179,32 @@ fn demo_speech_is_found_where_it_was_placed() {
 
 #[test]
 fn demo_long_silences_are_recorded() {
-    let truth = truths().into_iter().find(|truth| truth.call_id == "C20260901-0001").unwrap();
-    let (_, summary) = read_call(&truth.file, Some(truth.channels), &AudioOptions::default()).unwrap();
+    let truth = truths()
+        .into_iter()
+        .find(|truth| truth.call_id == "C20260901-0001")
+        .unwrap();
+    let (_, summary) =
+        read_call(&truth.file, Some(truth.channels), &AudioOptions::default()).unwrap();
     // The agent checks for 14 s between a07 and a18.
-    let a07 = truth.turns.iter().find(|turn| turn.3.contains("物流状态")).unwrap();
-    let a18 = truth.turns.iter().find(|turn| turn.3.contains("重新派送")).unwrap();
+    let a07 = truth
+        .turns
+        .iter()
+        .find(|turn| turn.3.contains("物流状态"))
+        .unwrap();
+    let a18 = truth
+        .turns
+        .iter()
+        .find(|turn| turn.3.contains("重新派送"))
+        .unwrap();
     let silence = summary
         .silences
         .iter()
         .find(|silence| silence.end - silence.start > 10.0)
         .expect("the long silence");
-    assert!((silence.start - a07.2).abs() < 0.5 && (silence.end - a18.1).abs() < 0.5, "{silence:?}");
+    assert!(
+        (silence.start - a07.2).abs() < 0.5 && (silence.end - a18.1).abs() < 0.5,
+        "{silence:?}"
+    );
 }
 
 /// Share of windows (by time) that the clustering puts with their true
@@ -215,8 +237,16 @@ fn purity(truth: &Truth, windows: &[diarize::SpeakerWindow], labels: &[usize]) -
 
 #[test]
 fn two_real_voices_on_one_channel_are_separated() {
-    let truth = truths().into_iter().find(|truth| truth.call_id == "C20260905-0010").unwrap();
-    let (_, summary) = read_call(&truth.file, Some(ChannelLayout::Mono), &AudioOptions::default()).unwrap();
+    let truth = truths()
+        .into_iter()
+        .find(|truth| truth.call_id == "C20260905-0010")
+        .unwrap();
+    let (_, summary) = read_call(
+        &truth.file,
+        Some(ChannelLayout::Mono),
+        &AudioOptions::default(),
+    )
+    .unwrap();
     let clusters = diarize::cluster_speakers(&summary.speaker_windows);
     assert!(clusters.two_speakers, "silhouette {}", clusters.silhouette);
     let score = purity(&truth, &summary.speaker_windows, &clusters.labels);
@@ -226,8 +256,16 @@ fn two_real_voices_on_one_channel_are_separated() {
 #[test]
 fn mono_demo_calls_get_the_right_roles() {
     let mut scripted = Vec::new();
-    for truth in truths().iter().filter(|truth| truth.channels == ChannelLayout::Mono) {
-        let (_, summary) = read_call(&truth.file, Some(ChannelLayout::Mono), &AudioOptions::default()).unwrap();
+    for truth in truths()
+        .iter()
+        .filter(|truth| truth.channels == ChannelLayout::Mono)
+    {
+        let (_, summary) = read_call(
+            &truth.file,
+            Some(ChannelLayout::Mono),
+            &AudioOptions::default(),
+        )
+        .unwrap();
         let clusters = diarize::cluster_speakers(&summary.speaker_windows);
         let turns = diarize::speaker_turns(&summary.speaker_windows, &clusters);
         // The true turns stand in for recognized segments.
@@ -270,11 +308,19 @@ fn mono_demo_calls_get_the_right_roles() {
             // AISHELL sentences have no script words: the first speaker is
             // taken as the agent, with low confidence.
             assert!(assignment.decision_confidence < 0.6);
-            assert!(accuracy >= 0.9, "{}: role accuracy {accuracy}", truth.call_id);
+            assert!(
+                accuracy >= 0.9,
+                "{}: role accuracy {accuracy}",
+                truth.call_id
+            );
         } else {
             // One synthetic voice for both parties (the customer's shifted
             // with sox) is hard to separate: measured 0.65-1.0 per call.
-            assert!(accuracy >= 0.6, "{}: role accuracy {accuracy}", truth.call_id);
+            assert!(
+                accuracy >= 0.6,
+                "{}: role accuracy {accuracy}",
+                truth.call_id
+            );
             assert!(assignment.decision_confidence > 0.85, "{}", truth.call_id);
             scripted.push(accuracy);
         }
@@ -320,7 +366,14 @@ fn write(directory: &Path, name: &str, contents: &[u8]) -> PathBuf {
 fn manifest_rows_fail_alone_with_their_line_numbers() {
     let directory = tempfile::tempdir().unwrap();
     let root = directory.path();
-    for name in ["calls/a.wav", "calls/b.wav", "calls/c.wav", "calls/d.wav", "calls/e.wav", "calls/f.wav"] {
+    for name in [
+        "calls/a.wav",
+        "calls/b.wav",
+        "calls/c.wav",
+        "calls/d.wav",
+        "calls/e.wav",
+        "calls/f.wav",
+    ] {
         write(root, name, b"RIFF");
     }
     let absolute = root.join("calls/f.wav");
@@ -338,20 +391,32 @@ fn manifest_rows_fail_alone_with_their_line_numbers() {
     );
     let manifest_path = write(root, "manifest.csv", text.as_bytes());
     let report = manifest::read_manifest(&manifest_path).unwrap();
-    let ids: Vec<&str> = report.entries.iter().map(|entry| entry.call_id.as_str()).collect();
+    let ids: Vec<&str> = report
+        .entries
+        .iter()
+        .map(|entry| entry.call_id.as_str())
+        .collect();
     assert_eq!(ids, ["a", "F1"]);
     let a = &report.entries[0];
     assert_eq!(a.path, root.join("calls/a.wav"));
     assert_eq!(a.channels, Some(ChannelLayout::AgentLeft));
-    assert_eq!(a.meta.get("customer_level").map(String::as_str), Some("gold"));
+    assert_eq!(
+        a.meta.get("customer_level").map(String::as_str),
+        Some("gold")
+    );
     assert_eq!(a.agent_id.as_deref(), Some("A07"));
     assert_eq!(report.entries[1].path, absolute);
-    assert_eq!(report.entries[1].started_at.as_deref(), Some("2026-09-02T10:00:00Z"));
+    assert_eq!(
+        report.entries[1].started_at.as_deref(),
+        Some("2026-09-02T10:00:00Z")
+    );
     let errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
     let expect = |line: usize, reason: &str| {
         let prefix = format!("{}:{line}: ", manifest_path.display());
         assert!(
-            errors.iter().any(|error| error.starts_with(&prefix) && error.contains(reason)),
+            errors
+                .iter()
+                .any(|error| error.starts_with(&prefix) && error.contains(reason)),
             "no error '{reason}' on line {line}: {errors:#?}"
         );
     };
@@ -369,7 +434,10 @@ fn whole_manifest_errors() {
     let directory = tempfile::tempdir().unwrap();
     let no_path = write(directory.path(), "no-path.csv", b"file,call_id\na.wav,A\n");
     let message = manifest::read_manifest(&no_path).unwrap_err().to_string();
-    assert!(message.contains("no `path` column") && message.contains("file, call_id"), "{message}");
+    assert!(
+        message.contains("no `path` column") && message.contains("file, call_id"),
+        "{message}"
+    );
     let empty = write(directory.path(), "empty.csv", b"  \n");
     let message = manifest::read_manifest(&empty).unwrap_err().to_string();
     assert!(message.contains("empty manifest"), "{message}");
@@ -379,7 +447,15 @@ fn whole_manifest_errors() {
 fn a_folder_scan_takes_every_audio_file_sorted() {
     let directory = tempfile::tempdir().unwrap();
     let root = directory.path();
-    for name in ["b/2.wav", "a/1.MP3", "a/notes.txt", ".hidden/x.wav", "c/3.opus", "c/1.flac", "top.m4a"] {
+    for name in [
+        "b/2.wav",
+        "a/1.MP3",
+        "a/notes.txt",
+        ".hidden/x.wav",
+        "c/3.opus",
+        "c/1.flac",
+        "top.m4a",
+    ] {
         write(root, name, b"x");
     }
     let report = manifest::scan_directory(root).unwrap();
@@ -390,8 +466,15 @@ fn a_folder_scan_takes_every_audio_file_sorted() {
         .collect();
     assert_eq!(paths, ["a/1.MP3", "b/2.wav", "c/3.opus", "top.m4a"]);
     assert_eq!(report.entries[0].call_id, "1");
-    assert!(report.entries.iter().all(|entry| entry.started_at.as_deref().is_some_and(|at| at.ends_with("+08:00"))));
+    assert!(report.entries.iter().all(|entry| entry
+        .started_at
+        .as_deref()
+        .is_some_and(|at| at.ends_with("+08:00"))));
     // c/1.flac has the same stem as a/1.MP3: reported, not silently merged.
     assert_eq!(report.errors.len(), 1);
-    assert!(report.errors[0].to_string().contains("call_id '1'"), "{}", report.errors[0]);
+    assert!(
+        report.errors[0].to_string().contains("call_id '1'"),
+        "{}",
+        report.errors[0]
+    );
 }

@@ -22,7 +22,11 @@ fn signal(seconds: f64, pitch: f64) -> Vec<f32> {
             let f0 = pitch * (1.0 + 0.2 * (syllable - 0.5));
             phase += std::f64::consts::TAU * f0 / rate;
             let envelope = (std::f64::consts::PI * syllable).sin();
-            ((1..=8).map(|h| (phase * h as f64).sin() / h as f64).sum::<f64>() * 0.15 * envelope) as f32
+            ((1..=8)
+                .map(|h| (phase * h as f64).sin() / h as f64)
+                .sum::<f64>()
+                * 0.15
+                * envelope) as f32
         })
         .collect()
 }
@@ -40,7 +44,10 @@ fn sox(arguments: &[&str]) {
 fn similarity(left: &[f32], right: &[f32]) -> f64 {
     let mut best = f64::MIN;
     for shift in 0..200usize {
-        let length = left.len().min(right.len().saturating_sub(shift)).saturating_sub(1600);
+        let length = left
+            .len()
+            .min(right.len().saturating_sub(shift))
+            .saturating_sub(1600);
         if length < 1600 {
             break;
         }
@@ -67,8 +74,18 @@ struct Case {
 /// like `reference` (16 kHz, per channel).
 fn check(case: &Case, reference: &[Vec<f32>], min_similarity: f64) {
     let decoded = audio::decode(&case.file).unwrap_or_else(|error| panic!("{error}"));
-    assert_eq!(decoded.info.sample_rate, case.rate, "{}", case.file.display());
-    assert_eq!(decoded.info.channels, case.channels, "{}", case.file.display());
+    assert_eq!(
+        decoded.info.sample_rate,
+        case.rate,
+        "{}",
+        case.file.display()
+    );
+    assert_eq!(
+        decoded.info.channels,
+        case.channels,
+        "{}",
+        case.file.display()
+    );
     assert!(
         decoded.info.codec.contains(case.codec),
         "{}: codec {}",
@@ -104,13 +121,50 @@ fn wav_encodings_decode_to_the_signal() {
         path
     };
     let cases = [
-        (write("mulaw.wav", &stereo, Encoding::Mulaw8k), 8000, 2, "mulaw", &stereo, 0.97),
-        (write("alaw.wav", &mono, Encoding::Alaw8k), 8000, 1, "alaw", &mono, 0.97),
-        (write("pcm8k.wav", &stereo, Encoding::Pcm8k), 8000, 2, "pcm_s16", &stereo, 0.98),
-        (write("pcm16k.wav", &mono, Encoding::Pcm16k), 16000, 1, "pcm_s16", &mono, 0.999),
+        (
+            write("mulaw.wav", &stereo, Encoding::Mulaw8k),
+            8000,
+            2,
+            "mulaw",
+            &stereo,
+            0.97,
+        ),
+        (
+            write("alaw.wav", &mono, Encoding::Alaw8k),
+            8000,
+            1,
+            "alaw",
+            &mono,
+            0.97,
+        ),
+        (
+            write("pcm8k.wav", &stereo, Encoding::Pcm8k),
+            8000,
+            2,
+            "pcm_s16",
+            &stereo,
+            0.98,
+        ),
+        (
+            write("pcm16k.wav", &mono, Encoding::Pcm16k),
+            16000,
+            1,
+            "pcm_s16",
+            &mono,
+            0.999,
+        ),
     ];
     for (file, rate, channels, codec, reference, minimum) in cases {
-        check(&Case { file, rate, channels, codec }, reference, minimum);
+        check(
+            &Case {
+                file,
+                rate,
+                channels,
+                codec,
+            },
+            reference,
+            minimum,
+        );
     }
 }
 
@@ -131,17 +185,61 @@ fn sox_made_formats_decode_to_the_signal() {
         target
     };
     let cases = [
-        (made("u8.wav", &["-e", "unsigned-integer", "-b", "8"]), 16000, "pcm_s8", 0.97),
-        (made("s24.wav", &["-b", "24", "-r", "44100"]), 44100, "pcm_s24", 0.99),
-        (made("s32.wav", &["-b", "32", "-r", "48000"]), 48000, "pcm_s32", 0.99),
-        (made("f32.wav", &["-e", "floating-point", "-b", "32"]), 16000, "pcm_f32", 0.999),
-        (made("sox-mulaw.wav", &["-e", "u-law", "-r", "8000"]), 8000, "mulaw", 0.97),
-        (made("sox-alaw.wav", &["-e", "a-law", "-r", "8000"]), 8000, "alaw", 0.97),
+        (
+            made("u8.wav", &["-e", "unsigned-integer", "-b", "8"]),
+            16000,
+            "pcm_s8",
+            0.97,
+        ),
+        (
+            made("s24.wav", &["-b", "24", "-r", "44100"]),
+            44100,
+            "pcm_s24",
+            0.99,
+        ),
+        (
+            made("s32.wav", &["-b", "32", "-r", "48000"]),
+            48000,
+            "pcm_s32",
+            0.99,
+        ),
+        (
+            made("f32.wav", &["-e", "floating-point", "-b", "32"]),
+            16000,
+            "pcm_f32",
+            0.999,
+        ),
+        (
+            made("sox-mulaw.wav", &["-e", "u-law", "-r", "8000"]),
+            8000,
+            "mulaw",
+            0.97,
+        ),
+        (
+            made("sox-alaw.wav", &["-e", "a-law", "-r", "8000"]),
+            8000,
+            "alaw",
+            0.97,
+        ),
         (made("audio.flac", &["-r", "8000"]), 8000, "flac", 0.98),
-        (made("audio.ogg", &["-r", "16000", "-C", "3"]), 16000, "Vorbis", 0.9),
+        (
+            made("audio.ogg", &["-r", "16000", "-C", "3"]),
+            16000,
+            "Vorbis",
+            0.9,
+        ),
     ];
     for (file, rate, codec, minimum) in cases {
-        check(&Case { file, rate, channels: 1, codec }, &mono, minimum);
+        check(
+            &Case {
+                file,
+                rate,
+                channels: 1,
+                codec,
+            },
+            &mono,
+            minimum,
+        );
     }
     // MP3 and M4A: sox cannot write them here; the demo ships one of each
     // (made with PyAV), checked in audio_calls.rs.
@@ -164,7 +262,10 @@ fn check_bad(path: &Path, reason: &str) {
         message.contains(&path.display().to_string()),
         "no file name in: {message}"
     );
-    assert!(message.contains(reason), "expected '{reason}' in: {message}");
+    assert!(
+        message.contains(reason),
+        "expected '{reason}' in: {message}"
+    );
 }
 
 /// A WAV header for `rate` Hz, `channels`, 16-bit, with `data_bytes` of zeros.
@@ -192,7 +293,11 @@ fn ogg_crc(bytes: &[u8]) -> u32 {
     for byte in bytes {
         crc ^= u32::from(*byte) << 24;
         for _ in 0..8 {
-            crc = if crc & 0x8000_0000 != 0 { (crc << 1) ^ 0x04c1_1db7 } else { crc << 1 };
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04c1_1db7
+            } else {
+                crc << 1
+            };
         }
     }
     crc
@@ -247,13 +352,22 @@ fn bad_inputs_fail_alone_with_the_reason() {
     check_bad(&write("truncated.wav", &good[..30]), "truncated WAV header");
     check_bad(&write("tiny.wav", b"RIF"), "truncated WAV header");
     check_bad(
-        &write("notes.wav", "通话记录: 这不是录音\nsecond line\n".as_bytes()),
+        &write(
+            "notes.wav",
+            "通话记录: 这不是录音\nsecond line\n".as_bytes(),
+        ),
         "not an audio file",
     );
     check_bad(&write("zero.wav", &wav_bytes(8000, 1, 0)), "0 seconds");
-    check_bad(&write("1khz.wav", &wav_bytes(1000, 1, 2000)), "below 8000 Hz");
+    check_bad(
+        &write("1khz.wav", &wav_bytes(1000, 1, 2000)),
+        "below 8000 Hz",
+    );
     check_bad(&write("opus.ogg", &ogg_opus()), "unsupported codec Opus");
-    check_bad(&write("voicemail.amr", b"#!AMR\n\x3c\x00\x00\x00"), "unsupported codec AMR-NB");
+    check_bad(
+        &write("voicemail.amr", b"#!AMR\n\x3c\x00\x00\x00"),
+        "unsupported codec AMR-NB",
+    );
     let mut noise = 12345u32;
     let junk: Vec<u8> = (0..4000)
         .map(|_| {
@@ -266,11 +380,21 @@ fn bad_inputs_fail_alone_with_the_reason() {
     let source = directory.path().join("source.wav");
     compose::write_wav(&source, &[signal(1.0, 150.0)], Encoding::Pcm8k).unwrap();
     let gsm = directory.path().join("gsm.wav");
-    sox(&[source.to_str().unwrap(), "-e", "gsm-full-rate", gsm.to_str().unwrap()]);
+    sox(&[
+        source.to_str().unwrap(),
+        "-e",
+        "gsm-full-rate",
+        gsm.to_str().unwrap(),
+    ]);
     check_bad(&gsm, "unsupported codec GSM 6.10");
     let amr = directory.path().join("real.amr");
     if Command::new("sox")
-        .args([source.to_str().unwrap(), "-t", "amr-nb", amr.to_str().unwrap()])
+        .args([
+            source.to_str().unwrap(),
+            "-t",
+            "amr-nb",
+            amr.to_str().unwrap(),
+        ])
         .status()
         .is_ok_and(|status| status.success())
     {
@@ -287,8 +411,15 @@ fn a_cut_off_wav_decodes_what_is_there_with_a_warning() {
     let bytes = wav_bytes(8000, 1, 32000);
     std::fs::write(&path, &bytes[..bytes.len() - 16000]).unwrap();
     let decoded = audio::decode(&path).unwrap();
-    assert!((decoded.duration() - 1.0).abs() < 0.01, "{}", decoded.duration());
-    assert!(decoded.warnings.iter().any(|warning| warning.contains("shorter than its header")));
+    assert!(
+        (decoded.duration() - 1.0).abs() < 0.01,
+        "{}",
+        decoded.duration()
+    );
+    assert!(decoded
+        .warnings
+        .iter()
+        .any(|warning| warning.contains("shorter than its header")));
 }
 
 #[test]
@@ -337,18 +468,25 @@ fn a_stereo_file_declared_mono_is_mixed_and_warned_about() {
     let mut right = vec![0.0; 16000 * 4];
     right.extend(signal(4.0, 220.0));
     compose::write_wav(&path, &[left, right], Encoding::Mulaw8k).unwrap();
-    let reader = CallReader::open(&path, Some(ChannelLayout::Mono), &AudioOptions::default()).unwrap();
+    let reader =
+        CallReader::open(&path, Some(ChannelLayout::Mono), &AudioOptions::default()).unwrap();
     assert_eq!(reader.layout(), ChannelLayout::Mono);
     assert_eq!(reader.tracks().len(), 1);
     let summary = reader.finish().unwrap();
     assert!(
-        summary.warnings.iter().any(|warning| warning.contains("declared mono but the file has 2 channels")),
+        summary
+            .warnings
+            .iter()
+            .any(|warning| warning.contains("declared mono but the file has 2 channels")),
         "{:?}",
         summary.warnings
     );
     // Both speakers' speech is found on the mixed track.
     let regions = &summary.regions[0];
-    assert!(regions.iter().any(|region| region.start < 1.0), "{regions:?}");
+    assert!(
+        regions.iter().any(|region| region.start < 1.0),
+        "{regions:?}"
+    );
     assert!(regions.iter().any(|region| region.end > 7.0), "{regions:?}");
     // And the same file without a declaration is read as two tracks.
     let reader = CallReader::open(&path, None, &AudioOptions::default()).unwrap();
@@ -362,10 +500,17 @@ fn identical_channels_are_one_speaker_track() {
     let path = directory.path().join("dual-mono.wav");
     let voice = signal(3.0, 150.0);
     compose::write_wav(&path, &[voice.clone(), voice], Encoding::Pcm8k).unwrap();
-    let summary = CallReader::open(&path, Some(ChannelLayout::AgentLeft), &AudioOptions::default())
-        .unwrap()
-        .finish()
-        .unwrap();
+    let summary = CallReader::open(
+        &path,
+        Some(ChannelLayout::AgentLeft),
+        &AudioOptions::default(),
+    )
+    .unwrap()
+    .finish()
+    .unwrap();
     assert_eq!(summary.layout, ChannelLayout::Mono);
-    assert!(summary.warnings.iter().any(|warning| warning.contains("same audio")));
+    assert!(summary
+        .warnings
+        .iter()
+        .any(|warning| warning.contains("same audio")));
 }

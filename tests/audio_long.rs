@@ -5,20 +5,27 @@
 //! test's.
 
 use callscope::audio::compose::{self, Encoding};
-use callscope::audio::{read_call, AudioOptions, CallReader};
 use callscope::audio::vad::frame_scores;
+use callscope::audio::{read_call, AudioOptions, CallReader};
 use callscope::model::{ChannelLayout, SpeechRegion};
 
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: f64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    let kib: f64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
     Some(kib / 1024.0)
 }
 
 #[test]
 fn a_three_hour_recording_streams_in_bounded_memory() {
-    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/demo/audio/C20260902-0004.wav");
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpora/demo/audio/C20260902-0004.wav");
     let call = callscope::audio::decode(&demo).unwrap();
     let (_, alone) = read_call(&demo, Some(ChannelLayout::Mono), &AudioOptions::default()).unwrap();
     let per_call = alone.regions[0].clone();
@@ -31,12 +38,18 @@ fn a_three_hour_recording_streams_in_bounded_memory() {
     compose::write_repeated(&path, &call.channels, repeats, Encoding::Mulaw8k).unwrap();
     drop(call);
 
-    let mut reader = CallReader::open(&path, Some(ChannelLayout::Mono), &AudioOptions::default()).unwrap();
+    let mut reader =
+        CallReader::open(&path, Some(ChannelLayout::Mono), &AudioOptions::default()).unwrap();
     let mut batches = 0;
     let mut largest_batch = 0;
     while let Some(more) = reader.next_batches().unwrap() {
         batches += more.len();
-        largest_batch = largest_batch.max(more.iter().map(|batch| batch.samples.len()).max().unwrap_or(0));
+        largest_batch = largest_batch.max(
+            more.iter()
+                .map(|batch| batch.samples.len())
+                .max()
+                .unwrap_or(0),
+        );
     }
     let summary = reader.finish().unwrap();
     assert!(summary.duration >= 3.0 * 3600.0, "{}", summary.duration);
@@ -70,7 +83,10 @@ fn a_three_hour_recording_streams_in_bounded_memory() {
     // Bounded: at most one chunk plus the open speech held at a time.
     let held_seconds = summary.peak_buffered_samples as f64 / 16000.0;
     assert!(held_seconds < 200.0, "held {held_seconds} s of audio");
-    assert!(largest_batch < 16000 * 200, "a batch of {largest_batch} samples");
+    assert!(
+        largest_batch < 16000 * 200,
+        "a batch of {largest_batch} samples"
+    );
     if let Some(peak) = peak_rss_mib() {
         assert!(peak < 250.0, "peak memory {peak} MiB");
         eprintln!("3-hour recording: peak memory {peak:.0} MiB, held at most {held_seconds:.0} s");

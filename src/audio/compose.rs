@@ -91,7 +91,8 @@ impl Clip {
         let from = super::seconds_to_samples(start).min(self.samples.len());
         let to = super::seconds_to_samples(end).clamp(from, self.samples.len());
         let speech = &self.samples[from..to];
-        let rms = (speech.iter().map(|value| value * value).sum::<f32>() / speech.len().max(1) as f32)
+        let rms = (speech.iter().map(|value| value * value).sum::<f32>()
+            / speech.len().max(1) as f32)
             .sqrt()
             .max(1e-6);
         let gain = 10f32.powf(level_db / 20.0) / rms;
@@ -200,7 +201,10 @@ pub enum Encoding {
 impl ComposedCall {
     /// Seconds of audio.
     pub fn duration(&self) -> f64 {
-        self.channels.first().map_or(0.0, |channel| channel.len() as f64) / f64::from(SAMPLE_RATE)
+        self.channels
+            .first()
+            .map_or(0.0, |channel| channel.len() as f64)
+            / f64::from(SAMPLE_RATE)
     }
 
     /// The true speech regions of a role.
@@ -228,7 +232,12 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], encoding: Encoding) -> Resu
 
 /// Writes 16 kHz channels `repeats` times over as one WAV file, streaming
 /// (a long recording for memory tests costs one copy of `channels`).
-pub fn write_repeated(path: &Path, channels: &[Vec<f32>], repeats: usize, encoding: Encoding) -> Result<()> {
+pub fn write_repeated(
+    path: &Path,
+    channels: &[Vec<f32>],
+    repeats: usize,
+    encoding: Encoding,
+) -> Result<()> {
     let (rate, output) = match encoding {
         Encoding::Pcm16k => (SAMPLE_RATE, WavOutput::Pcm16),
         Encoding::Pcm8k => (8000, WavOutput::Pcm16),
@@ -292,7 +301,11 @@ pub fn hold_music(seconds: f64, seed: u64) -> Vec<f32> {
         position += length;
     }
     // The pad: a sustained major chord, changing every 2 s.
-    let chords = [[130.81f32, 164.81, 196.0], [110.0, 130.81, 164.81], [98.0, 123.47, 146.83]];
+    let chords = [
+        [130.81f32, 164.81, 196.0],
+        [110.0, 130.81, 164.81],
+        [98.0, 123.47, 146.83],
+    ];
     for (index, sample) in output.iter_mut().enumerate() {
         let time = index as f32 / rate;
         let chord = chords[(time / 2.0) as usize % chords.len()];
@@ -315,7 +328,11 @@ pub fn compose(spec: &CallSpec) -> ComposedCall {
     let mut first = true;
     for (index, turn) in spec.turns.iter().enumerate() {
         let (extent_start, extent_end) = turn.clip.speech_extent();
-        let start = if first { spec.lead_in } else { (speech_end + turn.gap).max(0.0) };
+        let start = if first {
+            spec.lead_in
+        } else {
+            (speech_end + turn.gap).max(0.0)
+        };
         first = false;
         let end = start + (extent_end - extent_start);
         truth.push(PlacedTurn {
@@ -339,7 +356,11 @@ pub fn compose(spec: &CallSpec) -> ComposedCall {
     }
     let total_seconds = speech_end + spec.tail;
     let length = (total_seconds * rate).ceil() as usize;
-    let channel_count = if spec.layout == CallLayout::Mono { 1 } else { 2 };
+    let channel_count = if spec.layout == CallLayout::Mono {
+        1
+    } else {
+        2
+    };
     let mut channels = vec![vec![0f32; length]; channel_count];
     let channel_of = |role: Role| match (spec.layout, role) {
         (CallLayout::Mono, _) => 0,
@@ -356,7 +377,11 @@ pub fn compose(spec: &CallSpec) -> ComposedCall {
             let at = offset + sample_index as isize;
             if at >= 0 && (at as usize) < length {
                 let edge = sample_index.min(samples.len() - 1 - sample_index);
-                let gain = if edge < fade { edge as f32 / fade as f32 } else { 1.0 };
+                let gain = if edge < fade {
+                    edge as f32 / fade as f32
+                } else {
+                    1.0
+                };
                 channel[at as usize] += value * gain;
             }
         }
@@ -373,7 +398,11 @@ pub fn compose(spec: &CallSpec) -> ComposedCall {
     }
     if let Some(level) = spec.noise_db {
         for (index, channel) in channels.iter_mut().enumerate() {
-            let noise = line_noise(length, level, spec.seed.wrapping_mul(31).wrapping_add(index as u64));
+            let noise = line_noise(
+                length,
+                level,
+                spec.seed.wrapping_mul(31).wrapping_add(index as u64),
+            );
             for (sample, hiss) in channel.iter_mut().zip(noise) {
                 *sample += hiss;
             }
@@ -397,7 +426,8 @@ pub fn compose(spec: &CallSpec) -> ComposedCall {
 /// `wav/ID.wav`. Clips are sorted by id.
 pub fn load_clip_folder(folder: &Path) -> Result<Vec<Clip>> {
     let listing = folder.join("transcripts.tsv");
-    let text = std::fs::read_to_string(&listing).map_err(|error| crate::error::Error::io(&listing, error))?;
+    let text = std::fs::read_to_string(&listing)
+        .map_err(|error| crate::error::Error::io(&listing, error))?;
     let mut clips = Vec::new();
     for line in text.lines() {
         let line = line.trim_start_matches('\u{feff}');
@@ -417,7 +447,12 @@ pub fn load_clip_folder(folder: &Path) -> Result<Vec<Clip>> {
 /// (0.3-1.0 s of overlap), sometimes hold music, line noise at -55 to
 /// -45 dBFS, the customer a few dB quieter than the agent. Deterministic
 /// for a seed.
-pub fn random_call_spec(agent: &[Clip], customer: &[Clip], layout: CallLayout, seed: u64) -> CallSpec {
+pub fn random_call_spec(
+    agent: &[Clip],
+    customer: &[Clip],
+    layout: CallLayout,
+    seed: u64,
+) -> CallSpec {
     let mut random = SmallRng::seed_from_u64(seed);
     let turn_count = random.random_range(8..=14);
     let agent_level = -20.0 - random.random::<f32>() * 4.0;
@@ -471,9 +506,11 @@ mod tests {
     fn tone_clip(name: &str, seconds: f64, silence: f64) -> Clip {
         let rate = f64::from(SAMPLE_RATE);
         let mut samples = vec![0f32; (silence * rate) as usize];
-        samples.extend((0..(seconds * rate) as usize).map(|index| {
-            (std::f64::consts::TAU * 500.0 * index as f64 / rate).sin() as f32 * 0.3
-        }));
+        samples.extend(
+            (0..(seconds * rate) as usize).map(|index| {
+                (std::f64::consts::TAU * 500.0 * index as f64 / rate).sin() as f32 * 0.3
+            }),
+        );
         samples.extend(vec![0f32; (silence * rate) as usize]);
         Clip {
             name: name.to_string(),
@@ -487,11 +524,26 @@ mod tests {
         let spec = CallSpec {
             layout: CallLayout::AgentLeft,
             turns: vec![
-                Turn { role: Role::Agent, clip: tone_clip("a", 2.0, 0.5), gap: 0.0 },
-                Turn { role: Role::Customer, clip: tone_clip("c", 1.0, 0.3), gap: 1.5 },
-                Turn { role: Role::Agent, clip: tone_clip("a2", 1.0, 0.3), gap: -0.4 },
+                Turn {
+                    role: Role::Agent,
+                    clip: tone_clip("a", 2.0, 0.5),
+                    gap: 0.0,
+                },
+                Turn {
+                    role: Role::Customer,
+                    clip: tone_clip("c", 1.0, 0.3),
+                    gap: 1.5,
+                },
+                Turn {
+                    role: Role::Agent,
+                    clip: tone_clip("a2", 1.0, 0.3),
+                    gap: -0.4,
+                },
             ],
-            holds: vec![Hold { after_turn: 2, seconds: 3.0 }],
+            holds: vec![Hold {
+                after_turn: 2,
+                seconds: 3.0,
+            }],
             lead_in: 1.0,
             tail: 2.0,
             noise_db: None,
@@ -499,8 +551,16 @@ mod tests {
         };
         let call = compose(&spec);
         let near = |a: f64, b: f64| (a - b).abs() < 0.06;
-        assert!(near(call.truth[0].start, 1.0) && near(call.truth[0].end, 3.0), "{:?}", call.truth);
-        assert!(near(call.truth[1].start, 4.5) && near(call.truth[1].end, 5.5), "{:?}", call.truth);
+        assert!(
+            near(call.truth[0].start, 1.0) && near(call.truth[0].end, 3.0),
+            "{:?}",
+            call.truth
+        );
+        assert!(
+            near(call.truth[1].start, 4.5) && near(call.truth[1].end, 5.5),
+            "{:?}",
+            call.truth
+        );
         assert!(near(call.truth[2].start, 5.1) && near(call.truth[2].end, 6.1));
         assert_eq!(call.holds.len(), 1);
         assert!(near(call.holds[0].start, call.truth[2].end + 0.8));

@@ -67,7 +67,10 @@ pub struct DecodedAudio {
 impl DecodedAudio {
     /// Seconds of audio.
     pub fn duration(&self) -> f64 {
-        self.channels.first().map_or(0.0, |channel| channel.len() as f64) / f64::from(SAMPLE_RATE)
+        self.channels
+            .first()
+            .map_or(0.0, |channel| channel.len() as f64)
+            / f64::from(SAMPLE_RATE)
     }
 
     /// All channels mixed to one.
@@ -100,7 +103,9 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
     loop {
-        let read = file.read(&mut buffer).map_err(|error| Error::io(path, error))?;
+        let read = file
+            .read(&mut buffer)
+            .map_err(|error| Error::io(path, error))?;
         if read == 0 {
             break;
         }
@@ -229,7 +234,10 @@ impl SymphoniaSource {
                     consecutive_errors += 1;
                     self.skipped_packets += 1;
                     if consecutive_errors > 100 {
-                        return Err(audio_error(path, "corrupt audio: too many undecodable frames"));
+                        return Err(audio_error(
+                            path,
+                            "corrupt audio: too many undecodable frames",
+                        ));
                     }
                     continue;
                 }
@@ -244,12 +252,18 @@ impl SymphoniaSource {
                     consecutive_errors += 1;
                     self.skipped_packets += 1;
                     if consecutive_errors > 100 {
-                        return Err(audio_error(path, "corrupt audio: too many undecodable frames"));
+                        return Err(audio_error(
+                            path,
+                            "corrupt audio: too many undecodable frames",
+                        ));
                     }
                     continue;
                 }
                 Err(SymphoniaError::Unsupported(what)) => {
-                    return Err(audio_error(path, format!("unsupported codec feature: {what}")))
+                    return Err(audio_error(
+                        path,
+                        format!("unsupported codec feature: {what}"),
+                    ))
                 }
                 Err(error) => return Err(audio_error(path, format!("cannot decode: {error}"))),
             };
@@ -300,7 +314,10 @@ impl AudioStream {
             .map_err(|error| Error::io(path, error))?
             .len();
         if file_len == 0 {
-            return Err(audio_error(path, "empty file (0 bytes): nothing to transcribe"));
+            return Err(audio_error(
+                path,
+                "empty file (0 bytes): nothing to transcribe",
+            ));
         }
         let mut head = vec![0u8; file_len.min(512) as usize];
         file.read_exact(&mut head)
@@ -308,7 +325,9 @@ impl AudioStream {
         file.seek(SeekFrom::Start(0))
             .map_err(|error| Error::io(path, error))?;
 
-        let (info, source) = if wav::is_wav(&head) || (head.len() < 12 && b"RIFF".starts_with(&head[..head.len().min(4)])) {
+        let (info, source) = if wav::is_wav(&head)
+            || (head.len() < 12 && b"RIFF".starts_with(&head[..head.len().min(4)]))
+        {
             Self::open_wav(path, file, file_len)?
         } else if head.starts_with(b"#!AMR-WB") {
             return Err(unsupported(path, "AMR-WB"));
@@ -348,13 +367,19 @@ impl AudioStream {
         if info.sample_rate > 384_000 {
             return Err(audio_error(
                 path,
-                format!("implausible sample rate {} Hz: the header is damaged", info.sample_rate),
+                format!(
+                    "implausible sample rate {} Hz: the header is damaged",
+                    info.sample_rate
+                ),
             ));
         }
         if info.channels == 0 || info.channels > 32 {
             return Err(audio_error(
                 path,
-                format!("implausible channel count {}: the header is damaged", info.channels),
+                format!(
+                    "implausible channel count {}: the header is damaged",
+                    info.channels
+                ),
             ));
         }
         if info.frames == Some(0) {
@@ -468,7 +493,10 @@ impl AudioStream {
         if sample_rate.is_none() || channels.is_none() {
             source.primed = source.next_block(path)?;
             let Some(spec) = source.buffer.as_ref().map(|buffer| *buffer.spec()) else {
-                return Err(audio_error(path, "no audio: the recording is 0 seconds long"));
+                return Err(audio_error(
+                    path,
+                    "no audio: the recording is 0 seconds long",
+                ));
             };
             sample_rate = Some(spec.rate);
             channels = Some(spec.channels.count());
@@ -568,7 +596,10 @@ impl AudioStream {
                 self.resampler.finish(&mut self.pending)?;
                 self.finish_warnings();
                 if self.native_frames == 0 {
-                    return Err(audio_error(&path, "no audio: the recording is 0 seconds long"));
+                    return Err(audio_error(
+                        &path,
+                        "no audio: the recording is 0 seconds long",
+                    ));
                 }
             }
         }
@@ -578,7 +609,8 @@ impl AudioStream {
     fn finish_warnings(&mut self) {
         match &self.source {
             Source::Wav(source) if source.ended_early => {
-                let declared = self.info.frames.unwrap_or(0) as f64 / f64::from(self.info.sample_rate);
+                let declared =
+                    self.info.frames.unwrap_or(0) as f64 / f64::from(self.info.sample_rate);
                 let got = self.native_frames as f64 / f64::from(self.info.sample_rate);
                 self.warnings.push(format!(
                     "the file is shorter than its header says ({got:.1} s of {declared:.1} s): \
@@ -604,6 +636,8 @@ mod tests {
     fn text_is_recognized() {
         assert!(looks_like_text(b"call_id,path\nC1,a.wav\n"));
         assert!(looks_like_text("您好，这不是音频".as_bytes()));
-        assert!(!looks_like_text(&[0xFF, 0xFB, 0x90, 0x00, 0x01, 0x02, 0x00, 0x00]));
+        assert!(!looks_like_text(&[
+            0xFF, 0xFB, 0x90, 0x00, 0x01, 0x02, 0x00, 0x00
+        ]));
     }
 }

@@ -121,7 +121,8 @@ pub fn speaker_windows(samples: &[f32], start: f64) -> Vec<SpeakerWindow> {
             let first = index * per_window;
             Some(SpeakerWindow {
                 start: start + first as f64 / frames_per_second,
-                end: (start + (first + chunk.len()) as f64 / frames_per_second
+                end: (start
+                    + (first + chunk.len()) as f64 / frames_per_second
                     + (WINDOW - HOP) as f64 / f64::from(SAMPLE_RATE))
                 .min(start + seconds),
                 frames: speech.len(),
@@ -171,7 +172,10 @@ fn dot(left: &[f32], right: &[f32]) -> f32 {
 /// Standardized, weighted, unit-length feature vectors.
 fn prepare(windows: &[SpeakerWindow]) -> Vec<Vec<f32>> {
     let count = windows.len();
-    let mut matrix: Vec<Vec<f32>> = windows.iter().map(|window| window.features.clone()).collect();
+    let mut matrix: Vec<Vec<f32>> = windows
+        .iter()
+        .map(|window| window.features.clone())
+        .collect();
     for dimension in 0..FEATURES {
         let values: Vec<f32> = matrix
             .iter()
@@ -184,7 +188,11 @@ fn prepare(windows: &[SpeakerWindow]) -> Vec<Vec<f32>> {
             values.iter().sum::<f32>() / values.len() as f32
         };
         let variance = if values.len() > 1 {
-            values.iter().map(|value| (value - mean).powi(2)).sum::<f32>() / values.len() as f32
+            values
+                .iter()
+                .map(|value| (value - mean).powi(2))
+                .sum::<f32>()
+                / values.len() as f32
         } else {
             0.0
         };
@@ -206,7 +214,12 @@ fn prepare(windows: &[SpeakerWindow]) -> Vec<Vec<f32>> {
 
 /// Spherical k-means with k = 2 from one start; returns labels and the sum
 /// of similarities to the own centroid.
-fn two_means(points: &[Vec<f32>], weights: &[f32], first: usize, second: usize) -> (Vec<usize>, f32, [Vec<f32>; 2]) {
+fn two_means(
+    points: &[Vec<f32>],
+    weights: &[f32],
+    first: usize,
+    second: usize,
+) -> (Vec<usize>, f32, [Vec<f32>; 2]) {
     let mut centroids = [points[first].clone(), points[second].clone()];
     let mut labels = vec![0usize; points.len()];
     for _ in 0..50 {
@@ -355,9 +368,11 @@ pub fn cluster_speakers(windows: &[SpeakerWindow]) -> SpeakerClusters {
         run_start = run_end;
     }
     let silhouette = silhouette(&points, &labels);
-    let minority = labels.iter().filter(|label| **label == 1).count().min(
-        labels.iter().filter(|label| **label == 0).count(),
-    );
+    let minority = labels
+        .iter()
+        .filter(|label| **label == 1)
+        .count()
+        .min(labels.iter().filter(|label| **label == 0).count());
     if silhouette < 0.08 || minority == 0 {
         return one_speaker(silhouette);
     }
@@ -367,12 +382,16 @@ pub fn cluster_speakers(windows: &[SpeakerWindow]) -> SpeakerClusters {
             *label = 1 - *label;
         }
     }
-    let centroids = [centroid_of(&points, &labels, 0), centroid_of(&points, &labels, 1)];
+    let centroids = [
+        centroid_of(&points, &labels, 0),
+        centroid_of(&points, &labels, 1),
+    ];
     let confidences = points
         .iter()
         .zip(&labels)
         .map(|(point, label)| {
-            let margin = (dot(point, &centroids[*label]) - dot(point, &centroids[1 - label])).max(0.0);
+            let margin =
+                (dot(point, &centroids[*label]) - dot(point, &centroids[1 - label])).max(0.0);
             1.0 - 0.5 * (-f64::from(margin) / f64::from(typical)).exp()
         })
         .collect();
@@ -415,12 +434,17 @@ pub struct SpeakerTurn {
 pub fn speaker_turns(windows: &[SpeakerWindow], clusters: &SpeakerClusters) -> Vec<SpeakerTurn> {
     let mut turns: Vec<SpeakerTurn> = Vec::new();
     let mut weights: Vec<f64> = Vec::new();
-    for ((window, label), confidence) in windows.iter().zip(&clusters.labels).zip(&clusters.confidences) {
+    for ((window, label), confidence) in windows
+        .iter()
+        .zip(&clusters.labels)
+        .zip(&clusters.confidences)
+    {
         let weight = window.end - window.start;
         if let Some(turn) = turns.last_mut() {
             if turn.speaker == *label && window.start - turn.end < 0.1 {
                 let total = weights.last().copied().unwrap_or(0.0);
-                turn.confidence = (turn.confidence * total + confidence * weight) / (total + weight);
+                turn.confidence =
+                    (turn.confidence * total + confidence * weight) / (total + weight);
                 turn.end = window.end;
                 if let Some(last) = weights.last_mut() {
                     *last += weight;
@@ -460,9 +484,8 @@ pub fn label_segments(turns: &[SpeakerTurn], segments: &[AsrSegment]) -> Vec<(us
             if total <= 0.0 {
                 let middle = (segment.start + segment.end) / 2.0;
                 let nearest = turns.iter().min_by(|left, right| {
-                    let distance = |turn: &&SpeakerTurn| {
-                        (middle - (turn.start + turn.end) / 2.0).abs()
-                    };
+                    let distance =
+                        |turn: &&SpeakerTurn| (middle - (turn.start + turn.end) / 2.0).abs();
                     distance(left).total_cmp(&distance(right))
                 });
                 return (nearest.map_or(0, |turn| turn.speaker), 0.5);
@@ -471,7 +494,10 @@ pub fn label_segments(turns: &[SpeakerTurn], segments: &[AsrSegment]) -> Vec<(us
             let share = overlap[speaker] / total;
             let mean_confidence = confidence[speaker] / overlap[speaker];
             // Right if the covering speaker is right and dominates.
-            (speaker, (0.5 + (mean_confidence - 0.5) * (2.0 * share - 1.0)).max(0.5))
+            (
+                speaker,
+                (0.5 + (mean_confidence - 0.5) * (2.0 * share - 1.0)).max(0.5),
+            )
         })
         .collect()
 }
@@ -601,7 +627,8 @@ pub fn assign_roles(inputs: &[RoleInput]) -> RoleAssignment {
         };
         let speaker = input.speaker_confidence.clamp(0.5, 1.0);
         // Right when both are right or both are wrong.
-        let confidence = speaker * decision_confidence + (1.0 - speaker) * (1.0 - decision_confidence);
+        let confidence =
+            speaker * decision_confidence + (1.0 - speaker) * (1.0 - decision_confidence);
         roles.push(role);
         confidences.push(confidence.max(0.5));
     }
@@ -640,10 +667,19 @@ mod tests {
         assert_eq!(assignment.agent_speaker, 1);
         assert_eq!(
             assignment.roles,
-            vec![Role::Customer, Role::Agent, Role::Customer, Role::Agent, Role::Agent]
+            vec![
+                Role::Customer,
+                Role::Agent,
+                Role::Customer,
+                Role::Agent,
+                Role::Agent
+            ]
         );
         assert!(assignment.decision_confidence > 0.99, "{assignment:?}");
-        assert!(assignment.confidences.iter().all(|c| *c > 0.85 && *c <= 0.9 + 1e-9));
+        assert!(assignment
+            .confidences
+            .iter()
+            .all(|c| *c > 0.85 && *c <= 0.9 + 1e-9));
     }
 
     #[test]
@@ -654,7 +690,10 @@ mod tests {
 
     #[test]
     fn without_script_words_the_first_speaker_is_the_agent_with_low_confidence() {
-        let inputs = [input(1, 0.5, "上海市第一食品商店"), input(0, 3.0, "世纪公园三号门")];
+        let inputs = [
+            input(1, 0.5, "上海市第一食品商店"),
+            input(0, 3.0, "世纪公园三号门"),
+        ];
         let assignment = assign_roles(&inputs);
         assert_eq!(assignment.agent_speaker, 1);
         assert!(assignment.decision_confidence < 0.6);
@@ -663,8 +702,18 @@ mod tests {
     #[test]
     fn segments_take_the_speaker_covering_most_of_them() {
         let turns = [
-            SpeakerTurn { start: 0.0, end: 4.0, speaker: 0, confidence: 0.9 },
-            SpeakerTurn { start: 4.0, end: 9.0, speaker: 1, confidence: 0.8 },
+            SpeakerTurn {
+                start: 0.0,
+                end: 4.0,
+                speaker: 0,
+                confidence: 0.9,
+            },
+            SpeakerTurn {
+                start: 4.0,
+                end: 9.0,
+                speaker: 1,
+                confidence: 0.8,
+            },
         ];
         let segment = |start, end| AsrSegment {
             start,
@@ -672,7 +721,10 @@ mod tests {
             text: String::new(),
             confidence: 0.9,
         };
-        let labels = label_segments(&turns, &[segment(0.5, 3.5), segment(3.0, 8.0), segment(20.0, 21.0)]);
+        let labels = label_segments(
+            &turns,
+            &[segment(0.5, 3.5), segment(3.0, 8.0), segment(20.0, 21.0)],
+        );
         assert_eq!(labels[0], (0, 0.9));
         assert_eq!(labels[1].0, 1);
         assert!(labels[1].1 < 0.8 && labels[1].1 > 0.5);

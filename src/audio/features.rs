@@ -96,9 +96,7 @@ impl FrameAnalyzer {
         let forward = planner.plan_fft_forward(FFT);
         let inverse = planner.plan_fft_inverse(FFT);
         let window: Vec<f32> = (0..WINDOW)
-            .map(|index| {
-                0.5 - 0.5 * (std::f32::consts::TAU * index as f32 / WINDOW as f32).cos()
-            })
+            .map(|index| 0.5 - 0.5 * (std::f32::consts::TAU * index as f32 / WINDOW as f32).cos())
             .collect();
         let window_power = window.iter().map(|value| value * value).sum::<f32>();
         let window_autocorrelation = (0..WINDOW)
@@ -186,13 +184,11 @@ impl FrameAnalyzer {
             *power = value.norm_sqr();
         }
         let scale = 2.0 / (FFT as f32 * self.window_power);
-        let band: f32 = self.power[hz_to_bin(300.0)..=hz_to_bin(3400.0)].iter().sum();
+        let band: f32 = self.power[hz_to_bin(300.0)..=hz_to_bin(3400.0)]
+            .iter()
+            .sum();
         let energy_db = 10.0 * (band * scale + 1e-10).log10();
-        let (periodicity, pitch_hz) = if with_pitch {
-            self.pitch()
-        } else {
-            (0.0, 0.0)
-        };
+        let (periodicity, pitch_hz) = if with_pitch { self.pitch() } else { (0.0, 0.0) };
         Frame {
             energy_db,
             periodicity,
@@ -233,7 +229,11 @@ impl FrameAnalyzer {
         let mut best_lag = min_lag;
         let mut best = highest;
         for (offset, &value) in values.iter().enumerate() {
-            let left = if offset > 0 { values[offset - 1] } else { f32::MIN };
+            let left = if offset > 0 {
+                values[offset - 1]
+            } else {
+                f32::MIN
+            };
             let right = values.get(offset + 1).copied().unwrap_or(f32::MIN);
             if value >= left && value >= right && value >= 0.9 * highest {
                 best_lag = min_lag + offset;
@@ -281,7 +281,11 @@ impl FrameAnalyzer {
         let bands = self.log_mel();
         let mut coefficients = [0f32; MFCC];
         for (coefficient, row) in coefficients.iter_mut().zip(&self.dct) {
-            *coefficient = row.iter().zip(&bands).map(|(weight, band)| weight * band).sum();
+            *coefficient = row
+                .iter()
+                .zip(&bands)
+                .map(|(weight, band)| weight * band)
+                .sum();
         }
         coefficients
     }
@@ -312,7 +316,10 @@ mod tests {
         for &pitch in &[90.0f32, 150.0, 220.0, 310.0] {
             let frame = analyzer.analyze(&harmonic(pitch, 0.2), true);
             assert!(frame.periodicity > 0.8, "{pitch}: {frame:?}");
-            assert!((frame.pitch_hz - pitch).abs() / pitch < 0.02, "{pitch}: {frame:?}");
+            assert!(
+                (frame.pitch_hz - pitch).abs() / pitch < 0.02,
+                "{pitch}: {frame:?}"
+            );
         }
     }
 

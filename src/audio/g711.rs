@@ -113,7 +113,11 @@ mod tests {
                 assert_eq!(mulaw_to_linear(byte), 0);
                 continue;
             }
-            assert_eq!(linear_to_mulaw(mulaw_to_linear(byte)), byte, "byte {byte:#x}");
+            assert_eq!(
+                linear_to_mulaw(mulaw_to_linear(byte)),
+                byte,
+                "byte {byte:#x}"
+            );
         }
     }
 
@@ -144,8 +148,14 @@ mod tests {
             let via_mulaw = mulaw_to_linear(linear_to_mulaw(value)) as f32;
             let via_alaw = alaw_to_linear(linear_to_alaw(value)) as f32;
             let tolerance = (value as f32).abs() * 0.05 + 16.0;
-            assert!((via_mulaw - value as f32).abs() <= tolerance, "mu {value} {via_mulaw}");
-            assert!((via_alaw - value as f32).abs() <= tolerance, "a {value} {via_alaw}");
+            assert!(
+                (via_mulaw - value as f32).abs() <= tolerance,
+                "mu {value} {via_mulaw}"
+            );
+            assert!(
+                (via_alaw - value as f32).abs() <= tolerance,
+                "a {value} {via_alaw}"
+            );
         }
     }
 }

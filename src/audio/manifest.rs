@@ -109,12 +109,20 @@ pub fn parse_manifest(bytes: &[u8], manifest: &Path) -> Result<ManifestReport> {
         let record = match record {
             Ok(record) => record,
             Err(error) => {
-                let line = error.position().map_or(0, |position| position.line() as usize);
-                report.errors.push(row_error(manifest, line, format!("unreadable row: {error}")));
+                let line = error
+                    .position()
+                    .map_or(0, |position| position.line() as usize);
+                report.errors.push(row_error(
+                    manifest,
+                    line,
+                    format!("unreadable row: {error}"),
+                ));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |position| position.line() as usize);
+        let line = record
+            .position()
+            .map_or(0, |position| position.line() as usize);
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -209,7 +217,9 @@ fn parse_row(
     let meta: BTreeMap<String, String> = headers
         .iter()
         .zip(record.iter())
-        .filter(|(header, value)| !KNOWN_COLUMNS.contains(&header.as_str()) && !value.is_empty() && !header.is_empty())
+        .filter(|(header, value)| {
+            !KNOWN_COLUMNS.contains(&header.as_str()) && !value.is_empty() && !header.is_empty()
+        })
         .map(|(header, value)| (header.clone(), value.to_string()))
         .collect();
     Ok(AudioEntry {
@@ -229,13 +239,20 @@ fn stem(path: &Path) -> std::result::Result<String, String> {
         .and_then(|stem| stem.to_str())
         .map(str::to_string)
         .filter(|stem| !stem.is_empty())
-        .ok_or_else(|| format!("cannot make a call_id from {}: add a call_id column", path.display()))
+        .ok_or_else(|| {
+            format!(
+                "cannot make a call_id from {}: add a call_id column",
+                path.display()
+            )
+        })
 }
 
 fn is_audio(path: &Path) -> bool {
     path.extension()
         .and_then(|extension| extension.to_str())
-        .is_some_and(|extension| AUDIO_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str()))
+        .is_some_and(|extension| {
+            AUDIO_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str())
+        })
 }
 
 /// Every audio file under `folder` (recursively, hidden entries skipped),
@@ -245,7 +262,8 @@ pub fn scan_directory(folder: &Path) -> Result<ManifestReport> {
     let mut files = Vec::new();
     let mut pending = vec![folder.to_path_buf()];
     while let Some(directory) = pending.pop() {
-        let entries = std::fs::read_dir(&directory).map_err(|error| Error::io(&directory, error))?;
+        let entries =
+            std::fs::read_dir(&directory).map_err(|error| Error::io(&directory, error))?;
         for entry in entries {
             let entry = entry.map_err(|error| Error::io(&directory, error))?;
             let path = entry.path();

@@ -39,7 +39,9 @@ pub mod wav;
 pub use decode::{decode, sha256_file, AudioInfo, AudioStream, DecodedAudio};
 pub use diarize::{assign_roles, RoleAssignment, RoleInput};
 pub use manifest::{read_manifest, scan_directory, ManifestReport};
-pub use reader::{read_call, silences, AudioOptions, CallAudioSummary, CallReader, SpeechBatch, Track};
+pub use reader::{
+    read_call, silences, AudioOptions, CallAudioSummary, CallReader, SpeechBatch, Track,
+};
 pub use vad::{Vad, VadConfig};
 
 /// The sample rate everything after decoding works at (Whisper's).

@@ -145,24 +145,29 @@ fn identical(left: &[f32], right: &[f32]) -> bool {
     if energy <= 1e-6 {
         return false;
     }
-    let difference: f32 = left
-        .iter()
-        .zip(right)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum();
+    let difference: f32 = left.iter().zip(right).map(|(a, b)| (a - b) * (a - b)).sum();
     difference < energy * 1e-4
 }
 
 impl CallReader {
     /// Opens `path`; `declared` is the manifest's `channels` (None: by
     /// channel count).
-    pub fn open(path: &Path, declared: Option<ChannelLayout>, options: &AudioOptions) -> Result<CallReader> {
+    pub fn open(
+        path: &Path,
+        declared: Option<ChannelLayout>,
+        options: &AudioOptions,
+    ) -> Result<CallReader> {
         let mut stream = AudioStream::open(path)?;
         let chunk_frames = (options.chunk_seconds.max(1.0) * f64::from(SAMPLE_RATE)) as usize;
         let first_chunk = stream.read(chunk_frames)?;
         let channels = stream.info().channels;
         let mut warnings = Vec::new();
-        let mixed = |role: Option<Role>| vec![Track { role, source: TrackSource::Mix }];
+        let mixed = |role: Option<Role>| {
+            vec![Track {
+                role,
+                source: TrackSource::Mix,
+            }]
+        };
         let (layout, tracks) = match (channels, declared) {
             (1, None | Some(ChannelLayout::Mono)) => (ChannelLayout::Mono, mixed(None)),
             (1, Some(_)) => {
@@ -195,7 +200,11 @@ impl CallReader {
                     );
                     (ChannelLayout::Mono, mixed(None))
                 } else {
-                    let agent = if layout == ChannelLayout::AgentRight { 1 } else { 0 };
+                    let agent = if layout == ChannelLayout::AgentRight {
+                        1
+                    } else {
+                        0
+                    };
                     (
                         layout,
                         vec![
@@ -362,7 +371,11 @@ impl CallReader {
 
 /// Reads a whole call: every batch, then the summary (for short files and
 /// tests; a batch job should consume batches as they come).
-pub fn read_call(path: &Path, declared: Option<ChannelLayout>, options: &AudioOptions) -> Result<(Vec<SpeechBatch>, CallAudioSummary)> {
+pub fn read_call(
+    path: &Path,
+    declared: Option<ChannelLayout>,
+    options: &AudioOptions,
+) -> Result<(Vec<SpeechBatch>, CallAudioSummary)> {
     let mut reader = CallReader::open(path, declared, options)?;
     let mut batches = Vec::new();
     while let Some(more) = reader.next_batches()? {
@@ -409,8 +422,14 @@ mod tests {
         assert_eq!(
             gaps,
             vec![
-                Silence { start: 6.0, end: 10.0 },
-                Silence { start: 12.0, end: 20.0 }
+                Silence {
+                    start: 6.0,
+                    end: 10.0
+                },
+                Silence {
+                    start: 12.0,
+                    end: 20.0
+                }
             ]
         );
     }

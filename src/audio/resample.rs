@@ -56,7 +56,9 @@ impl StreamResampler {
                 .map_err(|error| Error::Usage(format!("resampler: {error}")))?,
             )
         };
-        let delay_left = inner.as_ref().map_or(0, |resampler| resampler.output_delay());
+        let delay_left = inner
+            .as_ref()
+            .map_or(0, |resampler| resampler.output_delay());
         Ok(StreamResampler {
             inner,
             input_rate,
@@ -191,7 +193,9 @@ mod tests {
 
     fn tone(frequency: f32, rate: u32, seconds: f32) -> Vec<f32> {
         (0..(rate as f32 * seconds) as usize)
-            .map(|index| (std::f32::consts::TAU * frequency * index as f32 / rate as f32).sin() * 0.5)
+            .map(|index| {
+                (std::f32::consts::TAU * frequency * index as f32 / rate as f32).sin() * 0.5
+            })
             .collect()
     }
 

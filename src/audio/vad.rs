@@ -193,7 +193,10 @@ impl Vad {
         }
         self.tail.clear();
         while let Some((index, frame, tonal)) = self.undecided.pop_front() {
-            let floor = self.minimum.front().map_or(DIGITAL_SILENCE_DB, |entry| entry.1);
+            let floor = self
+                .minimum
+                .front()
+                .map_or(DIGITAL_SILENCE_DB, |entry| entry.1);
             self.decide(index, frame, tonal, floor, &mut regions);
         }
         let end = self.analyzed + self.merge_gap + 1;
@@ -233,7 +236,13 @@ impl Vad {
     }
 
     /// Takes one analyzed frame: updates the floor and decides what can be.
-    fn accept(&mut self, frame: Frame, tonal: bool, floor_input: bool, regions: &mut Vec<SpeechRegion>) {
+    fn accept(
+        &mut self,
+        frame: Frame,
+        tonal: bool,
+        floor_input: bool,
+        regions: &mut Vec<SpeechRegion>,
+    ) {
         let index = self.analyzed;
         self.analyzed += 1;
         // Digital silence (a codec's start, a muted line, a dropout) is not
@@ -241,29 +250,8 @@ impl Vad {
         // would look like speech.
         // Frames whose window straddles the edge of digital silence are
         // half silent: they stay out too.
-        let edge = (WINDOW / HOP) as u64;
-        if !floor_input {
-        } else if frame.energy_db <= DIGITAL_SILENCE_DB {
-            self.last_digital_silence = Some(index);
-            while self
-                .minimum
-                .back()
-                .is_some_and(|&(old, _)| old + edge >= index)
-            {
-                self.minimum.pop_back();
-            }
-        } else if self
-            .last_digital_silence
-            .is_none_or(|silence| index > silence + edge)
-        {
-            while self
-                .minimum
-                .back()
-                .is_some_and(|&(_, energy)| energy >= frame.energy_db)
-            {
-                self.minimum.pop_back();
-            }
-            self.minimum.push_back((index, frame.energy_db));
+        if floor_input {
+            self.update_floor(index, frame.energy_db);
         }
         let window = self.floor_window + self.lookahead;
         while self
@@ -283,12 +271,52 @@ impl Vad {
                 break;
             }
             self.undecided.pop_front();
-            let floor = self.minimum.front().map_or(DIGITAL_SILENCE_DB, |entry| entry.1);
+            let floor = self
+                .minimum
+                .front()
+                .map_or(DIGITAL_SILENCE_DB, |entry| entry.1);
             self.decide(oldest, oldest_frame, oldest_tonal, floor, regions);
         }
     }
 
-    fn decide(&mut self, index: u64, frame: Frame, tonal: bool, floor: f32, regions: &mut Vec<SpeechRegion>) {
+    /// Adds a frame's energy to the sliding minimum (see `accept`).
+    fn update_floor(&mut self, index: u64, energy_db: f32) {
+        let edge = (WINDOW / HOP) as u64;
+        if energy_db <= DIGITAL_SILENCE_DB {
+            self.last_digital_silence = Some(index);
+            while self
+                .minimum
+                .back()
+                .is_some_and(|&(old, _)| old + edge >= index)
+            {
+                self.minimum.pop_back();
+            }
+            return;
+        }
+        if self
+            .last_digital_silence
+            .is_some_and(|silence| index <= silence + edge)
+        {
+            return;
+        }
+        while self
+            .minimum
+            .back()
+            .is_some_and(|&(_, energy)| energy >= energy_db)
+        {
+            self.minimum.pop_back();
+        }
+        self.minimum.push_back((index, energy_db));
+    }
+
+    fn decide(
+        &mut self,
+        index: u64,
+        frame: Frame,
+        tonal: bool,
+        floor: f32,
+        regions: &mut Vec<SpeechRegion>,
+    ) {
         let config = &self.config;
         let above = frame.energy_db - floor;
         let loud_enough = frame.energy_db > config.min_level_db;
@@ -351,7 +379,10 @@ impl Vad {
         }
         self.emit(candidate, regions, false);
         if let Some(first) = rest.iter().position(|record| record.active) {
-            let last = rest.iter().rposition(|record| record.active).unwrap_or(first);
+            let last = rest
+                .iter()
+                .rposition(|record| record.active)
+                .unwrap_or(first);
             self.candidate = Some(Candidate {
                 start: rest_start + first as u64,
                 records: rest[first..].to_vec(),
@@ -372,7 +403,9 @@ impl Vad {
         let length = (candidate.last_active + 1 - candidate.start) as usize;
         let records = &candidate.records[..length.min(candidate.records.len())];
         let active = records.iter().filter(|record| record.active).count();
-        if (length as u64) < frames_of(config.min_speech_seconds) || active * 2 < frames_of(config.min_speech_seconds) as usize {
+        if (length as u64) < frames_of(config.min_speech_seconds)
+            || active * 2 < frames_of(config.min_speech_seconds) as usize
+        {
             return;
         }
         let voiced = records
@@ -391,7 +424,8 @@ impl Vad {
         }
         let pad = f64::from(config.pad_seconds);
         let duration = self.samples_seen as f64 / f64::from(SAMPLE_RATE);
-        let start = (features::frame_start_seconds(candidate.start) - pad).max(self.last_emitted_end);
+        let start =
+            (features::frame_start_seconds(candidate.start) - pad).max(self.last_emitted_end);
         let mut end = features::frame_end_seconds(candidate.last_active) + pad;
         if at_end || end > duration {
             end = end.min(duration);
@@ -484,7 +518,11 @@ pub fn detect(samples: &[f32], config: &VadConfig) -> Vec<SpeechRegion> {
 
 /// Frame-level agreement of detected regions with true ones: (precision,
 /// recall) over 10 ms frames up to `duration` seconds.
-pub fn frame_scores(detected: &[SpeechRegion], truth: &[SpeechRegion], duration: f64) -> (f64, f64) {
+pub fn frame_scores(
+    detected: &[SpeechRegion],
+    truth: &[SpeechRegion],
+    duration: f64,
+) -> (f64, f64) {
     let frames = (duration * 100.0).ceil() as usize;
     let mark = |regions: &[SpeechRegion]| {
         let mut marks = vec![false; frames];
@@ -499,12 +537,24 @@ pub fn frame_scores(detected: &[SpeechRegion], truth: &[SpeechRegion], duration:
     };
     let detected = mark(detected);
     let truth = mark(truth);
-    let both = detected.iter().zip(&truth).filter(|(d, t)| **d && **t).count() as f64;
+    let both = detected
+        .iter()
+        .zip(&truth)
+        .filter(|(d, t)| **d && **t)
+        .count() as f64;
     let detected_count = detected.iter().filter(|d| **d).count() as f64;
     let truth_count = truth.iter().filter(|t| **t).count() as f64;
     (
-        if detected_count > 0.0 { both / detected_count } else { 1.0 },
-        if truth_count > 0.0 { both / truth_count } else { 1.0 },
+        if detected_count > 0.0 {
+            both / detected_count
+        } else {
+            1.0
+        },
+        if truth_count > 0.0 {
+            both / truth_count
+        } else {
+            1.0
+        },
     )
 }
 
@@ -531,7 +581,11 @@ mod tests {
                 let f0 = pitch * (1.0 + glide * (progress - 0.5));
                 phase += std::f32::consts::TAU * f0 / SAMPLE_RATE as f32;
                 let envelope = (std::f32::consts::PI * progress).sin();
-                (1..=10).map(|h| (phase * h as f32).sin() / h as f32).sum::<f32>() * 0.1 * envelope
+                (1..=10)
+                    .map(|h| (phase * h as f32).sin() / h as f32)
+                    .sum::<f32>()
+                    * 0.1
+                    * envelope
             })
             .collect()
     }
@@ -582,7 +636,9 @@ mod tests {
                     let time = index as f32 / SAMPLE_RATE as f32;
                     let envelope = (1.0 - time * 1.2).max(0.2);
                     let value = (1..=5)
-                        .map(|h| (std::f32::consts::TAU * pitch * h as f32 * time).sin() / (h * h) as f32)
+                        .map(|h| {
+                            (std::f32::consts::TAU * pitch * h as f32 * time).sin() / (h * h) as f32
+                        })
                         .sum::<f32>();
                     music.push(value * 0.2 * envelope + (note_index as f32) * 0.0);
                 }
@@ -625,8 +681,14 @@ mod tests {
 
     #[test]
     fn frame_scores_count_overlap() {
-        let truth = [SpeechRegion { start: 1.0, end: 3.0 }];
-        let detected = [SpeechRegion { start: 2.0, end: 4.0 }];
+        let truth = [SpeechRegion {
+            start: 1.0,
+            end: 3.0,
+        }];
+        let detected = [SpeechRegion {
+            start: 2.0,
+            end: 4.0,
+        }];
         let (precision, recall) = frame_scores(&detected, &truth, 5.0);
         assert!((precision - 0.5).abs() < 0.01 && (recall - 0.5).abs() < 0.01);
     }

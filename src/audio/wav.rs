@@ -97,7 +97,7 @@ pub fn format_tag_name(tag: u16) -> &'static str {
         0x0065 => "G.722 ADPCM",
         0x00FF => "AAC",
         0x0133 => "G.729",
-        0x0160 | 0x0161 | 0x0162 | 0x0163 => "Windows Media Audio",
+        0x0160..=0x0163 => "Windows Media Audio",
         0x1610 => "HE-AAC",
         0x704F => "Opus",
         0xFFFE => "extensible",
@@ -144,11 +144,17 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
 
 /// Whether these first bytes start a RIFF/RF64 WAVE file.
 pub fn is_wav(head: &[u8]) -> bool {
-    head.len() >= 12 && (&head[0..4] == b"RIFF" || &head[0..4] == b"RF64") && &head[8..12] == b"WAVE"
+    head.len() >= 12
+        && (&head[0..4] == b"RIFF" || &head[0..4] == b"RF64")
+        && &head[8..12] == b"WAVE"
 }
 
 /// Reads the header of the WAV file `path` up to its `data` chunk.
-pub fn read_header<R: Read + Seek>(reader: &mut R, path: &Path, file_len: u64) -> Result<WavHeader> {
+pub fn read_header<R: Read + Seek>(
+    reader: &mut R,
+    path: &Path,
+    file_len: u64,
+) -> Result<WavHeader> {
     let io = |error| Error::io(path, error);
     let mut riff = [0u8; 12];
     if !read_exact_or(reader, &mut riff).map_err(io)? {
@@ -179,7 +185,10 @@ pub fn read_header<R: Read + Seek>(reader: &mut R, path: &Path, file_len: u64) -
         match &id {
             b"fmt " => {
                 if !(16..=1024).contains(&size) {
-                    return Err(invalid(path, format!("malformed WAV fmt chunk ({size} bytes)")));
+                    return Err(invalid(
+                        path,
+                        format!("malformed WAV fmt chunk ({size} bytes)"),
+                    ));
                 }
                 let mut body = vec![0u8; size as usize];
                 if !read_exact_or(reader, &mut body).map_err(io)? {
@@ -195,8 +204,14 @@ pub fn read_header<R: Read + Seek>(reader: &mut R, path: &Path, file_len: u64) -
                 rf64_data_len = Some(u64_at(&body, 8));
             }
             b"data" => {
-                let Some((format_tag, channels, sample_rate, bits_per_sample, block_align, encoding)) =
-                    format
+                let Some((
+                    format_tag,
+                    channels,
+                    sample_rate,
+                    bits_per_sample,
+                    block_align,
+                    encoding,
+                )) = format
                 else {
                     return Err(invalid(
                         path,
@@ -250,7 +265,10 @@ fn parse_format(body: &[u8], path: &Path) -> Result<Format> {
     let bits_per_sample = u16_at(body, 14);
     if format_tag == 0xFFFE {
         if body.len() < 40 {
-            return Err(invalid(path, "malformed WAV: extensible fmt chunk too short"));
+            return Err(invalid(
+                path,
+                "malformed WAV: extensible fmt chunk too short",
+            ));
         }
         // The sub-format GUID starts with the plain format tag.
         format_tag = u16_at(body, 24);
@@ -302,7 +320,14 @@ fn parse_format(body: &[u8], path: &Path) -> Result<Format> {
             ));
         }
     }
-    Ok((format_tag, channels, sample_rate, bits_per_sample, block_align, encoding))
+    Ok((
+        format_tag,
+        channels,
+        sample_rate,
+        bits_per_sample,
+        block_align,
+        encoding,
+    ))
 }
 
 /// Streams planar samples in -1..1 from the `data` chunk of a WAV file.
@@ -376,13 +401,16 @@ impl WavSource {
 fn decode_sample(encoding: WavEncoding, sample: &[u8]) -> f32 {
     match encoding {
         WavEncoding::Pcm { bits: 8 } => (f32::from(sample[0]) - 128.0) / 128.0,
-        WavEncoding::Pcm { bits: 16 } => f32::from(i16::from_le_bytes([sample[0], sample[1]])) / 32768.0,
+        WavEncoding::Pcm { bits: 16 } => {
+            f32::from(i16::from_le_bytes([sample[0], sample[1]])) / 32768.0
+        }
         WavEncoding::Pcm { bits: 24 } => {
             let value = i32::from_le_bytes([0, sample[0], sample[1], sample[2]]) >> 8;
             value as f32 / 8_388_608.0
         }
         WavEncoding::Pcm { .. } => {
-            i32::from_le_bytes([sample[0], sample[1], sample[2], sample[3]]) as f32 / 2_147_483_648.0
+            i32::from_le_bytes([sample[0], sample[1], sample[2], sample[3]]) as f32
+                / 2_147_483_648.0
         }
         WavEncoding::Float { bits: 32 } => {
             f32::from_le_bytes([sample[0], sample[1], sample[2], sample[3]]).clamp(-1.0, 1.0)
@@ -421,7 +449,12 @@ pub struct WavWriter {
 
 impl WavWriter {
     /// Creates `path` for `channels` channels at `sample_rate`.
-    pub fn create(path: &Path, channels: u16, sample_rate: u32, output: WavOutput) -> Result<WavWriter> {
+    pub fn create(
+        path: &Path,
+        channels: u16,
+        sample_rate: u32,
+        output: WavOutput,
+    ) -> Result<WavWriter> {
         let file = File::create(path).map_err(|error| Error::io(path, error))?;
         let mut writer = WavWriter {
             writer: BufWriter::with_capacity(1 << 16, file),
@@ -445,7 +478,9 @@ impl WavWriter {
         let block_align = width * self.channels;
         let mut header = Vec::with_capacity(46);
         header.extend_from_slice(b"RIFF");
-        header.extend_from_slice(&(4 + 8 + fmt_len + 8 + data_bytes + (data_bytes & 1)).to_le_bytes());
+        header.extend_from_slice(
+            &(4 + 8 + fmt_len + 8 + data_bytes + (data_bytes & 1)).to_le_bytes(),
+        );
         header.extend_from_slice(b"WAVEfmt ");
         header.extend_from_slice(&fmt_len.to_le_bytes());
         header.extend_from_slice(&tag.to_le_bytes());
@@ -489,10 +524,15 @@ impl WavWriter {
     pub fn finish(mut self) -> Result<()> {
         let io = |path: &Path, error| Error::io(path, error);
         if self.data_bytes > u64::from(u32::MAX - 64) {
-            return Err(invalid(&self.path, "recording too long for a WAV file (over 4 GiB)"));
+            return Err(invalid(
+                &self.path,
+                "recording too long for a WAV file (over 4 GiB)",
+            ));
         }
         if self.data_bytes & 1 == 1 {
-            self.writer.write_all(&[0]).map_err(|error| io(&self.path, error))?;
+            self.writer
+                .write_all(&[0])
+                .map_err(|error| io(&self.path, error))?;
         }
         self.writer.flush().map_err(|error| io(&self.path, error))?;
         self.writer

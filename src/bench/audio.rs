@@ -55,10 +55,21 @@ impl Corpus {
         let corpus = Corpus {
             speaker_a: pick(&asr, "S0150"),
             speaker_b: pick(&asr, "S0252"),
-            agent_lines: tts.iter().filter(|clip| clip.name.starts_with('a')).cloned().collect(),
-            customer_lines: tts.iter().filter(|clip| clip.name.starts_with('c')).cloned().collect(),
+            agent_lines: tts
+                .iter()
+                .filter(|clip| clip.name.starts_with('a'))
+                .cloned()
+                .collect(),
+            customer_lines: tts
+                .iter()
+                .filter(|clip| clip.name.starts_with('c'))
+                .cloned()
+                .collect(),
         };
-        if corpus.speaker_a.is_empty() || corpus.speaker_b.is_empty() || corpus.agent_lines.is_empty() {
+        if corpus.speaker_a.is_empty()
+            || corpus.speaker_b.is_empty()
+            || corpus.agent_lines.is_empty()
+        {
             return Err(Error::Usage(format!(
                 "{}: expected asr-dev (S0150, S0252) and callcenter-tts clips there; pass --shared",
                 shared.display()
@@ -93,7 +104,11 @@ pub fn merged_truth(call: &ComposedCall, role: Option<Role>, merge_gap: f64) -> 
 
 /// For each true region, whether the detected regions overlapping it start
 /// and end within `tolerance` seconds of it.
-pub fn boundaries_found(truth: &[SpeechRegion], detected: &[SpeechRegion], tolerance: f64) -> Vec<bool> {
+pub fn boundaries_found(
+    truth: &[SpeechRegion],
+    detected: &[SpeechRegion],
+    tolerance: f64,
+) -> Vec<bool> {
     truth
         .iter()
         .map(|region| {
@@ -103,7 +118,8 @@ pub fn boundaries_found(truth: &[SpeechRegion], detected: &[SpeechRegion], toler
                 .collect();
             match (touching.first(), touching.last()) {
                 (Some(first), Some(last)) => {
-                    (first.start - region.start).abs() <= tolerance && (last.end - region.end).abs() <= tolerance
+                    (first.start - region.start).abs() <= tolerance
+                        && (last.end - region.end).abs() <= tolerance
                 }
                 _ => false,
             }
@@ -132,18 +148,34 @@ pub fn run(options: &AudioBenchOptions) -> Result<Vec<Row>> {
 }
 
 /// Decode + resample + VAD of a long stereo mu-law recording, chunked.
-fn long_recording(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) -> Result<Vec<Row>> {
-    let spec = compose::random_call_spec(&corpus.agent_lines, &corpus.customer_lines, CallLayout::AgentLeft, options.seed);
+fn long_recording(
+    corpus: &Corpus,
+    options: &AudioBenchOptions,
+    scratch: &Path,
+) -> Result<Vec<Row>> {
+    let spec = compose::random_call_spec(
+        &corpus.agent_lines,
+        &corpus.customer_lines,
+        CallLayout::AgentLeft,
+        options.seed,
+    );
     let call = compose::compose(&spec);
     let repeats = ((options.long_hours * 3600.0) / call.duration()).ceil() as usize;
     let path = scratch.join("long.wav");
     compose::write_repeated(&path, &call.channels, repeats, Encoding::Mulaw8k)?;
     drop(call);
     let started = Instant::now();
-    let mut reader = CallReader::open(&path, Some(ChannelLayout::AgentLeft), &AudioOptions::default())?;
+    let mut reader = CallReader::open(
+        &path,
+        Some(ChannelLayout::AgentLeft),
+        &AudioOptions::default(),
+    )?;
     let mut regions = 0usize;
     while let Some(batches) = reader.next_batches()? {
-        regions += batches.iter().map(|batch| batch.regions.len()).sum::<usize>();
+        regions += batches
+            .iter()
+            .map(|batch| batch.regions.len())
+            .sum::<usize>();
     }
     let summary = reader.finish()?;
     let seconds = started.elapsed().as_secs_f64();
@@ -169,8 +201,18 @@ fn long_recording(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) 
 
 /// VAD precision/recall and boundary accuracy on stereo 8 kHz mu-law calls.
 fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) -> Result<Vec<Row>> {
-    let agents: Vec<Clip> = corpus.agent_lines.iter().chain(&corpus.speaker_a).cloned().collect();
-    let customers: Vec<Clip> = corpus.customer_lines.iter().chain(&corpus.speaker_b).cloned().collect();
+    let agents: Vec<Clip> = corpus
+        .agent_lines
+        .iter()
+        .chain(&corpus.speaker_a)
+        .cloned()
+        .collect();
+    let customers: Vec<Clip> = corpus
+        .customer_lines
+        .iter()
+        .chain(&corpus.speaker_b)
+        .cloned()
+        .collect();
     let mut precision_sum = 0.0;
     let mut recall_sum = 0.0;
     let mut tracks = 0.0;
@@ -181,17 +223,27 @@ fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) ->
     let mut audio_seconds = 0.0;
     let mut processing = 0.0;
     for index in 0..options.calls {
-        let spec = compose::random_call_spec(&agents, &customers, CallLayout::AgentLeft, options.seed + index as u64);
+        let spec = compose::random_call_spec(
+            &agents,
+            &customers,
+            CallLayout::AgentLeft,
+            options.seed + index as u64,
+        );
         let call = compose::compose(&spec);
         let path = scratch.join(format!("vad-{index}.wav"));
         call.write(&path, Encoding::Mulaw8k)?;
         let started = Instant::now();
-        let (_, summary) = crate::audio::read_call(&path, Some(ChannelLayout::AgentLeft), &AudioOptions::default())?;
+        let (_, summary) = crate::audio::read_call(
+            &path,
+            Some(ChannelLayout::AgentLeft),
+            &AudioOptions::default(),
+        )?;
         processing += started.elapsed().as_secs_f64();
         audio_seconds += summary.duration;
         for (track, role) in [(0usize, Role::Agent), (1, Role::Customer)] {
             let truth = merged_truth(&call, Some(role), 0.5);
-            let (precision, recall) = frame_scores(&summary.regions[track], &truth, summary.duration);
+            let (precision, recall) =
+                frame_scores(&summary.regions[track], &truth, summary.duration);
             precision_sum += precision;
             recall_sum += recall;
             tracks += 1.0;
@@ -209,7 +261,12 @@ fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) ->
         options.calls
     );
     Ok(vec![
-        Row::new("VAD frame precision", precision_sum / tracks, "", note.clone()),
+        Row::new(
+            "VAD frame precision",
+            precision_sum / tracks,
+            "",
+            note.clone(),
+        ),
         Row::new("VAD frame recall", recall_sum / tracks, "", note),
         Row::new(
             "speech regions found within 0.5 s",
@@ -219,7 +276,11 @@ fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) ->
         ),
         Row::new(
             "hold music taken for speech",
-            if music_seconds > 0.0 { music_false / music_seconds } else { 0.0 },
+            if music_seconds > 0.0 {
+                music_false / music_seconds
+            } else {
+                0.0
+            },
             "share",
             format!("{music_seconds:.0} s of synthetic hold music"),
         ),
@@ -233,9 +294,16 @@ fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) ->
 }
 
 /// Speaker purity on mono calls of two real speakers, and role accuracy.
-fn speaker_separation(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) -> Result<Vec<Row>> {
+fn speaker_separation(
+    corpus: &Corpus,
+    options: &AudioBenchOptions,
+    scratch: &Path,
+) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for (encoding, label) in [(Encoding::Mulaw8k, "8 kHz mu-law"), (Encoding::Pcm16k, "16 kHz")] {
+    for (encoding, label) in [
+        (Encoding::Mulaw8k, "8 kHz mu-law"),
+        (Encoding::Pcm16k, "16 kHz"),
+    ] {
         let mut correct = 0.0;
         let mut total = 0.0;
         let mut two_found = 0;
@@ -264,7 +332,10 @@ fn speaker_separation(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Pa
             // Purity: windows that lie within one role's speech.
             let mut agreement = [[0.0f64; 2]; 2];
             for (window, label) in windows.iter().zip(&clusters.labels) {
-                let span = SpeechRegion { start: window.start, end: window.end };
+                let span = SpeechRegion {
+                    start: window.start,
+                    end: window.end,
+                };
                 let agent_time = overlap_seconds(&call.regions(Role::Agent), &span);
                 let customer_time = overlap_seconds(&call.regions(Role::Customer), &span);
                 let length = window.end - window.start;
@@ -323,9 +394,21 @@ fn speaker_separation(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Pa
                 role_total += length;
             }
             role_correct += right;
-            let agent_time: f64 = call.truth.iter().filter(|turn| turn.role == Role::Agent).map(|turn| turn.end - turn.start).sum();
+            let agent_time: f64 = call
+                .truth
+                .iter()
+                .filter(|turn| turn.role == Role::Agent)
+                .map(|turn| turn.end - turn.start)
+                .sum();
             let _ = agent_time;
-            if right > 0.5 * call.truth.iter().map(|turn| turn.end - turn.start).sum::<f64>() {
+            if right
+                > 0.5
+                    * call
+                        .truth
+                        .iter()
+                        .map(|turn| turn.end - turn.start)
+                        .sum::<f64>()
+            {
                 decisions_right += 1;
             }
         }
@@ -333,7 +416,12 @@ fn speaker_separation(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Pa
             "{} mono calls of S0150 + S0252 (asr-dev), {label}, line noise, overlaps",
             options.calls
         );
-        rows.push(Row::new(format!("speaker purity ({label})"), correct / total.max(1e-9), "", note.clone()));
+        rows.push(Row::new(
+            format!("speaker purity ({label})"),
+            correct / total.max(1e-9),
+            "",
+            note.clone(),
+        ));
         rows.push(Row::new(
             format!("two speakers found ({label})"),
             f64::from(two_found) / options.calls as f64,

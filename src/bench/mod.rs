@@ -2,8 +2,8 @@
 //! synthetic or shared data and returns rows for a printed table. They are
 //! measurements, never assertions.
 
-pub mod import;
 pub mod audio;
+pub mod import;
 
 use serde::Serialize;
 
