@@ -205,6 +205,22 @@ pub enum BenchCommand {
     /// ASR: CER, real-time factor and memory per model on shared/asr-dev
     /// (16 kHz and 8 kHz mu-law), side by side with faster-whisper.
     Asr(BenchAsrArgs),
+    /// Audio stage: VAD accuracy, speaker separation, speed and memory on
+    /// calls composed from the shared clips.
+    Audio {
+        /// The shared data folder (holds asr-dev and callcenter-tts).
+        #[arg(long, default_value = "../shared")]
+        shared: std::path::PathBuf,
+        /// Composed calls per measurement.
+        #[arg(long, default_value_t = 20)]
+        calls: usize,
+        /// Hours of the long recording for speed and memory (0 skips it).
+        #[arg(long, default_value_t = 3.0)]
+        long_hours: f64,
+        /// Seed of the composed calls.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// VOC digest over a synthetic corpus with planted bursts: term-cache
     /// precompute (cold and incremental) and digest time, separately.
     Digest {

@@ -23,6 +23,7 @@
 //! ```
 
 pub mod asr;
+pub mod audio;
 pub mod bench;
 pub mod cli;
 pub mod commands;

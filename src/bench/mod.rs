@@ -3,6 +3,7 @@
 //! measurements, never assertions.
 
 pub mod asr;
+pub mod audio;
 pub mod digest;
 pub mod import;
 pub mod qa;

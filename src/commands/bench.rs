@@ -18,6 +18,20 @@ pub(super) fn run(args: &BenchArgs, output: Output) -> Result<Outcome> {
         }
         BenchCommand::Asr(asr) => ("asr", bench::asr::run(asr, output)?),
         BenchCommand::Digest { calls, seed } => ("digest", bench::digest::run(*calls, *seed)?),
+        BenchCommand::Audio {
+            shared,
+            calls,
+            long_hours,
+            seed,
+        } => (
+            "audio",
+            bench::audio::run(&bench::audio::AudioBenchOptions {
+                shared: shared.clone(),
+                calls: *calls,
+                long_hours: *long_hours,
+                seed: *seed,
+            })?,
+        ),
     };
     if output.json {
         output.json_line(&serde_json::json!({ "bench": title, "rows": rows }));
