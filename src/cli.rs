@@ -56,6 +56,20 @@ pub enum Command {
     Show(ShowArgs),
     /// Workspace totals: calls, hours, agents, teams, date range.
     Stats,
+    /// Transcribe call recordings (a folder, or a manifest CSV per formats.md
+    /// §1) into the workspace.
+    ///
+    /// Decodes WAV (PCM 8/16 kHz, G.711 mu-law/A-law), MP3, FLAC, OGG and
+    /// M4A; splits stereo into agent and customer; skips silence; separates
+    /// the two speakers of mono recordings. Calls already transcribed from
+    /// the same audio with the same model are skipped (--force redoes them).
+    /// A recording that fails is listed in DATA/failures.jsonl and the batch
+    /// goes on (exit code 1). --json prints the transcripts (formats.md §2).
+    Transcribe(TranscribeArgs),
+    /// The main job: transcribe recordings, score them with the workspace's
+    /// scorecards (`[qa] scorecards` in DATA/callscope.toml, else the bundled
+    /// after-sales example) and update the search index.
+    Run(TranscribeArgs),
     /// Measure speed and memory (prints a table; figures for the README).
     Bench(BenchArgs),
     /// Personal data: audit the workspace (--check), mask it in place
@@ -100,6 +114,32 @@ pub struct ImportArgs {
     /// Refuse lines longer than this many bytes (memory stays bounded).
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_line_bytes: usize,
+}
+
+/// `callscope transcribe` and `callscope run`.
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// A folder of recordings, or a manifest CSV (formats.md §1).
+    pub input: PathBuf,
+    /// A whisper.cpp ggml model (default: `[asr] model`, else
+    /// models/ggml-base-q8_0.bin from `callscope model fetch`).
+    #[arg(long, value_name = "FILE.bin")]
+    pub model: Option<PathBuf>,
+    /// whisper threads per worker (default: cores / workers).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Calls transcribed at once (default: cores / threads).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// 1 for greedy decoding, more for beam search.
+    #[arg(long)]
+    pub beam_size: Option<usize>,
+    /// Transcribe calls again even when already done with the same audio and model.
+    #[arg(long)]
+    pub force: bool,
+    /// Also write this batch's transcripts (masked) as JSON Lines to FILE.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out: Option<PathBuf>,
 }
 
 /// `callscope show`.

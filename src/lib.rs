@@ -34,6 +34,7 @@ pub mod error;
 pub mod import;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod qa;
 pub mod redact;
 pub mod store;

