@@ -7,4 +7,5 @@ mod model;
 mod pipeline;
 mod qa;
 mod redact;
+mod transcribe;
 mod util;

@@ -1,0 +1,384 @@
+//! `callscope transcribe` / `run` with the real Whisper model: opt-in with
+//! `CALLSCOPE_MODEL_TESTS=1` after `callscope model fetch` (scripts/test.sh
+//! does both). The model is `models/ggml-base-q8_0.bin` or
+//! `$CALLSCOPE_TEST_MODEL`; clips come from `../shared` or `$CALLSCOPE_SHARED`.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use callscope::audio::compose::{self, CallLayout, CallSpec, Clip, Encoding, Turn};
+use callscope::model::Role;
+
+use crate::util::{repo, TestCommand};
+
+/// whisper must not oversubscribe the cores: one model test at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn model() -> Option<PathBuf> {
+    if std::env::var("CALLSCOPE_MODEL_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set CALLSCOPE_MODEL_TESTS=1 after `callscope model fetch`");
+        return None;
+    }
+    let model = std::env::var_os("CALLSCOPE_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("models/ggml-base-q8_0.bin"));
+    assert!(
+        model.exists(),
+        "{} missing: run `callscope model fetch`",
+        model.display()
+    );
+    Some(model)
+}
+
+fn shared() -> PathBuf {
+    std::env::var_os("CALLSCOPE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared"))
+}
+
+fn clip(id: &str) -> Clip {
+    let shared = shared();
+    let (folder, tsv) = if id.starts_with("BAC") {
+        ("asr-dev", "asr-dev/transcripts.tsv")
+    } else {
+        ("callcenter-tts", "callcenter-tts/transcripts.tsv")
+    };
+    let texts = std::fs::read_to_string(shared.join(tsv)).unwrap();
+    let text = texts
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{id}\t")))
+        .unwrap()
+        .to_string();
+    Clip::load(
+        &shared.join(folder).join("wav").join(format!("{id}.wav")),
+        &text,
+    )
+    .unwrap()
+}
+
+fn turn(role: Role, id: &str, gap: f64) -> Turn {
+    Turn {
+        role,
+        clip: clip(id),
+        gap,
+    }
+}
+
+/// A stereo call of two real speakers (asr-dev S0150 as the agent on the
+/// left, S0252 as the customer on the right) with a pause and an overlap.
+fn two_speaker_call() -> compose::ComposedCall {
+    compose::compose(&CallSpec {
+        layout: CallLayout::AgentLeft,
+        turns: vec![
+            turn(Role::Agent, "BAC009S0150W0013", 0.0),
+            turn(Role::Customer, "BAC009S0252W0026", 0.8),
+            turn(Role::Agent, "BAC009S0150W0015", 6.0),
+            turn(Role::Customer, "BAC009S0252W0030", -1.0),
+        ],
+        holds: Vec::new(),
+        lead_in: 1.0,
+        tail: 1.0,
+        noise_db: Some(-55.0),
+        seed: 3,
+    })
+}
+
+#[test]
+fn a_stereo_call_of_two_speakers_gets_roles_and_times_right() {
+    let Some(model) = model() else { return };
+    let _guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let test = TestCommand::new();
+    let call = two_speaker_call();
+    let folder = test.dir().join("audio");
+    std::fs::create_dir_all(&folder).unwrap();
+    call.write(&folder.join("T1.wav"), Encoding::Pcm16k)
+        .unwrap();
+    let run = test.expect(
+        &[
+            "transcribe",
+            folder.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+        ],
+        0,
+    );
+    let transcript = &run.json_lines()[0];
+    assert_eq!(transcript["call_id"], "T1");
+    assert_eq!(transcript["asr_model"], "ggml-base-q8_0");
+    assert_eq!(transcript["audio_sha256"].as_str().unwrap().len(), 64);
+    let segments = transcript["segments"].as_array().unwrap();
+    for placed in &call.truth {
+        let role = match placed.role {
+            Role::Agent => "agent",
+            _ => "customer",
+        };
+        let found = segments.iter().find(|segment| {
+            segment["role"] == role
+                && (segment["start"].as_f64().unwrap() - placed.start).abs() <= 0.5
+                && (segment["end"].as_f64().unwrap() - placed.end).abs() <= 0.5
+        });
+        assert!(
+            found.is_some(),
+            "no {role} segment within 0.5 s of {:.2}-{:.2}: {segments:#?}",
+            placed.start,
+            placed.end
+        );
+    }
+    // The overlap (the customer interrupts) keeps both sides.
+    let overlapping = segments.windows(2).any(|pair| {
+        pair[0]["role"] != pair[1]["role"]
+            && pair[1]["start"].as_f64().unwrap() < pair[0]["end"].as_f64().unwrap()
+    });
+    assert!(overlapping, "{segments:#?}");
+}
+
+#[test]
+fn an_8khz_mulaw_call_is_transcribed_in_simplified_chinese() {
+    let Some(model) = model() else { return };
+    let _guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let test = TestCommand::new();
+    let call = compose::compose(&CallSpec {
+        layout: CallLayout::AgentLeft,
+        turns: vec![
+            turn(Role::Agent, "a02", 0.0),
+            turn(Role::Customer, "c04", 0.8),
+            turn(Role::Agent, "a09", 0.8),
+        ],
+        holds: Vec::new(),
+        lead_in: 0.5,
+        tail: 0.5,
+        noise_db: Some(-50.0),
+        seed: 5,
+    });
+    let folder = test.dir().join("audio");
+    std::fs::create_dir_all(&folder).unwrap();
+    call.write(&folder.join("MU1.wav"), Encoding::Mulaw8k)
+        .unwrap();
+    let run = test.expect(
+        &[
+            "transcribe",
+            folder.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+        ],
+        0,
+    );
+    let transcript = &run.json_lines()[0];
+    let text: String = transcript["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|segment| segment["text"].as_str().unwrap().to_string())
+        .collect();
+    let reference: String = call.truth.iter().map(|turn| turn.text.clone()).collect();
+    let error = callscope::asr::cer::cer(&reference, &text);
+    assert!(error < 0.35, "CER {error:.3}: {text}");
+    let normalizer = callscope::text::Normalizer::shared();
+    assert_eq!(
+        normalizer.to_simplified(&text),
+        text,
+        "traditional characters left: {text}"
+    );
+}
+
+/// Bad recordings fail alone, each named with its reason; the batch goes on
+/// and a killed batch resumes without losing or redoing a call.
+#[test]
+fn bad_recordings_fail_alone_and_a_rerun_skips_what_is_done() {
+    let Some(model) = model() else { return };
+    let _guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let test = TestCommand::new();
+    let folder = test.dir().join("batch");
+    std::fs::create_dir_all(&folder).unwrap();
+    two_speaker_call()
+        .write(&folder.join("good.wav"), Encoding::Mulaw8k)
+        .unwrap();
+    std::fs::write(folder.join("empty.wav"), b"").unwrap();
+    std::fs::write(
+        folder.join("truncated.wav"),
+        b"RIFF\x24\x00\x00\x00WAVEfmt ",
+    )
+    .unwrap();
+    std::fs::write(folder.join("notes.wav"), "这不是音频文件\n".repeat(50)).unwrap();
+    // 1 kHz: below telephone audio.
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 1000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(folder.join("lowrate.wav"), spec).unwrap();
+    for index in 0..3000 {
+        writer
+            .write_sample(((index % 20) as i16 - 10) * 100)
+            .unwrap();
+    }
+    writer.finalize().unwrap();
+    // 0 seconds of audio.
+    let spec = hound::WavSpec {
+        sample_rate: 8000,
+        ..spec
+    };
+    hound::WavWriter::create(folder.join("zero.wav"), spec)
+        .unwrap()
+        .finalize()
+        .unwrap();
+
+    let args = [
+        "transcribe",
+        folder.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ];
+    let run = test.expect(&args, 1);
+    for name in ["empty.wav", "truncated.wav", "notes.wav", "lowrate.wav"] {
+        assert!(
+            run.stderr.contains(name),
+            "{name} not reported:\n{}",
+            run.stderr
+        );
+    }
+    let failures = std::fs::read_to_string(test.data().join("failures.jsonl")).unwrap();
+    assert!(failures.lines().count() >= 4, "{failures}");
+    let stats = test.expect(&["stats", "--json"], 0).json_lines()[0].clone();
+    let stored = stats["calls"].as_u64().unwrap();
+    assert!(stored >= 1, "the good call is stored: {stats}");
+
+    // The same batch again: nothing is redone, nothing duplicated.
+    let again = test.expect(&args, 1);
+    assert!(
+        again.stdout.contains(&format!("skipped {stored} calls")),
+        "{}",
+        again.stdout
+    );
+    let stats = test.expect(&["stats", "--json"], 0).json_lines()[0].clone();
+    assert_eq!(stats["calls"].as_u64().unwrap(), stored);
+}
+
+/// `kill -9` in the middle of a batch, then the batch again: every call
+/// stored once, the finished ones not transcribed twice.
+#[test]
+fn a_killed_batch_resumes_without_loss_or_duplicates() {
+    let Some(model) = model() else { return };
+    let _guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let test = TestCommand::new();
+    let folder = test.dir().join("batch");
+    std::fs::create_dir_all(&folder).unwrap();
+    let call = two_speaker_call();
+    for index in 0..4 {
+        // Same speech, different files (a different lead-in each).
+        let mut channels = call.channels.clone();
+        for channel in &mut channels {
+            channel.splice(0..0, std::iter::repeat_n(0.0, 1600 * index));
+        }
+        compose::write_wav(
+            &folder.join(format!("K{index}.wav")),
+            &channels,
+            Encoding::Mulaw8k,
+        )
+        .unwrap();
+    }
+    let args = [
+        "transcribe",
+        folder.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--workers",
+        "1",
+    ];
+    let mut child = test
+        .command(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    let count = |test: &TestCommand| -> u64 {
+        if !test.data().join("callscope.db").exists() {
+            return 0;
+        }
+        let run = test.run(&["stats", "--json"]);
+        if run.code != 0 {
+            return 0;
+        }
+        run.json_lines()[0]["calls"].as_u64().unwrap_or(0)
+    };
+    while count(&test) < 1 && std::time::Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = count(&test);
+    assert!((1..4).contains(&before), "killed after {before} calls");
+
+    let run = test.expect(&args, 0);
+    assert!(
+        run.stdout.contains(&format!("skipped {before} calls")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("transcribed {} calls", 4 - before)),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(count(&test), 4);
+}
+
+/// The main job on the bundled demo: transcripts, QA results, roles.
+#[test]
+fn run_on_a_demo_call_transcribes_scores_and_stores() {
+    let Some(model) = model() else { return };
+    let _guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let test = TestCommand::new();
+    let demo = repo().join("corpora/demo");
+    let manifest = std::fs::read_to_string(demo.join("manifest.csv")).unwrap();
+    let mut lines = manifest.lines();
+    let header = lines.next().unwrap();
+    let row = lines.find(|line| line.contains("C20260902-0003")).unwrap();
+    let row = row.replacen("audio/", &format!("{}/audio/", demo.display()), 1);
+    let file = test.write("one.csv", format!("{header}\n{row}\n"));
+    let run = test.expect(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert!(run.stdout.contains("transcribed 1 calls"), "{}", run.stdout);
+    let show = test
+        .expect(&["show", "C20260902-0003", "--json"], 0)
+        .json_lines()[0]
+        .clone();
+    assert_eq!(show["agent_id"], "A03");
+    let roles: Vec<&str> = show["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|segment| segment["role"].as_str().unwrap())
+        .collect();
+    assert!(
+        roles.contains(&"agent") && roles.contains(&"customer"),
+        "{roles:?}"
+    );
+    let stats = test.expect(&["stats", "--json"], 0).json_lines()[0].clone();
+    assert_eq!(stats["scored_calls"], 1, "{stats}");
+}
