@@ -29,6 +29,7 @@ pub mod config;
 pub mod dictionary;
 pub mod error;
 pub mod import;
+pub mod index;
 pub mod model;
 pub mod output;
 pub mod store;

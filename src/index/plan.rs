@@ -1,0 +1,385 @@
+//! From a parsed query to what is searched: the query's text is analyzed
+//! with the index's own analyzer into a [`Plan`], which compiles to a tantivy
+//! query and also drives highlighting, so both agree on what matched.
+//!
+//! - An unquoted token is split by jieba; every word (particles dropped) must
+//!   occur somewhere in the call as an exact substring (a chain of grams);
+//!   calls where jieba also found it as a whole word rank higher.
+//! - A quoted phrase matches its exact characters, or its jieba words in a
+//!   row with particles (的 了 地 得 着 过) between them optional:
+//!   `"按钮位置"` finds 按钮的位置 and `"按钮的位置"` finds 按钮位置.
+//! - `"A B"~N`: the words in one segment, at most N characters apart, any order.
+
+use std::ops::Bound;
+
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Term};
+
+use super::analyzer::{gram, Analyzer};
+use super::near::{NearQuery, NearWord};
+use super::query::{Expr, FilterExpr, QueryError, TextExpr};
+use super::schema::{date_number, Fields};
+use crate::model::{Role, SearchQuery};
+
+/// Units of normalized text with their ASCII flag.
+pub type Units = Vec<(String, bool)>;
+
+/// What is searched, after analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// All of these.
+    And(Vec<Plan>),
+    /// Any of these.
+    Or(Vec<Plan>),
+    /// Not this.
+    Not(Box<Plan>),
+    /// Text in the call.
+    Match(Match),
+    /// A condition on the call's fields.
+    Filter(FilterExpr),
+}
+
+/// Text to find in the segments of one role (or all).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// Whose segments (`None`: everyone's).
+    pub scope: Option<Role>,
+    /// What to find.
+    pub pattern: Pattern,
+}
+
+/// What a [`Match`] looks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pattern {
+    /// A word: its units in a row. `word` is its normalized text.
+    Word {
+        /// The units.
+        units: Units,
+        /// The normalized word (for the whole-word ranking boost).
+        word: String,
+    },
+    /// A phrase: its units in a row, or `words` in a row with only particles
+    /// between them.
+    Phrase {
+        /// The units.
+        units: Units,
+        /// jieba's words of the phrase, particles dropped.
+        words: Vec<String>,
+    },
+    /// Words within `distance` units of each other in one segment.
+    Near {
+        /// Each word's units.
+        words: Vec<Units>,
+        /// Most units between them.
+        distance: u32,
+    },
+}
+
+impl Plan {
+    /// Analyzes a parsed query; `role` scopes text that has no field.
+    pub fn build(expr: &Expr, analyzer: &Analyzer, role: Option<Role>) -> Result<Plan, QueryError> {
+        Ok(match expr {
+            Expr::And(parts) => Plan::And(parts.iter().map(|part| Plan::build(part, analyzer, role)).collect::<Result<_, _>>()?),
+            Expr::Or(parts) => Plan::Or(parts.iter().map(|part| Plan::build(part, analyzer, role)).collect::<Result<_, _>>()?),
+            Expr::Not(inner) => Plan::Not(Box::new(Plan::build(inner, analyzer, role)?)),
+            Expr::Filter(filter) => Plan::Filter(filter.clone()),
+            Expr::Text { scope, text, column } => {
+                let scope = scope.or(role);
+                let nothing = |text: &str| QueryError {
+                    column: *column,
+                    message: format!("`{text}` has nothing to search for (only punctuation or spaces)"),
+                };
+                let matching = |pattern| Plan::Match(Match { scope, pattern });
+                match text {
+                    TextExpr::Words(text) => {
+                        let words = analyzer.query_words(text);
+                        if words.is_empty() {
+                            return Err(nothing(text));
+                        }
+                        let mut plans: Vec<Plan> = words
+                            .into_iter()
+                            .map(|word| {
+                                matching(Pattern::Word {
+                                    units: units(analyzer, &word),
+                                    word,
+                                })
+                            })
+                            .collect();
+                        if plans.len() == 1 {
+                            plans.remove(0)
+                        } else {
+                            Plan::And(plans)
+                        }
+                    }
+                    TextExpr::Phrase(text) => {
+                        let phrase_units = units(analyzer, text);
+                        if phrase_units.is_empty() {
+                            return Err(nothing(text));
+                        }
+                        let words = analyzer
+                            .words(&analyzer.analyze(text))
+                            .into_iter()
+                            .filter(|word| !word.particle)
+                            .map(|word| word.text)
+                            .collect();
+                        matching(Pattern::Phrase {
+                            units: phrase_units,
+                            words,
+                        })
+                    }
+                    TextExpr::Near(text, distance) => {
+                        let pieces: Vec<&str> = text.split_whitespace().collect();
+                        let mut words: Vec<String> = if pieces.len() >= 2 {
+                            pieces.iter().map(|piece| piece.to_string()).collect()
+                        } else {
+                            analyzer.query_words(text)
+                        };
+                        let mut seen = std::collections::HashSet::new();
+                        words.retain(|word| {
+                            let normalized = units(analyzer, word);
+                            !normalized.is_empty() && seen.insert(normalized)
+                        });
+                        if words.is_empty() {
+                            return Err(nothing(text));
+                        }
+                        matching(Pattern::Near {
+                            words: words.iter().map(|word| units(analyzer, word)).collect(),
+                            distance: *distance,
+                        })
+                    }
+                }
+            }
+        })
+    }
+
+    /// The text matches that decide hits: every [`Match`] not under a NOT.
+    pub fn positive_matches(&self) -> Vec<&Match> {
+        fn walk<'a>(plan: &'a Plan, found: &mut Vec<&'a Match>) {
+            match plan {
+                Plan::And(parts) | Plan::Or(parts) => parts.iter().for_each(|part| walk(part, found)),
+                Plan::Match(matching) => found.push(matching),
+                Plan::Not(_) | Plan::Filter(_) => {}
+            }
+        }
+        let mut found = Vec::new();
+        walk(self, &mut found);
+        found
+    }
+}
+
+/// The units of a text, as the analyzer splits it.
+pub fn units(analyzer: &Analyzer, text: &str) -> Units {
+    let analyzed = analyzer.analyze(text);
+    analyzed
+        .units
+        .iter()
+        .enumerate()
+        .map(|(index, unit)| (analyzed.unit_text(index), unit.ascii))
+        .collect()
+}
+
+/// Compiles a plan, with the search's flags as filters, to a tantivy query.
+pub fn compile(plan: &Plan, fields: &Fields, search: &SearchQuery) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, compile_plan(plan, fields))];
+    for filter in flag_filters(fields, search) {
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
+    }
+    if clauses.len() == 1 {
+        return clauses.remove(0).1;
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+fn compile_plan(plan: &Plan, fields: &Fields) -> Box<dyn Query> {
+    match plan {
+        Plan::And(parts) => {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = parts
+                .iter()
+                .map(|part| match part {
+                    Plan::Not(inner) => (Occur::MustNot, compile_plan(inner, fields)),
+                    other => (Occur::Must, compile_plan(other, fields)),
+                })
+                .collect();
+            if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+                clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0))));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        }
+        Plan::Or(parts) => Box::new(BooleanQuery::new(
+            parts.iter().map(|part| (Occur::Should, compile_plan(part, fields))).collect(),
+        )),
+        Plan::Not(inner) => Box::new(BooleanQuery::new(vec![
+            (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0))),
+            (Occur::MustNot, compile_plan(inner, fields)),
+        ])),
+        Plan::Filter(filter) => Box::new(ConstScoreQuery::new(filter_query(fields, filter), 0.0)),
+        Plan::Match(matching) => compile_match(matching, fields),
+    }
+}
+
+fn compile_match(matching: &Match, fields: &Fields) -> Box<dyn Query> {
+    let gram_field = fields.gram(matching.scope);
+    let word_field = fields.words(matching.scope);
+    match &matching.pattern {
+        Pattern::Word { units, word } => {
+            let exact = exact_units(gram_field, units);
+            if word.chars().count() < 2 {
+                return exact;
+            }
+            // Whole-word matches (as jieba splits the call) rank higher.
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, exact),
+                (
+                    Occur::Should,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(word_field, word),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                ),
+            ]))
+        }
+        Pattern::Phrase { units, words } => {
+            let exact = exact_units(gram_field, units);
+            if words.len() < 2 {
+                return exact;
+            }
+            let across_particles = PhraseQuery::new(
+                words
+                    .iter()
+                    .map(|word| Term::from_field_text(word_field, word))
+                    .collect(),
+            );
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Should, exact),
+                (Occur::Should, Box::new(across_particles)),
+            ]))
+        }
+        Pattern::Near { words, distance } => {
+            if words.len() == 1 {
+                return exact_units(gram_field, &words[0]);
+            }
+            Box::new(NearQuery::new(
+                gram_field,
+                words.iter().map(|units| NearWord { units: units.clone() }).collect(),
+                *distance,
+            ))
+        }
+    }
+}
+
+/// Units in a row: one gram for two units, a phrase of grams for more, any
+/// gram starting with the unit for one.
+fn exact_units(field: Field, units: &Units) -> Box<dyn Query> {
+    let grams: Vec<Term> = units
+        .windows(2)
+        .map(|pair| Term::from_field_text(field, &gram(&pair[0].0, pair[0].1, &pair[1].0, pair[1].1)))
+        .collect();
+    match grams.len() {
+        0 => Box::new(NearQuery::new(field, vec![NearWord { units: units.clone() }], 0)),
+        1 => Box::new(TermQuery::new(grams[0].clone(), IndexRecordOption::WithFreqs)),
+        _ => Box::new(PhraseQuery::new(grams)),
+    }
+}
+
+fn string_term(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+}
+
+fn date_range(fields: &Fields, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> Box<dyn Query> {
+    let bound = |date: Option<chrono::NaiveDate>| match date {
+        Some(date) => Bound::Included(Term::from_field_i64(fields.local_date, date_number(date))),
+        None => Bound::Unbounded,
+    };
+    Box::new(RangeQuery::new(bound(from), bound(to)))
+}
+
+fn filter_query(fields: &Fields, filter: &FilterExpr) -> Box<dyn Query> {
+    match filter {
+        FilterExpr::AgentId(value) => string_term(fields.agent_id, value),
+        FilterExpr::Team(value) => string_term(fields.team, value),
+        FilterExpr::Queue(value) => string_term(fields.queue, value),
+        FilterExpr::Violated(value) => string_term(fields.violated, value),
+        FilterExpr::Meta(key, value) => string_term(fields.meta, &format!("{key}={value}")),
+        FilterExpr::Date(from, to) => date_range(fields, *from, *to),
+    }
+}
+
+/// The filters of `callscope search`'s flags.
+fn flag_filters(fields: &Fields, search: &SearchQuery) -> Vec<Box<dyn Query>> {
+    let mut filters = Vec::new();
+    for (field, value) in [
+        (fields.agent_id, &search.agent_id),
+        (fields.team, &search.team),
+        (fields.queue, &search.queue),
+        (fields.violated, &search.violated),
+    ] {
+        if let Some(value) = value {
+            filters.push(string_term(field, value));
+        }
+    }
+    if search.from.is_some() || search.to.is_some() {
+        filters.push(date_range(fields, search.from, search.to));
+    }
+    if search.min_score.is_some() || search.max_score.is_some() {
+        let bound = |score: Option<f64>| match score {
+            Some(score) => Bound::Included(Term::from_field_f64(fields.qa_score, score)),
+            None => Bound::Unbounded,
+        };
+        filters.push(Box::new(RangeQuery::new(bound(search.min_score), bound(search.max_score))));
+    }
+    if let Some(passed) = search.passed {
+        filters.push(Box::new(TermQuery::new(
+            Term::from_field_u64(fields.passed, u64::from(passed)),
+            IndexRecordOption::Basic,
+        )));
+    }
+    filters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dictionary::Dictionary;
+    use crate::index::query::parse;
+
+    fn plan(query: &str) -> Result<Plan, QueryError> {
+        let analyzer = Analyzer::new(Dictionary::load(None).unwrap());
+        Plan::build(&parse(query)?, &analyzer, None)
+    }
+
+    fn word(text: &str) -> Plan {
+        let analyzer = Analyzer::new(Dictionary::load(None).unwrap());
+        Plan::Match(Match {
+            scope: None,
+            pattern: Pattern::Word {
+                units: units(&analyzer, text),
+                word: text.to_string(),
+            },
+        })
+    }
+
+    #[test]
+    fn unquoted_tokens_become_required_words() {
+        assert_eq!(plan("退款").unwrap(), word("退款"));
+        assert_eq!(plan("申请的退款").unwrap(), Plan::And(vec![word("申请"), word("退款")]));
+        // Traditional characters are searched as simplified ones.
+        assert_eq!(plan("退款到賬").unwrap(), Plan::And(vec![word("退款"), word("到账")]));
+    }
+
+    #[test]
+    fn phrases_keep_their_words_for_particles() {
+        let Plan::Match(Match { pattern: Pattern::Phrase { units, words }, .. }) = plan("\"按钮的位置\"").unwrap() else {
+            panic!("not a phrase");
+        };
+        assert_eq!(units.len(), 5);
+        assert_eq!(words, ["按钮", "位置"]);
+    }
+
+    #[test]
+    fn punctuation_only_text_is_an_error() {
+        let error = plan("退款 ，").unwrap_err();
+        assert_eq!(error.column, 4);
+        assert!(error.message.contains("nothing to search for"), "{}", error.message);
+        assert!(plan("退款 -").is_err());
+    }
+}
