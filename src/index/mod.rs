@@ -439,3 +439,6 @@ fn clear_directory(directory: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
