@@ -3,6 +3,7 @@
 //! measurements, never assertions.
 
 pub mod import;
+pub mod search;
 
 use serde::Serialize;
 

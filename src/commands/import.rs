@@ -33,6 +33,7 @@ pub(super) fn run(workspace: &Workspace, args: &ImportArgs, output: Output) -> R
     let report = report?;
     write_failures(workspace, &source, &report)?;
     print_report(&source, &report, output);
+    super::index::follow_store(workspace, &mut store, output);
     Ok(Outcome {
         failed: report.failed.len(),
     })

@@ -4,6 +4,8 @@
 
 mod bench;
 mod import;
+mod index;
+mod search;
 mod show;
 mod stats;
 
@@ -24,5 +26,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Show(args) => show::run(&workspace, &args, output),
         Command::Stats => stats::run(&workspace, output),
         Command::Bench(args) => bench::run(&args, output),
+        Command::Search(args) => search::run(&workspace, &args, output),
+        Command::Index(args) => index::run(&workspace, &args, output),
     }
 }

@@ -28,6 +28,10 @@ use crate::text::{Normalized, Normalizer};
 /// any allowed proximity distance.
 pub const SEGMENT_GAP: u32 = 128;
 
+/// Structural particles: jieba's one-character words tagged `u` in its
+/// dictionary, but for 等 and 般, which carry meaning.
+pub const PARTICLES: [char; 7] = ['的', '了', '地', '得', '着', '过', '之'];
+
 /// The largest distance (in characters) a proximity query may ask for.
 pub const MAX_NEAR_DISTANCE: u32 = 100;
 
@@ -82,15 +86,6 @@ impl Analyzed {
     }
 }
 
-/// One token for the index: its term text and position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
-    /// The term.
-    pub text: String,
-    /// Position in the field (segments are separated by [`SEGMENT_GAP`]).
-    pub position: u32,
-}
-
 /// The analyzer: normalizer and jieba, built once and shared (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct Analyzer {
@@ -115,26 +110,23 @@ impl Analyzer {
         Analyzed { normalized, units }
     }
 
-    /// Appends the grams of one segment to `tokens`, its first unit at
-    /// position `base`; returns the position after its last unit.
-    pub fn gram_tokens(&self, analyzed: &Analyzed, base: u32, tokens: &mut Vec<Token>) -> u32 {
+    /// Hands the grams of one segment to `emit`, in order: the gram of
+    /// unit `i` stands at position `i`.
+    pub fn grams(&self, analyzed: &Analyzed, mut emit: impl FnMut(&str)) {
         let chars = &analyzed.normalized.chars;
         let units = &analyzed.units;
+        let mut gram = String::with_capacity(16);
         for (index, unit) in units.iter().enumerate() {
-            let mut text = String::with_capacity(8);
-            text.extend(&chars[unit.start..unit.end]);
+            gram.clear();
+            gram.extend(&chars[unit.start..unit.end]);
             if let Some(next) = units.get(index + 1) {
                 if unit.ascii || next.ascii {
-                    text.push(' ');
+                    gram.push(' ');
                 }
-                text.extend(&chars[next.start..next.end]);
+                gram.extend(&chars[next.start..next.end]);
             }
-            tokens.push(Token {
-                text,
-                position: base + index as u32,
-            });
+            emit(&gram);
         }
-        base + units.len() as u32
     }
 
     /// The jieba words of analyzed text (particles marked, not removed).
@@ -156,7 +148,7 @@ impl Analyzer {
             origin.push(index);
         }
         let mut words = Vec::new();
-        for tag in self.dictionary.jieba().tag(&spaced, true) {
+        for tag in self.dictionary.jieba().cut(&spaced, true) {
             let Some(start) = origin[tag.start..tag.end]
                 .iter()
                 .copied()
@@ -174,7 +166,8 @@ impl Analyzer {
             if text.is_empty() {
                 continue;
             }
-            let particle = tag.tag.starts_with('u') && text.chars().count() == 1;
+            let mut characters = text.chars();
+            let particle = matches!((characters.next(), characters.next()), (Some(first), None) if PARTICLES.contains(&first));
             words.push(Word {
                 text,
                 start,
@@ -183,20 +176,6 @@ impl Analyzer {
             });
         }
         words
-    }
-
-    /// Appends the word tokens of one segment to `tokens` (particles take no
-    /// position), the first at `base`; returns the position after the last.
-    pub fn word_tokens(&self, words: &[Word], base: u32, tokens: &mut Vec<Token>) -> u32 {
-        let mut position = base;
-        for word in words.iter().filter(|word| !word.particle) {
-            tokens.push(Token {
-                text: word.text.clone(),
-                position,
-            });
-            position += 1;
-        }
-        position
     }
 
     /// The words a query token stands for: jieba's words without particles
@@ -266,70 +245,111 @@ pub fn units_of(normalized: &Normalized) -> Vec<Unit> {
     units
 }
 
-/// The gram analysis as a tantivy tokenizer (registered with the index, so
-/// text given to tantivy directly is analyzed exactly as callscope does).
-#[derive(Clone)]
-pub struct GramTokenizer(pub Analyzer);
+/// Separates two tokens in an [`EncodedTokens`] text.
+const TOKEN_SEPARATOR: char = '\u{1F}';
+/// Separates two segments in an [`EncodedTokens`] text.
+const SEGMENT_SEPARATOR: char = '\u{1E}';
 
-/// The word analysis as a tantivy tokenizer.
-#[derive(Clone)]
-pub struct WordTokenizer(pub Analyzer);
-
-/// Tokens computed up front, handed out one by one.
-pub struct ListTokenStream {
-    tokens: Vec<tantivy::tokenizer::Token>,
-    next: usize,
+/// A field's tokens, analyzed once by [`Analyzer`], written as one string
+/// for tantivy: tokens separated by U+001F, segments by U+001E (normalized
+/// text never holds control characters). [`EncodedTokenizer`] reads it back
+/// with the positions the analyzer meant, segments [`SEGMENT_GAP`] apart.
+#[derive(Debug, Clone, Default)]
+pub struct EncodedTokens {
+    text: String,
+    segment_open: bool,
 }
 
-impl ListTokenStream {
-    fn new(tokens: Vec<Token>) -> ListTokenStream {
-        ListTokenStream {
-            tokens: tokens
-                .into_iter()
-                .map(|token| tantivy::tokenizer::Token {
-                    position: token.position as usize,
-                    text: token.text,
-                    ..tantivy::tokenizer::Token::default()
-                })
-                .collect(),
-            next: 0,
+impl EncodedTokens {
+    /// Starts a new segment.
+    pub fn begin_segment(&mut self) {
+        self.segment_open = false;
+    }
+
+    /// Appends a token to the current segment.
+    pub fn push(&mut self, token: &str) {
+        debug_assert!(!token.contains([TOKEN_SEPARATOR, SEGMENT_SEPARATOR]));
+        if !self.text.is_empty() {
+            self.text.push(if self.segment_open {
+                TOKEN_SEPARATOR
+            } else {
+                SEGMENT_SEPARATOR
+            });
+        }
+        self.segment_open = true;
+        self.text.push_str(token);
+    }
+
+    /// Whether no token was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// The encoded text.
+    pub fn into_text(self) -> String {
+        self.text
+    }
+}
+
+/// The tantivy tokenizer of callscope's text fields: reads an
+/// [`EncodedTokens`] text.
+#[derive(Debug, Clone, Default)]
+pub struct EncodedTokenizer {
+    token: tantivy::tokenizer::Token,
+}
+
+/// The tokens of an [`EncodedTokens`] text.
+pub struct EncodedTokenStream<'a> {
+    text: &'a str,
+    at: usize,
+    next_position: usize,
+    token: &'a mut tantivy::tokenizer::Token,
+}
+
+impl tantivy::tokenizer::Tokenizer for EncodedTokenizer {
+    type TokenStream<'a> = EncodedTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> EncodedTokenStream<'a> {
+        self.token.reset();
+        EncodedTokenStream {
+            text,
+            at: 0,
+            next_position: 0,
+            token: &mut self.token,
         }
     }
 }
 
-impl tantivy::tokenizer::TokenStream for ListTokenStream {
+impl tantivy::tokenizer::TokenStream for EncodedTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        self.next += 1;
-        self.next <= self.tokens.len()
+        if self.at >= self.text.len() {
+            return false;
+        }
+        let rest = &self.text[self.at..];
+        let length = rest
+            .find([TOKEN_SEPARATOR, SEGMENT_SEPARATOR])
+            .unwrap_or(rest.len());
+        self.token.text.clear();
+        self.token.text.push_str(&rest[..length]);
+        self.token.offset_from = self.at;
+        self.token.offset_to = self.at + length;
+        self.token.position = self.next_position;
+        self.token.position_length = 1;
+        self.next_position += 1;
+        if rest[length..].starts_with(SEGMENT_SEPARATOR) {
+            self.next_position += SEGMENT_GAP as usize;
+        }
+        // Separators are one byte long.
+        self.at += length + 1;
+        true
     }
 
     fn token(&self) -> &tantivy::tokenizer::Token {
-        &self.tokens[self.next - 1]
+        self.token
     }
 
     fn token_mut(&mut self) -> &mut tantivy::tokenizer::Token {
-        &mut self.tokens[self.next - 1]
-    }
-}
-
-impl tantivy::tokenizer::Tokenizer for GramTokenizer {
-    type TokenStream<'a> = ListTokenStream;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> ListTokenStream {
-        let mut tokens = Vec::new();
-        self.0.gram_tokens(&self.0.analyze(text), 0, &mut tokens);
-        ListTokenStream::new(tokens)
-    }
-}
-
-impl tantivy::tokenizer::Tokenizer for WordTokenizer {
-    type TokenStream<'a> = ListTokenStream;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> ListTokenStream {
-        let mut tokens = Vec::new();
-        let words = self.0.words(&self.0.analyze(text));
-        self.0.word_tokens(&words, 0, &mut tokens);
-        ListTokenStream::new(tokens)
+        self.token
     }
 }
 
@@ -343,9 +363,33 @@ mod tests {
 
     fn grams(text: &str) -> Vec<String> {
         let analyzer = analyzer();
+        let mut grams = Vec::new();
+        analyzer.grams(&analyzer.analyze(text), |gram| grams.push(gram.to_string()));
+        grams
+    }
+
+    /// Tokens with positions as tantivy reads them from an encoding.
+    fn decoded(encoded: EncodedTokens) -> Vec<String> {
+        use tantivy::tokenizer::{TokenStream, Tokenizer};
+        let text = encoded.into_text();
+        let mut tokenizer = EncodedTokenizer::default();
+        let mut stream = tokenizer.token_stream(&text);
         let mut tokens = Vec::new();
-        analyzer.gram_tokens(&analyzer.analyze(text), 0, &mut tokens);
-        tokens.into_iter().map(|token| token.text).collect()
+        while stream.advance() {
+            tokens.push(format!("{}@{}", stream.token().text, stream.token().position));
+        }
+        tokens
+    }
+
+    fn content_words(text: &str) -> Vec<String> {
+        let analyzer = analyzer();
+        let mut encoded = EncodedTokens::default();
+        for word in analyzer.words(&analyzer.analyze(text)) {
+            if !word.particle {
+                encoded.push(&word.text);
+            }
+        }
+        decoded(encoded)
     }
 
     #[test]
@@ -360,18 +404,22 @@ mod tests {
 
     #[test]
     fn particles_take_no_word_position() {
-        let analyzer = analyzer();
-        let words = |text: &str| {
-            let mut tokens = Vec::new();
-            let analyzed = analyzer.analyze(text);
-            analyzer.word_tokens(&analyzer.words(&analyzed), 0, &mut tokens);
-            tokens
-                .into_iter()
-                .map(|token| format!("{}@{}", token.text, token.position))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(words("按钮的位置"), words("按钮位置"));
-        assert_eq!(words("按钮的位置"), ["按钮@0", "位置@1"]);
+        assert_eq!(content_words("按钮的位置"), content_words("按钮位置"));
+        assert_eq!(content_words("按钮的位置"), ["按钮@0", "位置@1"]);
+    }
+
+    #[test]
+    fn encoded_segments_are_a_gap_apart() {
+        let mut encoded = EncodedTokens::default();
+        encoded.begin_segment();
+        encoded.push("退款");
+        encoded.push("款");
+        encoded.begin_segment();
+        encoded.begin_segment();
+        encoded.push("好");
+        let gap = SEGMENT_GAP + 2;
+        assert_eq!(decoded(encoded), ["退款@0".to_string(), "款@1".to_string(), format!("好@{gap}")]);
+        assert!(decoded(EncodedTokens::default()).is_empty());
     }
 
     #[test]

@@ -51,10 +51,10 @@ use tantivy::query::Query;
 use tantivy::schema::Term;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError};
 
-use self::analyzer::{Analyzer, GramTokenizer, WordTokenizer};
+use self::analyzer::{Analyzer, EncodedTokenizer};
 use self::facets::FacetCollector;
 use self::plan::Plan;
-use self::schema::{Fields, GRAM_TOKENIZER, WORD_TOKENIZER};
+use self::schema::{Fields, TOKENIZER};
 use crate::dictionary::Dictionary;
 use crate::error::{Error, Result};
 use crate::model::{SearchQuery, SearchResponse, SearchResult, SearchSort};
@@ -67,6 +67,8 @@ const FORMAT: u32 = 1;
 const FORMAT_FILE: &str = "callscope-index.json";
 /// Calls read from the store, indexed and committed at a time.
 const SYNC_BATCH: usize = 10_000;
+/// Calls analyzed in parallel at a time.
+const ANALYSIS_CHUNK: usize = 512;
 /// Indexing memory per writer thread.
 const WRITER_MEMORY_PER_THREAD: usize = 96 << 20;
 
@@ -117,7 +119,9 @@ impl SearchIndex {
             == Some(u64::from(FORMAT));
         let existing = if format_ok && directory.join("meta.json").exists() {
             match Index::open_in_dir(directory) {
-                Ok(index) => Some(index),
+                // A schema of another build of callscope: rebuild.
+                Ok(index) if index.schema() == schema => Some(index),
+                Ok(_) => None,
                 Err(
                     TantivyError::DataCorruption(_)
                     | TantivyError::IncompatibleIndex(_)
@@ -149,10 +153,7 @@ impl SearchIndex {
         let analyzer = Analyzer::new(dictionary);
         index
             .tokenizers()
-            .register(GRAM_TOKENIZER, GramTokenizer(analyzer.clone()));
-        index
-            .tokenizers()
-            .register(WORD_TOKENIZER, WordTokenizer(analyzer.clone()));
+            .register(TOKENIZER, EncodedTokenizer::default());
         let threads = std::thread::available_parallelism().map_or(1, |count| count.get().min(4));
         index.set_multithread_executor(threads)?;
         let reader = index
@@ -182,6 +183,13 @@ impl SearchIndex {
     pub fn sync(&mut self, store: &mut Store, mut progress: impl FnMut(u64, u64)) -> Result<SyncReport> {
         let started = Instant::now();
         let stale = store.count_unindexed()?;
+        if stale == 0 && !self.created {
+            return Ok(SyncReport {
+                documents: self.documents(),
+                seconds: started.elapsed().as_secs_f64(),
+                ..SyncReport::default()
+            });
+        }
         let calls = store.count_calls(&CallFilter::default())?;
         // A new (or lost) index while the store believes calls are indexed:
         // everything must be indexed again.
@@ -276,13 +284,17 @@ impl SearchIndex {
             for (call, _) in &batch {
                 writer.delete_term(Term::from_field_text(self.fields.call_id, &call.call_id));
             }
-            let documents: Vec<TantivyDocument> = batch
-                .par_iter()
-                .zip(qa.par_iter())
-                .map(|((call, _), results)| schema::document(&self.analyzer, &self.fields, call, results))
-                .collect();
-            for document in documents {
-                writer.add_document(document)?;
+            // Analysis runs on all cores a chunk at a time (memory stays
+            // bounded) while tantivy's threads index the previous chunk.
+            for (calls, results) in batch.chunks(ANALYSIS_CHUNK).zip(qa.chunks(ANALYSIS_CHUNK)) {
+                let documents: Vec<TantivyDocument> = calls
+                    .par_iter()
+                    .zip(results.par_iter())
+                    .map(|((call, _), results)| schema::document(&self.analyzer, &self.fields, call, results))
+                    .collect();
+                for document in documents {
+                    writer.add_document(document)?;
+                }
             }
             writer.commit()?;
             let marks: Vec<(String, i64)> = batch
@@ -301,19 +313,13 @@ impl SearchIndex {
     /// segments (re-read from `store`), the number of matching calls and,
     /// when asked, the counts per facet.
     pub fn search(&self, search: &SearchQuery, store: &Store) -> Result<SearchResponse> {
-        let expr = query::parse(&search.text).map_err(|error| Error::Usage(error.render(&search.text)))?;
-        let plan = Plan::build(&expr, &self.analyzer, search.role)
-            .map_err(|error| Error::Usage(error.render(&search.text)))?;
-        check_flags(search)?;
-        let tantivy_query = plan::compile(&plan, &self.fields, search);
-        let searcher = self.reader.searcher();
-        let total = tantivy_query.count(&searcher)? as u64;
-        let top = self.top(&searcher, tantivy_query.as_ref(), search)?;
-        let facets = if search.facets {
-            Some(searcher.search(tantivy_query.as_ref(), &FacetCollector)?)
-        } else {
-            None
-        };
+        let Found {
+            plan,
+            searcher,
+            total,
+            top,
+            facets,
+        } = self.find(search)?;
         let mut results = Vec::with_capacity(top.len());
         for (score, address) in top {
             let Some(call_id) = self.call_id_of(&searcher, address)? else {
@@ -344,6 +350,43 @@ impl SearchIndex {
         Ok(SearchResponse {
             total,
             results,
+            facets,
+        })
+    }
+
+    /// Like [`SearchIndex::search`] without reading the store: the number of
+    /// matching calls and the best `limit` call ids with their relevance.
+    pub fn search_ids(&self, search: &SearchQuery) -> Result<(u64, Vec<(String, f64)>)> {
+        let found = self.find(search)?;
+        let mut ids = Vec::with_capacity(found.top.len());
+        for (score, address) in found.top {
+            if let Some(call_id) = self.call_id_of(&found.searcher, address)? {
+                ids.push((call_id, f64::from(score)));
+            }
+        }
+        Ok((found.total, ids))
+    }
+
+    /// Parses, plans and runs a search in the index.
+    fn find(&self, search: &SearchQuery) -> Result<Found> {
+        let expr = query::parse(&search.text).map_err(|error| Error::Usage(error.render(&search.text)))?;
+        let plan = Plan::build(&expr, &self.analyzer, search.role)
+            .map_err(|error| Error::Usage(error.render(&search.text)))?;
+        check_flags(search)?;
+        let tantivy_query = plan::compile(&plan, &self.fields, search);
+        let searcher = self.reader.searcher();
+        let total = tantivy_query.count(&searcher)? as u64;
+        let top = self.top(&searcher, tantivy_query.as_ref(), search)?;
+        let facets = if search.facets {
+            Some(searcher.search(tantivy_query.as_ref(), &FacetCollector)?)
+        } else {
+            None
+        };
+        Ok(Found {
+            plan,
+            searcher,
+            total,
+            top,
             facets,
         })
     }
@@ -405,6 +448,15 @@ impl SearchIndex {
             .map_err(|error| Error::Index(format!("reading a call id: {error}")))?;
         Ok(Some(call_id))
     }
+}
+
+/// What a search found in the index, before the store is read.
+struct Found {
+    plan: Plan,
+    searcher: Searcher,
+    total: u64,
+    top: Vec<(f32, DocAddress)>,
+    facets: Option<crate::model::SearchFacets>,
 }
 
 fn check_flags(search: &SearchQuery) -> Result<()> {

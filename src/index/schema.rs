@@ -15,7 +15,9 @@
 //! | `violated` | raw strings, indexed + fast, one per violated rule id | `--violated`, facets |
 //! | `meta` | raw strings `key=value`, indexed | `meta:key=value` |
 //!
-//! Unknown-role segments go into the `_all` fields only. Nothing is stored:
+//! The text fields are analyzed by [`Analyzer`] (once per segment for all
+//! six) and handed to tantivy as [`EncodedTokens`]. Unknown-role segments
+//! go into the `_all` fields only. Nothing is stored:
 //! results are named by the `call_id` fast field and their text comes from
 //! the workspace store.
 
@@ -25,17 +27,15 @@ use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
     INDEXED, STRING,
 };
-use tantivy::tokenizer::PreTokenizedString;
 use tantivy::TantivyDocument;
 
-use super::analyzer::{Analyzer, Token, SEGMENT_GAP};
+use super::analyzer::{Analyzer, EncodedTokens};
 use crate::model::{Call, QaResult, Role};
 use crate::store::parse_timestamp;
 
-/// Name of the gram tokenizer registered with the index.
-pub const GRAM_TOKENIZER: &str = "callscope_gram";
-/// Name of the word tokenizer registered with the index.
-pub const WORD_TOKENIZER: &str = "callscope_words";
+/// Name of the tokenizer of the text fields, registered with the index: it
+/// reads the tokens [`Analyzer`] wrote (see [`EncodedTokens`]).
+pub const TOKENIZER: &str = "callscope_encoded";
 
 /// The fields of the index.
 #[derive(Debug, Clone)]
@@ -80,21 +80,21 @@ impl Fields {
     /// Builds the schema and its fields.
     pub fn schema() -> (Schema, Fields) {
         let mut builder = Schema::builder();
-        let text = |tokenizer: &str| {
+        let text = |_kind: &str| {
             TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
-                    .set_tokenizer(tokenizer)
+                    .set_tokenizer(TOKENIZER)
                     .set_index_option(IndexRecordOption::WithFreqsAndPositions)
                     .set_fieldnorms(true),
             )
         };
         let call_id = builder.add_text_field("call_id", STRING | FAST);
-        let gram_all = builder.add_text_field("gram_all", text(GRAM_TOKENIZER));
-        let gram_agent = builder.add_text_field("gram_agent", text(GRAM_TOKENIZER));
-        let gram_customer = builder.add_text_field("gram_customer", text(GRAM_TOKENIZER));
-        let words_all = builder.add_text_field("words_all", text(WORD_TOKENIZER));
-        let words_agent = builder.add_text_field("words_agent", text(WORD_TOKENIZER));
-        let words_customer = builder.add_text_field("words_customer", text(WORD_TOKENIZER));
+        let gram_all = builder.add_text_field("gram_all", text("grams"));
+        let gram_agent = builder.add_text_field("gram_agent", text("grams"));
+        let gram_customer = builder.add_text_field("gram_customer", text("grams"));
+        let words_all = builder.add_text_field("words_all", text("words"));
+        let words_agent = builder.add_text_field("words_agent", text("words"));
+        let words_customer = builder.add_text_field("words_customer", text("words"));
         let agent_id = builder.add_text_field("agent_id", STRING | FAST);
         let team = builder.add_text_field("team", STRING | FAST);
         let queue = builder.add_text_field("queue", STRING | FAST);
@@ -197,37 +197,46 @@ pub fn document(analyzer: &Analyzer, fields: &Fields, call: &Call, qa: &[QaResul
     let mut document = TantivyDocument::default();
     document.add_text(fields.call_id, &call.call_id);
 
-    // Per field: tokens and the next free position.
-    let mut grams: [(Vec<Token>, u32); 3] = Default::default();
-    let mut words: [(Vec<Token>, u32); 3] = Default::default();
-    let mut segment_grams = Vec::new();
-    let mut segment_words = Vec::new();
+    // All, agent, customer: grams and words, each analyzed once per segment.
+    let mut grams: [EncodedTokens; 3] = Default::default();
+    let mut words: [EncodedTokens; 3] = Default::default();
     for segment in &call.segments {
         let analyzed = analyzer.analyze(&segment.text);
         if analyzed.units.is_empty() {
             continue;
         }
-        segment_grams.clear();
-        analyzer.gram_tokens(&analyzed, 0, &mut segment_grams);
-        segment_words.clear();
-        analyzer.word_tokens(&analyzer.words(&analyzed), 0, &mut segment_words);
-        let role_slot = match segment.role {
-            Role::Agent => Some(1),
-            Role::Customer => Some(2),
-            Role::Unknown => None,
+        let slots: &[usize] = match segment.role {
+            Role::Agent => &[0, 1],
+            Role::Customer => &[0, 2],
+            Role::Unknown => &[0],
         };
-        for slot in std::iter::once(0).chain(role_slot) {
-            append(&mut grams[slot], &segment_grams, analyzed.units.len() as u32);
-            append(&mut words[slot], &segment_words, segment_words.len() as u32);
+        for &slot in slots {
+            grams[slot].begin_segment();
+            words[slot].begin_segment();
+        }
+        analyzer.grams(&analyzed, |gram| {
+            for &slot in slots {
+                grams[slot].push(gram);
+            }
+        });
+        for word in analyzer.words(&analyzed).iter().filter(|word| !word.particle) {
+            for &slot in slots {
+                words[slot].push(&word.text);
+            }
         }
     }
-    let gram_fields = [fields.gram_all, fields.gram_agent, fields.gram_customer];
-    let word_fields = [fields.words_all, fields.words_agent, fields.words_customer];
-    for ((tokens, _), field) in grams.into_iter().zip(gram_fields) {
-        add_tokens(&mut document, field, tokens);
-    }
-    for ((tokens, _), field) in words.into_iter().zip(word_fields) {
-        add_tokens(&mut document, field, tokens);
+    let text_fields = [
+        fields.gram_all,
+        fields.gram_agent,
+        fields.gram_customer,
+        fields.words_all,
+        fields.words_agent,
+        fields.words_customer,
+    ];
+    for (tokens, field) in grams.into_iter().chain(words).zip(text_fields) {
+        if !tokens.is_empty() {
+            document.add_text(field, tokens.into_text());
+        }
     }
 
     for (field, value) in [
@@ -255,39 +264,4 @@ pub fn document(analyzer: &Analyzer, fields: &Fields, call: &Call, qa: &[QaResul
         document.add_text(fields.meta, format!("{key}={value}"));
     }
     document
-}
-
-/// Appends one segment's tokens (positions from 0) to a field's tokens,
-/// after a gap from the previous segment.
-fn append(field: &mut (Vec<Token>, u32), segment: &[Token], length: u32) {
-    let (tokens, next) = field;
-    let base = if tokens.is_empty() { 0 } else { *next + SEGMENT_GAP };
-    tokens.extend(segment.iter().map(|token| Token {
-        text: token.text.clone(),
-        position: base + token.position,
-    }));
-    *next = base + length;
-}
-
-fn add_tokens(document: &mut TantivyDocument, field: Field, tokens: Vec<Token>) {
-    if tokens.is_empty() {
-        return;
-    }
-    let tokens = tokens
-        .into_iter()
-        .map(|token| tantivy::tokenizer::Token {
-            offset_from: 0,
-            offset_to: 0,
-            position: token.position as usize,
-            text: token.text,
-            position_length: 1,
-        })
-        .collect();
-    document.add_pre_tokenized_text(
-        field,
-        PreTokenizedString {
-            text: String::new(),
-            tokens,
-        },
-    );
 }
