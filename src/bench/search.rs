@@ -157,58 +157,94 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
     let start_date = generator.options().start_date;
     let mut rows = Vec::new();
 
-    // The store, as `callscope import` fills it.
+    // A kept workspace of the same size is reused (to time queries again
+    // without building everything again).
     let store_path = directory.join("callscope.db");
-    let _ = std::fs::remove_file(&store_path);
-    let mut store = Store::open(&store_path)?;
-    let bar = options.output.progress(options.calls, "calls stored");
-    let started = Instant::now();
-    let mut batch = Vec::with_capacity(2_000);
-    for index in 0..options.calls {
-        batch.push(generator.call(index));
-        if batch.len() == 2_000 {
-            store.put_calls(&batch)?;
-            batch.clear();
-            bar.set_position(index + 1);
-        }
-    }
-    store.put_calls(&batch)?;
-    bar.finish_and_clear();
-    rows.push(Row::new(
-        "store import (context)",
-        started.elapsed().as_secs_f64(),
-        "s",
-        format!("{} synthetic calls, ~30 segments each, into the workspace store", options.calls),
-    ));
-
-    // callscope's index, built by the same sync that follows imports.
     let index_dir = directory.join("index");
-    let _ = std::fs::remove_dir_all(&index_dir);
-    let mut index = SearchIndex::open(&index_dir, Dictionary::load(None)?)?;
-    let bar = options.output.progress(options.calls, "calls indexed");
-    let report = index.sync(&mut store, |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })?;
-    bar.finish_and_clear();
-    let threads = std::thread::available_parallelism().map_or(1, |count| count.get());
-    rows.push(Row::new(
-        "index build: callscope",
-        report.seconds,
-        "s",
-        format!(
-            "{:.0} calls/s, {threads} cores; store read + jieba + grams + tantivy + commit",
-            report.indexed as f64 / report.seconds
-        ),
-    ));
+    let reuse = options.keep.is_some()
+        && store_path.exists()
+        && Store::open(&store_path)?.count_calls(&crate::store::CallFilter::default())? == options.calls
+        && SearchIndex::open(&index_dir, Dictionary::load(None)?)?.documents() == options.calls;
+    let mut store;
+    let index;
+    if reuse {
+        store = Store::open(&store_path)?;
+        index = SearchIndex::open(&index_dir, Dictionary::load(None)?)?;
+        rows.push(Row::new(
+            "index: reused",
+            options.calls as f64,
+            "calls",
+            format!("store and index kept in {} by an earlier run", directory.display()),
+        ));
+    } else {
+        // The store, as `callscope import` fills it.
+        let _ = std::fs::remove_file(&store_path);
+        store = Store::open(&store_path)?;
+        let bar = options.output.progress(options.calls, "calls stored");
+        let started = Instant::now();
+        let mut batch = Vec::with_capacity(2_000);
+        for number in 0..options.calls {
+            batch.push(generator.call(number));
+            if batch.len() == 2_000 {
+                store.put_calls(&batch)?;
+                batch.clear();
+                bar.set_position(number + 1);
+            }
+        }
+        store.put_calls(&batch)?;
+        bar.finish_and_clear();
+        rows.push(Row::new(
+            "store import (context)",
+            started.elapsed().as_secs_f64(),
+            "s",
+            format!("{} synthetic calls, ~30 segments each, into the workspace store", options.calls),
+        ));
+
+        // callscope's index, built by the same sync that follows imports.
+        let _ = std::fs::remove_dir_all(&index_dir);
+        let mut built = SearchIndex::open(&index_dir, Dictionary::load(None)?)?;
+        let bar = options.output.progress(options.calls, "calls indexed");
+        let report = built.sync(&mut store, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })?;
+        bar.finish_and_clear();
+        let threads = std::thread::available_parallelism().map_or(1, |count| count.get());
+        rows.push(Row::new(
+            "index build: callscope",
+            report.seconds,
+            "s",
+            format!(
+                "{:.0} calls/s, {threads} cores; store read + jieba + grams + tantivy + commit",
+                report.indexed as f64 / report.seconds
+            ),
+        ));
+        index = built;
+    }
     rows.push(Row::new(
         "index size: callscope",
         folder_bytes(&index_dir) as f64 / 1e6,
         "MB",
-        format!("{} calls", report.documents),
+        format!("{} calls", index.documents()),
     ));
 
-    let fts = if options.fts5 {
+    let fts_path = directory.join("fts5.db");
+    let fts_reusable = reuse && fts_path.exists() && {
+        let connection = Connection::open(&fts_path).map_err(sql_error)?;
+        connection
+            .query_row("SELECT COUNT(*) FROM calls", [], |row| row.get::<_, i64>(0))
+            .map_or(false, |count| count as u64 == options.calls)
+    };
+    let fts = if options.fts5 && fts_reusable {
+        rows.push(Row::new("index build: SQLite FTS5 trigram", 0.0, "s", "reused"));
+        rows.push(Row::new(
+            "index size: SQLite FTS5 trigram",
+            file_bytes(&fts_path) as f64 / 1e6,
+            "MB",
+            "",
+        ));
+        Some(Connection::open(&fts_path).map_err(sql_error)?)
+    } else if options.fts5 {
         let (fts, seconds) = build_fts5(&directory, &generator, options)?;
         rows.push(Row::new(
             "index build: SQLite FTS5 trigram",
@@ -231,12 +267,14 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
         match Command::new("rg").arg("--version").output() {
             Ok(version) if version.status.success() => {
                 let jsonl = directory.join("calls.jsonl");
-                let file = std::fs::File::create(&jsonl).map_err(|error| Error::io(&jsonl, error))?;
-                let mut writer = BufWriter::with_capacity(1 << 20, file);
-                generator
-                    .write_jsonl(options.calls, &mut writer)
-                    .and_then(|()| writer.flush())
-                    .map_err(|error| Error::io(&jsonl, error))?;
+                if !(reuse && jsonl.exists()) {
+                    let file = std::fs::File::create(&jsonl).map_err(|error| Error::io(&jsonl, error))?;
+                    let mut writer = BufWriter::with_capacity(1 << 20, file);
+                    generator
+                        .write_jsonl(options.calls, &mut writer)
+                        .and_then(|()| writer.flush())
+                        .map_err(|error| Error::io(&jsonl, error))?;
+                }
                 rows.push(Row::new(
                     "transcripts JSONL (for ripgrep)",
                     file_bytes(&jsonl) as f64 / 1e6,

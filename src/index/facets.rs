@@ -84,12 +84,20 @@ impl SegmentCollector for FacetSegmentCollector {
                 let Some((column, ordinals)) = column else {
                     return counts;
                 };
-                let mut value = String::new();
-                for (ordinal, count) in ordinals.into_iter().enumerate() {
-                    if count > 0 && column.ord_to_str(ordinal as u64, &mut value).unwrap_or(false) {
-                        counts.insert(value.clone(), count);
+                let used: Vec<(u64, u64)> = ordinals
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, count)| *count > 0)
+                    .map(|(ordinal, count)| (ordinal as u64, count))
+                    .collect();
+                // One pass over the dictionary for all values (sorted ordinals).
+                let mut next = used.iter();
+                let _ = column.dictionary().sorted_ords_to_term_cb(used.iter().map(|(ordinal, _)| *ordinal), |bytes| {
+                    if let Some((_, count)) = next.next() {
+                        counts.insert(String::from_utf8_lossy(bytes).into_owned(), *count);
                     }
-                }
+                    Ok(())
+                });
                 counts
             })
             .collect()

@@ -59,7 +59,7 @@ pub fn hits(plan: &Plan, call: &Call, analyzer: &Analyzer) -> Vec<SearchHit> {
 fn find(pattern: &Pattern, analyzer: &Analyzer, analyzed: &Analyzed, texts: &[String], ranges: &mut Vec<(usize, usize)>) {
     let unit_range = |first: usize, count: usize| (analyzed.units[first].start, analyzed.units[first + count - 1].end);
     match pattern {
-        Pattern::Word { units, .. } => {
+        Pattern::Word { units } => {
             for start in occurrences(texts, units) {
                 ranges.push(unit_range(start, units.len()));
             }

@@ -45,9 +45,10 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::error::{LockError, OpenReadError};
-use tantivy::query::Query;
+use tantivy::query::TermQuery;
+use tantivy::schema::document::Value;
 use tantivy::schema::Term;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError};
 
@@ -375,78 +376,64 @@ impl SearchIndex {
         check_flags(search)?;
         let tantivy_query = plan::compile(&plan, &self.fields, search);
         let searcher = self.reader.searcher();
-        let total = tantivy_query.count(&searcher)? as u64;
-        let top = self.top(&searcher, tantivy_query.as_ref(), search)?;
-        let facets = if search.facets {
-            Some(searcher.search(tantivy_query.as_ref(), &FacetCollector)?)
+        let query = tantivy_query.as_ref();
+        let facet_collector = search.facets.then_some(FacetCollector);
+        let limit = TopDocs::with_limit(search.limit.max(1));
+        // A bare term (one word of two characters, no filter) is counted
+        // from its document frequency and its best calls found by block-max
+        // WAND, without visiting every match. Anything else is matched once,
+        // counting, ranking and faceting in the same pass.
+        let (total, top, facets) = if search.limit == 0 {
+            let (total, facets) = searcher.search(query, &(Count, facet_collector))?;
+            (total, Vec::new(), facets)
+        } else if search.sort == SearchSort::Relevance && !search.facets && query.downcast_ref::<TermQuery>().is_some() {
+            (query.count(&searcher)?, searcher.search(query, &limit)?, None)
         } else {
-            None
-        };
-        Ok(Found {
-            plan,
-            searcher,
-            total,
-            top,
-            facets,
-        })
-    }
-
-    /// The best `limit` documents with their relevance, in the asked order.
-    fn top(&self, searcher: &Searcher, query: &dyn Query, search: &SearchQuery) -> Result<Vec<(f32, DocAddress)>> {
-        if search.limit == 0 {
-            return Ok(Vec::new());
-        }
-        let limit = TopDocs::with_limit(search.limit);
-        Ok(match search.sort {
-            SearchSort::Relevance => searcher.search(query, &limit)?,
-            SearchSort::Time => searcher
-                .search(
-                    query,
-                    &limit.tweak_score(|segment: &tantivy::SegmentReader| {
+            match search.sort {
+                SearchSort::Relevance => {
+                    let (top, total, facets) = searcher.search(query, &(limit, Count, facet_collector))?;
+                    (total, top, facets)
+                }
+                SearchSort::Time => {
+                    let by_time = limit.tweak_score(|segment: &tantivy::SegmentReader| {
                         let column = segment.fast_fields().i64("started_epoch").ok();
                         move |doc, score| {
                             let started = column.as_ref().and_then(|column| column.first(doc));
                             (started.unwrap_or(i64::MIN), score)
                         }
-                    }),
-                )?
-                .into_iter()
-                .map(|((_, score), address)| (score, address))
-                .collect(),
-            SearchSort::Score => searcher
-                .search(
-                    query,
-                    &limit.tweak_score(|segment: &tantivy::SegmentReader| {
+                    });
+                    let (top, total, facets) = searcher.search(query, &(by_time, Count, facet_collector))?;
+                    (total, top.into_iter().map(|((_, score), address)| (score, address)).collect(), facets)
+                }
+                SearchSort::Score => {
+                    let by_score = limit.tweak_score(|segment: &tantivy::SegmentReader| {
                         let column = segment.fast_fields().f64("qa_score").ok();
                         move |doc, score| {
                             // Lowest QA score first, unscored calls last.
                             let qa = column.as_ref().and_then(|column| column.first(doc));
                             (qa.map_or(f64::NEG_INFINITY, |qa| -qa), score)
                         }
-                    }),
-                )?
-                .into_iter()
-                .map(|((_, score), address)| (score, address))
-                .collect(),
+                    });
+                    let (top, total, facets) = searcher.search(query, &(by_score, Count, facet_collector))?;
+                    (total, top.into_iter().map(|((_, score), address)| (score, address)).collect(), facets)
+                }
+            }
+        };
+        Ok(Found {
+            plan,
+            searcher,
+            total: total as u64,
+            top,
+            facets,
         })
     }
 
     fn call_id_of(&self, searcher: &Searcher, address: DocAddress) -> Result<Option<String>> {
-        let Some(column) = searcher
-            .segment_reader(address.segment_ord)
-            .fast_fields()
-            .str("call_id")?
-        else {
-            return Ok(None);
-        };
-        let Some(ordinal) = column.term_ords(address.doc_id).next() else {
-            return Ok(None);
-        };
-        let mut call_id = String::new();
-        column
-            .ord_to_str(ordinal, &mut call_id)
-            .map_err(|error| Error::Index(format!("reading a call id: {error}")))?;
-        Ok(Some(call_id))
+        let document: TantivyDocument = searcher.doc(address)?;
+        Ok(document
+            .get_first(self.fields.call_id)
+            .and_then(|value| value.as_str())
+            .map(str::to_string))
     }
 }
 

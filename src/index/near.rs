@@ -16,7 +16,7 @@ use tantivy::query::{Bm25Weight, EmptyScorer, EnableScoring, Explanation, Query,
 use tantivy::schema::{Field, IndexRecordOption, Term};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, TERMINATED};
 
-use super::analyzer::gram;
+use super::plan::gram_cover;
 
 /// One word of a [`NearQuery`]: its units in normalized form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +26,12 @@ pub struct NearWord {
 }
 
 impl NearWord {
-    /// The exact gram chain of a word of two or more units: `(offset, gram)`.
+    /// The grams that pin a word of two or more units down:
+    /// `(offset, gram)`, see [`gram_cover`].
     fn chain(&self) -> Vec<(u32, String)> {
-        self.units
-            .windows(2)
-            .enumerate()
-            .map(|(offset, pair)| (offset as u32, gram(&pair[0].0, pair[0].1, &pair[1].0, pair[1].1)))
+        gram_cover(&self.units)
+            .into_iter()
+            .map(|(offset, gram)| (offset as u32, gram))
             .collect()
     }
 

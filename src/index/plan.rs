@@ -3,8 +3,7 @@
 //! query and also drives highlighting, so both agree on what matched.
 //!
 //! - An unquoted token is split by jieba; every word (particles dropped) must
-//!   occur somewhere in the call as an exact substring (a chain of grams);
-//!   calls where jieba also found it as a whole word rank higher.
+//!   occur somewhere in the call as an exact substring (a chain of grams).
 //! - A quoted phrase matches its exact characters, or its jieba words in a
 //!   row with particles (的 了 地 得 着 过) between them optional:
 //!   `"按钮位置"` finds 按钮的位置 and `"按钮的位置"` finds 按钮位置.
@@ -51,12 +50,10 @@ pub struct Match {
 /// What a [`Match`] looks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pattern {
-    /// A word: its units in a row. `word` is its normalized text.
+    /// A word: its units in a row.
     Word {
         /// The units.
         units: Units,
-        /// The normalized word (for the whole-word ranking boost).
-        word: String,
     },
     /// A phrase: its units in a row, or `words` in a row with only particles
     /// between them.
@@ -101,7 +98,6 @@ impl Plan {
                             .map(|word| {
                                 matching(Pattern::Word {
                                     units: units(analyzer, &word),
-                                    word,
                                 })
                             })
                             .collect();
@@ -221,23 +217,7 @@ fn compile_match(matching: &Match, fields: &Fields) -> Box<dyn Query> {
     let gram_field = fields.gram(matching.scope);
     let word_field = fields.words(matching.scope);
     match &matching.pattern {
-        Pattern::Word { units, word } => {
-            let exact = exact_units(gram_field, units);
-            if word.chars().count() < 2 {
-                return exact;
-            }
-            // Whole-word matches (as jieba splits the call) rank higher.
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Must, exact),
-                (
-                    Occur::Should,
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(word_field, word),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                ),
-            ]))
-        }
+        Pattern::Word { units } => exact_units(gram_field, units),
         Pattern::Phrase { units, words } => {
             let exact = exact_units(gram_field, units);
             if words.len() < 2 {
@@ -267,18 +247,38 @@ fn compile_match(matching: &Match, fields: &Fields) -> Box<dyn Query> {
     }
 }
 
-/// Units in a row: one gram for two units, a phrase of grams for more, any
-/// gram starting with the unit for one.
+/// Units in a row: their gram cover as one term or a phrase, or any gram
+/// starting with the unit for one unit.
 fn exact_units(field: Field, units: &Units) -> Box<dyn Query> {
-    let grams: Vec<Term> = units
-        .windows(2)
-        .map(|pair| Term::from_field_text(field, &gram(&pair[0].0, pair[0].1, &pair[1].0, pair[1].1)))
+    let mut grams: Vec<(usize, Term)> = gram_cover(units)
+        .into_iter()
+        .map(|(offset, text)| (offset, Term::from_field_text(field, &text)))
         .collect();
     match grams.len() {
         0 => Box::new(NearQuery::new(field, vec![NearWord { units: units.clone() }], 0)),
-        1 => Box::new(TermQuery::new(grams[0].clone(), IndexRecordOption::WithFreqs)),
-        _ => Box::new(PhraseQuery::new(grams)),
+        1 => Box::new(TermQuery::new(grams.remove(0).1, IndexRecordOption::WithFreqs)),
+        _ => Box::new(PhraseQuery::new_with_offset(grams)),
     }
+}
+
+/// The fewest grams, with their offsets, that pin down units in a row: the
+/// gram at every other unit, and the last one (原路退回: 原路@0, 退回@2).
+pub fn gram_cover(units: &Units) -> Vec<(usize, String)> {
+    if units.len() < 2 {
+        return Vec::new();
+    }
+    let last = units.len() - 2;
+    let mut offsets: Vec<usize> = (0..=last).step_by(2).collect();
+    if offsets.last() != Some(&last) {
+        offsets.push(last);
+    }
+    offsets
+        .into_iter()
+        .map(|offset| {
+            let (first, second) = (&units[offset], &units[offset + 1]);
+            (offset, gram(&first.0, first.1, &second.0, second.1))
+        })
+        .collect()
 }
 
 fn string_term(field: Field, value: &str) -> Box<dyn Query> {
@@ -353,7 +353,6 @@ mod tests {
             scope: None,
             pattern: Pattern::Word {
                 units: units(&analyzer, text),
-                word: text.to_string(),
             },
         })
     }
@@ -373,6 +372,23 @@ mod tests {
         };
         assert_eq!(units.len(), 5);
         assert_eq!(words, ["按钮", "位置"]);
+    }
+
+    #[test]
+    fn gram_cover_is_minimal() {
+        let analyzer = Analyzer::new(Dictionary::load(None).unwrap());
+        let cover = |text: &str| {
+            gram_cover(&units(&analyzer, text))
+                .into_iter()
+                .map(|(offset, gram)| format!("{gram}@{offset}"))
+                .collect::<Vec<_>>()
+        };
+        assert!(cover("退").is_empty());
+        assert_eq!(cover("退款"), ["退款@0"]);
+        assert_eq!(cover("快递员"), ["快递@0", "递员@1"]);
+        assert_eq!(cover("原路退回"), ["原路@0", "退回@2"]);
+        assert_eq!(cover("不归我们部门管"), ["不归@0", "我们@2", "部门@4", "门管@5"]);
+        assert_eq!(cover("app闪退"), ["app 闪@0", "闪退@1"]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! | field | kind | for |
 //! |---|---|---|
-//! | `call_id` | raw string, indexed + fast | replacing a call's document, naming results |
+//! | `call_id` | raw string, indexed + stored | replacing a call's document, naming results |
 //! | `gram_all`, `gram_agent`, `gram_customer` | grams with positions | exact recall, phrases, proximity |
 //! | `words_all`, `words_agent`, `words_customer` | jieba words with positions | ranking, phrases across particles |
 //! | `agent_id`, `team`, `queue` | raw string, indexed + fast | filters, facets |
@@ -17,15 +17,14 @@
 //!
 //! The text fields are analyzed by [`Analyzer`] (once per segment for all
 //! six) and handed to tantivy as [`EncodedTokens`]. Unknown-role segments
-//! go into the `_all` fields only. Nothing is stored:
-//! results are named by the `call_id` fast field and their text comes from
-//! the workspace store.
+//! go into the `_all` fields only. Only `call_id` is stored: a result's text
+//! comes from the workspace store.
 
 use std::collections::BTreeSet;
 
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
-    INDEXED, STRING,
+    INDEXED, STORED, STRING,
 };
 use tantivy::TantivyDocument;
 
@@ -88,7 +87,7 @@ impl Fields {
                     .set_fieldnorms(true),
             )
         };
-        let call_id = builder.add_text_field("call_id", STRING | FAST);
+        let call_id = builder.add_text_field("call_id", STRING | STORED);
         let gram_all = builder.add_text_field("gram_all", text("grams"));
         let gram_agent = builder.add_text_field("gram_agent", text("grams"));
         let gram_customer = builder.add_text_field("gram_customer", text("grams"));

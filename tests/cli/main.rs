@@ -2,4 +2,5 @@
 //! fresh temporary workspace.
 
 mod import;
+mod search;
 mod util;
