@@ -110,22 +110,24 @@ impl Analyzer {
         Analyzed { normalized, units }
     }
 
-    /// Hands the grams of one segment to `emit`, in order: the gram of
-    /// unit `i` stands at position `i`.
-    pub fn grams(&self, analyzed: &Analyzed, mut emit: impl FnMut(&str)) {
+    /// Hands the grams of one segment to `emit`, in order: at the position
+    /// of unit `i`, its bigram (or unigram, for the last unit) and then, when
+    /// two more units follow, its trigram. `emit(gram, new_position)`.
+    pub fn grams(&self, analyzed: &Analyzed, mut emit: impl FnMut(&str, bool)) {
         let chars = &analyzed.normalized.chars;
         let units = &analyzed.units;
-        let mut gram = String::with_capacity(16);
-        for (index, unit) in units.iter().enumerate() {
+        let mut gram = String::with_capacity(24);
+        for index in 0..units.len() {
+            let window = &units[index..(index + 3).min(units.len())];
             gram.clear();
-            gram.extend(&chars[unit.start..unit.end]);
-            if let Some(next) = units.get(index + 1) {
-                if unit.ascii || next.ascii {
-                    gram.push(' ');
-                }
-                gram.extend(&chars[next.start..next.end]);
+            push_units(&mut gram, chars, &window[..window.len().min(2)]);
+            emit(&gram, true);
+            if window.len() == 3 {
+                gram.clear();
+                gram.push(TRIGRAM_MARK);
+                push_units(&mut gram, chars, window);
+                emit(&gram, false);
             }
-            emit(&gram);
         }
     }
 
@@ -196,14 +198,35 @@ impl Analyzer {
     }
 }
 
-/// The gram of two consecutive units: Chinese characters are joined
-/// directly (`退款`), a pair with an ASCII word by a space (`app 闪`).
-pub fn gram(first: &str, first_ascii: bool, second: &str, second_ascii: bool) -> String {
-    if first_ascii || second_ascii {
-        format!("{first} {second}")
-    } else {
-        format!("{first}{second}")
+/// Marks a trigram term, keeping trigrams apart from the grams that a
+/// one-unit query expands to.
+pub const TRIGRAM_MARK: char = '^';
+
+/// Writes units one after the other: Chinese characters joined directly,
+/// a space beside an ASCII word (`退款`, `app 闪`).
+fn push_units(output: &mut String, chars: &[char], units: &[Unit]) {
+    for (index, unit) in units.iter().enumerate() {
+        if index > 0 && (unit.ascii || units[index - 1].ascii) {
+            output.push(' ');
+        }
+        output.extend(&chars[unit.start..unit.end]);
     }
+}
+
+/// The term of units in a row (two: a bigram, three: a trigram), written as
+/// [`Analyzer::grams`] writes it; `units` are `(text, ascii)`.
+pub fn gram_term(units: &[(String, bool)]) -> String {
+    let mut term = String::with_capacity(16);
+    if units.len() == 3 {
+        term.push(TRIGRAM_MARK);
+    }
+    for (index, (text, ascii)) in units.iter().enumerate() {
+        if index > 0 && (*ascii || units[index - 1].1) {
+            term.push(' ');
+        }
+        term.push_str(text);
+    }
+    term
 }
 
 /// Splits normalized text into units: runs of ASCII letters, runs of ASCII
@@ -249,10 +272,13 @@ pub fn units_of(normalized: &Normalized) -> Vec<Unit> {
 const TOKEN_SEPARATOR: char = '\u{1F}';
 /// Separates two segments in an [`EncodedTokens`] text.
 const SEGMENT_SEPARATOR: char = '\u{1E}';
+/// Puts the next token at the same position as the previous one.
+const SAME_POSITION: char = '\u{1D}';
 
 /// A field's tokens, analyzed once by [`Analyzer`], written as one string
-/// for tantivy: tokens separated by U+001F, segments by U+001E (normalized
-/// text never holds control characters). [`EncodedTokenizer`] reads it back
+/// for tantivy: tokens separated by U+001F (next position) or U+001D (same
+/// position), segments by U+001E (normalized text never holds control
+/// characters). [`EncodedTokenizer`] reads it back
 /// with the positions the analyzer meant, segments [`SEGMENT_GAP`] apart.
 #[derive(Debug, Clone, Default)]
 pub struct EncodedTokens {
@@ -266,9 +292,17 @@ impl EncodedTokens {
         self.segment_open = false;
     }
 
-    /// Appends a token to the current segment.
+    /// Appends a token at the current position (after a token of the
+    /// current segment).
+    pub fn push_same_position(&mut self, token: &str) {
+        debug_assert!(self.segment_open, "a token at the same position follows one");
+        self.text.push(SAME_POSITION);
+        self.text.push_str(token);
+    }
+
+    /// Appends a token at the next position of the current segment.
     pub fn push(&mut self, token: &str) {
-        debug_assert!(!token.contains([TOKEN_SEPARATOR, SEGMENT_SEPARATOR]));
+        debug_assert!(!token.contains([TOKEN_SEPARATOR, SEGMENT_SEPARATOR, SAME_POSITION]));
         if !self.text.is_empty() {
             self.text.push(if self.segment_open {
                 TOKEN_SEPARATOR
@@ -302,7 +336,6 @@ pub struct EncodedTokenizer {
 pub struct EncodedTokenStream<'a> {
     text: &'a str,
     at: usize,
-    next_position: usize,
     token: &'a mut tantivy::tokenizer::Token,
 }
 
@@ -314,7 +347,6 @@ impl tantivy::tokenizer::Tokenizer for EncodedTokenizer {
         EncodedTokenStream {
             text,
             at: 0,
-            next_position: 0,
             token: &mut self.token,
         }
     }
@@ -325,20 +357,26 @@ impl tantivy::tokenizer::TokenStream for EncodedTokenStream<'_> {
         if self.at >= self.text.len() {
             return false;
         }
+        // The separator before a token says where it stands.
+        if self.at > 0 {
+            let separator = self.text[self.at - 1..].chars().next();
+            self.token.position = match separator {
+                Some(SAME_POSITION) => self.token.position,
+                Some(SEGMENT_SEPARATOR) => self.token.position + 1 + SEGMENT_GAP as usize,
+                _ => self.token.position + 1,
+            };
+        } else {
+            self.token.position = 0;
+        }
         let rest = &self.text[self.at..];
         let length = rest
-            .find([TOKEN_SEPARATOR, SEGMENT_SEPARATOR])
+            .find([TOKEN_SEPARATOR, SEGMENT_SEPARATOR, SAME_POSITION])
             .unwrap_or(rest.len());
         self.token.text.clear();
         self.token.text.push_str(&rest[..length]);
         self.token.offset_from = self.at;
         self.token.offset_to = self.at + length;
-        self.token.position = self.next_position;
         self.token.position_length = 1;
-        self.next_position += 1;
-        if rest[length..].starts_with(SEGMENT_SEPARATOR) {
-            self.next_position += SEGMENT_GAP as usize;
-        }
         // Separators are one byte long.
         self.at += length + 1;
         true
@@ -364,7 +402,7 @@ mod tests {
     fn grams(text: &str) -> Vec<String> {
         let analyzer = analyzer();
         let mut grams = Vec::new();
-        analyzer.grams(&analyzer.analyze(text), |gram| grams.push(gram.to_string()));
+        analyzer.grams(&analyzer.analyze(text), |gram, _| grams.push(gram.to_string()));
         grams
     }
 
@@ -394,10 +432,16 @@ mod tests {
 
     #[test]
     fn grams_of_chinese_ascii_and_traditional_text() {
-        assert_eq!(grams("退款到账。"), ["退款", "款到", "到账", "账"]);
-        assert_eq!(grams("退款到賬"), ["退款", "款到", "到账", "账"]);
-        assert_eq!(grams("APP闪退，iPhone12"), ["app 闪", "闪退", "退 iphone", "iphone 12", "12"]);
+        assert_eq!(grams("退款到账。"), ["退款", "^退款到", "款到", "^款到账", "到账", "账"]);
+        assert_eq!(grams("退款到賬"), grams("退款到账"));
+        assert_eq!(
+            grams("APP闪退，iPhone12"),
+            ["app 闪", "^app 闪退", "闪退", "^闪退 iphone", "退 iphone", "^退 iphone 12", "iphone 12", "12"]
+        );
         assert_eq!(grams("ok app"), ["ok app", "app"]);
+        let units: Vec<(String, bool)> = vec![("退".into(), false), ("iphone".into(), true), ("12".into(), true)];
+        assert_eq!(gram_term(&units), "^退 iphone 12");
+        assert_eq!(gram_term(&units[..2]), "退 iphone");
         assert_eq!(grams("嗯"), ["嗯"]);
         assert!(grams("，。！").is_empty());
     }
@@ -413,12 +457,16 @@ mod tests {
         let mut encoded = EncodedTokens::default();
         encoded.begin_segment();
         encoded.push("退款");
+        encoded.push_same_position("^退款了");
         encoded.push("款");
         encoded.begin_segment();
         encoded.begin_segment();
         encoded.push("好");
         let gap = SEGMENT_GAP + 2;
-        assert_eq!(decoded(encoded), ["退款@0".to_string(), "款@1".to_string(), format!("好@{gap}")]);
+        assert_eq!(
+            decoded(encoded),
+            ["退款@0".to_string(), "^退款了@0".to_string(), "款@1".to_string(), format!("好@{gap}")]
+        );
         assert!(decoded(EncodedTokens::default()).is_empty());
     }
 

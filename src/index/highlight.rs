@@ -2,8 +2,8 @@
 //! the index's own analyzer, with the matches marked `<b>…</b>` in the
 //! segment's own (HTML-escaped) text.
 
-use super::analyzer::{Analyzed, Analyzer};
-use super::near::near_windows;
+use super::analyzer::{Analyzed, Analyzer, PARTICLES};
+use super::near::{near_windows, sequence_matches};
 use super::plan::{Match, Pattern, Plan, Units};
 use crate::model::{Call, SearchHit};
 
@@ -30,7 +30,7 @@ pub fn hits(plan: &Plan, call: &Call, analyzer: &Analyzer) -> Vec<SearchHit> {
         let texts = analyzed.unit_texts();
         let mut ranges = Vec::new();
         for matching in in_scope {
-            find(&matching.pattern, analyzer, &analyzed, &texts, &mut ranges);
+            find(&matching.pattern, &analyzed, &texts, &mut ranges);
         }
         if ranges.is_empty() {
             continue;
@@ -56,7 +56,7 @@ pub fn hits(plan: &Plan, call: &Call, analyzer: &Analyzer) -> Vec<SearchHit> {
 }
 
 /// Appends the normalized character ranges where `pattern` matches.
-fn find(pattern: &Pattern, analyzer: &Analyzer, analyzed: &Analyzed, texts: &[String], ranges: &mut Vec<(usize, usize)>) {
+fn find(pattern: &Pattern, analyzed: &Analyzed, texts: &[String], ranges: &mut Vec<(usize, usize)>) {
     let unit_range = |first: usize, count: usize| (analyzed.units[first].start, analyzed.units[first + count - 1].end);
     match pattern {
         Pattern::Word { units } => {
@@ -64,25 +64,29 @@ fn find(pattern: &Pattern, analyzer: &Analyzer, analyzed: &Analyzed, texts: &[St
                 ranges.push(unit_range(start, units.len()));
             }
         }
-        Pattern::Phrase { units, words } => {
-            for start in occurrences(texts, units) {
-                ranges.push(unit_range(start, units.len()));
+        Pattern::Phrase { pieces } => {
+            let found: Vec<Vec<u32>> = pieces
+                .iter()
+                .map(|units| occurrences(texts, units).into_iter().map(|start| start as u32).collect())
+                .collect();
+            if found.iter().any(Vec::is_empty) {
+                return;
             }
-            // The words in a row with particles between them, as the index
-            // reads them; only where every word occurs at all.
-            let text = analyzed.normalized.as_string();
-            if words.len() >= 2 && words.iter().all(|word| text.contains(word.as_str())) {
-                let content: Vec<_> = analyzer
-                    .words(analyzed)
-                    .into_iter()
-                    .filter(|word| !word.particle)
-                    .collect();
-                for window in content.windows(words.len()) {
-                    if window.iter().zip(words).all(|(found, wanted)| &found.text == wanted) {
-                        ranges.push((window[0].start, window[window.len() - 1].end));
-                    }
-                }
-            }
+            let lengths: Vec<u32> = pieces.iter().map(|units| units.len() as u32).collect();
+            // Units that are particles, the same positions for every gap.
+            let particles: Vec<u32> = texts
+                .iter()
+                .enumerate()
+                .filter(|(_, text)| {
+                    let mut characters = text.chars();
+                    matches!((characters.next(), characters.next()), (Some(first), None) if PARTICLES.contains(&first))
+                })
+                .map(|(index, _)| index as u32)
+                .collect();
+            let gaps = vec![particles; pieces.len().saturating_sub(1)];
+            sequence_matches(&found, &lengths, &gaps, |start, end| {
+                ranges.push(unit_range(start as usize, (end - start) as usize));
+            });
         }
         Pattern::Near { words, distance } => {
             let found: Vec<Vec<u32>> = words
@@ -205,6 +209,8 @@ mod tests {
         // Traditional text, simplified query; the original characters are marked.
         check("退款 到账", None, &[(customer, "退款到賬了嗎？")], &["<b>退款到賬</b>了嗎？"]);
         check("\"按钮位置\"", None, &[(customer, "支付按钮的位置找不到")], &["支付<b>按钮的位置</b>找不到"]);
+        check("\"按钮的位置\"", None, &[(customer, "按钮位置，按钮在位置")], &["<b>按钮位置</b>，按钮在位置"]);
+        check("\"好的\"", None, &[(customer, "好呀")], &[] as &[&str]);
         check("\"按钮 位置\"~3", None, &[(customer, "位置在哪个按钮")], &["<b>位置</b>在哪个<b>按钮</b>"]);
         check("\"按钮 位置\"~2", None, &[(customer, "位置在哪个按钮")], &[] as &[&str]);
         // Punctuation between matched characters is kept inside the mark.

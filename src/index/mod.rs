@@ -47,10 +47,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::error::{LockError, OpenReadError};
-use tantivy::query::TermQuery;
+use tantivy::query::{EnableScoring, Query, TermQuery};
 use tantivy::schema::document::Value;
-use tantivy::schema::Term;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError};
+use tantivy::schema::{IndexRecordOption, Term};
+use tantivy::{DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError};
 
 use self::analyzer::{Analyzer, EncodedTokenizer};
 use self::facets::FacetCollector;
@@ -70,6 +70,10 @@ const FORMAT_FILE: &str = "callscope-index.json";
 const SYNC_BATCH: usize = 10_000;
 /// Calls analyzed in parallel at a time.
 const ANALYSIS_CHUNK: usize = 512;
+/// Candidates re-ranked per result shown (relevance order).
+const RERANK_FACTOR: usize = 4;
+/// Fewest candidates re-ranked.
+const RERANK_MIN: usize = 50;
 /// Indexing memory per writer thread.
 const WRITER_MEMORY_PER_THREAD: usize = 96 << 20;
 
@@ -378,7 +382,16 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let query = tantivy_query.as_ref();
         let facet_collector = search.facets.then_some(FacetCollector);
-        let limit = TopDocs::with_limit(search.limit.max(1));
+        // Ranked by relevance, more candidates than shown are collected and
+        // re-ranked with the whole-word (jieba) bonus.
+        let ranking_words = plan.ranking_words();
+        let rerank = search.sort == SearchSort::Relevance && !ranking_words.is_empty();
+        let candidates = if rerank {
+            (search.limit * RERANK_FACTOR).max(RERANK_MIN)
+        } else {
+            search.limit
+        };
+        let limit = TopDocs::with_limit(candidates.max(1));
         // A bare term (one word of two characters, no filter) is counted
         // from its document frequency and its best calls found by block-max
         // WAND, without visiting every match. Anything else is matched once,
@@ -419,6 +432,11 @@ impl SearchIndex {
                 }
             }
         };
+        let top = if rerank {
+            self.rerank(&searcher, &ranking_words, top, search.limit)?
+        } else {
+            top
+        };
         Ok(Found {
             plan,
             searcher,
@@ -426,6 +444,54 @@ impl SearchIndex {
             top,
             facets,
         })
+    }
+
+    /// Adds to each candidate's score the BM25 of the query's words where
+    /// jieba found them as whole words in the call (so 和服 ranks a call about
+    /// kimonos above one where the characters meet in 和服务), re-sorts and
+    /// keeps the best `limit`.
+    fn rerank(
+        &self,
+        searcher: &Searcher,
+        words: &[String],
+        mut candidates: Vec<(f32, DocAddress)>,
+        limit: usize,
+    ) -> Result<Vec<(f32, DocAddress)>> {
+        let weights = words
+            .iter()
+            .map(|word| {
+                TermQuery::new(
+                    Term::from_field_text(self.fields.words_all, word),
+                    IndexRecordOption::WithFreqs,
+                )
+                .weight(EnableScoring::enabled_from_searcher(searcher))
+            })
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        // Per segment, in document order, so every scorer only moves forward.
+        let mut order: Vec<usize> = (0..candidates.len()).collect();
+        order.sort_by_key(|&index| candidates[index].1);
+        let mut start = 0;
+        while start < order.len() {
+            let segment = candidates[order[start]].1.segment_ord;
+            let end = order[start..]
+                .iter()
+                .position(|&index| candidates[index].1.segment_ord != segment)
+                .map_or(order.len(), |length| start + length);
+            let reader = searcher.segment_reader(segment);
+            for weight in &weights {
+                let mut scorer = weight.scorer(reader, 1.0)?;
+                for &index in &order[start..end] {
+                    let doc = candidates[index].1.doc_id;
+                    if scorer.doc() <= doc && scorer.seek(doc) == doc {
+                        candidates[index].0 += scorer.score();
+                    }
+                }
+            }
+            start = end;
+        }
+        candidates.sort_by(|left, right| right.0.total_cmp(&left.0).then(left.1.cmp(&right.1)));
+        candidates.truncate(limit);
+        Ok(candidates)
     }
 
     fn call_id_of(&self, searcher: &Searcher, address: DocAddress) -> Result<Option<String>> {

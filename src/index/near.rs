@@ -1,11 +1,16 @@
-//! A tantivy query over the gram field that tantivy does not have: several
-//! words, each an exact chain of grams (or, for a one-unit word, any gram that
-//! starts with the unit), all within a small distance of each other in one
-//! segment, in any order.
+//! Positional queries over a gram field that tantivy does not have. Each
+//! word is an exact chain of grams (or, for a one-unit word, any gram that
+//! starts with the unit), and the words must stand either
 //!
-//! With one word it is the exact-substring query for one-character (or
-//! one-ASCII-word) queries; with several it is the proximity operator
-//! `"投诉 退款"~5`. The same window rule ([`near_windows`]) decides matches
+//! - **within a window** ([`Arrangement::Window`]): all in one segment with
+//!   at most N other units among them, in any order. One word alone is the
+//!   exact-substring query for one-character queries; several are the
+//!   proximity operator `"投诉 退款"~5`; or
+//! - **in a row, particles allowed** ([`Arrangement::Sequence`]): one after
+//!   the other, with at most one particle (的 了 地 得 着 过 之) between two
+//!   of them: the phrase `"按钮位置"` as 按钮位置 or 按钮的位置.
+//!
+//! The same rules ([`near_windows`], [`sequence_matches`]) decide matches
 //! here and when hits are highlighted.
 
 use std::fmt;
@@ -16,6 +21,7 @@ use tantivy::query::{Bm25Weight, EmptyScorer, EnableScoring, Explanation, Query,
 use tantivy::schema::{Field, IndexRecordOption, Term};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, TERMINATED};
 
+use super::analyzer::{gram_term, PARTICLES};
 use super::plan::gram_cover;
 
 /// One word of a [`NearQuery`]: its units in normalized form.
@@ -46,24 +52,32 @@ impl NearWord {
     }
 }
 
-/// Words that must all occur in one segment of a gram field with at most
-/// `max_gap` other units in the smallest window holding one occurrence of
-/// each (any order). With one word, any occurrence matches.
+/// How the words of a [`NearQuery`] must stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrangement {
+    /// In one window with at most this many other units, any order (one
+    /// word: anywhere).
+    Window(u32),
+    /// In order, each right after the previous or after one particle.
+    Sequence,
+}
+
+/// Words that must stand in a gram field as their [`Arrangement`] says.
 #[derive(Debug, Clone)]
 pub struct NearQuery {
     field: Field,
     words: Vec<NearWord>,
-    max_gap: u32,
+    arrangement: Arrangement,
 }
 
 impl NearQuery {
     /// The query; `words` must not be empty and no word may be empty.
-    pub fn new(field: Field, words: Vec<NearWord>, max_gap: u32) -> NearQuery {
+    pub fn new(field: Field, words: Vec<NearWord>, arrangement: Arrangement) -> NearQuery {
         debug_assert!(!words.is_empty() && words.iter().all(|word| !word.is_empty()));
         NearQuery {
             field,
             words,
-            max_gap,
+            arrangement,
         }
     }
 
@@ -104,7 +118,7 @@ impl Query for NearQuery {
         Ok(Box::new(NearWeight {
             field: self.field,
             words: self.words.clone(),
-            max_gap: self.max_gap,
+            arrangement: self.arrangement,
             bm25,
         }))
     }
@@ -115,7 +129,7 @@ impl Query for NearQuery {
 struct NearWeight {
     field: Field,
     words: Vec<NearWord>,
-    max_gap: u32,
+    arrangement: Arrangement,
     bm25: Option<Bm25Weight>,
 }
 
@@ -160,6 +174,22 @@ impl NearWeight {
             };
             cursors.push(cursor);
         }
+        // For a sequence: the grams "particle + the next word's first unit"
+        // that may stand between two words (optional, so not in the cursors).
+        let mut particles = Vec::new();
+        if self.arrangement == Arrangement::Sequence {
+            for word in &self.words[1..] {
+                let mut postings = Vec::new();
+                for particle in PARTICLES {
+                    let text = gram_term(&[(particle.to_string(), false), word.units[0].clone()]);
+                    let term = Term::from_field_text(self.field, &text);
+                    if let Some(found) = inverted.read_postings(&term, IndexRecordOption::WithFreqsAndPositions)? {
+                        postings.push(found);
+                    }
+                }
+                particles.push(postings);
+            }
+        }
         let fieldnorms = match reader.fieldnorms_readers().get_field(self.field)? {
             Some(fieldnorms) if self.bm25.is_some() => fieldnorms,
             _ => FieldNormReader::constant(reader.max_doc(), 1),
@@ -168,7 +198,9 @@ impl NearWeight {
         let mut scorer = NearScorer {
             cursors,
             lengths,
-            max_gap: self.max_gap,
+            arrangement: self.arrangement,
+            particles,
+            particle_positions: Vec::new(),
             bm25: self.bm25.as_ref().map(|bm25| bm25.boost_by(boost)),
             fieldnorms,
             doc: 0,
@@ -297,7 +329,10 @@ impl WordCursor {
 struct NearScorer {
     cursors: Vec<WordCursor>,
     lengths: Vec<u32>,
-    max_gap: u32,
+    arrangement: Arrangement,
+    /// Per gap between two words of a sequence: the particle grams.
+    particles: Vec<Vec<SegmentPostings>>,
+    particle_positions: Vec<Vec<u32>>,
     bm25: Option<Bm25Weight>,
     fieldnorms: FieldNormReader,
     doc: DocId,
@@ -341,7 +376,26 @@ impl NearScorer {
             }
         }
         let mut matches = 0;
-        near_windows(&self.occurrences, &self.lengths, self.max_gap, |_| matches += 1);
+        match self.arrangement {
+            Arrangement::Window(max_gap) => {
+                near_windows(&self.occurrences, &self.lengths, max_gap, |_| matches += 1);
+            }
+            Arrangement::Sequence => {
+                self.particle_positions.resize_with(self.particles.len(), Vec::new);
+                for (postings, positions) in self.particles.iter_mut().zip(self.particle_positions.iter_mut()) {
+                    positions.clear();
+                    for posting in postings.iter_mut() {
+                        let at = if posting.doc() < doc { posting.seek(doc) } else { posting.doc() };
+                        if at == doc {
+                            posting.positions(&mut self.buffer);
+                            positions.extend_from_slice(&self.buffer);
+                        }
+                    }
+                    positions.sort_unstable();
+                }
+                sequence_matches(&self.occurrences, &self.lengths, &self.particle_positions, |_, _| matches += 1);
+            }
+        }
         self.matches = matches;
         matches > 0
     }
@@ -425,6 +479,45 @@ pub fn near_windows(occurrences: &[Vec<u32>], lengths: &[u32], max_gap: u32, mut
     }
 }
 
+/// Finds the words in order, each right after the previous one or after
+/// one particle, and hands each match's first start and last end to `found`.
+/// `occurrences[w]` are the sorted start positions of word `w`;
+/// `particles[g]` the sorted positions holding a particle in the gap after
+/// word `g` (in the index: where the gram "particle + next word's first
+/// unit" stands).
+pub fn sequence_matches(
+    occurrences: &[Vec<u32>],
+    lengths: &[u32],
+    particles: &[Vec<u32>],
+    mut found: impl FnMut(u32, u32),
+) {
+    // (start of the match, end of the words so far)
+    let mut partial: Vec<(u32, u32)> = occurrences[0].iter().map(|&start| (start, start + lengths[0])).collect();
+    for (word, starts) in occurrences.iter().enumerate().skip(1) {
+        let mut next = Vec::new();
+        for &(origin, end) in &partial {
+            if starts.binary_search(&end).is_ok() {
+                next.push((origin, end + lengths[word]));
+            }
+            let particle_here = particles
+                .get(word - 1)
+                .is_some_and(|positions| positions.binary_search(&end).is_ok());
+            if particle_here && starts.binary_search(&(end + 1)).is_ok() {
+                next.push((origin, end + 1 + lengths[word]));
+            }
+        }
+        next.sort_unstable();
+        next.dedup();
+        partial = next;
+        if partial.is_empty() {
+            return;
+        }
+    }
+    for (origin, end) in partial {
+        found(origin, end);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,6 +539,23 @@ mod tests {
         assert_eq!(windows(&[vec![5], vec![0]], &[2, 2], 3), vec![vec![5, 0]]);
         // Overlapping occurrences are as near as can be.
         assert_eq!(windows(&[vec![0], vec![1]], &[2, 2], 0), vec![vec![0, 1]]);
+    }
+
+    #[test]
+    fn sequences_allow_one_particle_between_words() {
+        let matches = |occurrences: &[Vec<u32>], particles: &[Vec<u32>]| {
+            let mut all = Vec::new();
+            sequence_matches(occurrences, &[2, 2], particles, |start, end| all.push((start, end)));
+            all
+        };
+        // 按钮位置: 按钮 at 0, 位置 at 2.
+        assert_eq!(matches(&[vec![0], vec![2]], &[vec![]]), [(0, 4)]);
+        // 按钮的位置: a particle at 2, 位置 at 3.
+        assert_eq!(matches(&[vec![0], vec![3]], &[vec![2]]), [(0, 5)]);
+        // 按钮在位置: no particle at 2.
+        assert!(matches(&[vec![0], vec![3]], &[vec![]]).is_empty());
+        // Not in reverse order.
+        assert!(matches(&[vec![2], vec![0]], &[vec![]]).is_empty());
     }
 
     #[test]

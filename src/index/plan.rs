@@ -4,9 +4,10 @@
 //!
 //! - An unquoted token is split by jieba; every word (particles dropped) must
 //!   occur somewhere in the call as an exact substring (a chain of grams).
-//! - A quoted phrase matches its exact characters, or its jieba words in a
-//!   row with particles (的 了 地 得 着 过) between them optional:
-//!   `"按钮位置"` finds 按钮的位置 and `"按钮的位置"` finds 按钮位置.
+//! - A quoted phrase matches its characters in a row, where between two of
+//!   its jieba words of two or more characters one particle (的 了 地 得 着
+//!   过 之) may stand or not: `"按钮位置"` finds 按钮的位置 and
+//!   `"按钮的位置"` finds 按钮位置; `"好的"` stays exact.
 //! - `"A B"~N`: the words in one segment, at most N characters apart, any order.
 
 use std::ops::Bound;
@@ -14,8 +15,8 @@ use std::ops::Bound;
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Term};
 
-use super::analyzer::{gram, Analyzer};
-use super::near::{NearQuery, NearWord};
+use super::analyzer::{gram_term, Analyzer};
+use super::near::{Arrangement, NearQuery, NearWord};
 use super::query::{Expr, FilterExpr, QueryError, TextExpr};
 use super::schema::{date_number, Fields};
 use crate::model::{Role, SearchQuery};
@@ -55,13 +56,11 @@ pub enum Pattern {
         /// The units.
         units: Units,
     },
-    /// A phrase: its units in a row, or `words` in a row with only particles
-    /// between them.
+    /// A phrase: its pieces in a row, one particle allowed between two
+    /// pieces (one piece: exact).
     Phrase {
-        /// The units.
-        units: Units,
-        /// jieba's words of the phrase, particles dropped.
-        words: Vec<String>,
+        /// The units of each piece.
+        pieces: Vec<Units>,
     },
     /// Words within `distance` units of each other in one segment.
     Near {
@@ -108,20 +107,11 @@ impl Plan {
                         }
                     }
                     TextExpr::Phrase(text) => {
-                        let phrase_units = units(analyzer, text);
-                        if phrase_units.is_empty() {
+                        let pieces = phrase_pieces(analyzer, text);
+                        if pieces.is_empty() {
                             return Err(nothing(text));
                         }
-                        let words = analyzer
-                            .words(&analyzer.analyze(text))
-                            .into_iter()
-                            .filter(|word| !word.particle)
-                            .map(|word| word.text)
-                            .collect();
-                        matching(Pattern::Phrase {
-                            units: phrase_units,
-                            words,
-                        })
+                        matching(Pattern::Phrase { pieces })
                     }
                     TextExpr::Near(text, distance) => {
                         let pieces: Vec<&str> = text.split_whitespace().collect();
@@ -146,6 +136,26 @@ impl Plan {
                 }
             }
         })
+    }
+
+    /// The words whose whole-word (jieba) matches rank a call higher: the
+    /// query's words and phrase pieces of two or more characters.
+    pub fn ranking_words(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        for matching in self.positive_matches() {
+            let pieces: Vec<&Units> = match &matching.pattern {
+                Pattern::Word { units } => vec![units],
+                Pattern::Phrase { pieces } => pieces.iter().collect(),
+                Pattern::Near { words, .. } => words.iter().collect(),
+            };
+            for units in pieces {
+                let text: String = units.iter().map(|(unit, _)| unit.as_str()).collect();
+                if text.chars().count() >= 2 && !words.contains(&text) {
+                    words.push(text);
+                }
+            }
+        }
+        words
     }
 
     /// The text matches that decide hits: every [`Match`] not under a NOT.
@@ -173,6 +183,44 @@ pub fn units(analyzer: &Analyzer, text: &str) -> Units {
         .map(|(index, unit)| (analyzed.unit_text(index), unit.ascii))
         .collect()
 }
+
+/// Splits a phrase into pieces at the jieba word boundaries where a particle
+/// may stand: between two words of two or more characters (a particle the
+/// query has there is dropped). Elsewhere the phrase is exact.
+fn phrase_pieces(analyzer: &Analyzer, text: &str) -> Pieces {
+    let analyzed = analyzer.analyze(text);
+    let words = analyzer.words(&analyzed);
+    let unit_of = |index: usize| (analyzed.unit_text(index), analyzed.units[index].ascii);
+    let units_in = |start: usize, end: usize| -> Units {
+        (0..analyzed.units.len())
+            .filter(|&index| analyzed.units[index].start >= start && analyzed.units[index].start < end)
+            .map(unit_of)
+            .collect()
+    };
+    let long = |index: usize| words.get(index).is_some_and(|word: &super::analyzer::Word| !word.particle && word.end - word.start >= 2);
+    let mut pieces: Pieces = Vec::new();
+    let mut current: Units = Vec::new();
+    let mut previous_long = false;
+    for (index, word) in words.iter().enumerate() {
+        let units = units_in(word.start, word.end);
+        if word.particle && previous_long && long(index + 1) {
+            // A particle between two words: the gap stays flexible.
+            continue;
+        }
+        if long(index) && previous_long && !current.is_empty() {
+            pieces.push(std::mem::take(&mut current));
+        }
+        current.extend(units);
+        previous_long = long(index);
+    }
+    if !current.is_empty() {
+        pieces.push(current);
+    }
+    pieces
+}
+
+/// Pieces of units.
+type Pieces = Vec<Units>;
 
 /// Compiles a plan, with the search's flags as filters, to a tantivy query.
 pub fn compile(plan: &Plan, fields: &Fields, search: &SearchQuery) -> Box<dyn Query> {
@@ -215,24 +263,17 @@ fn compile_plan(plan: &Plan, fields: &Fields) -> Box<dyn Query> {
 
 fn compile_match(matching: &Match, fields: &Fields) -> Box<dyn Query> {
     let gram_field = fields.gram(matching.scope);
-    let word_field = fields.words(matching.scope);
     match &matching.pattern {
         Pattern::Word { units } => exact_units(gram_field, units),
-        Pattern::Phrase { units, words } => {
-            let exact = exact_units(gram_field, units);
-            if words.len() < 2 {
-                return exact;
+        Pattern::Phrase { pieces } => {
+            if pieces.len() == 1 {
+                return exact_units(gram_field, &pieces[0]);
             }
-            let across_particles = PhraseQuery::new(
-                words
-                    .iter()
-                    .map(|word| Term::from_field_text(word_field, word))
-                    .collect(),
-            );
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Should, exact),
-                (Occur::Should, Box::new(across_particles)),
-            ]))
+            Box::new(NearQuery::new(
+                gram_field,
+                pieces.iter().map(|units| NearWord { units: units.clone() }).collect(),
+                Arrangement::Sequence,
+            ))
         }
         Pattern::Near { words, distance } => {
             if words.len() == 1 {
@@ -241,7 +282,7 @@ fn compile_match(matching: &Match, fields: &Fields) -> Box<dyn Query> {
             Box::new(NearQuery::new(
                 gram_field,
                 words.iter().map(|units| NearWord { units: units.clone() }).collect(),
-                *distance,
+                Arrangement::Window(*distance),
             ))
         }
     }
@@ -255,30 +296,31 @@ fn exact_units(field: Field, units: &Units) -> Box<dyn Query> {
         .map(|(offset, text)| (offset, Term::from_field_text(field, &text)))
         .collect();
     match grams.len() {
-        0 => Box::new(NearQuery::new(field, vec![NearWord { units: units.clone() }], 0)),
+        0 => Box::new(NearQuery::new(field, vec![NearWord { units: units.clone() }], Arrangement::Window(0))),
         1 => Box::new(TermQuery::new(grams.remove(0).1, IndexRecordOption::WithFreqs)),
         _ => Box::new(PhraseQuery::new_with_offset(grams)),
     }
 }
 
-/// The fewest grams, with their offsets, that pin down units in a row: the
-/// gram at every other unit, and the last one (原路退回: 原路@0, 退回@2).
+/// The fewest grams, with their offsets, that pin down units in a row:
+/// two units are one bigram; three or more are trigrams every third unit
+/// plus the last trigram (原路退回: 原路退@0 and 路退回@1).
 pub fn gram_cover(units: &Units) -> Vec<(usize, String)> {
-    if units.len() < 2 {
-        return Vec::new();
+    match units.len() {
+        0 | 1 => Vec::new(),
+        2 => vec![(0, gram_term(units))],
+        length => {
+            let last = length - 3;
+            let mut offsets: Vec<usize> = (0..=last).step_by(3).collect();
+            if offsets.last() != Some(&last) {
+                offsets.push(last);
+            }
+            offsets
+                .into_iter()
+                .map(|offset| (offset, gram_term(&units[offset..offset + 3])))
+                .collect()
+        }
     }
-    let last = units.len() - 2;
-    let mut offsets: Vec<usize> = (0..=last).step_by(2).collect();
-    if offsets.last() != Some(&last) {
-        offsets.push(last);
-    }
-    offsets
-        .into_iter()
-        .map(|offset| {
-            let (first, second) = (&units[offset], &units[offset + 1]);
-            (offset, gram(&first.0, first.1, &second.0, second.1))
-        })
-        .collect()
 }
 
 fn string_term(field: Field, value: &str) -> Box<dyn Query> {
@@ -366,12 +408,21 @@ mod tests {
     }
 
     #[test]
-    fn phrases_keep_their_words_for_particles() {
-        let Plan::Match(Match { pattern: Pattern::Phrase { units, words }, .. }) = plan("\"按钮的位置\"").unwrap() else {
-            panic!("not a phrase");
+    fn phrases_split_where_a_particle_may_stand() {
+        let pieces = |query: &str| {
+            let Plan::Match(Match { pattern: Pattern::Phrase { pieces }, .. }) = plan(query).unwrap() else {
+                panic!("not a phrase");
+            };
+            pieces
+                .iter()
+                .map(|units| units.iter().map(|(unit, _)| unit.as_str()).collect::<String>())
+                .collect::<Vec<_>>()
         };
-        assert_eq!(units.len(), 5);
-        assert_eq!(words, ["按钮", "位置"]);
+        assert_eq!(pieces("\"按钮的位置\""), ["按钮", "位置"]);
+        assert_eq!(pieces("\"按钮位置\""), ["按钮", "位置"]);
+        assert_eq!(pieces("\"好的\""), ["好的"]);
+        assert_eq!(pieces("\"还没有到账\""), ["还没有", "到账"]);
+        assert_eq!(pieces("\"退款\""), ["退款"]);
     }
 
     #[test]
@@ -385,10 +436,10 @@ mod tests {
         };
         assert!(cover("退").is_empty());
         assert_eq!(cover("退款"), ["退款@0"]);
-        assert_eq!(cover("快递员"), ["快递@0", "递员@1"]);
-        assert_eq!(cover("原路退回"), ["原路@0", "退回@2"]);
-        assert_eq!(cover("不归我们部门管"), ["不归@0", "我们@2", "部门@4", "门管@5"]);
-        assert_eq!(cover("app闪退"), ["app 闪@0", "闪退@1"]);
+        assert_eq!(cover("快递员"), ["^快递员@0"]);
+        assert_eq!(cover("原路退回"), ["^原路退@0", "^路退回@1"]);
+        assert_eq!(cover("不归我们部门管"), ["^不归我@0", "^们部门@3", "^部门管@4"]);
+        assert_eq!(cover("app闪退"), ["^app 闪退@0"]);
     }
 
     #[test]

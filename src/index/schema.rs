@@ -4,8 +4,8 @@
 //! | field | kind | for |
 //! |---|---|---|
 //! | `call_id` | raw string, indexed + stored | replacing a call's document, naming results |
-//! | `gram_all`, `gram_agent`, `gram_customer` | grams with positions | exact recall, phrases, proximity |
-//! | `words_all`, `words_agent`, `words_customer` | jieba words with positions | ranking, phrases across particles |
+//! | `gram_all`, `gram_agent`, `gram_customer` | bigrams and trigrams with positions | exact recall, phrases, proximity |
+//! | `words_all` | jieba words with positions | ranking whole-word matches first |
 //! | `agent_id`, `team`, `queue` | raw string, indexed + fast | filters, facets |
 //! | `started_epoch` | i64 fast | `--sort time` |
 //! | `local_date` | i64 fast (`yyyymmdd` in the call's own offset) | `--from`, `--to` |
@@ -47,12 +47,8 @@ pub struct Fields {
     pub gram_agent: Field,
     /// Grams of the customer's segments.
     pub gram_customer: Field,
-    /// Words of all segments.
+    /// jieba words of all segments.
     pub words_all: Field,
-    /// Words of the agent's segments.
-    pub words_agent: Field,
-    /// Words of the customer's segments.
-    pub words_customer: Field,
     /// Agent id.
     pub agent_id: Field,
     /// Team.
@@ -92,8 +88,6 @@ impl Fields {
         let gram_agent = builder.add_text_field("gram_agent", text("grams"));
         let gram_customer = builder.add_text_field("gram_customer", text("grams"));
         let words_all = builder.add_text_field("words_all", text("words"));
-        let words_agent = builder.add_text_field("words_agent", text("words"));
-        let words_customer = builder.add_text_field("words_customer", text("words"));
         let agent_id = builder.add_text_field("agent_id", STRING | FAST);
         let team = builder.add_text_field("team", STRING | FAST);
         let queue = builder.add_text_field("queue", STRING | FAST);
@@ -110,8 +104,6 @@ impl Fields {
             gram_agent,
             gram_customer,
             words_all,
-            words_agent,
-            words_customer,
             agent_id,
             team,
             queue,
@@ -132,15 +124,6 @@ impl Fields {
             Some(Role::Agent) => self.gram_agent,
             Some(Role::Customer) => self.gram_customer,
             _ => self.gram_all,
-        }
-    }
-
-    /// The word field for a role (`None`: all roles).
-    pub fn words(&self, role: Option<Role>) -> Field {
-        match role {
-            Some(Role::Agent) => self.words_agent,
-            Some(Role::Customer) => self.words_customer,
-            _ => self.words_all,
         }
     }
 }
@@ -196,9 +179,10 @@ pub fn document(analyzer: &Analyzer, fields: &Fields, call: &Call, qa: &[QaResul
     let mut document = TantivyDocument::default();
     document.add_text(fields.call_id, &call.call_id);
 
-    // All, agent, customer: grams and words, each analyzed once per segment.
+    // Grams for all, agent, customer and words for all, each segment
+    // analyzed once.
     let mut grams: [EncodedTokens; 3] = Default::default();
-    let mut words: [EncodedTokens; 3] = Default::default();
+    let mut words = EncodedTokens::default();
     for segment in &call.segments {
         let analyzed = analyzer.analyze(&segment.text);
         if analyzed.units.is_empty() {
@@ -211,28 +195,23 @@ pub fn document(analyzer: &Analyzer, fields: &Fields, call: &Call, qa: &[QaResul
         };
         for &slot in slots {
             grams[slot].begin_segment();
-            words[slot].begin_segment();
         }
-        analyzer.grams(&analyzed, |gram| {
+        analyzer.grams(&analyzed, |gram, new_position| {
             for &slot in slots {
-                grams[slot].push(gram);
+                if new_position {
+                    grams[slot].push(gram);
+                } else {
+                    grams[slot].push_same_position(gram);
+                }
             }
         });
+        words.begin_segment();
         for word in analyzer.words(&analyzed).iter().filter(|word| !word.particle) {
-            for &slot in slots {
-                words[slot].push(&word.text);
-            }
+            words.push(&word.text);
         }
     }
-    let text_fields = [
-        fields.gram_all,
-        fields.gram_agent,
-        fields.gram_customer,
-        fields.words_all,
-        fields.words_agent,
-        fields.words_customer,
-    ];
-    for (tokens, field) in grams.into_iter().chain(words).zip(text_fields) {
+    let text_fields = [fields.gram_all, fields.gram_agent, fields.gram_customer, fields.words_all];
+    for (tokens, field) in grams.into_iter().chain([words]).zip(text_fields) {
         if !tokens.is_empty() {
             document.add_text(field, tokens.into_text());
         }
