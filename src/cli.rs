@@ -156,6 +156,7 @@ pub enum SortArg {
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// The query, e.g. '退款 -到账', '"按钮位置"', '"投诉 退款"~5', 'customer:投诉 OR 差评'.
+    #[arg(allow_hyphen_values = true)]
     pub query: String,
     /// Only words said by the agent or by the customer.
     #[arg(long, value_enum)]

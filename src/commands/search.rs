@@ -58,12 +58,23 @@ pub(super) fn run(workspace: &Workspace, args: &SearchArgs, output: Output) -> R
             output.json_line(result);
         }
         if let Some(facets) = &response.facets {
-            output.json_line(&serde_json::json!({ "facets": facets, "total": response.total }));
+            output.json_line(&FacetsLine {
+                facets,
+                total: response.total,
+            });
         }
     } else {
         print_text(&args.query, &response, std::io::stdout().is_terminal());
     }
     Ok(Outcome::ok())
+}
+
+/// The last line of `--json --facets`: the counts and the number of
+/// matching calls, under keys no search result has.
+#[derive(serde::Serialize)]
+struct FacetsLine<'a> {
+    facets: &'a crate::model::SearchFacets,
+    total: u64,
 }
 
 fn print_text(query: &str, response: &SearchResponse, terminal: bool) {

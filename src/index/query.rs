@@ -83,6 +83,9 @@ impl QueryError {
     /// The error as a message showing the query with a caret under the
     /// mistake.
     pub fn render(&self, query: &str) -> String {
+        if query.trim().is_empty() {
+            return format!("bad query: {}", self.message);
+        }
         let line = query.replace(['\n', '\r', '\t'], " ");
         let caret_at: usize = line
             .chars()

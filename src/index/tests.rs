@@ -387,3 +387,32 @@ fn query_errors_are_usage_errors_with_the_column() {
         assert!(error.to_string().contains(fragment), "{query}: {error}");
     }
 }
+
+#[test]
+fn whole_words_rank_above_characters_that_meet_across_words() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&directory.path().join("callscope.db")).unwrap();
+    let mut kimono = calls()[0].clone();
+    kimono.call_id = "K1".to_string();
+    kimono.segments.truncate(1);
+    kimono.segments[0].text = "她昨天穿着一件很漂亮的和服去公园拍照了。".to_string();
+    let mut waiter = kimono.clone();
+    waiter.call_id = "K2".to_string();
+    waiter.segments[0].text = "我和服务员说了。".to_string();
+    store.put_calls(&[kimono, waiter]).unwrap();
+    let mut index = SearchIndex::open(&directory.path().join("index"), Dictionary::load(None).unwrap()).unwrap();
+    index.sync(&mut store, |_, _| {}).unwrap();
+    let response = index.search(&text("和服"), &store).unwrap();
+    let ids: Vec<&str> = response.results.iter().map(|result| result.call_id.as_str()).collect();
+    // Both are found (exact recall); the shorter K2 would win on characters
+    // alone, but only K1 has 和服 as a word.
+    assert_eq!(ids, ["K1", "K2"]);
+    let (_, by_characters) = index
+        .search_ids(&SearchQuery {
+            sort: SearchSort::Time,
+            ..text("和服")
+        })
+        .unwrap();
+    let relevance = |id: &str| by_characters.iter().find(|(call_id, _)| call_id == id).unwrap().1;
+    assert!(relevance("K2") > relevance("K1"), "{by_characters:?}");
+}
