@@ -6,9 +6,12 @@
 //!   at most N other units among them, in any order. One word alone is the
 //!   exact-substring query for one-character queries; several are the
 //!   proximity operator `"投诉 退款"~5`; or
-//! - **in a row, particles allowed** ([`Arrangement::Sequence`]): one after
+//! - **in a row, across a particle** ([`Arrangement::Sequence`]): one after
 //!   the other, with at most one particle (的 了 地 得 着 过 之) between two
-//!   of them: the phrase `"按钮位置"` as 按钮位置 or 按钮的位置.
+//!   of them, in calls that have such a particle at all: with tantivy's
+//!   exact phrase beside it, the phrase `"按钮位置"` finds 按钮位置 and
+//!   按钮的位置 while the scorer only visits calls with a 的 (or another
+//!   particle) before 位置.
 //!
 //! The same rules ([`near_windows`], [`sequence_matches`]) decide matches
 //! here and when hits are highlighted.
@@ -58,7 +61,8 @@ pub enum Arrangement {
     /// In one window with at most this many other units, any order (one
     /// word: anywhere).
     Window(u32),
-    /// In order, each right after the previous or after one particle.
+    /// In order, each right after the previous or after one particle; only
+    /// documents holding one of the particle grams are visited.
     Sequence,
 }
 
@@ -175,9 +179,11 @@ impl NearWeight {
             cursors.push(cursor);
         }
         // For a sequence: the grams "particle + the next word's first unit"
-        // that may stand between two words (optional, so not in the cursors).
+        // that may stand between two words, per gap; and, as a cursor, any
+        // of them (a document without one is the exact phrase's business).
         let mut particles = Vec::new();
         if self.arrangement == Arrangement::Sequence {
+            let mut any = Vec::new();
             for word in &self.words[1..] {
                 let mut postings = Vec::new();
                 for particle in PARTICLES {
@@ -186,9 +192,16 @@ impl NearWeight {
                     if let Some(found) = inverted.read_postings(&term, IndexRecordOption::WithFreqsAndPositions)? {
                         postings.push(found);
                     }
+                    if let Some(found) = inverted.read_postings(&term, IndexRecordOption::Basic)? {
+                        any.push(found);
+                    }
                 }
                 particles.push(postings);
             }
+            if any.is_empty() {
+                return Ok(None);
+            }
+            cursors.push(WordCursor::Union(any));
         }
         let fieldnorms = match reader.fieldnorms_readers().get_field(self.field)? {
             Some(fieldnorms) if self.bm25.is_some() => fieldnorms,
@@ -368,8 +381,10 @@ impl NearScorer {
 
     /// Whether document `doc` (on which every cursor stands) has a window.
     fn check(&mut self, doc: DocId) -> bool {
-        self.occurrences.resize_with(self.cursors.len(), Vec::new);
-        for (cursor, output) in self.cursors.iter_mut().zip(self.occurrences.iter_mut()) {
+        // One cursor per word (a sequence has one more: any particle gram).
+        let words = self.lengths.len();
+        self.occurrences.resize_with(words, Vec::new);
+        for (cursor, output) in self.cursors[..words].iter_mut().zip(self.occurrences.iter_mut()) {
             cursor.occurrences(doc, output, &mut self.buffer);
             if output.is_empty() {
                 return false;

@@ -266,14 +266,21 @@ fn compile_match(matching: &Match, fields: &Fields) -> Box<dyn Query> {
     match &matching.pattern {
         Pattern::Word { units } => exact_units(gram_field, units),
         Pattern::Phrase { pieces } => {
+            let exact = exact_units(gram_field, &pieces.concat());
             if pieces.len() == 1 {
-                return exact_units(gram_field, &pieces[0]);
+                return exact;
             }
-            Box::new(NearQuery::new(
+            // The pieces right after each other (tantivy's phrase), or with a
+            // particle between two of them (visits only calls with one).
+            let across_particles = NearQuery::new(
                 gram_field,
                 pieces.iter().map(|units| NearWord { units: units.clone() }).collect(),
                 Arrangement::Sequence,
-            ))
+            );
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Should, exact),
+                (Occur::Should, Box::new(across_particles)),
+            ]))
         }
         Pattern::Near { words, distance } => {
             if words.len() == 1 {
