@@ -215,5 +215,5 @@ pub struct IndexArgs {
 /// Parses a `--from`/`--to` date of `callscope search`.
 pub fn parse_search_date(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("not a date; write YYYY-MM-DD, e.g. 2026-09-01"))
+        .map_err(|_| "not a date; write YYYY-MM-DD, e.g. 2026-09-01".to_string())
 }

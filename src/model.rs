@@ -326,8 +326,8 @@ pub enum SearchSort {
 
 /// A search as the user asked it: the query text in callscope's query
 /// language plus the filters of `callscope search`'s flags. Empty fields do
-/// not filter.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// not filter; the default shows the 20 most relevant calls.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SearchQuery {
     /// The query text (words, "phrases", "proximity"~N, OR, -NOT, fields).
     pub text: String,
@@ -357,6 +357,27 @@ pub struct SearchQuery {
     pub sort: SearchSort,
     /// Count matching calls per agent, team, queue and violated rule.
     pub facets: bool,
+}
+
+impl Default for SearchQuery {
+    fn default() -> SearchQuery {
+        SearchQuery {
+            text: String::new(),
+            role: None,
+            agent_id: None,
+            team: None,
+            queue: None,
+            from: None,
+            to: None,
+            min_score: None,
+            max_score: None,
+            violated: None,
+            passed: None,
+            limit: 20,
+            sort: SearchSort::Relevance,
+            facets: false,
+        }
+    }
 }
 
 /// What a search found: the best results, how many calls match in all and,

@@ -163,7 +163,8 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
     let index_dir = directory.join("index");
     let reuse = options.keep.is_some()
         && store_path.exists()
-        && Store::open(&store_path)?.count_calls(&crate::store::CallFilter::default())? == options.calls
+        && Store::open(&store_path)?.count_calls(&crate::store::CallFilter::default())?
+            == options.calls
         && SearchIndex::open(&index_dir, Dictionary::load(None)?)?.documents() == options.calls;
     let mut store;
     let index;
@@ -174,7 +175,10 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
             "index: reused",
             options.calls as f64,
             "calls",
-            format!("store and index kept in {} by an earlier run", directory.display()),
+            format!(
+                "store and index kept in {} by an earlier run",
+                directory.display()
+            ),
         ));
     } else {
         // The store, as `callscope import` fills it.
@@ -197,7 +201,10 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
             "store import (context)",
             started.elapsed().as_secs_f64(),
             "s",
-            format!("{} synthetic calls, ~30 segments each, into the workspace store", options.calls),
+            format!(
+                "{} synthetic calls, ~30 segments each, into the workspace store",
+                options.calls
+            ),
         ));
 
         // callscope's index, built by the same sync that follows imports.
@@ -233,10 +240,15 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
         let connection = Connection::open(&fts_path).map_err(sql_error)?;
         connection
             .query_row("SELECT COUNT(*) FROM calls", [], |row| row.get::<_, i64>(0))
-            .map_or(false, |count| count as u64 == options.calls)
+            .is_ok_and(|count| count as u64 == options.calls)
     };
     let fts = if options.fts5 && fts_reusable {
-        rows.push(Row::new("index build: SQLite FTS5 trigram", 0.0, "s", "reused"));
+        rows.push(Row::new(
+            "index build: SQLite FTS5 trigram",
+            0.0,
+            "s",
+            "reused",
+        ));
         rows.push(Row::new(
             "index size: SQLite FTS5 trigram",
             file_bytes(&fts_path) as f64 / 1e6,
@@ -250,7 +262,10 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
             "index build: SQLite FTS5 trigram",
             seconds,
             "s",
-            format!("{:.0} calls/s; agent and customer text columns", options.calls as f64 / seconds),
+            format!(
+                "{:.0} calls/s; agent and customer text columns",
+                options.calls as f64 / seconds
+            ),
         ));
         rows.push(Row::new(
             "index size: SQLite FTS5 trigram",
@@ -268,7 +283,8 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
             Ok(version) if version.status.success() => {
                 let jsonl = directory.join("calls.jsonl");
                 if !(reuse && jsonl.exists()) {
-                    let file = std::fs::File::create(&jsonl).map_err(|error| Error::io(&jsonl, error))?;
+                    let file =
+                        std::fs::File::create(&jsonl).map_err(|error| Error::io(&jsonl, error))?;
                     let mut writer = BufWriter::with_capacity(1 << 20, file);
                     generator
                         .write_jsonl(options.calls, &mut writer)
@@ -279,12 +295,21 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
                     "transcripts JSONL (for ripgrep)",
                     file_bytes(&jsonl) as f64 / 1e6,
                     "MB",
-                    String::from_utf8_lossy(&version.stdout).lines().next().unwrap_or("rg").to_string(),
+                    String::from_utf8_lossy(&version.stdout)
+                        .lines()
+                        .next()
+                        .unwrap_or("rg")
+                        .to_string(),
                 ));
                 Some(jsonl)
             }
             _ => {
-                rows.push(Row::new("ripgrep", 0.0, "-", "skipped: `rg` is not installed"));
+                rows.push(Row::new(
+                    "ripgrep",
+                    0.0,
+                    "-",
+                    "skipped: `rg` is not installed",
+                ));
                 None
             }
         }
@@ -316,20 +341,37 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
         let index_only = time_kind(options.runs, searches.len(), |which| {
             index.search_ids(&searches[which]).map(|_| ())
         })?;
-        push_latency(&mut rows, kind, "callscope (index: top 20 + total)", &index_only, queries_note(&queries, &totals));
+        push_latency(
+            &mut rows,
+            kind,
+            "callscope (index: top 20 + total)",
+            &index_only,
+            queries_note(&queries, &totals),
+        );
         let full = time_kind(options.runs, searches.len(), |which| {
             index.search(&searches[which], &store).map(|_| ())
         })?;
-        push_latency(&mut rows, kind, "callscope search (+ hits, highlights)", &full, String::new());
+        push_latency(
+            &mut rows,
+            kind,
+            "callscope search (+ hits, highlights)",
+            &full,
+            String::new(),
+        );
         if let Some(fts) = &fts {
-            let statements: Vec<FtsQuery> = queries.iter().map(|query| FtsQuery::new(query, start_date)).collect();
+            let statements: Vec<FtsQuery> = queries
+                .iter()
+                .map(|query| FtsQuery::new(query, start_date))
+                .collect();
             let mut agree = 0;
             for (statement, total) in statements.iter().zip(&totals) {
                 if statement.run(fts)? == *total {
                     agree += 1;
                 }
             }
-            let timings = time_kind(options.runs, statements.len(), |which| statements[which].run(fts).map(|_| ()))?;
+            let timings = time_kind(options.runs, statements.len(), |which| {
+                statements[which].run(fts).map(|_| ())
+            })?;
             let ratio = percentile(&timings, 0.99) / percentile(&index_only, 0.99).max(1e-9);
             push_latency(
                 &mut rows,
@@ -339,21 +381,38 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
                 format!(
                     "{ratio:.0}x callscope's p99; same totals on {agree}/{} queries; {}",
                     statements.len(),
-                    statements.iter().map(FtsQuery::method).collect::<Vec<_>>().join(", ")
+                    statements
+                        .iter()
+                        .map(FtsQuery::method)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
         }
         if let Some(jsonl) = &ripgrep {
-            let timings = time_kind(options.runs, queries.len(), |which| ripgrep_count(jsonl, &queries[which]).map(|_| ()))?;
+            let timings = time_kind(options.runs, queries.len(), |which| {
+                ripgrep_count(jsonl, &queries[which]).map(|_| ())
+            })?;
             let note = if kind == "filtered" {
                 "team matched as text, dates not filtered"
             } else {
                 "count of matching lines; words chained with pipes"
             };
-            push_latency(&mut rows, kind, "ripgrep over JSONL", &timings, note.to_string());
+            push_latency(
+                &mut rows,
+                kind,
+                "ripgrep over JSONL",
+                &timings,
+                note.to_string(),
+            );
         }
     }
-    rows.push(Row::new("peak memory", super::peak_rss_mib(), "MiB", "whole process"));
+    rows.push(Row::new(
+        "peak memory",
+        super::peak_rss_mib(),
+        "MiB",
+        "whole process",
+    ));
     Ok(rows)
 }
 
@@ -366,7 +425,9 @@ fn queries_note(queries: &[BenchQuery], totals: &[u64]) -> String {
         .iter()
         .zip(totals)
         .map(|(query, total)| match query.filter {
-            Some((team, first, last)) => format!("{} --team {team} days {first}-{last}: {total}", query.text),
+            Some((team, first, last)) => {
+                format!("{} --team {team} days {first}-{last}: {total}", query.text)
+            }
             None => format!("{}: {total}", query.text),
         })
         .collect::<Vec<_>>()
@@ -375,7 +436,11 @@ fn queries_note(queries: &[BenchQuery], totals: &[u64]) -> String {
 
 /// Times the queries of one kind round-robin (one untimed warm-up pass),
 /// `runs` times or until the budget is spent; milliseconds per run.
-fn time_kind(runs: usize, queries: usize, mut run: impl FnMut(usize) -> Result<()>) -> Result<Vec<f64>> {
+fn time_kind(
+    runs: usize,
+    queries: usize,
+    mut run: impl FnMut(usize) -> Result<()>,
+) -> Result<Vec<f64>> {
     for which in 0..queries {
         run(which)?;
     }
@@ -409,9 +474,18 @@ fn push_latency(rows: &mut Vec<Row>, kind: &str, engine: &str, timings: &[f64], 
         format!("{kind} p50: {engine}"),
         percentile(timings, 0.5),
         "ms",
-        if note.is_empty() { runs.clone() } else { format!("{runs}; {note}") },
+        if note.is_empty() {
+            runs.clone()
+        } else {
+            format!("{runs}; {note}")
+        },
     ));
-    rows.push(Row::new(format!("{kind} p99: {engine}"), percentile(timings, 0.99), "ms", runs));
+    rows.push(Row::new(
+        format!("{kind} p99: {engine}"),
+        percentile(timings, 0.99),
+        "ms",
+        runs,
+    ));
 }
 
 fn folder_bytes(path: &Path) -> u64 {
@@ -443,7 +517,11 @@ fn sql_error(error: rusqlite::Error) -> Error {
 /// (segments joined by newlines) in trigram-indexed columns, team and local
 /// date alongside for the filtered queries. Returns the connection and the
 /// seconds spent writing (call generation excluded).
-fn build_fts5(directory: &Path, generator: &Generator, options: &SearchBenchOptions) -> Result<(Connection, f64)> {
+fn build_fts5(
+    directory: &Path,
+    generator: &Generator,
+    options: &SearchBenchOptions,
+) -> Result<(Connection, f64)> {
     let path = directory.join("fts5.db");
     let _ = std::fs::remove_file(&path);
     let mut connection = Connection::open(&path).map_err(sql_error)?;
@@ -519,8 +597,18 @@ impl FtsQuery {
     fn new(query: &BenchQuery, start: NaiveDate) -> FtsQuery {
         let mut conditions = Vec::new();
         let mut values = Vec::new();
-        let long: Vec<&str> = query.words.iter().copied().filter(|word| word.chars().count() >= 3).collect();
-        let short: Vec<&str> = query.words.iter().copied().filter(|word| word.chars().count() < 3).collect();
+        let long: Vec<&str> = query
+            .words
+            .iter()
+            .copied()
+            .filter(|word| word.chars().count() >= 3)
+            .collect();
+        let short: Vec<&str> = query
+            .words
+            .iter()
+            .copied()
+            .filter(|word| word.chars().count() < 3)
+            .collect();
         if !long.is_empty() {
             values.push(
                 long.iter()
@@ -536,7 +624,9 @@ impl FtsQuery {
         for word in &short {
             values.push(format!("%{word}%"));
             let number = values.len();
-            conditions.push(format!("({plus}agent LIKE ?{number} OR {plus}customer LIKE ?{number})"));
+            conditions.push(format!(
+                "({plus}agent LIKE ?{number} OR {plus}customer LIKE ?{number})"
+            ));
         }
         if let Some((team, first, last)) = query.filter {
             values.push(team.to_string());
@@ -568,9 +658,13 @@ impl FtsQuery {
     fn run(&self, connection: &Connection) -> Result<u64> {
         let count: i64 = connection
             .prepare_cached(&self.count_sql)
-            .and_then(|mut statement| statement.query_row(params_from_iter(self.values.iter()), |row| row.get(0)))
+            .and_then(|mut statement| {
+                statement.query_row(params_from_iter(self.values.iter()), |row| row.get(0))
+            })
             .map_err(|error| Error::Store(format!("FTS5 baseline: {error}: {}", self.count_sql)))?;
-        let mut statement = connection.prepare_cached(&self.top_sql).map_err(sql_error)?;
+        let mut statement = connection
+            .prepare_cached(&self.top_sql)
+            .map_err(sql_error)?;
         let ids: Vec<String> = statement
             .query_map(params_from_iter(self.values.iter()), |row| row.get(0))
             .and_then(|rows| rows.collect())
@@ -601,7 +695,10 @@ fn ripgrep_count(jsonl: &Path, query: &BenchQuery) -> Result<u64> {
         command.arg("--").arg(pattern);
         match previous.take() {
             Some(mut child) => {
-                let stdout = child.stdout.take().ok_or_else(|| spawn_error(std::io::Error::other("no pipe")))?;
+                let stdout = child
+                    .stdout
+                    .take()
+                    .ok_or_else(|| spawn_error(std::io::Error::other("no pipe")))?;
                 command.stdin(Stdio::from(stdout));
                 upstream.push(child);
             }
@@ -617,5 +714,8 @@ fn ripgrep_count(jsonl: &Path, query: &BenchQuery) -> Result<u64> {
     for mut child in upstream {
         child.wait().map_err(spawn_error)?;
     }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0))
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0))
 }

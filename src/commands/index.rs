@@ -40,7 +40,11 @@ pub(super) fn open_index(workspace: &Workspace) -> Result<SearchIndex> {
 }
 
 /// Syncs the index with a progress bar.
-pub(super) fn sync(index: &mut SearchIndex, store: &mut Store, output: Output) -> Result<SyncReport> {
+pub(super) fn sync(
+    index: &mut SearchIndex,
+    store: &mut Store,
+    output: Output,
+) -> Result<SyncReport> {
     let bar = output.progress(0, "calls indexed");
     let report = index.sync(store, |done, total| {
         bar.set_length(total);
@@ -81,7 +85,11 @@ pub(super) fn run(workspace: &Workspace, args: &IndexArgs, output: Output) -> Re
         output.json_line(&report);
         return Ok(Outcome::ok());
     }
-    let verb = if report.rebuilt { "rebuilt the index: " } else { "" };
+    let verb = if report.rebuilt {
+        "rebuilt the index: "
+    } else {
+        ""
+    };
     println!(
         "{verb}{} calls indexed in {:.1} s; the index holds {} calls",
         report.indexed, report.seconds, report.documents

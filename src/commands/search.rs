@@ -82,7 +82,9 @@ fn print_text(query: &str, response: &SearchResponse, terminal: bool) {
     match response.total {
         0 => println!("no calls match {query}"),
         1 => println!("1 call matches {query}"),
-        total if shown < total => println!("{total} calls match {query}; the best {shown} (--limit shows more)"),
+        total if shown < total => {
+            println!("{total} calls match {query}; the best {shown} (--limit shows more)")
+        }
         total => println!("{total} calls match {query}"),
     }
     for result in &response.results {
@@ -168,7 +170,9 @@ fn render_highlight(highlight: &str, terminal: bool) -> String {
             ("&quot;", Some('"')),
             ("&#39;", Some('\'')),
         ];
-        if let Some((entity, replacement)) = entities.iter().find(|(entity, _)| rest.starts_with(entity)) {
+        if let Some((entity, replacement)) =
+            entities.iter().find(|(entity, _)| rest.starts_with(entity))
+        {
             match replacement {
                 Some(replacement) => characters.push((*replacement, bold)),
                 None => bold = *entity == "<b>",
@@ -185,7 +189,11 @@ fn render_highlight(highlight: &str, terminal: bool) -> String {
         start = first.saturating_sub(WIDTH / 3);
         end = (start + WIDTH).min(characters.len());
     }
-    let (open, close) = if terminal { ("\x1b[1;31m", "\x1b[0m") } else { ("【", "】") };
+    let (open, close) = if terminal {
+        ("\x1b[1;31m", "\x1b[0m")
+    } else {
+        ("【", "】")
+    };
     let mut rendered = String::new();
     if start > 0 {
         rendered.push('…');
@@ -218,7 +226,10 @@ fn facet_line(counts: &[FacetCount]) -> String {
         .collect::<Vec<_>>()
         .join(" · ");
     if counts.len() > FACET_VALUES_SHOWN {
-        line.push_str(&format!(" · +{} more (--json lists all)", counts.len() - FACET_VALUES_SHOWN));
+        line.push_str(&format!(
+            " · +{} more (--json lists all)",
+            counts.len() - FACET_VALUES_SHOWN
+        ));
     }
     line
 }
@@ -229,11 +240,20 @@ mod tests {
 
     #[test]
     fn highlights_render_for_pipes_and_terminals() {
-        assert_eq!(render_highlight("a<b>退款</b> &amp; &lt;b&gt;", false), "a【退款】 & <b>");
-        assert_eq!(render_highlight("<b>退款</b>了", true), "\x1b[1;31m退款\x1b[0m了");
+        assert_eq!(
+            render_highlight("a<b>退款</b> &amp; &lt;b&gt;", false),
+            "a【退款】 & <b>"
+        );
+        assert_eq!(
+            render_highlight("<b>退款</b>了", true),
+            "\x1b[1;31m退款\x1b[0m了"
+        );
         let long = format!("{}<b>退款</b>{}", "前".repeat(100), "后".repeat(100));
         let rendered = render_highlight(&long, false);
-        assert!(rendered.starts_with('…') && rendered.ends_with('…'), "{rendered}");
+        assert!(
+            rendered.starts_with('…') && rendered.ends_with('…'),
+            "{rendered}"
+        );
         assert!(rendered.contains("【退款】"), "{rendered}");
         assert_eq!(rendered.chars().count(), 60 + 2 + 2);
     }

@@ -295,7 +295,10 @@ impl EncodedTokens {
     /// Appends a token at the current position (after a token of the
     /// current segment).
     pub fn push_same_position(&mut self, token: &str) {
-        debug_assert!(self.segment_open, "a token at the same position follows one");
+        debug_assert!(
+            self.segment_open,
+            "a token at the same position follows one"
+        );
         self.text.push(SAME_POSITION);
         self.text.push_str(token);
     }
@@ -402,7 +405,9 @@ mod tests {
     fn grams(text: &str) -> Vec<String> {
         let analyzer = analyzer();
         let mut grams = Vec::new();
-        analyzer.grams(&analyzer.analyze(text), |gram, _| grams.push(gram.to_string()));
+        analyzer.grams(&analyzer.analyze(text), |gram, _| {
+            grams.push(gram.to_string())
+        });
         grams
     }
 
@@ -414,7 +419,11 @@ mod tests {
         let mut stream = tokenizer.token_stream(&text);
         let mut tokens = Vec::new();
         while stream.advance() {
-            tokens.push(format!("{}@{}", stream.token().text, stream.token().position));
+            tokens.push(format!(
+                "{}@{}",
+                stream.token().text,
+                stream.token().position
+            ));
         }
         tokens
     }
@@ -432,14 +441,30 @@ mod tests {
 
     #[test]
     fn grams_of_chinese_ascii_and_traditional_text() {
-        assert_eq!(grams("退款到账。"), ["退款", "^退款到", "款到", "^款到账", "到账", "账"]);
+        assert_eq!(
+            grams("退款到账。"),
+            ["退款", "^退款到", "款到", "^款到账", "到账", "账"]
+        );
         assert_eq!(grams("退款到賬"), grams("退款到账"));
         assert_eq!(
             grams("APP闪退，iPhone12"),
-            ["app 闪", "^app 闪退", "闪退", "^闪退 iphone", "退 iphone", "^退 iphone 12", "iphone 12", "12"]
+            [
+                "app 闪",
+                "^app 闪退",
+                "闪退",
+                "^闪退 iphone",
+                "退 iphone",
+                "^退 iphone 12",
+                "iphone 12",
+                "12"
+            ]
         );
         assert_eq!(grams("ok app"), ["ok app", "app"]);
-        let units: Vec<(String, bool)> = vec![("退".into(), false), ("iphone".into(), true), ("12".into(), true)];
+        let units: Vec<(String, bool)> = vec![
+            ("退".into(), false),
+            ("iphone".into(), true),
+            ("12".into(), true),
+        ];
         assert_eq!(gram_term(&units), "^退 iphone 12");
         assert_eq!(gram_term(&units[..2]), "退 iphone");
         assert_eq!(grams("嗯"), ["嗯"]);
@@ -465,7 +490,12 @@ mod tests {
         let gap = SEGMENT_GAP + 2;
         assert_eq!(
             decoded(encoded),
-            ["退款@0".to_string(), "^退款了@0".to_string(), "款@1".to_string(), format!("好@{gap}")]
+            [
+                "退款@0".to_string(),
+                "^退款了@0".to_string(),
+                "款@1".to_string(),
+                format!("好@{gap}")
+            ]
         );
         assert!(decoded(EncodedTokens::default()).is_empty());
     }
@@ -480,7 +510,12 @@ mod tests {
         let refund = words.iter().find(|word| word.text == "退款").unwrap();
         assert_eq!((refund.start, refund.end), (2, 4));
         let account = words.iter().find(|word| word.text == "到账").unwrap();
-        assert_eq!(analyzed.normalized.original("好的，退款到賬了", account.start, account.end), "到賬");
+        assert_eq!(
+            analyzed
+                .normalized
+                .original("好的，退款到賬了", account.start, account.end),
+            "到賬"
+        );
     }
 
     #[test]

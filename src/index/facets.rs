@@ -24,7 +24,11 @@ impl Collector for FacetCollector {
     type Fruit = SearchFacets;
     type Child = FacetSegmentCollector;
 
-    fn for_segment(&self, _segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<FacetSegmentCollector> {
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<FacetSegmentCollector> {
         let mut columns = Vec::with_capacity(FACET_FIELDS.len());
         for field in FACET_FIELDS {
             columns.push(reader.fast_fields().str(field)?.map(|column| {
@@ -39,7 +43,10 @@ impl Collector for FacetCollector {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<HashMap<String, u64>>>) -> tantivy::Result<SearchFacets> {
+    fn merge_fruits(
+        &self,
+        fruits: Vec<Vec<HashMap<String, u64>>>,
+    ) -> tantivy::Result<SearchFacets> {
         let mut totals: Vec<HashMap<String, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
         for fruit in fruits {
             for (total, counts) in totals.iter_mut().zip(fruit) {
@@ -53,7 +60,12 @@ impl Collector for FacetCollector {
                 .into_iter()
                 .map(|(value, calls)| FacetCount { value, calls })
                 .collect();
-            list.sort_by(|left, right| right.calls.cmp(&left.calls).then_with(|| left.value.cmp(&right.value)));
+            list.sort_by(|left, right| {
+                right
+                    .calls
+                    .cmp(&left.calls)
+                    .then_with(|| left.value.cmp(&right.value))
+            });
             list
         });
         Ok(SearchFacets {
@@ -92,12 +104,15 @@ impl SegmentCollector for FacetSegmentCollector {
                     .collect();
                 // One pass over the dictionary for all values (sorted ordinals).
                 let mut next = used.iter();
-                let _ = column.dictionary().sorted_ords_to_term_cb(used.iter().map(|(ordinal, _)| *ordinal), |bytes| {
-                    if let Some((_, count)) = next.next() {
-                        counts.insert(String::from_utf8_lossy(bytes).into_owned(), *count);
-                    }
-                    Ok(())
-                });
+                let _ = column.dictionary().sorted_ords_to_term_cb(
+                    used.iter().map(|(ordinal, _)| *ordinal),
+                    |bytes| {
+                        if let Some((_, count)) = next.next() {
+                            counts.insert(String::from_utf8_lossy(bytes).into_owned(), *count);
+                        }
+                        Ok(())
+                    },
+                );
                 counts
             })
             .collect()

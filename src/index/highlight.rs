@@ -56,8 +56,18 @@ pub fn hits(plan: &Plan, call: &Call, analyzer: &Analyzer) -> Vec<SearchHit> {
 }
 
 /// Appends the normalized character ranges where `pattern` matches.
-fn find(pattern: &Pattern, analyzed: &Analyzed, texts: &[String], ranges: &mut Vec<(usize, usize)>) {
-    let unit_range = |first: usize, count: usize| (analyzed.units[first].start, analyzed.units[first + count - 1].end);
+fn find(
+    pattern: &Pattern,
+    analyzed: &Analyzed,
+    texts: &[String],
+    ranges: &mut Vec<(usize, usize)>,
+) {
+    let unit_range = |first: usize, count: usize| {
+        (
+            analyzed.units[first].start,
+            analyzed.units[first + count - 1].end,
+        )
+    };
     match pattern {
         Pattern::Word { units } => {
             for start in occurrences(texts, units) {
@@ -67,7 +77,12 @@ fn find(pattern: &Pattern, analyzed: &Analyzed, texts: &[String], ranges: &mut V
         Pattern::Phrase { pieces } => {
             let found: Vec<Vec<u32>> = pieces
                 .iter()
-                .map(|units| occurrences(texts, units).into_iter().map(|start| start as u32).collect())
+                .map(|units| {
+                    occurrences(texts, units)
+                        .into_iter()
+                        .map(|start| start as u32)
+                        .collect()
+                })
                 .collect();
             if found.iter().any(Vec::is_empty) {
                 return;
@@ -91,7 +106,12 @@ fn find(pattern: &Pattern, analyzed: &Analyzed, texts: &[String], ranges: &mut V
         Pattern::Near { words, distance } => {
             let found: Vec<Vec<u32>> = words
                 .iter()
-                .map(|units| occurrences(texts, units).into_iter().map(|start| start as u32).collect())
+                .map(|units| {
+                    occurrences(texts, units)
+                        .into_iter()
+                        .map(|start| start as u32)
+                        .collect()
+                })
                 .collect();
             if found.iter().any(Vec::is_empty) {
                 return;
@@ -205,29 +225,80 @@ mod tests {
     #[test]
     fn words_phrases_and_proximity_are_marked_in_the_original_text() {
         let customer = Role::Customer;
-        check("退款", None, &[(customer, "我申请的退款到现在还没有到账。")], &["我申请的<b>退款</b>到现在还没有到账。"]);
+        check(
+            "退款",
+            None,
+            &[(customer, "我申请的退款到现在还没有到账。")],
+            &["我申请的<b>退款</b>到现在还没有到账。"],
+        );
         // Traditional text, simplified query; the original characters are marked.
-        check("退款 到账", None, &[(customer, "退款到賬了嗎？")], &["<b>退款到賬</b>了嗎？"]);
-        check("\"按钮位置\"", None, &[(customer, "支付按钮的位置找不到")], &["支付<b>按钮的位置</b>找不到"]);
-        check("\"按钮的位置\"", None, &[(customer, "按钮位置，按钮在位置")], &["<b>按钮位置</b>，按钮在位置"]);
+        check(
+            "退款 到账",
+            None,
+            &[(customer, "退款到賬了嗎？")],
+            &["<b>退款到賬</b>了嗎？"],
+        );
+        check(
+            "\"按钮位置\"",
+            None,
+            &[(customer, "支付按钮的位置找不到")],
+            &["支付<b>按钮的位置</b>找不到"],
+        );
+        check(
+            "\"按钮的位置\"",
+            None,
+            &[(customer, "按钮位置，按钮在位置")],
+            &["<b>按钮位置</b>，按钮在位置"],
+        );
         check("\"好的\"", None, &[(customer, "好呀")], &[] as &[&str]);
-        check("\"按钮 位置\"~3", None, &[(customer, "位置在哪个按钮")], &["<b>位置</b>在哪个<b>按钮</b>"]);
-        check("\"按钮 位置\"~2", None, &[(customer, "位置在哪个按钮")], &[] as &[&str]);
+        check(
+            "\"按钮 位置\"~3",
+            None,
+            &[(customer, "位置在哪个按钮")],
+            &["<b>位置</b>在哪个<b>按钮</b>"],
+        );
+        check(
+            "\"按钮 位置\"~2",
+            None,
+            &[(customer, "位置在哪个按钮")],
+            &[] as &[&str],
+        );
         // Punctuation between matched characters is kept inside the mark.
-        check("\"退款到账\"", None, &[(customer, "退款，到账")], &["<b>退款，到账</b>"]);
+        check(
+            "\"退款到账\"",
+            None,
+            &[(customer, "退款，到账")],
+            &["<b>退款，到账</b>"],
+        );
     }
 
     #[test]
     fn scope_negation_and_escaping() {
-        let segments = [(Role::Agent, "您的退款已经提交"), (Role::Customer, "退款<到账>了吗")];
-        check("customer:退款", None, &segments, &["<b>退款</b>&lt;到账&gt;了吗"]);
-        check("退款", Some(Role::Agent), &segments, &["您的<b>退款</b>已经提交"]);
+        let segments = [
+            (Role::Agent, "您的退款已经提交"),
+            (Role::Customer, "退款<到账>了吗"),
+        ];
+        check(
+            "customer:退款",
+            None,
+            &segments,
+            &["<b>退款</b>&lt;到账&gt;了吗"],
+        );
+        check(
+            "退款",
+            Some(Role::Agent),
+            &segments,
+            &["您的<b>退款</b>已经提交"],
+        );
         check("提交 -到账", None, &segments, &["您的退款已经<b>提交</b>"]);
         check("-到账", None, &segments, &[] as &[&str]);
     }
 
     #[test]
     fn mark_merges_overlapping_ranges() {
-        assert_eq!(mark("abcdef", &[(0, 2), (1, 3), (4, 5)]), "<b>abc</b>d<b>e</b>f");
+        assert_eq!(
+            mark("abcdef", &[(0, 2), (1, 3), (4, 5)]),
+            "<b>abc</b>d<b>e</b>f"
+        );
     }
 }

@@ -50,7 +50,10 @@ use tantivy::directory::error::{LockError, OpenReadError};
 use tantivy::query::{EnableScoring, Query, TermQuery};
 use tantivy::schema::document::Value;
 use tantivy::schema::{IndexRecordOption, Term};
-use tantivy::{DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError};
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument,
+    TantivyError,
+};
 
 use self::analyzer::{Analyzer, EncodedTokenizer};
 use self::facets::FacetCollector;
@@ -151,7 +154,8 @@ impl SearchIndex {
                 clear_directory(directory)?;
                 let index = Index::create_in_dir(directory, schema)?;
                 let format = serde_json::json!({ "format": FORMAT }).to_string();
-                std::fs::write(&format_path, format).map_err(|error| Error::io(&format_path, error))?;
+                std::fs::write(&format_path, format)
+                    .map_err(|error| Error::io(&format_path, error))?;
                 index
             }
         };
@@ -185,7 +189,11 @@ impl SearchIndex {
     ///
     /// Takes the index's writer lock: a second process syncing at the same
     /// time gets an error saying so.
-    pub fn sync(&mut self, store: &mut Store, mut progress: impl FnMut(u64, u64)) -> Result<SyncReport> {
+    pub fn sync(
+        &mut self,
+        store: &mut Store,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<SyncReport> {
         let started = Instant::now();
         let stale = store.count_unindexed()?;
         if stale == 0 && !self.created {
@@ -233,7 +241,11 @@ impl SearchIndex {
     /// Rebuilds the index from the store (`callscope index --rebuild`): every
     /// call is marked stale first, then the index is emptied and refilled, so
     /// a crash at any point leaves calls stale, never lost.
-    pub fn rebuild(&mut self, store: &mut Store, mut progress: impl FnMut(u64, u64)) -> Result<SyncReport> {
+    pub fn rebuild(
+        &mut self,
+        store: &mut Store,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<SyncReport> {
         let started = Instant::now();
         let mut writer = self.writer()?;
         store.mark_all_unindexed()?;
@@ -273,7 +285,12 @@ impl SearchIndex {
 
     /// Indexes stale calls batch by batch: delete each call's old document,
     /// add the new one, commit, then mark the batch indexed in the store.
-    fn index_stale(&self, writer: &mut IndexWriter, store: &mut Store, progress: &mut impl FnMut(u64, u64)) -> Result<u64> {
+    fn index_stale(
+        &self,
+        writer: &mut IndexWriter,
+        store: &mut Store,
+        progress: &mut impl FnMut(u64, u64),
+    ) -> Result<u64> {
         let total = store.count_unindexed()?;
         let mut done = 0u64;
         progress(0, total);
@@ -295,7 +312,9 @@ impl SearchIndex {
                 let documents: Vec<TantivyDocument> = calls
                     .par_iter()
                     .zip(results.par_iter())
-                    .map(|((call, _), results)| schema::document(&self.analyzer, &self.fields, call, results))
+                    .map(|((call, _), results)| {
+                        schema::document(&self.analyzer, &self.fields, call, results)
+                    })
                     .collect();
                 for document in documents {
                     writer.add_document(document)?;
@@ -374,7 +393,8 @@ impl SearchIndex {
 
     /// Parses, plans and runs a search in the index.
     fn find(&self, search: &SearchQuery) -> Result<Found> {
-        let expr = query::parse(&search.text).map_err(|error| Error::Usage(error.render(&search.text)))?;
+        let expr =
+            query::parse(&search.text).map_err(|error| Error::Usage(error.render(&search.text)))?;
         let plan = Plan::build(&expr, &self.analyzer, search.role)
             .map_err(|error| Error::Usage(error.render(&search.text)))?;
         check_flags(search)?;
@@ -399,12 +419,20 @@ impl SearchIndex {
         let (total, top, facets) = if search.limit == 0 {
             let (total, facets) = searcher.search(query, &(Count, facet_collector))?;
             (total, Vec::new(), facets)
-        } else if search.sort == SearchSort::Relevance && !search.facets && query.downcast_ref::<TermQuery>().is_some() {
-            (query.count(&searcher)?, searcher.search(query, &limit)?, None)
+        } else if search.sort == SearchSort::Relevance
+            && !search.facets
+            && query.downcast_ref::<TermQuery>().is_some()
+        {
+            (
+                query.count(&searcher)?,
+                searcher.search(query, &limit)?,
+                None,
+            )
         } else {
             match search.sort {
                 SearchSort::Relevance => {
-                    let (top, total, facets) = searcher.search(query, &(limit, Count, facet_collector))?;
+                    let (top, total, facets) =
+                        searcher.search(query, &(limit, Count, facet_collector))?;
                     (total, top, facets)
                 }
                 SearchSort::Time => {
@@ -415,8 +443,15 @@ impl SearchIndex {
                             (started.unwrap_or(i64::MIN), score)
                         }
                     });
-                    let (top, total, facets) = searcher.search(query, &(by_time, Count, facet_collector))?;
-                    (total, top.into_iter().map(|((_, score), address)| (score, address)).collect(), facets)
+                    let (top, total, facets) =
+                        searcher.search(query, &(by_time, Count, facet_collector))?;
+                    (
+                        total,
+                        top.into_iter()
+                            .map(|((_, score), address)| (score, address))
+                            .collect(),
+                        facets,
+                    )
                 }
                 SearchSort::Score => {
                     let by_score = limit.tweak_score(|segment: &tantivy::SegmentReader| {
@@ -427,8 +462,15 @@ impl SearchIndex {
                             (qa.map_or(f64::NEG_INFINITY, |qa| -qa), score)
                         }
                     });
-                    let (top, total, facets) = searcher.search(query, &(by_score, Count, facet_collector))?;
-                    (total, top.into_iter().map(|((_, score), address)| (score, address)).collect(), facets)
+                    let (top, total, facets) =
+                        searcher.search(query, &(by_score, Count, facet_collector))?;
+                    (
+                        total,
+                        top.into_iter()
+                            .map(|((_, score), address)| (score, address))
+                            .collect(),
+                        facets,
+                    )
                 }
             }
         };

@@ -138,7 +138,11 @@ struct NearWeight {
 }
 
 impl NearWeight {
-    fn near_scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Option<NearScorer>> {
+    fn near_scorer(
+        &self,
+        reader: &SegmentReader,
+        boost: Score,
+    ) -> tantivy::Result<Option<NearScorer>> {
         let inverted = reader.inverted_index(self.field)?;
         let mut cursors = Vec::with_capacity(self.words.len());
         for word in &self.words {
@@ -178,18 +182,23 @@ impl NearWeight {
             };
             cursors.push(cursor);
         }
-        // For a sequence: the grams "particle + the next word's first unit"
-        // that may stand between two words, per gap; and, as a cursor, any
-        // of them (a document without one is the exact phrase's business).
+        // For a sequence: the grams "particle + the next word's first units"
+        // (a trigram when the word has two units: ^的退回 is much rarer than
+        // 的退) that may stand between two words, per gap; and, as a cursor,
+        // any of them (a document without one is the exact phrase's business).
         let mut particles = Vec::new();
         if self.arrangement == Arrangement::Sequence {
             let mut any = Vec::new();
             for word in &self.words[1..] {
                 let mut postings = Vec::new();
                 for particle in PARTICLES {
-                    let text = gram_term(&[(particle.to_string(), false), word.units[0].clone()]);
+                    let mut gram_units = vec![(particle.to_string(), false)];
+                    gram_units.extend(word.units.iter().take(2).cloned());
+                    let text = gram_term(&gram_units);
                     let term = Term::from_field_text(self.field, &text);
-                    if let Some(found) = inverted.read_postings(&term, IndexRecordOption::WithFreqsAndPositions)? {
+                    if let Some(found) =
+                        inverted.read_postings(&term, IndexRecordOption::WithFreqsAndPositions)?
+                    {
                         postings.push(found);
                     }
                     if let Some(found) = inverted.read_postings(&term, IndexRecordOption::Basic)? {
@@ -235,18 +244,15 @@ impl Weight for NearWeight {
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut scorer = self
-            .near_scorer(reader, 1.0)?
-            .ok_or_else(|| TantivyError::InvalidArgument(format!("document {doc} does not match")))?;
+        let mut scorer = self.near_scorer(reader, 1.0)?.ok_or_else(|| {
+            TantivyError::InvalidArgument(format!("document {doc} does not match"))
+        })?;
         if scorer.seek(doc) != doc {
             return Err(TantivyError::InvalidArgument(format!(
                 "document {doc} does not match"
             )));
         }
-        Ok(Explanation::new(
-            "near",
-            scorer.score(),
-        ))
+        Ok(Explanation::new("near", scorer.score()))
     }
 }
 
@@ -300,7 +306,9 @@ impl WordCursor {
 
     fn size_hint(&self) -> u32 {
         match self {
-            WordCursor::Chain(members) => members.iter().map(|m| m.1.size_hint()).min().unwrap_or(0),
+            WordCursor::Chain(members) => {
+                members.iter().map(|m| m.1.size_hint()).min().unwrap_or(0)
+            }
             WordCursor::Union(members) => members.iter().map(|m| m.size_hint()).sum(),
         }
     }
@@ -315,7 +323,11 @@ impl WordCursor {
                 for (offset, postings) in rest {
                     postings.positions(buffer);
                     let offset = *offset;
-                    let mut next = buffer.iter().filter(|&&p| p >= offset).map(|&p| p - offset).peekable();
+                    let mut next = buffer
+                        .iter()
+                        .filter(|&&p| p >= offset)
+                        .map(|&p| p - offset)
+                        .peekable();
                     output.retain(|&start| {
                         while next.peek().is_some_and(|&p| p < start) {
                             next.next();
@@ -384,7 +396,10 @@ impl NearScorer {
         // One cursor per word (a sequence has one more: any particle gram).
         let words = self.lengths.len();
         self.occurrences.resize_with(words, Vec::new);
-        for (cursor, output) in self.cursors[..words].iter_mut().zip(self.occurrences.iter_mut()) {
+        for (cursor, output) in self.cursors[..words]
+            .iter_mut()
+            .zip(self.occurrences.iter_mut())
+        {
             cursor.occurrences(doc, output, &mut self.buffer);
             if output.is_empty() {
                 return false;
@@ -396,11 +411,20 @@ impl NearScorer {
                 near_windows(&self.occurrences, &self.lengths, max_gap, |_| matches += 1);
             }
             Arrangement::Sequence => {
-                self.particle_positions.resize_with(self.particles.len(), Vec::new);
-                for (postings, positions) in self.particles.iter_mut().zip(self.particle_positions.iter_mut()) {
+                self.particle_positions
+                    .resize_with(self.particles.len(), Vec::new);
+                for (postings, positions) in self
+                    .particles
+                    .iter_mut()
+                    .zip(self.particle_positions.iter_mut())
+                {
                     positions.clear();
                     for posting in postings.iter_mut() {
-                        let at = if posting.doc() < doc { posting.seek(doc) } else { posting.doc() };
+                        let at = if posting.doc() < doc {
+                            posting.seek(doc)
+                        } else {
+                            posting.doc()
+                        };
                         if at == doc {
                             posting.positions(&mut self.buffer);
                             positions.extend_from_slice(&self.buffer);
@@ -408,7 +432,12 @@ impl NearScorer {
                     }
                     positions.sort_unstable();
                 }
-                sequence_matches(&self.occurrences, &self.lengths, &self.particle_positions, |_, _| matches += 1);
+                sequence_matches(
+                    &self.occurrences,
+                    &self.lengths,
+                    &self.particle_positions,
+                    |_, _| matches += 1,
+                );
             }
         }
         self.matches = matches;
@@ -436,7 +465,11 @@ impl DocSet for NearScorer {
     }
 
     fn size_hint(&self) -> u32 {
-        self.cursors.iter().map(WordCursor::size_hint).min().unwrap_or(0)
+        self.cursors
+            .iter()
+            .map(WordCursor::size_hint)
+            .min()
+            .unwrap_or(0)
     }
 }
 
@@ -463,7 +496,12 @@ impl fmt::Debug for NearScorer {
 /// For every occurrence taken as the leftmost of a window, each other word's
 /// earliest occurrence at or after it is the best choice (it ends first), so
 /// one pass over the occurrences finds every window.
-pub fn near_windows(occurrences: &[Vec<u32>], lengths: &[u32], max_gap: u32, mut found: impl FnMut(&[u32])) {
+pub fn near_windows(
+    occurrences: &[Vec<u32>],
+    lengths: &[u32],
+    max_gap: u32,
+    mut found: impl FnMut(&[u32]),
+) {
     if occurrences.len() == 1 {
         for &start in &occurrences[0] {
             found(&[start]);
@@ -507,7 +545,10 @@ pub fn sequence_matches(
     mut found: impl FnMut(u32, u32),
 ) {
     // (start of the match, end of the words so far)
-    let mut partial: Vec<(u32, u32)> = occurrences[0].iter().map(|&start| (start, start + lengths[0])).collect();
+    let mut partial: Vec<(u32, u32)> = occurrences[0]
+        .iter()
+        .map(|&start| (start, start + lengths[0]))
+        .collect();
     for (word, starts) in occurrences.iter().enumerate().skip(1) {
         let mut next = Vec::new();
         for &(origin, end) in &partial {
@@ -539,7 +580,9 @@ mod tests {
 
     fn windows(occurrences: &[Vec<u32>], lengths: &[u32], max_gap: u32) -> Vec<Vec<u32>> {
         let mut all = Vec::new();
-        near_windows(occurrences, lengths, max_gap, |chosen| all.push(chosen.to_vec()));
+        near_windows(occurrences, lengths, max_gap, |chosen| {
+            all.push(chosen.to_vec())
+        });
         all.sort();
         all.dedup();
         all
@@ -560,7 +603,9 @@ mod tests {
     fn sequences_allow_one_particle_between_words() {
         let matches = |occurrences: &[Vec<u32>], particles: &[Vec<u32>]| {
             let mut all = Vec::new();
-            sequence_matches(occurrences, &[2, 2], particles, |start, end| all.push((start, end)));
+            sequence_matches(occurrences, &[2, 2], particles, |start, end| {
+                all.push((start, end))
+            });
             all
         };
         // 按钮位置: 按钮 at 0, 位置 at 2.

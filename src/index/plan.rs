@@ -12,7 +12,9 @@
 
 use std::ops::Bound;
 
-use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption, Term};
 
 use super::analyzer::{gram_term, Analyzer};
@@ -75,15 +77,31 @@ impl Plan {
     /// Analyzes a parsed query; `role` scopes text that has no field.
     pub fn build(expr: &Expr, analyzer: &Analyzer, role: Option<Role>) -> Result<Plan, QueryError> {
         Ok(match expr {
-            Expr::And(parts) => Plan::And(parts.iter().map(|part| Plan::build(part, analyzer, role)).collect::<Result<_, _>>()?),
-            Expr::Or(parts) => Plan::Or(parts.iter().map(|part| Plan::build(part, analyzer, role)).collect::<Result<_, _>>()?),
+            Expr::And(parts) => Plan::And(
+                parts
+                    .iter()
+                    .map(|part| Plan::build(part, analyzer, role))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Or(parts) => Plan::Or(
+                parts
+                    .iter()
+                    .map(|part| Plan::build(part, analyzer, role))
+                    .collect::<Result<_, _>>()?,
+            ),
             Expr::Not(inner) => Plan::Not(Box::new(Plan::build(inner, analyzer, role)?)),
             Expr::Filter(filter) => Plan::Filter(filter.clone()),
-            Expr::Text { scope, text, column } => {
+            Expr::Text {
+                scope,
+                text,
+                column,
+            } => {
                 let scope = scope.or(role);
                 let nothing = |text: &str| QueryError {
                     column: *column,
-                    message: format!("`{text}` has nothing to search for (only punctuation or spaces)"),
+                    message: format!(
+                        "`{text}` has nothing to search for (only punctuation or spaces)"
+                    ),
                 };
                 let matching = |pattern| Plan::Match(Match { scope, pattern });
                 match text {
@@ -162,7 +180,9 @@ impl Plan {
     pub fn positive_matches(&self) -> Vec<&Match> {
         fn walk<'a>(plan: &'a Plan, found: &mut Vec<&'a Match>) {
             match plan {
-                Plan::And(parts) | Plan::Or(parts) => parts.iter().for_each(|part| walk(part, found)),
+                Plan::And(parts) | Plan::Or(parts) => {
+                    parts.iter().for_each(|part| walk(part, found))
+                }
                 Plan::Match(matching) => found.push(matching),
                 Plan::Not(_) | Plan::Filter(_) => {}
             }
@@ -193,11 +213,19 @@ fn phrase_pieces(analyzer: &Analyzer, text: &str) -> Pieces {
     let unit_of = |index: usize| (analyzed.unit_text(index), analyzed.units[index].ascii);
     let units_in = |start: usize, end: usize| -> Units {
         (0..analyzed.units.len())
-            .filter(|&index| analyzed.units[index].start >= start && analyzed.units[index].start < end)
+            .filter(|&index| {
+                analyzed.units[index].start >= start && analyzed.units[index].start < end
+            })
             .map(unit_of)
             .collect()
     };
-    let long = |index: usize| words.get(index).is_some_and(|word: &super::analyzer::Word| !word.particle && word.end - word.start >= 2);
+    let long = |index: usize| {
+        words
+            .get(index)
+            .is_some_and(|word: &super::analyzer::Word| {
+                !word.particle && word.end - word.start >= 2
+            })
+    };
     let mut pieces: Pieces = Vec::new();
     let mut current: Units = Vec::new();
     let mut previous_long = false;
@@ -245,15 +273,24 @@ fn compile_plan(plan: &Plan, fields: &Fields) -> Box<dyn Query> {
                 })
                 .collect();
             if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
-                clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0))));
+                clauses.push((
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0)),
+                ));
             }
             Box::new(BooleanQuery::new(clauses))
         }
         Plan::Or(parts) => Box::new(BooleanQuery::new(
-            parts.iter().map(|part| (Occur::Should, compile_plan(part, fields))).collect(),
+            parts
+                .iter()
+                .map(|part| (Occur::Should, compile_plan(part, fields)))
+                .collect(),
         )),
         Plan::Not(inner) => Box::new(BooleanQuery::new(vec![
-            (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0))),
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0)),
+            ),
             (Occur::MustNot, compile_plan(inner, fields)),
         ])),
         Plan::Filter(filter) => Box::new(ConstScoreQuery::new(filter_query(fields, filter), 0.0)),
@@ -274,7 +311,12 @@ fn compile_match(matching: &Match, fields: &Fields) -> Box<dyn Query> {
             // particle between two of them (visits only calls with one).
             let across_particles = NearQuery::new(
                 gram_field,
-                pieces.iter().map(|units| NearWord { units: units.clone() }).collect(),
+                pieces
+                    .iter()
+                    .map(|units| NearWord {
+                        units: units.clone(),
+                    })
+                    .collect(),
                 Arrangement::Sequence,
             );
             Box::new(BooleanQuery::new(vec![
@@ -288,7 +330,12 @@ fn compile_match(matching: &Match, fields: &Fields) -> Box<dyn Query> {
             }
             Box::new(NearQuery::new(
                 gram_field,
-                words.iter().map(|units| NearWord { units: units.clone() }).collect(),
+                words
+                    .iter()
+                    .map(|units| NearWord {
+                        units: units.clone(),
+                    })
+                    .collect(),
                 Arrangement::Window(*distance),
             ))
         }
@@ -303,8 +350,17 @@ fn exact_units(field: Field, units: &Units) -> Box<dyn Query> {
         .map(|(offset, text)| (offset, Term::from_field_text(field, &text)))
         .collect();
     match grams.len() {
-        0 => Box::new(NearQuery::new(field, vec![NearWord { units: units.clone() }], Arrangement::Window(0))),
-        1 => Box::new(TermQuery::new(grams.remove(0).1, IndexRecordOption::WithFreqs)),
+        0 => Box::new(NearQuery::new(
+            field,
+            vec![NearWord {
+                units: units.clone(),
+            }],
+            Arrangement::Window(0),
+        )),
+        1 => Box::new(TermQuery::new(
+            grams.remove(0).1,
+            IndexRecordOption::WithFreqs,
+        )),
         _ => Box::new(PhraseQuery::new_with_offset(grams)),
     }
 }
@@ -331,10 +387,17 @@ pub fn gram_cover(units: &Units) -> Vec<(usize, String)> {
 }
 
 fn string_term(field: Field, value: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
 }
 
-fn date_range(fields: &Fields, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> Box<dyn Query> {
+fn date_range(
+    fields: &Fields,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+) -> Box<dyn Query> {
     let bound = |date: Option<chrono::NaiveDate>| match date {
         Some(date) => Bound::Included(Term::from_field_i64(fields.local_date, date_number(date))),
         None => Bound::Unbounded,
@@ -374,7 +437,10 @@ fn flag_filters(fields: &Fields, search: &SearchQuery) -> Vec<Box<dyn Query>> {
             Some(score) => Bound::Included(Term::from_field_f64(fields.qa_score, score)),
             None => Bound::Unbounded,
         };
-        filters.push(Box::new(RangeQuery::new(bound(search.min_score), bound(search.max_score))));
+        filters.push(Box::new(RangeQuery::new(
+            bound(search.min_score),
+            bound(search.max_score),
+        )));
     }
     if let Some(passed) = search.passed {
         filters.push(Box::new(TermQuery::new(
@@ -409,20 +475,35 @@ mod tests {
     #[test]
     fn unquoted_tokens_become_required_words() {
         assert_eq!(plan("退款").unwrap(), word("退款"));
-        assert_eq!(plan("申请的退款").unwrap(), Plan::And(vec![word("申请"), word("退款")]));
+        assert_eq!(
+            plan("申请的退款").unwrap(),
+            Plan::And(vec![word("申请"), word("退款")])
+        );
         // Traditional characters are searched as simplified ones.
-        assert_eq!(plan("退款到賬").unwrap(), Plan::And(vec![word("退款"), word("到账")]));
+        assert_eq!(
+            plan("退款到賬").unwrap(),
+            Plan::And(vec![word("退款"), word("到账")])
+        );
     }
 
     #[test]
     fn phrases_split_where_a_particle_may_stand() {
         let pieces = |query: &str| {
-            let Plan::Match(Match { pattern: Pattern::Phrase { pieces }, .. }) = plan(query).unwrap() else {
+            let Plan::Match(Match {
+                pattern: Pattern::Phrase { pieces },
+                ..
+            }) = plan(query).unwrap()
+            else {
                 panic!("not a phrase");
             };
             pieces
                 .iter()
-                .map(|units| units.iter().map(|(unit, _)| unit.as_str()).collect::<String>())
+                .map(|units| {
+                    units
+                        .iter()
+                        .map(|(unit, _)| unit.as_str())
+                        .collect::<String>()
+                })
                 .collect::<Vec<_>>()
         };
         assert_eq!(pieces("\"按钮的位置\""), ["按钮", "位置"]);
@@ -445,15 +526,71 @@ mod tests {
         assert_eq!(cover("退款"), ["退款@0"]);
         assert_eq!(cover("快递员"), ["^快递员@0"]);
         assert_eq!(cover("原路退回"), ["^原路退@0", "^路退回@1"]);
-        assert_eq!(cover("不归我们部门管"), ["^不归我@0", "^们部门@3", "^部门管@4"]);
+        assert_eq!(
+            cover("不归我们部门管"),
+            ["^不归我@0", "^们部门@3", "^部门管@4"]
+        );
         assert_eq!(cover("app闪退"), ["^app 闪退@0"]);
+    }
+
+    #[test]
+    fn no_query_makes_the_parser_or_planner_panic() {
+        use rand::{Rng, SeedableRng};
+        let analyzer = Analyzer::new(Dictionary::load(None).unwrap());
+        let pieces = [
+            "退",
+            "款",
+            "的",
+            "按钮",
+            " ",
+            "\"",
+            "“",
+            "”",
+            "「",
+            "(",
+            ")",
+            "（",
+            "-",
+            "OR",
+            "AND",
+            "NOT",
+            "~",
+            "～",
+            "3",
+            "200",
+            ":",
+            "agent:",
+            "team:",
+            "date:",
+            "date:2026-09-01..",
+            "meta:",
+            "meta:a=b",
+            "foo:",
+            "，",
+            "app",
+            "\t",
+        ];
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
+        for _ in 0..3000 {
+            let length = rng.random_range(0..8);
+            let query: String = (0..length)
+                .map(|_| pieces[rng.random_range(0..pieces.len())])
+                .collect();
+            if let Ok(expr) = parse(&query) {
+                let _ = Plan::build(&expr, &analyzer, None);
+            }
+        }
     }
 
     #[test]
     fn punctuation_only_text_is_an_error() {
         let error = plan("退款 ，").unwrap_err();
         assert_eq!(error.column, 4);
-        assert!(error.message.contains("nothing to search for"), "{}", error.message);
+        assert!(
+            error.message.contains("nothing to search for"),
+            "{}",
+            error.message
+        );
         assert!(plan("退款 -").is_err());
     }
 }

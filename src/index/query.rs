@@ -103,7 +103,8 @@ impl QueryError {
 
 fn display_width(character: char) -> usize {
     // CJK and full-width characters take two terminal columns.
-    if matches!(character as u32, 0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD) {
+    if matches!(character as u32, 0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD)
+    {
         2
     } else {
         1
@@ -118,7 +119,8 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
     if tokens.is_empty() {
         return Err(QueryError {
             column: 1,
-            message: "empty query: give at least one word, e.g. `callscope search 退款`".to_string(),
+            message: "empty query: give at least one word, e.g. `callscope search 退款`"
+                .to_string(),
         });
     }
     let mut parser = Parser { tokens, next: 0 };
@@ -183,12 +185,18 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, QueryError> {
             continue;
         }
         if character == '(' || character == '（' {
-            tokens.push(Lexeme { kind: Kind::Open, column });
+            tokens.push(Lexeme {
+                kind: Kind::Open,
+                column,
+            });
             index += 1;
             continue;
         }
         if character == ')' || character == '）' {
-            tokens.push(Lexeme { kind: Kind::Close, column });
+            tokens.push(Lexeme {
+                kind: Kind::Close,
+                column,
+            });
             index += 1;
             continue;
         }
@@ -197,7 +205,9 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, QueryError> {
             let Some(length) = chars[start..].iter().position(|&c| c == close) else {
                 return Err(QueryError {
                     column,
-                    message: format!("this quote is never closed; add the closing {close} or remove it"),
+                    message: format!(
+                        "this quote is never closed; add the closing {close} or remove it"
+                    ),
                 });
             };
             let text: String = chars[start..start + length].iter().collect();
@@ -217,7 +227,10 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, QueryError> {
                     index += 1;
                 }
                 let digits: String = chars[digits_start..index].iter().collect();
-                let distance = digits.parse::<u32>().ok().filter(|&distance| distance <= MAX_NEAR_DISTANCE);
+                let distance = digits
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|&distance| distance <= MAX_NEAR_DISTANCE);
                 match distance {
                     Some(distance) => near = Some(distance),
                     None => {
@@ -237,7 +250,10 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, QueryError> {
             continue;
         }
         if character == '-' && index + 1 < chars.len() && !chars[index + 1].is_whitespace() {
-            tokens.push(Lexeme { kind: Kind::Minus, column });
+            tokens.push(Lexeme {
+                kind: Kind::Minus,
+                column,
+            });
             index += 1;
             continue;
         }
@@ -256,7 +272,8 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, QueryError> {
             if index >= chars.len() || chars[index].is_whitespace() {
                 return Err(QueryError {
                     column,
-                    message: "this field has no value; write it without a space, e.g. team:T2".to_string(),
+                    message: "this field has no value; write it without a space, e.g. team:T2"
+                        .to_string(),
                 });
             }
             continue;
@@ -264,7 +281,11 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, QueryError> {
         // A word: up to whitespace, a parenthesis or a quote.
         let end = chars[index..]
             .iter()
-            .position(|&c| c.is_whitespace() || matches!(c, '(' | ')' | '（' | '）') || closing_quote(c).is_some())
+            .position(|&c| {
+                c.is_whitespace()
+                    || matches!(c, '(' | ')' | '（' | '）')
+                    || closing_quote(c).is_some()
+            })
             .map_or(chars.len(), |length| index + length);
         let word: String = chars[index..end].iter().collect();
         let kind = match word.as_str() {
@@ -301,12 +322,20 @@ impl Parser {
 
     fn or_expr(&mut self) -> Result<Expr, QueryError> {
         let mut alternatives = vec![self.and_expr()?];
-        while let Some(Lexeme { kind: Kind::Or, column }) = self.peek().cloned() {
+        while let Some(Lexeme {
+            kind: Kind::Or,
+            column,
+        }) = self.peek().cloned()
+        {
             self.next += 1;
-            if matches!(self.peek().map(|token| &token.kind), None | Some(Kind::Close | Kind::Or)) {
+            if matches!(
+                self.peek().map(|token| &token.kind),
+                None | Some(Kind::Close | Kind::Or)
+            ) {
                 return Err(QueryError {
                     column,
-                    message: "OR needs something to search on both sides, e.g. 退款 OR 退货".to_string(),
+                    message: "OR needs something to search on both sides, e.g. 退款 OR 退货"
+                        .to_string(),
                 });
             }
             alternatives.push(self.and_expr()?);
@@ -326,7 +355,12 @@ impl Parser {
                 Some(Kind::And) => {
                     let column = self.peek().map_or(1, |token| token.column);
                     self.next += 1;
-                    if parts.is_empty() || matches!(self.peek().map(|token| &token.kind), None | Some(Kind::Close | Kind::Or | Kind::And)) {
+                    if parts.is_empty()
+                        || matches!(
+                            self.peek().map(|token| &token.kind),
+                            None | Some(Kind::Close | Kind::Or | Kind::And)
+                        )
+                    {
                         return Err(QueryError {
                             column,
                             message: "AND needs something to search on both sides (words are ANDed anyway)".to_string(),
@@ -337,7 +371,9 @@ impl Parser {
             }
         }
         if parts.is_empty() {
-            let column = self.peek().map_or_else(|| self.end_column(), |token| token.column);
+            let column = self
+                .peek()
+                .map_or_else(|| self.end_column(), |token| token.column);
             return Err(QueryError {
                 column,
                 message: "expected a word, a \"phrase\" or a (group) here".to_string(),
@@ -354,7 +390,10 @@ impl Parser {
         let token = self.take().expect("and_expr checked there is a token");
         match token.kind {
             Kind::Minus | Kind::Not => {
-                if matches!(self.peek().map(|next| &next.kind), None | Some(Kind::Close | Kind::Or | Kind::And)) {
+                if matches!(
+                    self.peek().map(|next| &next.kind),
+                    None | Some(Kind::Close | Kind::Or | Kind::And)
+                ) {
                     return Err(QueryError {
                         column: token.column,
                         message: "say what to exclude right after it, e.g. -退款".to_string(),
@@ -382,7 +421,9 @@ impl Parser {
                 }
                 let inner = self.or_expr()?;
                 match self.take() {
-                    Some(Lexeme { kind: Kind::Close, .. }) => Ok(inner),
+                    Some(Lexeme {
+                        kind: Kind::Close, ..
+                    }) => Ok(inner),
                     _ => Err(QueryError {
                         column,
                         message: "this ( is never closed; add the )".to_string(),
@@ -449,7 +490,9 @@ impl Parser {
             "queue" => FilterExpr::Queue(value),
             "violated" => FilterExpr::Violated(value),
             "meta" => match value.split_once('=') {
-                Some((key, meta_value)) if !key.is_empty() => FilterExpr::Meta(key.to_string(), meta_value.to_string()),
+                Some((key, meta_value)) if !key.is_empty() => {
+                    FilterExpr::Meta(key.to_string(), meta_value.to_string())
+                }
                 _ => {
                     return Err(QueryError {
                         column: value_column,
@@ -501,7 +544,9 @@ fn parse_date_range(value: &str, column: usize) -> Result<FilterExpr, QueryError
                 if from_date > to_date {
                     return Err(QueryError {
                         column,
-                        message: format!("the date range ends ({to_date}) before it starts ({from_date})"),
+                        message: format!(
+                            "the date range ends ({to_date}) before it starts ({from_date})"
+                        ),
                     });
                 }
             }
@@ -532,7 +577,11 @@ mod tests {
             Expr::And(parts) => Expr::And(parts.into_iter().map(shape).collect()),
             Expr::Or(parts) => Expr::Or(parts.into_iter().map(shape).collect()),
             Expr::Not(inner) => Expr::Not(Box::new(shape(*inner))),
-            Expr::Text { scope, text, .. } => Expr::Text { scope, text, column: 0 },
+            Expr::Text { scope, text, .. } => Expr::Text {
+                scope,
+                text,
+                column: 0,
+            },
             other => other,
         }
     }
@@ -544,18 +593,43 @@ mod tests {
     fn check_error(query: &str, column: usize, fragment: &str) {
         let error = parse(query).expect_err(query);
         assert_eq!(error.column, column, "{query}: {error:?}");
-        assert!(error.message.contains(fragment), "{query}: {}", error.message);
+        assert!(
+            error.message.contains(fragment),
+            "{query}: {}",
+            error.message
+        );
     }
 
     #[test]
     fn words_and_or_not() {
         check("退款 到账", Expr::And(vec![words("退款"), words("到账")]));
-        check("退款 OR 退货 投诉", Expr::Or(vec![words("退款"), Expr::And(vec![words("退货"), words("投诉")])]));
-        check("退款 -到账", Expr::And(vec![words("退款"), Expr::Not(Box::new(words("到账")))]));
-        check("退款 NOT 到账", Expr::And(vec![words("退款"), Expr::Not(Box::new(words("到账")))]));
-        check("退款 AND 到账", Expr::And(vec![words("退款"), words("到账")]));
+        check(
+            "退款 OR 退货 投诉",
+            Expr::Or(vec![
+                words("退款"),
+                Expr::And(vec![words("退货"), words("投诉")]),
+            ]),
+        );
+        check(
+            "退款 -到账",
+            Expr::And(vec![words("退款"), Expr::Not(Box::new(words("到账")))]),
+        );
+        check(
+            "退款 NOT 到账",
+            Expr::And(vec![words("退款"), Expr::Not(Box::new(words("到账")))]),
+        );
+        check(
+            "退款 AND 到账",
+            Expr::And(vec![words("退款"), words("到账")]),
+        );
         check("T-2", words("T-2"));
-        check("(退款 OR 退货) 投诉", Expr::And(vec![Expr::Or(vec![words("退款"), words("退货")]), words("投诉")]));
+        check(
+            "(退款 OR 退货) 投诉",
+            Expr::And(vec![
+                Expr::Or(vec![words("退款"), words("退货")]),
+                words("投诉"),
+            ]),
+        );
     }
 
     #[test]
@@ -597,12 +671,21 @@ mod tests {
         );
         check(
             "team:T2 退款",
-            Expr::And(vec![Expr::Filter(FilterExpr::Team("T2".to_string())), words("退款")]),
+            Expr::And(vec![
+                Expr::Filter(FilterExpr::Team("T2".to_string())),
+                words("退款"),
+            ]),
         );
         let day = NaiveDate::from_ymd_opt(2026, 9, 1);
         check("date:2026-09-01", Expr::Filter(FilterExpr::Date(day, day)));
-        check("date:2026-09-01..", Expr::Filter(FilterExpr::Date(day, None)));
-        check("meta:level=gold", Expr::Filter(FilterExpr::Meta("level".to_string(), "gold".to_string())));
+        check(
+            "date:2026-09-01..",
+            Expr::Filter(FilterExpr::Date(day, None)),
+        );
+        check(
+            "meta:level=gold",
+            Expr::Filter(FilterExpr::Meta("level".to_string(), "gold".to_string())),
+        );
         // Not a field: digits before the colon.
         check("10:30", words("10:30"));
     }
@@ -634,6 +717,9 @@ mod tests {
     fn render_points_at_the_column() {
         let error = parse("退款 \"到账").unwrap_err();
         let rendered = error.render("退款 \"到账");
-        assert!(rendered.ends_with("\n  退款 \"到账\n       ^"), "{rendered}");
+        assert!(
+            rendered.ends_with("\n  退款 \"到账\n       ^"),
+            "{rendered}"
+        );
     }
 }

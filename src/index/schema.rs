@@ -13,7 +13,7 @@
 //! | `qa_score` | f64 fast, lowest over the call's scorecards | `--min-score`, `--max-score`, `--sort score` |
 //! | `passed` | u64 indexed + fast: 1 when every scorecard passed, 0 when one failed | `--passed`, `--failed` |
 //! | `violated` | raw strings, indexed + fast, one per violated rule id | `--violated`, facets |
-//! | `meta` | raw strings `key=value`, indexed | `meta:key=value` |
+//! | `meta` | raw strings `key=value`, indexed + fast | `meta:key=value` |
 //!
 //! The text fields are analyzed by [`Analyzer`] (once per segment for all
 //! six) and handed to tantivy as [`EncodedTokens`]. Unknown-role segments
@@ -97,7 +97,7 @@ impl Fields {
         let qa_score = builder.add_f64_field("qa_score", FAST);
         let passed = builder.add_u64_field("passed", NumericOptions::from(INDEXED) | FAST);
         let violated = builder.add_text_field("violated", STRING | FAST);
-        let meta = builder.add_text_field("meta", STRING);
+        let meta = builder.add_text_field("meta", STRING | FAST);
         let fields = Fields {
             call_id,
             gram_all,
@@ -166,16 +166,24 @@ impl QaSummary {
         for result in results {
             summary.score = summary.score.min(result.score);
             summary.passed &= result.passed;
-            summary
-                .violated
-                .extend(result.violations.iter().map(|violation| violation.rule_id.clone()));
+            summary.violated.extend(
+                result
+                    .violations
+                    .iter()
+                    .map(|violation| violation.rule_id.clone()),
+            );
         }
         Some(summary)
     }
 }
 
 /// Turns a call (and its QA results) into its index document.
-pub fn document(analyzer: &Analyzer, fields: &Fields, call: &Call, qa: &[QaResult]) -> TantivyDocument {
+pub fn document(
+    analyzer: &Analyzer,
+    fields: &Fields,
+    call: &Call,
+    qa: &[QaResult],
+) -> TantivyDocument {
     let mut document = TantivyDocument::default();
     document.add_text(fields.call_id, &call.call_id);
 
@@ -206,11 +214,20 @@ pub fn document(analyzer: &Analyzer, fields: &Fields, call: &Call, qa: &[QaResul
             }
         });
         words.begin_segment();
-        for word in analyzer.words(&analyzed).iter().filter(|word| !word.particle) {
+        for word in analyzer
+            .words(&analyzed)
+            .iter()
+            .filter(|word| !word.particle)
+        {
             words.push(&word.text);
         }
     }
-    let text_fields = [fields.gram_all, fields.gram_agent, fields.gram_customer, fields.words_all];
+    let text_fields = [
+        fields.gram_all,
+        fields.gram_agent,
+        fields.gram_customer,
+        fields.words_all,
+    ];
     for (tokens, field) in grams.into_iter().chain([words]).zip(text_fields) {
         if !tokens.is_empty() {
             document.add_text(field, tokens.into_text());

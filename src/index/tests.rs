@@ -54,7 +54,11 @@ fn fixture() -> Fixture {
             qa("R3", "投诉", 55.0, false, &["apology"]),
         ])
         .unwrap();
-    let mut index = SearchIndex::open(&directory.path().join("index"), Dictionary::load(None).unwrap()).unwrap();
+    let mut index = SearchIndex::open(
+        &directory.path().join("index"),
+        Dictionary::load(None).unwrap(),
+    )
+    .unwrap();
     let report = index.sync(&mut store, |_, _| {}).unwrap();
     assert_eq!(report.indexed, 11);
     Fixture {
@@ -72,7 +76,11 @@ impl Fixture {
     /// The ids of the calls found, sorted.
     fn ids(&self, search: &SearchQuery) -> Vec<String> {
         let response = self.search(search);
-        let mut ids: Vec<String> = response.results.into_iter().map(|result| result.call_id).collect();
+        let mut ids: Vec<String> = response
+            .results
+            .into_iter()
+            .map(|result| result.call_id)
+            .collect();
         ids.sort();
         assert_eq!(ids.len() as u64, response.total, "{search:?}");
         ids
@@ -199,29 +207,114 @@ fn filters_from_flags() {
     let fixture = fixture();
     let date = |day| NaiveDate::from_ymd_opt(2026, 9, day);
     let cases: Vec<(SearchQuery, &[&str])> = vec![
-        (SearchQuery { team: Some("T1".into()), ..text("退款") }, &["R1", "R2"]),
-        (SearchQuery { agent_id: Some("A03".into()), ..text("退款") }, &["R3"]),
-        (SearchQuery { queue: Some("账单".into()), ..text("退款") }, &["R2", "U1"]),
+        (
+            SearchQuery {
+                team: Some("T1".into()),
+                ..text("退款")
+            },
+            &["R1", "R2"],
+        ),
+        (
+            SearchQuery {
+                agent_id: Some("A03".into()),
+                ..text("退款")
+            },
+            &["R3"],
+        ),
+        (
+            SearchQuery {
+                queue: Some("账单".into()),
+                ..text("退款")
+            },
+            &["R2", "U1"],
+        ),
         // 23:30 in Beijing on the 1st is the 1st; 00:30 on the 2nd is the 2nd.
-        (SearchQuery { from: date(1), to: date(1), ..text("退款") }, &["R1", "R2"]),
-        (SearchQuery { from: date(2), ..text("退款") }, &["R3", "U1"]),
-        (SearchQuery { min_score: Some(50.0), ..text("退款") }, &["R1", "R3"]),
-        (SearchQuery { max_score: Some(55.0), ..text("退款") }, &["R2", "R3"]),
-        (SearchQuery { min_score: Some(41.0), max_score: Some(84.0), ..text("退款") }, &["R3"]),
-        (SearchQuery { passed: Some(true), ..text("退款") }, &["R1"]),
-        (SearchQuery { passed: Some(false), ..text("退款") }, &["R2", "R3"]),
-        (SearchQuery { violated: Some("apology".into()), ..text("退款") }, &["R3"]),
-        (SearchQuery { violated: Some("closing".into()), team: Some("T1".into()), ..text("-闪退") }, &["R1", "R2"]),
+        (
+            SearchQuery {
+                from: date(1),
+                to: date(1),
+                ..text("退款")
+            },
+            &["R1", "R2"],
+        ),
+        (
+            SearchQuery {
+                from: date(2),
+                ..text("退款")
+            },
+            &["R3", "U1"],
+        ),
+        (
+            SearchQuery {
+                min_score: Some(50.0),
+                ..text("退款")
+            },
+            &["R1", "R3"],
+        ),
+        (
+            SearchQuery {
+                max_score: Some(55.0),
+                ..text("退款")
+            },
+            &["R2", "R3"],
+        ),
+        (
+            SearchQuery {
+                min_score: Some(41.0),
+                max_score: Some(84.0),
+                ..text("退款")
+            },
+            &["R3"],
+        ),
+        (
+            SearchQuery {
+                passed: Some(true),
+                ..text("退款")
+            },
+            &["R1"],
+        ),
+        (
+            SearchQuery {
+                passed: Some(false),
+                ..text("退款")
+            },
+            &["R2", "R3"],
+        ),
+        (
+            SearchQuery {
+                violated: Some("apology".into()),
+                ..text("退款")
+            },
+            &["R3"],
+        ),
+        (
+            SearchQuery {
+                violated: Some("closing".into()),
+                team: Some("T1".into()),
+                ..text("-闪退")
+            },
+            &["R1", "R2"],
+        ),
     ];
     for (search, expected) in cases {
         assert_eq!(fixture.ids(&search), expected, "{search:?}");
     }
     let error = fixture
         .index
-        .search(&SearchQuery { min_score: Some(90.0), max_score: Some(10.0), ..text("退款") }, &fixture.store)
+        .search(
+            &SearchQuery {
+                min_score: Some(90.0),
+                max_score: Some(10.0),
+                ..text("退款")
+            },
+            &fixture.store,
+        )
         .unwrap_err()
         .to_string();
-    assert!(error.contains("--min-score 90 is above --max-score 10"), "{error}");
+    assert!(
+        error.contains("--min-score 90 is above --max-score 10"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -243,27 +336,47 @@ fn facets_count_all_matches_not_only_the_shown_ones() {
     };
     assert_eq!(pairs(&facets.team), ["T1=2", "T2=1", "T3=1"]);
     assert_eq!(pairs(&facets.queue), ["售后=2", "账单=2"]);
-    assert_eq!(pairs(&facets.agent_id), ["A01=1", "A02=1", "A03=1", "A05=1"]);
-    assert_eq!(pairs(&facets.violated), ["closing=2", "apology=1", "forbidden_words=1"]);
+    assert_eq!(
+        pairs(&facets.agent_id),
+        ["A01=1", "A02=1", "A03=1", "A05=1"]
+    );
+    assert_eq!(
+        pairs(&facets.violated),
+        ["closing=2", "apology=1", "forbidden_words=1"]
+    );
 }
 
 #[test]
 fn hits_carry_segments_times_and_highlights() {
     let fixture = fixture();
     let response = fixture.search(&text("退款 到账"));
-    let r3 = response.results.iter().find(|result| result.call_id == "R3").unwrap();
+    let r3 = response
+        .results
+        .iter()
+        .find(|result| result.call_id == "R3")
+        .unwrap();
     assert_eq!(r3.hits.len(), 1);
     let hit = &r3.hits[0];
     assert_eq!((hit.segment, hit.role), (1, Role::Customer));
     assert_eq!(hit.text, "我的退款到現在還沒有到賬，我要投訴。");
-    assert_eq!(hit.highlight, "我的<b>退款</b>到現在還沒有<b>到賬</b>，我要投訴。");
+    assert_eq!(
+        hit.highlight,
+        "我的<b>退款</b>到現在還沒有<b>到賬</b>，我要投訴。"
+    );
     let segment = &fixture.store.get_call("R3").unwrap().unwrap().segments[1];
     assert_eq!((hit.start, hit.end), (segment.start, segment.end));
     assert_eq!(r3.qa_score, Some(55.0));
     assert_eq!(r3.team.as_deref(), Some("T2"));
     // The agent's segment of R1 mentions 退款 too: both segments are hits.
-    let r1 = response.results.iter().find(|result| result.call_id == "R1").unwrap();
-    assert_eq!(r1.hits.iter().map(|hit| hit.segment).collect::<Vec<_>>(), [1, 2]);
+    let r1 = response
+        .results
+        .iter()
+        .find(|result| result.call_id == "R1")
+        .unwrap();
+    assert_eq!(
+        r1.hits.iter().map(|hit| hit.segment).collect::<Vec<_>>(),
+        [1, 2]
+    );
 }
 
 #[test]
@@ -276,16 +389,27 @@ fn ranking_and_sorting() {
         sort: SearchSort::Time,
         ..text("退款")
     });
-    let ids: Vec<&str> = by_time.results.iter().map(|result| result.call_id.as_str()).collect();
+    let ids: Vec<&str> = by_time
+        .results
+        .iter()
+        .map(|result| result.call_id.as_str())
+        .collect();
     assert_eq!(ids, ["U1", "R3", "R2", "R1"]);
     let by_score = fixture.search(&SearchQuery {
         sort: SearchSort::Score,
         ..text("退款")
     });
-    let ids: Vec<&str> = by_score.results.iter().map(|result| result.call_id.as_str()).collect();
+    let ids: Vec<&str> = by_score
+        .results
+        .iter()
+        .map(|result| result.call_id.as_str())
+        .collect();
     assert_eq!(ids, ["R2", "R3", "R1", "U1"]);
     // Limit 0: counts only.
-    let counted = fixture.search(&SearchQuery { limit: 0, ..text("退款") });
+    let counted = fixture.search(&SearchQuery {
+        limit: 0,
+        ..text("退款")
+    });
     assert_eq!((counted.total, counted.results.len()), (4, 0));
 }
 
@@ -299,8 +423,18 @@ fn a_reimported_call_replaces_its_document() {
     let same = fixture.store.get_call("R1").unwrap().unwrap();
     fixture.store.put_calls(&[same]).unwrap();
     let report = fixture.index.sync(&mut fixture.store, |_, _| {}).unwrap();
-    assert_eq!((report.indexed, report.documents, report.rebuilt), (2, 11, false));
-    check(&fixture, &[("换货", &["R2"]), ("\"退款到账\"", &[]), ("退款", &["R1", "R3", "U1"])]);
+    assert_eq!(
+        (report.indexed, report.documents, report.rebuilt),
+        (2, 11, false)
+    );
+    check(
+        &fixture,
+        &[
+            ("换货", &["R2"]),
+            ("\"退款到账\"", &[]),
+            ("退款", &["R1", "R3", "U1"]),
+        ],
+    );
     assert_eq!(fixture.index.documents(), 11);
 }
 
@@ -341,7 +475,10 @@ fn a_lost_or_foreign_index_is_rebuilt_from_the_store() {
     std::fs::remove_dir_all(&index_dir).unwrap();
     let mut index = SearchIndex::open(&index_dir, dictionary.clone()).unwrap();
     let report = index.sync(&mut store, |_, _| {}).unwrap();
-    assert_eq!((report.indexed, report.documents, report.rebuilt), (11, 11, true));
+    assert_eq!(
+        (report.indexed, report.documents, report.rebuilt),
+        (11, 11, true)
+    );
 
     // An index of another format (or garbage) is replaced.
     std::fs::write(index_dir.join(FORMAT_FILE), r#"{"format": 0}"#).unwrap();
@@ -364,7 +501,10 @@ fn rebuild_refills_the_index_without_duplicates() {
         .index
         .rebuild(&mut fixture.store, |done, total| seen.push((done, total)))
         .unwrap();
-    assert_eq!((report.indexed, report.documents, report.rebuilt), (11, 11, true));
+    assert_eq!(
+        (report.indexed, report.documents, report.rebuilt),
+        (11, 11, true)
+    );
     assert_eq!(seen.last(), Some(&(11, 11)));
     assert_eq!(fixture.ids(&text("退款")), ["R1", "R2", "R3", "U1"]);
     // Nothing stale: a sync does nothing.
@@ -382,7 +522,10 @@ fn query_errors_are_usage_errors_with_the_column() {
         ("", "empty query"),
         ("，", "nothing to search for"),
     ] {
-        let error = fixture.index.search(&text(query), &fixture.store).unwrap_err();
+        let error = fixture
+            .index
+            .search(&text(query), &fixture.store)
+            .unwrap_err();
         assert!(matches!(error, Error::Usage(_)), "{error:?}");
         assert!(error.to_string().contains(fragment), "{query}: {error}");
     }
@@ -400,10 +543,18 @@ fn whole_words_rank_above_characters_that_meet_across_words() {
     waiter.call_id = "K2".to_string();
     waiter.segments[0].text = "我和服务员说了。".to_string();
     store.put_calls(&[kimono, waiter]).unwrap();
-    let mut index = SearchIndex::open(&directory.path().join("index"), Dictionary::load(None).unwrap()).unwrap();
+    let mut index = SearchIndex::open(
+        &directory.path().join("index"),
+        Dictionary::load(None).unwrap(),
+    )
+    .unwrap();
     index.sync(&mut store, |_, _| {}).unwrap();
     let response = index.search(&text("和服"), &store).unwrap();
-    let ids: Vec<&str> = response.results.iter().map(|result| result.call_id.as_str()).collect();
+    let ids: Vec<&str> = response
+        .results
+        .iter()
+        .map(|result| result.call_id.as_str())
+        .collect();
     // Both are found (exact recall); the shorter K2 would win on characters
     // alone, but only K1 has 和服 as a word.
     assert_eq!(ids, ["K1", "K2"]);
@@ -413,6 +564,12 @@ fn whole_words_rank_above_characters_that_meet_across_words() {
             ..text("和服")
         })
         .unwrap();
-    let relevance = |id: &str| by_characters.iter().find(|(call_id, _)| call_id == id).unwrap().1;
+    let relevance = |id: &str| {
+        by_characters
+            .iter()
+            .find(|(call_id, _)| call_id == id)
+            .unwrap()
+            .1
+    };
     assert!(relevance("K2") > relevance("K1"), "{by_characters:?}");
 }

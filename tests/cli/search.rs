@@ -38,7 +38,10 @@ fn golden_cases() {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(golden_dir().join("cases"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "args"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "args")
+        })
         .collect();
     cases.sort();
     assert!(cases.len() >= 10, "golden cases missing");
@@ -73,11 +76,24 @@ fn json_lines_follow_the_contract() {
     let run = test.expect(&["search", "退款 OR 按钮", "--json"], 0);
     let lines = run.json_lines();
     assert_eq!(lines.len(), 8, "{}", run.stdout);
-    let keys = |value: &serde_json::Value| -> BTreeSet<String> { value.as_object().unwrap().keys().cloned().collect() };
-    let result_keys: BTreeSet<String> = ["call_id", "score", "started_at", "agent_id", "team", "queue", "qa_score", "hits"]
+    let keys = |value: &serde_json::Value| -> BTreeSet<String> {
+        value.as_object().unwrap().keys().cloned().collect()
+    };
+    let result_keys: BTreeSet<String> = [
+        "call_id",
+        "score",
+        "started_at",
+        "agent_id",
+        "team",
+        "queue",
+        "qa_score",
+        "hits",
+    ]
+    .map(String::from)
+    .into();
+    let hit_keys: BTreeSet<String> = ["segment", "start", "end", "role", "text", "highlight"]
         .map(String::from)
         .into();
-    let hit_keys: BTreeSet<String> = ["segment", "start", "end", "role", "text", "highlight"].map(String::from).into();
     for line in &lines {
         assert_eq!(keys(line), result_keys, "{line}");
         assert!(line["score"].as_f64().unwrap() > 0.0);
@@ -90,8 +106,14 @@ fn json_lines_follow_the_contract() {
         }
     }
     // Relevance order: scores never increase.
-    let scores: Vec<f64> = lines.iter().map(|line| line["score"].as_f64().unwrap()).collect();
-    assert!(scores.windows(2).all(|pair| pair[0] >= pair[1]), "{scores:?}");
+    let scores: Vec<f64> = lines
+        .iter()
+        .map(|line| line["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|pair| pair[0] >= pair[1]),
+        "{scores:?}"
+    );
 
     // --facets adds one last line with a distinct key.
     let run = test.expect(&["search", "退款", "--json", "--facets", "--limit", "1"], 0);
@@ -100,7 +122,12 @@ fn json_lines_follow_the_contract() {
     let last = &lines[1];
     assert_eq!(keys(last), ["facets", "total"].map(String::from).into());
     assert_eq!(last["total"], 4);
-    assert_eq!(keys(&last["facets"]), ["agent_id", "team", "queue", "violated"].map(String::from).into());
+    assert_eq!(
+        keys(&last["facets"]),
+        ["agent_id", "team", "queue", "violated"]
+            .map(String::from)
+            .into()
+    );
 }
 
 #[test]
@@ -144,10 +171,17 @@ fn search_catches_up_with_the_store_and_rebuild_starts_over() {
     assert_eq!(ids, ["B2", "B1"]);
 
     let run = test.expect(&["index", "--rebuild"], 0);
-    assert!(run.stdout.contains("rebuilt the index: 11 calls indexed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("rebuilt the index: 11 calls indexed"),
+        "{}",
+        run.stdout
+    );
     let run = test.expect(&["index", "--json"], 0);
     let report = &run.json_lines()[0];
-    assert_eq!((report["indexed"].as_u64(), report["documents"].as_u64()), (Some(0), Some(11)));
+    assert_eq!(
+        (report["indexed"].as_u64(), report["documents"].as_u64()),
+        (Some(0), Some(11))
+    );
     assert_eq!(report["rebuilt"], false);
     let run = test.expect(&["search", "退款", "--json"], 0);
     assert_eq!(run.json_lines().len(), 4);
