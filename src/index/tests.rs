@@ -405,6 +405,14 @@ fn ranking_and_sorting() {
         .map(|result| result.call_id.as_str())
         .collect();
     assert_eq!(ids, ["R2", "R3", "R1", "U1"]);
+    // The exact phrase ranks above its particle variant (按钮的位置).
+    let phrase = fixture.search(&text("\"按钮位置\""));
+    let ids: Vec<&str> = phrase
+        .results
+        .iter()
+        .map(|result| result.call_id.as_str())
+        .collect();
+    assert_eq!(ids, ["B2", "B1"]);
     // Limit 0: counts only.
     let counted = fixture.search(&SearchQuery {
         limit: 0,
