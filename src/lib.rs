@@ -32,6 +32,7 @@ pub mod dictionary;
 pub mod digest;
 pub mod error;
 pub mod import;
+pub mod index;
 pub mod model;
 pub mod output;
 pub mod pipeline;

@@ -433,3 +433,108 @@ pub struct QaFigures {
     /// The result's contract JSON (formats.md §3), when asked for.
     pub body: Option<String>,
 }
+
+/// How `callscope search` orders its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchSort {
+    /// Best match first (BM25 over the matched words).
+    #[default]
+    Relevance,
+    /// Newest call first.
+    Time,
+    /// Lowest QA score first (the calls to review); unscored calls last.
+    Score,
+}
+
+/// A search as the user asked it: the query text in callscope's query
+/// language plus the filters of `callscope search`'s flags. Empty fields do
+/// not filter; the default shows the 20 most relevant calls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    /// The query text (words, "phrases", "proximity"~N, OR, -NOT, fields).
+    pub text: String,
+    /// Only words said by this role (a field in the query overrides it).
+    pub role: Option<Role>,
+    /// Only calls of this agent.
+    pub agent_id: Option<String>,
+    /// Only calls of this team.
+    pub team: Option<String>,
+    /// Only calls of this queue.
+    pub queue: Option<String>,
+    /// First local date, inclusive (the call's own time zone).
+    pub from: Option<chrono::NaiveDate>,
+    /// Last local date, inclusive.
+    pub to: Option<chrono::NaiveDate>,
+    /// Only calls whose QA score is at least this.
+    pub min_score: Option<f64>,
+    /// Only calls whose QA score is at most this.
+    pub max_score: Option<f64>,
+    /// Only calls that violated this rule id.
+    pub violated: Option<String>,
+    /// Only calls that passed (`Some(true)`) or failed (`Some(false)`) QA.
+    pub passed: Option<bool>,
+    /// At most this many results (0 means none: counts and facets only).
+    pub limit: usize,
+    /// Result order.
+    pub sort: SearchSort,
+    /// Count matching calls per agent, team, queue and violated rule.
+    pub facets: bool,
+}
+
+impl Default for SearchQuery {
+    fn default() -> SearchQuery {
+        SearchQuery {
+            text: String::new(),
+            role: None,
+            agent_id: None,
+            team: None,
+            queue: None,
+            from: None,
+            to: None,
+            min_score: None,
+            max_score: None,
+            violated: None,
+            passed: None,
+            limit: 20,
+            sort: SearchSort::Relevance,
+            facets: false,
+        }
+    }
+}
+
+/// What a search found: the best results, how many calls match in all and,
+/// when asked, the counts per facet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResponse {
+    /// Calls that match (all of them, not only the results shown).
+    pub total: u64,
+    /// The best `limit` results in the asked order.
+    pub results: Vec<SearchResult>,
+    /// Counts per facet, when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facets: Option<SearchFacets>,
+}
+
+/// Matching calls counted per agent, team, queue and violated rule, each
+/// list sorted by count (then value).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchFacets {
+    /// Per agent id.
+    pub agent_id: Vec<FacetCount>,
+    /// Per team.
+    pub team: Vec<FacetCount>,
+    /// Per queue.
+    pub queue: Vec<FacetCount>,
+    /// Per violated rule id (a call counts once per rule it violated).
+    pub violated: Vec<FacetCount>,
+}
+
+/// One value of a facet and how many matching calls have it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacetCount {
+    /// The agent id, team, queue or rule id.
+    pub value: String,
+    /// Matching calls with that value.
+    pub calls: u64,
+}

@@ -8,6 +8,7 @@ pub mod digest;
 pub mod import;
 pub mod qa;
 pub mod redact;
+pub mod search;
 
 use serde::Serialize;
 

@@ -32,6 +32,25 @@ pub(super) fn run(args: &BenchArgs, output: Output) -> Result<Outcome> {
                 seed: *seed,
             })?,
         ),
+        BenchCommand::Search {
+            calls,
+            seed,
+            runs,
+            no_fts5,
+            no_ripgrep,
+            keep,
+        } => (
+            "search",
+            bench::search::run(&bench::search::SearchBenchOptions {
+                calls: *calls,
+                seed: *seed,
+                runs: *runs,
+                fts5: !*no_fts5,
+                ripgrep: !*no_ripgrep,
+                keep: keep.clone(),
+                output,
+            })?,
+        ),
     };
     if output.json {
         output.json_line(&serde_json::json!({ "bench": title, "rows": rows }));

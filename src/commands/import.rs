@@ -54,6 +54,7 @@ pub(super) fn run(workspace: &Workspace, args: &ImportArgs, output: Output) -> R
         );
         super::redact::print_sealing(&redactor, &redacted);
     }
+    let _ = super::index::follow_store(workspace, &mut store, output);
     Ok(Outcome {
         failed: report.failed.len(),
     })

@@ -5,9 +5,11 @@
 mod bench;
 mod digest;
 mod import;
+mod index;
 mod model;
 mod qa;
 mod redact;
+mod search;
 mod show;
 mod stats;
 mod transcribe;
@@ -38,15 +40,17 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Qa(args) => qa::run(&workspace, &args, output),
         Command::Model(args) => model::run(&workspace, &args, output),
         Command::Digest(args) => digest::run(&workspace, &args, output),
+        Command::Search(args) => search::run(&workspace, &args, output),
+        Command::Index(args) => index::run(&workspace, &args, output),
     }
 }
 
 /// Brings the search index up to date after a command wrote calls or QA
 /// results; returns how many calls were (re)indexed.
 fn index_after_write(
-    _workspace: &Workspace,
-    _store: &mut crate::store::Store,
-    _output: Output,
+    workspace: &Workspace,
+    store: &mut crate::store::Store,
+    output: Output,
 ) -> Result<Option<u64>> {
-    Ok(None)
+    Ok(index::follow_store(workspace, store, output).map(|report| report.indexed))
 }

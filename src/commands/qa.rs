@@ -275,6 +275,11 @@ fn score(
     let written = writer.map(ResultWriter::finish).unwrap_or(Ok(()));
     // A failed write explains a failed send: report the writer's error first.
     written?;
+    if args.input.is_none() {
+        // The index carries QA scores and violated rules: bring it along.
+        let mut store = workspace.open_existing_store()?;
+        super::index_after_write(workspace, &mut store, output)?;
+    }
     let failed = scored?;
     if !output.json {
         print_summary(

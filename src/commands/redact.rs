@@ -189,6 +189,9 @@ fn apply(workspace: &Workspace, output: Output) -> Result<Outcome> {
     }
     store.put_qa_results(&results)?;
     store.compact()?;
+    // Rebuilt, not synced: a synced index keeps deleted documents (and their
+    // terms) until tantivy merges segments.
+    super::index::rebuild_quietly(workspace, &mut store, output);
     if output.json {
         output.json_line(&serde_json::json!({
             "masked": counts,

@@ -7,5 +7,6 @@ mod model;
 mod pipeline;
 mod qa;
 mod redact;
+mod search;
 mod transcribe;
 mod util;
