@@ -92,3 +92,81 @@ fn without_a_key_qa_scores_the_masked_text() {
     assert_eq!(run.json_lines()[0]["score"], 100.0);
     assert!(!run.stdout.contains(PHONE));
 }
+
+/// Personal data end to end: import → qa → search → digest (JSON, Markdown,
+/// HTML) → audit. The clear numbers appear in no output and in no byte of
+/// the workspace (the sealed originals are encrypted).
+#[test]
+fn personal_data_never_leaks_through_any_surface() {
+    const ID_CARD: &str = "11010519491231002X";
+    let (test, key, scorecard) = setup(true);
+    let more = serde_json::json!({
+        "call_id": "P2", "started_at": "2026-09-02T10:00:00+08:00",
+        "agent_id": "A01", "team": "T1", "queue": "售后",
+        "segments": [
+            {"start": 0.0, "end": 2.0, "role": "agent", "text": "请提供您的身份证号。"},
+            {"start": 2.5, "end": 6.0, "role": "customer",
+             "text": format!("身份证号是{ID_CARD}，手机一三八一二三四五六七八，我要投诉退款。")}
+        ]
+    });
+    let file = test.write("more.jsonl", format!("{more}\n"));
+    let mut outputs = Vec::new();
+    outputs.push(with_key(&test, &key, &["import", file.to_str().unwrap()], 0).stdout);
+    let scorecard = scorecard.to_str().unwrap();
+    outputs.push(with_key(&test, &key, &["qa", "--scorecard", scorecard, "--json"], 0).stdout);
+    outputs.push(with_key(&test, &key, &["qa", "--scorecard", scorecard], 0).stdout);
+    for query in ["手机号", "身份证号", "投诉"] {
+        let run = with_key(&test, &key, &["search", query, "--json"], 0);
+        assert!(!run.stdout.is_empty(), "{query} finds the calls");
+        outputs.push(run.stdout);
+    }
+    outputs.push(with_key(&test, &key, &["show", "P2", "--json"], 0).stdout);
+    let html = test.data().join("digest.html");
+    let markdown = test.data().join("digest.md");
+    outputs.push(
+        with_key(
+            &test,
+            &key,
+            &[
+                "digest",
+                "--from",
+                "2026-09-01",
+                "--to",
+                "2026-09-02",
+                "--json",
+                "--html",
+                html.to_str().unwrap(),
+                "--markdown",
+                markdown.to_str().unwrap(),
+            ],
+            0,
+        )
+        .stdout,
+    );
+    let clear = [PHONE, ID_CARD, "一三八一二三四五六七八"];
+    for output in &outputs {
+        for value in clear {
+            assert!(!output.contains(value), "{value} leaks:\n{output}");
+        }
+    }
+    // Every byte of every file in the workspace (store, index, reports).
+    let mut files = vec![test.data()];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .map(|entry| entry.unwrap().path()),
+            );
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        for value in clear {
+            let found = bytes
+                .windows(value.len())
+                .any(|window| window == value.as_bytes());
+            assert!(!found, "{value} in {}", path.display());
+        }
+    }
+    with_key(&test, &key, &["redact", "--check"], 0);
+}
