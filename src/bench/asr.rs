@@ -151,7 +151,12 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
         }
     );
 
-    for model in &models {
+    // The hotword comparison runs on the default model (or the first given).
+    let hotword_model = models
+        .iter()
+        .position(|model| model.ends_with(crate::asr::DEFAULT_MODEL_FILE))
+        .unwrap_or(0);
+    for (index, model) in models.iter().enumerate() {
         let name = crate::asr::engine::model_name(model);
         let config = AsrConfig {
             model: model.clone(),
@@ -231,7 +236,7 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
                 &format!("{note_common}; speech regions given (VAD), packed into windows"),
             );
         }
-        if wants("hotwords") {
+        if wants("hotwords") && index == hotword_model {
             rows.extend(hotword_rows(args.show, &config, &tts, &clips, &name)?);
         }
     }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::asr::fetch::{is_verified, FetchOptions, ModelFetcher, BUILT_MODELS};
 use crate::asr::ggml::Hparams;
-use crate::asr::{available_cores, cache_dir, AsrConfig};
+use crate::asr::{available_cores, cache_dir, AsrConfig, DEFAULT_MODEL_FILE};
 use crate::cli::{ModelArgs, ModelCommand};
 use crate::config::WorkspaceConfig;
 use crate::error::{Error, Result};
@@ -76,7 +76,11 @@ struct Listed {
 
 fn list(workspace: &Workspace, dir: &Path, output: Output) -> Result<Outcome> {
     let config = WorkspaceConfig::load(&workspace.config_path())?;
-    let asr = AsrConfig::from_workspace(&config)?;
+    let mut asr = AsrConfig::from_workspace(&config)?;
+    if asr.model == AsrConfig::default().model {
+        // Not configured: the default file in the folder being listed.
+        asr.model = dir.join(DEFAULT_MODEL_FILE);
+    }
     let default = std::fs::canonicalize(&asr.model).ok();
     let mut rows = Vec::new();
     let entries = match std::fs::read_dir(dir) {
