@@ -240,6 +240,45 @@ pub(super) fn print_sealing(redactor: &Redactor, counts: &RedactionCounts) {
     }
 }
 
+/// Silences `spans` of any recording callscope decodes, written as 16-bit
+/// PCM at 16 kHz (all channels kept).
+fn silence_decoded(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    spans: &[(f64, f64)],
+    margin: f64,
+) -> Result<audio::SilenceReport> {
+    let mut decoded = crate::audio::decode(input)?;
+    let rate = crate::audio::SAMPLE_RATE;
+    let frames = decoded.channels.first().map_or(0, Vec::len) as u64;
+    let ranges = audio::frame_ranges(spans, margin, rate, frames);
+    for channel in &mut decoded.channels {
+        for (first, last) in &ranges {
+            let last = (*last as usize).min(channel.len());
+            let first = (*first as usize).min(last);
+            channel[first..last].fill(0.0);
+        }
+    }
+    if let Some(parent) = output
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|error| Error::io(parent, error))?;
+    }
+    crate::audio::compose::write_wav(
+        output,
+        &decoded.channels,
+        crate::audio::compose::Encoding::Pcm16k,
+    )?;
+    let silenced: u64 = ranges.iter().map(|(first, last)| last - first).sum();
+    Ok(audio::SilenceReport {
+        stretches: ranges.len(),
+        seconds: silenced as f64 / f64::from(rate),
+        frames: silenced,
+        duration: frames as f64 / f64::from(rate),
+    })
+}
+
 pub(super) fn export_audio(
     workspace: &Workspace,
     args: &ExportAudioArgs,
@@ -282,7 +321,12 @@ pub(super) fn export_audio(
             }
         }
     }
-    let report = audio::silence_wav(&audio_path, &args.out, &spans, args.margin)?;
+    let report = match audio::silence_wav(&audio_path, &args.out, &spans, args.margin) {
+        Ok(report) => report,
+        // Not PCM WAV (G.711, MP3, M4A, ...): decode it and write 16 kHz PCM.
+        Err(Error::Audio { .. }) => silence_decoded(&audio_path, &args.out, &spans, args.margin)?,
+        Err(error) => return Err(error),
+    };
     if output.json {
         output.json_line(&serde_json::json!({
             "call_id": call.call_id,

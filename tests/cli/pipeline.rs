@@ -170,3 +170,50 @@ fn personal_data_never_leaks_through_any_surface() {
     }
     with_key(&test, &key, &["redact", "--check"], 0);
 }
+
+/// `export-audio --silence-pii` on a recording that is not PCM WAV (8 kHz
+/// mu-law here): decoded, the number's span zeroed, written as 16 kHz PCM.
+#[test]
+fn exported_mulaw_audio_has_the_number_silenced() {
+    use callscope::audio::compose::{write_wav, Encoding};
+    let test = TestCommand::new();
+    let seconds = 20.0;
+    let tone: Vec<f32> = (0..(seconds * 16_000.0) as usize)
+        .map(|index| 0.5 * (index as f32 * 0.05).sin())
+        .collect();
+    let audio = test.dir().join("call.wav");
+    write_wav(&audio, &[tone.clone(), tone], Encoding::Mulaw8k).unwrap();
+    let call = serde_json::json!({
+        "call_id": "M1", "started_at": "2026-09-01T09:30:00+08:00",
+        "segments": [
+            {"start": 0.0, "end": 3.0, "role": "agent", "text": "请说一下手机号。"},
+            {"start": 4.0, "end": 15.0, "role": "customer", "text": format!("{PHONE}")}
+        ]
+    });
+    let file = test.write("m.jsonl", format!("{call}\n"));
+    test.expect(&["import", file.to_str().unwrap()], 0);
+    let out = test.dir().join("out.wav");
+    test.expect(
+        &[
+            "export-audio",
+            "M1",
+            "--audio",
+            audio.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--silence-pii",
+        ],
+        0,
+    );
+    let mut reader = hound::WavReader::open(&out).unwrap();
+    let spec = reader.spec();
+    assert_eq!((spec.sample_rate, spec.channels), (16_000, 2));
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let at = |second: f64| samples[(second * 16_000.0) as usize * 2].unsigned_abs();
+    let loud = |from: f64, to: f64| {
+        (0..100).any(|step| at(from + (to - from) * f64::from(step) / 100.0) > 1000)
+    };
+    assert!(loud(0.0, 3.0), "speech before the number is kept");
+    assert!(!loud(4.5, 14.5), "the number is silenced");
+    assert!(loud(16.0, 19.0), "speech after the number is kept");
+}
