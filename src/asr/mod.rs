@@ -77,7 +77,8 @@ pub struct AsrConfig {
     pub hotwords_file: Option<PathBuf>,
     /// Retry hard windows at higher temperatures (slower on noisy audio).
     pub temperature_fallback: bool,
-    /// Longest stretch of packed speech decoded at once, in seconds (≤ 30).
+    /// Longest stretch of packed speech decoded at once, in seconds (≤ 30;
+    /// 20 measured better than 30: whisper drops fewer short sentences).
     pub max_window_seconds: f64,
     /// Silence put between packed speech regions, in seconds.
     pub gap_seconds: f64,
@@ -98,7 +99,7 @@ impl Default for AsrConfig {
             hotwords: Vec::new(),
             hotwords_file: None,
             temperature_fallback: false,
-            max_window_seconds: 30.0,
+            max_window_seconds: 20.0,
             gap_seconds: 0.5,
             reduce_audio_ctx: true,
         }

@@ -142,8 +142,10 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
     let audio: f64 = clips.iter().map(|clip| wav_seconds(&clip.path)).sum();
     let prompt = AsrConfig::default().initial_prompt;
     let note_common = format!(
-        "{threads} threads, beam {}{}",
+        "{threads} threads, beam {}, windows {} s, gaps {} s{}",
         args.beam_size,
+        args.max_window,
+        args.gap,
         if args.full_audio_ctx {
             ", full 30 s encoder"
         } else {
@@ -165,6 +167,8 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
             beam_size: args.beam_size,
             hotwords: args.hotword.clone(),
             reduce_audio_ctx: !args.full_audio_ctx,
+            max_window_seconds: args.max_window,
+            gap_seconds: args.gap,
             ..AsrConfig::default()
         };
         reset_peak_rss();
