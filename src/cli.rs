@@ -406,6 +406,12 @@ pub struct BenchAsrArgs {
     /// cutting the encoder context to the window (for comparison).
     #[arg(long)]
     pub full_audio_ctx: bool,
+    /// Longest packed window in seconds (`[asr] max_window_seconds`).
+    #[arg(long, default_value_t = 20.0)]
+    pub max_window: f64,
+    /// Silence between packed regions in seconds (`[asr] gap_seconds`).
+    #[arg(long, default_value_t = 0.5)]
+    pub gap: f64,
     /// Print every clip's reference and transcript (stderr).
     #[arg(long)]
     pub show: bool,

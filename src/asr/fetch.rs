@@ -517,6 +517,7 @@ pub fn check_model(path: &Path, threads: usize) -> Result<ClipCheck> {
         model: path.to_path_buf(),
         threads,
         workers: 1,
+        dictionary_hotwords: false,
         ..AsrConfig::default()
     };
     let engine = AsrEngine::load(&config)?;

@@ -51,6 +51,7 @@ pub const DEFAULT_INITIAL_PROMPT: &str = "以下是普通话的句子。";
 /// language = "zh"
 /// initial_prompt = "以下是普通话的句子。"
 /// hotwords = ["支付按钮", "闪退"]
+/// dictionary_hotwords = true   # then the call-center dictionary's words
 /// temperature_fallback = false
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,9 +76,14 @@ pub struct AsrConfig {
     /// A file of hotwords, one per line (`#` comments), appended after
     /// `hotwords` when the config is read.
     pub hotwords_file: Option<PathBuf>,
+    /// Also use the words of the call-center dictionary
+    /// (`corpora/dict/callcenter.dict`) as hotwords, after the others, as
+    /// many as fit the prompt.
+    pub dictionary_hotwords: bool,
     /// Retry hard windows at higher temperatures (slower on noisy audio).
     pub temperature_fallback: bool,
-    /// Longest stretch of packed speech decoded at once, in seconds (≤ 30).
+    /// Longest stretch of packed speech decoded at once, in seconds (≤ 30;
+    /// 20 measured better than 30: whisper drops fewer short sentences).
     pub max_window_seconds: f64,
     /// Silence put between packed speech regions, in seconds.
     pub gap_seconds: f64,
@@ -97,8 +103,9 @@ impl Default for AsrConfig {
             initial_prompt: DEFAULT_INITIAL_PROMPT.to_string(),
             hotwords: Vec::new(),
             hotwords_file: None,
+            dictionary_hotwords: true,
             temperature_fallback: false,
-            max_window_seconds: 30.0,
+            max_window_seconds: 20.0,
             gap_seconds: 0.5,
             reduce_audio_ctx: true,
         }
@@ -202,6 +209,16 @@ pub fn read_hotwords_file(path: &Path) -> Result<Vec<String>> {
         .filter(|line| !line.is_empty())
         .map(str::to_string)
         .collect())
+}
+
+/// The words of the built-in call-center dictionary, in file order.
+pub fn dictionary_hotwords() -> Vec<String> {
+    crate::dictionary::CALLCENTER_DICT
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|word| !word.starts_with('#'))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Where callscope keeps downloads and tools outside the clone:

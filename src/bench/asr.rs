@@ -142,8 +142,10 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
     let audio: f64 = clips.iter().map(|clip| wav_seconds(&clip.path)).sum();
     let prompt = AsrConfig::default().initial_prompt;
     let note_common = format!(
-        "{threads} threads, beam {}{}",
+        "{threads} threads, beam {}, windows {} s, gaps {} s{}",
         args.beam_size,
+        args.max_window,
+        args.gap,
         if args.full_audio_ctx {
             ", full 30 s encoder"
         } else {
@@ -164,7 +166,12 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
             workers: 1,
             beam_size: args.beam_size,
             hotwords: args.hotword.clone(),
+            // faster-whisper gets the same plain prompt; hotwords are
+            // compared separately below.
+            dictionary_hotwords: false,
             reduce_audio_ctx: !args.full_audio_ctx,
+            max_window_seconds: args.max_window,
+            gap_seconds: args.gap,
             ..AsrConfig::default()
         };
         reset_peak_rss();
@@ -339,14 +346,15 @@ fn hotword_rows(
     let curated =
         read_hotwords_file(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(CURATED_HOTWORDS))?;
     let variants = [
-        ("no hotwords", Vec::new(), true),
-        ("callcenter.dict words", dictionary_hotwords(), false),
-        ("corpora/asr/hotwords.txt", curated, true),
+        ("no hotwords", Vec::new(), false, true),
+        ("callcenter.dict words", Vec::new(), true, true),
+        ("corpora/asr/hotwords.txt", curated, false, true),
     ];
     let mut rows = Vec::new();
-    for (label, hotwords, on_general) in variants {
+    for (label, hotwords, dictionary_hotwords, on_general) in variants {
         let engine = AsrEngine::load(&AsrConfig {
             hotwords,
+            dictionary_hotwords,
             ..config.clone()
         })?;
         let mut worker = engine.worker()?;
@@ -398,16 +406,6 @@ fn show_clip(show: bool, id: &str, reference: &str, text: &str) {
 
 /// The curated hotword list the benchmark compares.
 const CURATED_HOTWORDS: &str = "corpora/asr/hotwords.txt";
-
-/// The words of the built-in call-center dictionary, in file order.
-pub fn dictionary_hotwords() -> Vec<String> {
-    crate::dictionary::CALLCENTER_DICT
-        .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .filter(|word| !word.starts_with('#'))
-        .map(str::to_string)
-        .collect()
-}
 
 /// The interpreter that makes venvs: `$CALLSCOPE_PYTHON` or `python3`.
 fn python() -> String {
