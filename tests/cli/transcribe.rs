@@ -382,3 +382,49 @@ fn run_on_a_demo_call_transcribes_scores_and_stores() {
     let stats = test.expect(&["stats", "--json"], 0).json_lines()[0].clone();
     assert_eq!(stats["scored_calls"], 1, "{stats}");
 }
+
+/// A customer reads a phone number aloud: what transcription stores is
+/// masked (or, where the recognizer lost a digit, holds no full number),
+/// and the workspace passes the audit.
+#[test]
+fn a_number_read_aloud_is_masked_in_the_stored_transcript() {
+    let Some(model) = model() else { return };
+    let _guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let test = TestCommand::new();
+    let call = compose::compose(&CallSpec {
+        layout: CallLayout::AgentLeft,
+        turns: vec![
+            turn(Role::Agent, "a03", 0.0),
+            turn(Role::Customer, "c17", 0.8),
+            turn(Role::Agent, "a04", 0.8),
+        ],
+        holds: Vec::new(),
+        lead_in: 0.5,
+        tail: 0.5,
+        noise_db: Some(-50.0),
+        seed: 9,
+    });
+    let folder = test.dir().join("audio");
+    std::fs::create_dir_all(&folder).unwrap();
+    call.write(&folder.join("PII1.wav"), Encoding::Mulaw8k)
+        .unwrap();
+    let run = test.expect(
+        &[
+            "transcribe",
+            folder.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+        ],
+        0,
+    );
+    let stored = test.expect(&["show", "PII1", "--json"], 0).stdout;
+    eprintln!("stored transcript: {stored}");
+    for output in [&run.stdout, &stored] {
+        assert!(!output.contains("13812345678"), "{output}");
+        assert!(!output.contains("一三八一二三四五六七八"), "{output}");
+    }
+    test.expect(&["redact", "--check"], 0);
+}
