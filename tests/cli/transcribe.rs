@@ -135,29 +135,32 @@ fn a_stereo_call_of_two_speakers_gets_roles_and_times_right() {
     assert!(overlapping, "{segments:#?}");
 }
 
-#[test]
-fn an_8khz_mulaw_call_is_transcribed_in_simplified_chinese() {
-    let Some(model) = model() else { return };
-    let _guard = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
-    let test = TestCommand::new();
+/// A stereo 8 kHz mu-law call of callcenter-tts lines (agent, customer,
+/// agent), written as `NAME.wav` in a fresh folder, transcribed with
+/// `--json`: the composed call and the run.
+fn transcribe_tts_call(
+    test: &TestCommand,
+    model: &std::path::Path,
+    name: &str,
+    lines: [&str; 3],
+    seed: u64,
+) -> (compose::ComposedCall, crate::util::Run) {
     let call = compose::compose(&CallSpec {
         layout: CallLayout::AgentLeft,
         turns: vec![
-            turn(Role::Agent, "a02", 0.0),
-            turn(Role::Customer, "c04", 0.8),
-            turn(Role::Agent, "a09", 0.8),
+            turn(Role::Agent, lines[0], 0.0),
+            turn(Role::Customer, lines[1], 0.8),
+            turn(Role::Agent, lines[2], 0.8),
         ],
         holds: Vec::new(),
         lead_in: 0.5,
         tail: 0.5,
         noise_db: Some(-50.0),
-        seed: 5,
+        seed,
     });
     let folder = test.dir().join("audio");
     std::fs::create_dir_all(&folder).unwrap();
-    call.write(&folder.join("MU1.wav"), Encoding::Mulaw8k)
+    call.write(&folder.join(format!("{name}.wav")), Encoding::Mulaw8k)
         .unwrap();
     let run = test.expect(
         &[
@@ -169,6 +172,17 @@ fn an_8khz_mulaw_call_is_transcribed_in_simplified_chinese() {
         ],
         0,
     );
+    (call, run)
+}
+
+#[test]
+fn an_8khz_mulaw_call_is_transcribed_in_simplified_chinese() {
+    let Some(model) = model() else { return };
+    let _guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let test = TestCommand::new();
+    let (call, run) = transcribe_tts_call(&test, &model, "MU1", ["a02", "c04", "a09"], 5);
     let transcript = &run.json_lines()[0];
     let text: String = transcript["segments"]
         .as_array()
@@ -393,33 +407,7 @@ fn a_number_read_aloud_is_masked_in_the_stored_transcript() {
         .lock()
         .unwrap_or_else(|poison| poison.into_inner());
     let test = TestCommand::new();
-    let call = compose::compose(&CallSpec {
-        layout: CallLayout::AgentLeft,
-        turns: vec![
-            turn(Role::Agent, "a03", 0.0),
-            turn(Role::Customer, "c17", 0.8),
-            turn(Role::Agent, "a04", 0.8),
-        ],
-        holds: Vec::new(),
-        lead_in: 0.5,
-        tail: 0.5,
-        noise_db: Some(-50.0),
-        seed: 9,
-    });
-    let folder = test.dir().join("audio");
-    std::fs::create_dir_all(&folder).unwrap();
-    call.write(&folder.join("PII1.wav"), Encoding::Mulaw8k)
-        .unwrap();
-    let run = test.expect(
-        &[
-            "transcribe",
-            folder.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--json",
-        ],
-        0,
-    );
+    let (_, run) = transcribe_tts_call(&test, &model, "PII1", ["a03", "c17", "a04"], 9);
     let stored = test.expect(&["show", "PII1", "--json"], 0).stdout;
     eprintln!("stored transcript: {stored}");
     for output in [&run.stdout, &stored] {
