@@ -130,11 +130,11 @@ impl Transcriber {
                 .collect();
             match track.role {
                 Some(role) => segments.extend(found.into_iter().map(|segment| Segment {
-                    start: round_time(segment.start),
-                    end: round_time(segment.end),
+                    start: round3(segment.start),
+                    end: round3(segment.end),
                     role,
                     text: segment.text,
-                    confidence: Some(round_time(segment.confidence.clamp(0.0, 1.0))),
+                    confidence: Some(round3(segment.confidence.clamp(0.0, 1.0))),
                     role_confidence: None,
                 })),
                 None => segments.extend(separate_speakers(&summary.speaker_windows, found)),
@@ -146,7 +146,7 @@ impl Transcriber {
             agent_id: entry.agent_id.clone(),
             team: entry.team.clone(),
             queue: entry.queue.clone(),
-            duration: Some(round_time(summary.duration)),
+            duration: Some(round3(summary.duration)),
             segments,
             meta: entry.meta.clone(),
             asr_model: Some(self.engine.model_name().to_string()),
@@ -254,24 +254,25 @@ fn separate_speakers(
         .into_iter()
         .enumerate()
         .map(|(index, segment)| Segment {
-            start: round_time(segment.start),
-            end: round_time(segment.end),
+            start: round3(segment.start),
+            end: round3(segment.end),
             role: assignment
                 .roles
                 .get(index)
                 .copied()
                 .unwrap_or(Role::Unknown),
             text: segment.text,
-            confidence: Some(round_time(segment.confidence.clamp(0.0, 1.0))),
+            confidence: Some(round3(segment.confidence.clamp(0.0, 1.0))),
             role_confidence: assignment
                 .confidences
                 .get(index)
-                .map(|confidence| round_time(*confidence)),
+                .map(|confidence| round3(*confidence)),
         })
         .collect()
 }
 
-fn round_time(value: f64) -> f64 {
+/// Three decimals: milliseconds for times, enough for confidences.
+fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
 
@@ -410,15 +411,15 @@ pub fn transcribe_batch(
                     .warnings
                     .push(format!("{}: {warning}", entry.call_id));
             }
-            let batch = redactor.redact_batch(vec![transcribed.call.clone()])?;
-            store.put_calls(&batch.calls)?;
-            store.put_call_redactions(&batch.records)?;
-            report.redacted.add(&batch.counts);
             report.transcribed += 1;
             report.audio_seconds += transcribed.call.effective_duration();
             report.speech_seconds += transcribed.speech_seconds;
             report.segments += transcribed.call.segments.len();
             report.call_ids.push(transcribed.call.call_id.clone());
+            let batch = redactor.redact_batch(vec![transcribed.call])?;
+            store.put_calls(&batch.calls)?;
+            store.put_call_redactions(&batch.records)?;
+            report.redacted.add(&batch.counts);
         }
         Ok(())
     })?;

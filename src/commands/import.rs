@@ -1,6 +1,6 @@
 //! `callscope import`: transcripts in, into the store.
 
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 
 use crate::cli::ImportArgs;
 use crate::error::{Error, Result};
@@ -61,24 +61,19 @@ pub(super) fn run(workspace: &Workspace, args: &ImportArgs, output: Output) -> R
 }
 
 fn write_failures(workspace: &Workspace, source: &str, report: &ImportReport) -> Result<()> {
-    let path = workspace.failures_path();
-    if report.failed.is_empty() {
-        if path.exists() {
-            std::fs::remove_file(&path).map_err(|error| Error::io(&path, error))?;
-        }
-        return Ok(());
-    }
-    let mut file = std::fs::File::create(&path).map_err(|error| Error::io(&path, error))?;
-    for failure in &report.failed {
-        let line = serde_json::json!({
-            "file": source,
-            "line": failure.line,
-            "call_id": failure.call_id,
-            "reason": failure.reason,
-        });
-        writeln!(file, "{line}").map_err(|error| Error::io(&path, error))?;
-    }
-    Ok(())
+    let failures: Vec<serde_json::Value> = report
+        .failed
+        .iter()
+        .map(|failure| {
+            serde_json::json!({
+                "file": source,
+                "line": failure.line,
+                "call_id": failure.call_id,
+                "reason": failure.reason,
+            })
+        })
+        .collect();
+    super::write_failures(workspace, &failures)
 }
 
 fn print_report(

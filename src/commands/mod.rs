@@ -54,3 +54,23 @@ fn index_after_write(
 ) -> Result<Option<u64>> {
     Ok(index::follow_store(workspace, store, output).map(|report| report.indexed))
 }
+
+/// Writes `DATA/failures.jsonl`, one JSON object per failed input (removes
+/// the file when nothing failed, so it always describes the last batch).
+fn write_failures<T: serde::Serialize>(workspace: &Workspace, failures: &[T]) -> Result<()> {
+    use std::io::Write;
+    let path = workspace.failures_path();
+    if failures.is_empty() {
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(|error| crate::error::Error::io(&path, error))?;
+        }
+        return Ok(());
+    }
+    let io_error = |error| crate::error::Error::io(&path, error);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io_error)?);
+    for failure in failures {
+        serde_json::to_writer(&mut file, failure).map_err(|error| io_error(error.into()))?;
+        file.write_all(b"\n").map_err(io_error)?;
+    }
+    file.flush().map_err(io_error)
+}

@@ -89,7 +89,7 @@ pub(super) fn run(
     for failure in &mut failures {
         failure.reason = redactor.mask_text(&failure.reason);
     }
-    write_failures(workspace, &failures)?;
+    super::write_failures(workspace, &failures)?;
     if let Some(path) = &args.out {
         write_transcripts(&store, &report.call_ids, path)?;
     }
@@ -119,23 +119,6 @@ pub(super) fn run(
     Ok(Outcome {
         failed: failures.len(),
     })
-}
-
-fn write_failures(workspace: &Workspace, failures: &[Failure]) -> Result<()> {
-    let path = workspace.failures_path();
-    if failures.is_empty() {
-        if path.exists() {
-            std::fs::remove_file(&path).map_err(|error| Error::io(&path, error))?;
-        }
-        return Ok(());
-    }
-    let mut file = std::fs::File::create(&path).map_err(|error| Error::io(&path, error))?;
-    for failure in failures {
-        let line = serde_json::to_string(failure)
-            .map_err(|error| Error::Store(format!("failures.jsonl: {error}")))?;
-        writeln!(file, "{line}").map_err(|error| Error::io(&path, error))?;
-    }
-    Ok(())
 }
 
 fn write_transcripts(
