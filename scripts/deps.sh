@@ -6,8 +6,11 @@ set -euo pipefail
 
 need=()
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
-# bindgen needs libclang.so
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
+# bindgen loads libclang.so or libclang-N.so (libclang-cpp.so, which
+# other packages bring, is not it)
+if ! compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null \
+  && ! compgen -G '/usr/lib/llvm-*/lib/libclang-[0-9]*.so*' >/dev/null \
+  && ! compgen -G '/usr/lib/*-linux-gnu/libclang-[0-9]*.so*' >/dev/null; then
   need+=(libclang-dev)
 fi
 command -v sox >/dev/null 2>&1 || need+=(sox)

@@ -399,13 +399,21 @@ pub struct BenchAsrArgs {
     /// always runs with and without the dictionary's words).
     #[arg(long)]
     pub hotword: Vec<String>,
-    /// Which parts to run: clips, mulaw, channel, hotwords (default: all).
+    /// Which parts to run: clips, mulaw, channel, hotwords, batch (default:
+    /// all).
     #[arg(long = "only")]
     pub only: Vec<String>,
+    /// Stereo calls in the batch part.
+    #[arg(long, default_value_t = 12)]
+    pub batch_calls: usize,
     /// Encode every window as a padded 30 s (whisper's default) instead of
     /// cutting the encoder context to the window (for comparison).
     #[arg(long)]
     pub full_audio_ctx: bool,
+    /// Do not decode again, alone, the pieces a packed window skipped
+    /// (`[asr] redecode_skipped = false`, for comparison).
+    #[arg(long)]
+    pub no_redecode: bool,
     /// Longest packed window in seconds (`[asr] max_window_seconds`).
     #[arg(long, default_value_t = 20.0)]
     pub max_window: f64,

@@ -152,6 +152,7 @@ impl AsrEngine {
             state,
             context: Arc::clone(&self.context),
             settings: Arc::clone(&self.settings),
+            redecoded: 0,
         })
     }
 }
@@ -243,6 +244,8 @@ pub struct AsrWorker {
     state: WhisperState,
     context: Arc<WhisperContext>,
     settings: Arc<Settings>,
+    /// Pieces decoded again on their own (a counter for reports).
+    redecoded: usize,
 }
 
 impl std::fmt::Debug for AsrWorker {
@@ -428,6 +431,105 @@ fn split_long(
     }
 }
 
+/// Text between two timestamp tokens of a decoded window.
+#[derive(Debug, Clone)]
+struct Span {
+    /// Seconds in the window.
+    start: f64,
+    /// Seconds in the window.
+    end: f64,
+    tokens: Vec<DecodedToken>,
+}
+
+/// What [`skipped_pieces`] needs of a span: where it lies in the window
+/// (seconds) and how much text it holds (characters, punctuation left
+/// out).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SpanSummary {
+    pub start: f64,
+    pub end: f64,
+    pub chars: usize,
+}
+
+/// Pieces of a packed window the decoder passed over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Skipped {
+    /// Pieces to decode again on their own, in window order.
+    pub pieces: Vec<usize>,
+    /// Spans whose text is replaced by those decodes.
+    pub sparse_spans: Vec<usize>,
+}
+
+/// Pieces shorter than this are not worth a decode of their own.
+const MIN_REDECODE_SAMPLES: usize = SAMPLE_RATE * 4 / 5;
+/// A piece is passed over when spans cover less than this share of it.
+const MIN_COVERED_SHARE: f64 = 0.3;
+/// A span over two or more pieces holding fewer characters than this per
+/// second of their speech lost a sentence (Mandarin runs at 3-6 a second;
+/// a span that swallowed one of two sentences holds about half).
+const MIN_CHARS_PER_SECOND: f64 = 2.2;
+
+/// Finds the pieces of a packed window whose speech the decoder skipped:
+/// whisper sometimes jumps its timestamps over a short sentence between
+/// others, or stretches one sentence's span over the next one's audio.
+/// A piece that no span covers enough of is decoded again alone; so are
+/// all pieces of a span over several pieces whose text is too short for
+/// their speech (that span's text is then replaced).
+pub(crate) fn skipped_pieces(window: &Window, spans: &[SpanSummary]) -> Skipped {
+    let rate = SAMPLE_RATE as f64;
+    let bounds: Vec<(f64, f64)> = window
+        .pieces
+        .iter()
+        .map(|piece| {
+            (
+                piece.window_start as f64 / rate,
+                piece.window_end() as f64 / rate,
+            )
+        })
+        .collect();
+    let overlap = |(from, to): (f64, f64), span: &SpanSummary| {
+        (to.min(span.end) - from.max(span.start)).max(0.0)
+    };
+    let mut skipped = Skipped::default();
+    let mut wanted = vec![false; bounds.len()];
+    for (index, span) in spans.iter().enumerate() {
+        let touched: Vec<usize> = (0..bounds.len())
+            .filter(|&piece| overlap(bounds[piece], span) > 0.1)
+            .collect();
+        if touched.len() < 2 {
+            continue;
+        }
+        let speech: f64 = touched
+            .iter()
+            .map(|&piece| overlap(bounds[piece], span))
+            .sum();
+        if (span.chars as f64) < MIN_CHARS_PER_SECOND * speech {
+            skipped.sparse_spans.push(index);
+            for piece in touched {
+                wanted[piece] = true;
+            }
+        }
+    }
+    for (piece, &(from, to)) in bounds.iter().enumerate() {
+        let covered: f64 = spans
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !skipped.sparse_spans.contains(index))
+            .map(|(_, span)| overlap((from, to), span))
+            .sum();
+        // The pieces of a sparse span are all decoded again (their text
+        // is dropped); an uncovered one only when it is long enough.
+        if !wanted[piece]
+            && covered < MIN_COVERED_SHARE * (to - from)
+            && window.pieces[piece].len() >= MIN_REDECODE_SAMPLES
+        {
+            wanted[piece] = true;
+        }
+    }
+    skipped.pieces = (0..bounds.len()).filter(|&piece| wanted[piece]).collect();
+    skipped
+}
+
 /// A token of the decoded window.
 #[derive(Debug, Clone, Copy)]
 struct DecodedToken {
@@ -451,10 +553,9 @@ impl AsrWorker {
         let mut segments = Vec::new();
         let mut history = String::new();
         for window in &windows {
-            let audio = window.audio(samples_16k);
             let context = self.context_tokens(&history)?;
-            let tokens = self.decode(&audio, window, &context)?;
-            let found = self.segments(window, &tokens);
+            let mut found = self.recognize_window(samples_16k, window, &context)?;
+            found.sort_by(|left, right| left.start.total_cmp(&right.start));
             for segment in &found {
                 history.push_str(&segment.text);
             }
@@ -462,6 +563,63 @@ impl AsrWorker {
         }
         segments.sort_by(|left, right| left.start.total_cmp(&right.start));
         Ok(segments)
+    }
+
+    /// Pieces decoded again on their own so far, because the packed window
+    /// passed over them (see [`skipped_pieces`]).
+    pub fn redecoded_pieces(&self) -> usize {
+        self.redecoded
+    }
+
+    /// Decodes one window; pieces the decoder passed over are decoded
+    /// again on their own.
+    fn recognize_window(
+        &mut self,
+        samples: &[f32],
+        window: &Window,
+        context: &[WhisperTokenId],
+    ) -> Result<Vec<AsrSegment>> {
+        let audio = window.audio(samples);
+        let tokens = self.decode(&audio, window, context)?;
+        let spans = self.spans(window, &tokens);
+        if !self.settings.config.redecode_skipped || window.pieces.len() < 2 {
+            return Ok(self.segments(window, spans));
+        }
+        let summary: Vec<SpanSummary> = spans
+            .iter()
+            .map(|span| SpanSummary {
+                start: span.start,
+                end: span.end,
+                chars: self.span_chars(span),
+            })
+            .collect();
+        let skipped = skipped_pieces(window, &summary);
+        if skipped.pieces.is_empty() {
+            return Ok(self.segments(window, spans));
+        }
+        let kept: Vec<Span> = spans
+            .into_iter()
+            .enumerate()
+            .filter(|(index, _)| !skipped.sparse_spans.contains(index))
+            .map(|(_, span)| span)
+            .collect();
+        let mut found = self.segments(window, kept);
+        for &index in &skipped.pieces {
+            let piece = window.pieces[index];
+            let alone = Window {
+                pieces: vec![Piece {
+                    window_start: 0,
+                    ..piece
+                }],
+                length: piece.len() + TAIL_SAMPLES,
+            };
+            let audio = alone.audio(samples);
+            let tokens = self.decode(&audio, &alone, context)?;
+            let spans = self.spans(&alone, &tokens);
+            found.extend(self.segments(&alone, spans));
+            self.redecoded += 1;
+        }
+        Ok(found)
     }
 
     /// The prompt: initial prompt and hotwords, then the end of this
@@ -566,38 +724,68 @@ impl AsrWorker {
         Ok(tokens)
     }
 
-    /// Splits the window's tokens into segments at timestamp tokens and at
-    /// piece boundaries, and maps them to the channel's timeline.
-    fn segments(&self, window: &Window, tokens: &[DecodedToken]) -> Vec<AsrSegment> {
+    /// Splits the window's tokens at timestamp tokens into spans (seconds
+    /// in the window); text "heard" after the last sample is dropped as a
+    /// hallucination.
+    fn spans(&self, window: &Window, tokens: &[DecodedToken]) -> Vec<Span> {
         let settings = &*self.settings;
-        let mut spans: Vec<(f64, f64, Vec<DecodedToken>)> = Vec::new();
+        let mut spans: Vec<Span> = Vec::new();
         let mut start = 0.0;
         let mut current: Vec<DecodedToken> = Vec::new();
         for token in tokens {
             if token.id >= settings.token_beg {
                 let time = (token.id - settings.token_beg) as f64 * TIMESTAMP_SECONDS;
                 if !current.is_empty() {
-                    spans.push((start, time, std::mem::take(&mut current)));
+                    spans.push(Span {
+                        start,
+                        end: time,
+                        tokens: std::mem::take(&mut current),
+                    });
                 }
                 start = time;
             } else if token.id < settings.token_eot {
                 current.push(*token);
             }
         }
+        let audio_end =
+            window.pieces.last().map_or(0, Piece::window_end) as f64 / SAMPLE_RATE as f64;
         if !current.is_empty() {
             // No closing timestamp: the text runs to the end of the speech.
-            let speech_end =
-                window.pieces.last().map_or(0, Piece::window_end) as f64 / SAMPLE_RATE as f64;
-            spans.push((start, speech_end.max(start + 0.1), current));
+            spans.push(Span {
+                start,
+                end: audio_end.max(start + 0.1),
+                tokens: current,
+            });
         }
-        let rate = SAMPLE_RATE as f64;
-        let audio_end = window.pieces.last().map_or(0, Piece::window_end) as f64 / rate;
-        let mut segments = Vec::new();
-        for (span_start, span_end, span_tokens) in spans {
-            if span_start >= audio_end {
-                // Text "heard" after the last sample is a hallucination.
-                continue;
+        spans.retain(|span| span.start < audio_end);
+        spans
+    }
+
+    /// Characters of a span's text, punctuation and spaces left out.
+    fn span_chars(&self, span: &Span) -> usize {
+        let mut bytes = Vec::new();
+        for token in &span.tokens {
+            if let Ok(token_bytes) = self.context.token_to_bytes(token.id) {
+                bytes.extend_from_slice(token_bytes);
             }
+        }
+        String::from_utf8_lossy(&bytes)
+            .chars()
+            .filter(|character| character.is_alphanumeric())
+            .count()
+    }
+
+    /// Splits spans into segments at piece boundaries and maps them to the
+    /// channel's timeline.
+    fn segments(&self, window: &Window, spans: Vec<Span>) -> Vec<AsrSegment> {
+        let rate = SAMPLE_RATE as f64;
+        let mut segments = Vec::new();
+        for Span {
+            start: span_start,
+            end: span_end,
+            tokens: span_tokens,
+        } in spans
+        {
             let groups = self.split_at_pieces(window, span_start, span_end, span_tokens);
             let group_count = groups.len();
             for (index, (piece, group)) in groups.into_iter().enumerate() {
@@ -904,6 +1092,75 @@ mod tests {
         for pair in pieces.windows(2) {
             assert_eq!(pair[0].source_end, pair[1].source_start);
         }
+    }
+
+    fn span(start: f64, end: f64, chars: usize) -> SpanSummary {
+        SpanSummary { start, end, chars }
+    }
+
+    /// Three 3 s pieces packed with 0.5 s gaps: at 0-3, 3.5-6.5, 7-10 s.
+    fn three_pieces() -> Window {
+        let samples = vec![0.1f32; 60 * S];
+        let mut windows = plan_windows(
+            &samples,
+            &[region(1.0, 4.0), region(10.0, 13.0), region(20.0, 23.0)],
+            20 * S,
+            S / 2,
+        );
+        assert_eq!(windows.len(), 1);
+        windows.remove(0)
+    }
+
+    #[test]
+    fn pieces_the_decoder_covered_are_kept() {
+        let window = three_pieces();
+        let spans = [span(0.0, 3.1, 14), span(3.4, 6.6, 15), span(6.9, 10.0, 12)];
+        assert_eq!(skipped_pieces(&window, &spans), Skipped::default());
+        // One span over two pieces with text for both is fine too.
+        let spans = [span(0.0, 6.6, 28), span(6.9, 10.0, 12)];
+        assert_eq!(skipped_pieces(&window, &spans), Skipped::default());
+    }
+
+    #[test]
+    fn a_piece_the_timestamps_jump_over_is_decoded_again() {
+        let window = three_pieces();
+        let spans = [span(0.0, 3.1, 14), span(6.9, 10.0, 12)];
+        assert_eq!(
+            skipped_pieces(&window, &spans),
+            Skipped {
+                pieces: vec![1],
+                sparse_spans: Vec::new(),
+            }
+        );
+        // Nothing decoded at all: every piece again.
+        assert_eq!(skipped_pieces(&window, &[]).pieces, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn a_span_stretched_over_a_lost_sentence_is_replaced() {
+        let window = three_pieces();
+        // 10 characters for 6 s of speech: one sentence of two.
+        let spans = [span(0.0, 6.6, 10), span(6.9, 10.0, 12)];
+        assert_eq!(
+            skipped_pieces(&window, &spans),
+            Skipped {
+                pieces: vec![0, 1],
+                sparse_spans: vec![0],
+            }
+        );
+    }
+
+    #[test]
+    fn short_uncovered_pieces_are_not_worth_a_decode() {
+        let samples = vec![0.1f32; 60 * S];
+        let windows = plan_windows(
+            &samples,
+            &[region(1.0, 4.0), region(10.0, 10.5)],
+            20 * S,
+            S / 2,
+        );
+        let spans = [span(0.0, 3.0, 14)];
+        assert_eq!(skipped_pieces(&windows[0], &spans), Skipped::default());
     }
 
     #[test]

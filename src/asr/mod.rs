@@ -90,6 +90,10 @@ pub struct AsrConfig {
     /// Shrink the encoder's context to the window's length (faster on short
     /// windows); false always encodes a padded 30 s window.
     pub reduce_audio_ctx: bool,
+    /// Decode again, on its own, a piece of speech that a packed window
+    /// passed over (whisper sometimes skips a short sentence between
+    /// others).
+    pub redecode_skipped: bool,
 }
 
 impl Default for AsrConfig {
@@ -108,6 +112,7 @@ impl Default for AsrConfig {
             max_window_seconds: 20.0,
             gap_seconds: 0.5,
             reduce_audio_ctx: true,
+            redecode_skipped: true,
         }
     }
 }

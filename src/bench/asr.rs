@@ -142,12 +142,17 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
     let audio: f64 = clips.iter().map(|clip| wav_seconds(&clip.path)).sum();
     let prompt = AsrConfig::default().initial_prompt;
     let note_common = format!(
-        "{threads} threads, beam {}, windows {} s, gaps {} s{}",
+        "{threads} threads, beam {}, windows {} s, gaps {} s{}{}",
         args.beam_size,
         args.max_window,
         args.gap,
         if args.full_audio_ctx {
             ", full 30 s encoder"
+        } else {
+            ""
+        },
+        if args.no_redecode {
+            ", no re-decode"
         } else {
             ""
         }
@@ -170,6 +175,7 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
             // compared separately below.
             dictionary_hotwords: false,
             reduce_audio_ctx: !args.full_audio_ctx,
+            redecode_skipped: !args.no_redecode,
             max_window_seconds: args.max_window,
             gap_seconds: args.gap,
             ..AsrConfig::default()
@@ -293,6 +299,11 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
             }
         }
     }
+    if wants("batch") {
+        rows.extend(batch_rows(
+            args, &shared, &cache, threads, &models, &output,
+        )?);
+    }
     rows.push(Row::new(
         "asr-dev audio",
         audio,
@@ -303,6 +314,101 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
             shared.join("asr-dev").display()
         ),
     ));
+    Ok(rows)
+}
+
+/// The stereo batch (`--only batch`): callscope's batch path against
+/// faster-whisper, each with one worker on every core and with one
+/// single-threaded worker per core.
+fn batch_rows(
+    args: &BenchAsrArgs,
+    shared: &Path,
+    cache: &Path,
+    cores: usize,
+    models: &[PathBuf],
+    output: &Output,
+) -> Result<Vec<Row>> {
+    use super::asr_batch::{make_batch, push_batch_rows, run_callscope, FasterWhisperBatch};
+    let calls = make_batch(
+        shared,
+        &cache.join("bench").join("stereo-batch"),
+        args.batch_calls,
+    )?;
+    let mut plans = vec![(1, cores)];
+    if cores > 1 {
+        plans.push((cores, 1));
+    }
+    // The default model only, unless models were named.
+    let models: Vec<PathBuf> = if args.models.is_empty() {
+        models
+            .iter()
+            .filter(|model| model.ends_with(crate::asr::DEFAULT_MODEL_FILE))
+            .cloned()
+            .collect()
+    } else {
+        models.to_vec()
+    };
+    let mut rows = Vec::new();
+    for model in &models {
+        let name = crate::asr::engine::model_name(model);
+        for &(workers, threads) in &plans {
+            let config = AsrConfig {
+                model: model.clone(),
+                threads,
+                workers,
+                beam_size: args.beam_size,
+                dictionary_hotwords: false,
+                reduce_audio_ctx: !args.full_audio_ctx,
+                redecode_skipped: !args.no_redecode,
+                max_window_seconds: args.max_window,
+                gap_seconds: args.gap,
+                ..AsrConfig::default()
+            };
+            let score = run_callscope(&config, &calls, output)?;
+            push_batch_rows(
+                &mut rows,
+                &format!("callscope {name} {workers}x{threads}"),
+                &score,
+                &calls,
+                &format!(
+                    "{workers} workers x {threads} threads, beam {}; decode + VAD + ASR + store",
+                    args.beam_size
+                ),
+            );
+        }
+    }
+    if args.no_faster_whisper {
+        return Ok(rows);
+    }
+    let (ct2_dir, _) = ensure_ct2(cache, &python(), &mut |line| {
+        if !output.quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    let venv_python = ensure_faster_whisper(cache, output)?;
+    let prompt = AsrConfig::default().initial_prompt;
+    for &(workers, threads) in &plans {
+        let score = FasterWhisperBatch {
+            python: &venv_python,
+            model_dir: &ct2_dir,
+            compute_type: "int8",
+            threads,
+            workers,
+            beam_size: args.beam_size,
+            prompt: &prompt,
+        }
+        .run(&calls)?;
+        push_batch_rows(
+            &mut rows,
+            &format!("faster-whisper int8 {workers}x{threads}"),
+            &score,
+            &calls,
+            &format!(
+                "{workers} workers x {threads} threads, beam {}; channels split, Silero VAD",
+                args.beam_size
+            ),
+        );
+    }
     Ok(rows)
 }
 
@@ -407,6 +513,11 @@ fn show_clip(show: bool, id: &str, reference: &str, text: &str) {
 /// The curated hotword list the benchmark compares.
 const CURATED_HOTWORDS: &str = "corpora/asr/hotwords.txt";
 
+/// The script that runs faster-whisper's side.
+pub(super) fn faster_whisper_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/asr_bench_faster_whisper.py")
+}
+
 /// The interpreter that makes venvs: `$CALLSCOPE_PYTHON` or `python3`.
 fn python() -> String {
     std::env::var("CALLSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_string())
@@ -483,8 +594,7 @@ impl FasterWhisper {
         }
         list.flush()
             .map_err(|error| Error::io(list.path(), error))?;
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/asr_bench_faster_whisper.py");
+        let script = faster_whisper_script();
         let mut command = Command::new(&self.python);
         command
             .arg(&script)
@@ -755,6 +865,6 @@ fn resample_to_16k(samples: &[f32], rate: u32, path: &Path) -> Result<Vec<f32>> 
 
 /// Resets the process's peak RSS (Linux `clear_refs`), so the next model's
 /// peak is its own.
-fn reset_peak_rss() {
+pub(super) fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }

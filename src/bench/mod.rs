@@ -3,6 +3,7 @@
 //! measurements, never assertions.
 
 pub mod asr;
+mod asr_batch;
 pub mod audio;
 pub mod digest;
 pub mod import;

@@ -1,0 +1,329 @@
+//! `callscope bench asr --only batch`: a night's batch in miniature.
+//!
+//! A batch of stereo call recordings (8 kHz G.711 mu-law, agent on the left;
+//! composed from shared/callcenter-tts and the two real speakers of
+//! shared/asr-dev, with pauses, long silences, interruptions, hold music and
+//! line noise) goes through callscope's own batch path
+//! ([`pipeline::transcribe_batch`]: decode, VAD per channel, recognition per
+//! role, store) and through faster-whisper as a team would run it on the
+//! same files: each channel split out (`decode_audio(split_stereo=True)`),
+//! Silero VAD, the same CTranslate2 weights, the same prompt and beam. Both
+//! sides are timed from loading the model to the last call done, on the
+//! same cores, once with one worker using every core and once with one
+//! single-threaded worker per core; CER is counted per call and role.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use super::audio::Corpus;
+use super::Row;
+use crate::asr::cer::CerCount;
+use crate::asr::{AsrConfig, AsrEngine};
+use crate::audio::compose::{self, CallLayout, Clip, Encoding};
+use crate::audio::AudioOptions;
+use crate::error::{Error, Result};
+use crate::model::{AudioEntry, ChannelLayout, Role};
+use crate::output::Output;
+use crate::pipeline::{self, BatchOptions, Transcriber};
+use crate::redact::{RedactionPolicy, Redactor};
+use crate::store::Store;
+
+/// Seed of the composed calls (the same batch every run).
+const BATCH_SEED: u64 = 7_000;
+
+/// One composed call of the batch, with what each role said.
+#[derive(Debug, Clone)]
+pub(super) struct BatchCall {
+    /// The call's id.
+    pub id: String,
+    /// The stereo WAV file.
+    pub path: PathBuf,
+    /// Seconds of audio.
+    pub seconds: f64,
+    /// The agent's lines in order.
+    pub agent_text: String,
+    /// The customer's lines in order.
+    pub customer_text: String,
+}
+
+impl BatchCall {
+    fn reference(&self, role: Role) -> &str {
+        match role {
+            Role::Agent => &self.agent_text,
+            _ => &self.customer_text,
+        }
+    }
+}
+
+/// What one engine did on the whole batch.
+#[derive(Debug, Clone, Default)]
+pub(super) struct BatchScore {
+    /// Wall-clock seconds from loading the model to the last call done.
+    pub wall_seconds: f64,
+    /// CER over both roles of every call.
+    pub cer: CerCount,
+    /// CER of the agents' lines.
+    pub agent_cer: CerCount,
+    /// CER of the customers' lines.
+    pub customer_cer: CerCount,
+    /// Peak resident memory of the process, MiB.
+    pub peak_rss_mib: f64,
+}
+
+impl BatchScore {
+    fn add(&mut self, role: Role, count: CerCount) {
+        self.cer.add(count);
+        match role {
+            Role::Agent => self.agent_cer.add(count),
+            _ => self.customer_cer.add(count),
+        }
+    }
+}
+
+/// Composes the batch into `dir` (deterministic: the same files every run).
+pub(super) fn make_batch(shared: &Path, dir: &Path, calls: usize) -> Result<Vec<BatchCall>> {
+    std::fs::create_dir_all(dir).map_err(|error| Error::io(dir, error))?;
+    let corpus = Corpus::load(shared)?;
+    let agents: Vec<Clip> = corpus
+        .agent_lines
+        .iter()
+        .chain(&corpus.speaker_a)
+        .cloned()
+        .collect();
+    let customers: Vec<Clip> = corpus
+        .customer_lines
+        .iter()
+        .chain(&corpus.speaker_b)
+        .cloned()
+        .collect();
+    let mut batch = Vec::with_capacity(calls);
+    for index in 0..calls {
+        let spec = compose::random_call_spec(
+            &agents,
+            &customers,
+            CallLayout::AgentLeft,
+            BATCH_SEED + index as u64,
+        );
+        let call = compose::compose(&spec);
+        let id = format!("B{index:03}");
+        let path = dir.join(format!("{id}.wav"));
+        call.write(&path, Encoding::Mulaw8k)?;
+        let mut turns = call.truth.clone();
+        turns.sort_by(|left, right| left.start.total_cmp(&right.start));
+        let text_of = |role: Role| -> String {
+            turns
+                .iter()
+                .filter(|turn| turn.role == role)
+                .map(|turn| turn.text.as_str())
+                .collect()
+        };
+        batch.push(BatchCall {
+            agent_text: text_of(Role::Agent),
+            customer_text: text_of(Role::Customer),
+            seconds: call.duration(),
+            id,
+            path,
+        });
+    }
+    Ok(batch)
+}
+
+/// callscope's batch path on the calls with `workers` × `threads`.
+pub(super) fn run_callscope(
+    config: &AsrConfig,
+    calls: &[BatchCall],
+    output: &Output,
+) -> Result<BatchScore> {
+    super::asr::reset_peak_rss();
+    let started = Instant::now();
+    let plan = config.thread_plan();
+    let engine = AsrEngine::load(config)?;
+    let transcriber = Transcriber::new(engine, AudioOptions::default());
+    let mut store = Store::open_in_memory()?;
+    // Masking would turn read-out numbers into `*`: compare plain text.
+    let redactor = Redactor::new(RedactionPolicy::disabled(), None)?;
+    let entries: Vec<AudioEntry> = calls
+        .iter()
+        .map(|call| AudioEntry {
+            path: call.path.clone(),
+            call_id: call.id.clone(),
+            started_at: Some("2026-12-01T09:00:00+08:00".to_string()),
+            agent_id: None,
+            team: None,
+            queue: None,
+            channels: Some(ChannelLayout::AgentLeft),
+            meta: Default::default(),
+        })
+        .collect();
+    let bar = output.progress(0, "s audio");
+    bar.set_message(format!(
+        "callscope {} workers x {} threads",
+        plan.workers, plan.threads_per_worker
+    ));
+    let report = pipeline::transcribe_batch(
+        &transcriber,
+        entries,
+        &mut store,
+        &redactor,
+        &BatchOptions {
+            force: true,
+            workers: plan.workers,
+        },
+        &bar,
+    )?;
+    bar.finish_and_clear();
+    let wall_seconds = started.elapsed().as_secs_f64();
+    if let Some(failure) = report.failures.first() {
+        return Err(Error::Usage(format!(
+            "the benchmark batch failed on {}: {}",
+            failure.path, failure.reason
+        )));
+    }
+    let mut score = BatchScore {
+        wall_seconds,
+        peak_rss_mib: super::peak_rss_mib(),
+        ..BatchScore::default()
+    };
+    for call in calls {
+        let stored = store
+            .get_call(&call.id)?
+            .ok_or_else(|| Error::Store(format!("{}: transcribed but not stored", call.id)))?;
+        for role in [Role::Agent, Role::Customer] {
+            let text: String = stored
+                .segments
+                .iter()
+                .filter(|segment| segment.role == role)
+                .map(|segment| segment.text.as_str())
+                .collect();
+            score.add(role, CerCount::of(call.reference(role), &text));
+        }
+    }
+    Ok(score)
+}
+
+/// faster-whisper on the same files, channels split, Silero VAD.
+pub(super) struct FasterWhisperBatch<'a> {
+    /// The venv's interpreter.
+    pub python: &'a Path,
+    /// The CTranslate2 model directory.
+    pub model_dir: &'a Path,
+    /// int8, float32, ...
+    pub compute_type: &'a str,
+    /// CPU threads per worker.
+    pub threads: usize,
+    /// Files transcribed at once.
+    pub workers: usize,
+    /// Beam size (1: greedy).
+    pub beam_size: usize,
+    /// The initial prompt.
+    pub prompt: &'a str,
+}
+
+impl FasterWhisperBatch<'_> {
+    /// Runs the batch and scores it.
+    pub fn run(&self, calls: &[BatchCall]) -> Result<BatchScore> {
+        let mut list =
+            tempfile::NamedTempFile::new().map_err(|error| Error::io("tempfile", error))?;
+        for call in calls {
+            writeln!(list, "{}\t{}", call.id, call.path.display())
+                .map_err(|error| Error::io(list.path(), error))?;
+        }
+        list.flush()
+            .map_err(|error| Error::io(list.path(), error))?;
+        let script = super::asr::faster_whisper_script();
+        let result = Command::new(self.python)
+            .arg(&script)
+            .arg("--model-dir")
+            .arg(self.model_dir)
+            .args(["--compute-type", self.compute_type])
+            .args(["--threads", &self.threads.to_string()])
+            .args(["--workers", &self.workers.to_string()])
+            .args(["--beam-size", &self.beam_size.to_string()])
+            .args(["--prompt", self.prompt])
+            .arg("--stereo")
+            .arg(list.path())
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|error| Error::io(&script, error))?;
+        if !result.status.success() {
+            return Err(Error::Usage(format!(
+                "faster-whisper ({}) failed; see its messages above",
+                script.display()
+            )));
+        }
+        let mut score = BatchScore::default();
+        let mut seen = 0;
+        for line in String::from_utf8_lossy(&result.stdout).lines() {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if let (Some(id), Some(channel)) = (value["id"].as_str(), value["channel"].as_u64()) {
+                let Some(call) = calls.iter().find(|call| call.id == id) else {
+                    continue;
+                };
+                // Agent on the left (channel 0), as composed.
+                let role = if channel == 0 {
+                    Role::Agent
+                } else {
+                    Role::Customer
+                };
+                let text = value["text"].as_str().unwrap_or("");
+                score.add(role, CerCount::of(call.reference(role), text));
+                seen += 1;
+            } else if let Some(seconds) = value["batch_seconds"].as_f64() {
+                score.wall_seconds = seconds;
+                score.peak_rss_mib = value["peak_rss_mib"].as_f64().unwrap_or(0.0);
+            }
+        }
+        if seen != calls.len() * 2 {
+            return Err(Error::Usage(format!(
+                "faster-whisper returned {seen} channels for {} calls",
+                calls.len()
+            )));
+        }
+        Ok(score)
+    }
+}
+
+/// The rows of one engine's batch run.
+pub(super) fn push_batch_rows(
+    rows: &mut Vec<Row>,
+    engine: &str,
+    score: &BatchScore,
+    calls: &[BatchCall],
+    note: &str,
+) {
+    let audio: f64 = calls.iter().map(|call| call.seconds).sum();
+    let set = "stereo batch";
+    rows.push(Row::new(
+        format!("{set} · {engine} · wall"),
+        score.wall_seconds,
+        "s",
+        format!(
+            "{} calls, {:.1} min of stereo audio, {:.0}x real time; {note}",
+            calls.len(),
+            audio / 60.0,
+            audio / score.wall_seconds.max(1e-9)
+        ),
+    ));
+    rows.push(Row::new(
+        format!("{set} · {engine} · CER"),
+        score.cer.rate() * 100.0,
+        "%",
+        format!(
+            "agent {:.1}%, customer {:.1}%; {} edits / {} chars",
+            score.agent_cer.rate() * 100.0,
+            score.customer_cer.rate() * 100.0,
+            score.cer.edits,
+            score.cer.reference_chars
+        ),
+    ));
+    rows.push(Row::new(
+        format!("{set} · {engine} · peak RSS"),
+        score.peak_rss_mib,
+        "MiB",
+        "whole process, all workers".to_string(),
+    ));
+}
