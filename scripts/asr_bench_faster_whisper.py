@@ -17,7 +17,9 @@ would with faster-whisper: each channel split out
 on one model (num_workers). It prints one JSON line per call and channel
 ({"id", "channel", "text", "audio"}) and a last line with the batch's wall
 time from loading the model to the last call ("batch_seconds") and the
-peak RSS.
+peak RSS. With --mixdown as well, each file is transcribed with
+faster-whisper's defaults instead (the stereo file mixed down to mono, no
+VAD): one JSON line per call with "channel": -1.
 
 Run by callscope inside a venv under $CALLSCOPE_CACHE; by hand:
     python asr_bench_faster_whisper.py --model-dir DIR list.tsv
@@ -41,6 +43,9 @@ def main() -> int:
     parser.add_argument("--vad", action="store_true", help="skip silence with Silero VAD")
     parser.add_argument("--stereo", action="store_true", help="stereo calls: channels apart, VAD")
     parser.add_argument("--workers", type=int, default=1, help="files at once (--stereo)")
+    parser.add_argument(
+        "--mixdown", action="store_true", help="--stereo: mono mixdown, no VAD (the defaults)"
+    )
     parser.add_argument("list", help="TSV file: id<TAB>audio path")
     args = parser.parse_args()
 
@@ -85,9 +90,22 @@ def main() -> int:
                 ),
                 flush=True,
             )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"event": "done", "peak_rss_mib": peak}), flush=True)
+    print(json.dumps({"event": "done", "peak_rss_mib": peak_rss_mib()}), flush=True)
     return 0
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS. VmHWM starts afresh at exec; ru_maxrss
+    does not (Linux keeps the parent's peak across fork and exec, so it
+    would report callscope's own peak whenever that is higher)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def read_list(path):
@@ -98,7 +116,10 @@ def read_list(path):
 def stereo_batch(args, model, decode_audio, started) -> int:
     def transcribe_call(item):
         clip_id, path = item
-        channels = decode_audio(path, split_stereo=True)
+        if args.mixdown:
+            channels = [decode_audio(path)]
+        else:
+            channels = decode_audio(path, split_stereo=True)
         results = []
         for channel, audio in enumerate(channels):
             segments, info = model.transcribe(
@@ -108,9 +129,11 @@ def stereo_batch(args, model, decode_audio, started) -> int:
                 initial_prompt=args.prompt,
                 temperature=0.0,
                 condition_on_previous_text=True,
-                vad_filter=True,
+                vad_filter=not args.mixdown,
             )
             text = "".join(segment.text for segment in segments)
+            if args.mixdown:
+                channel = -1
             results.append({"id": clip_id, "channel": channel, "text": text, "audio": info.duration})
         return results
 
@@ -120,8 +143,7 @@ def stereo_batch(args, model, decode_audio, started) -> int:
             for result in results:
                 print(json.dumps(result, ensure_ascii=False), flush=True)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"batch_seconds": seconds, "peak_rss_mib": peak}), flush=True)
+    print(json.dumps({"batch_seconds": seconds, "peak_rss_mib": peak_rss_mib()}), flush=True)
     return 0
 
 

@@ -46,6 +46,8 @@ pub(super) struct BatchCall {
     pub agent_text: String,
     /// The customer's lines in order.
     pub customer_text: String,
+    /// Both roles' lines in the order they start (what a mixdown hears).
+    pub call_text: String,
 }
 
 impl BatchCall {
@@ -120,6 +122,7 @@ pub(super) fn make_batch(shared: &Path, dir: &Path, calls: usize) -> Result<Vec<
                 .collect()
         };
         batch.push(BatchCall {
+            call_text: turns.iter().map(|turn| turn.text.as_str()).collect(),
             agent_text: text_of(Role::Agent),
             customer_text: text_of(Role::Customer),
             seconds: call.duration(),
@@ -219,6 +222,9 @@ pub(super) struct FasterWhisperBatch<'a> {
     pub beam_size: usize,
     /// The initial prompt.
     pub prompt: &'a str,
+    /// faster-whisper's defaults instead: the file mixed down to mono, no
+    /// VAD (scored against both roles' lines in order; no role figures).
+    pub mixdown: bool,
 }
 
 impl FasterWhisperBatch<'_> {
@@ -233,8 +239,12 @@ impl FasterWhisperBatch<'_> {
         list.flush()
             .map_err(|error| Error::io(list.path(), error))?;
         let script = super::asr::faster_whisper_script();
-        let result = Command::new(self.python)
-            .arg(&script)
+        let mut command = Command::new(self.python);
+        command.arg(&script);
+        if self.mixdown {
+            command.arg("--mixdown");
+        }
+        let result = command
             .arg("--model-dir")
             .arg(self.model_dir)
             .args(["--compute-type", self.compute_type])
@@ -259,17 +269,23 @@ impl FasterWhisperBatch<'_> {
             let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
             };
-            if let (Some(id), Some(channel)) = (value["id"].as_str(), value["channel"].as_u64()) {
+            if let (Some(id), Some(channel)) = (value["id"].as_str(), value["channel"].as_i64()) {
                 let Some(call) = calls.iter().find(|call| call.id == id) else {
                     continue;
                 };
+                let text = value["text"].as_str().unwrap_or("");
+                if channel < 0 {
+                    // One mixed-down channel: the whole call's lines.
+                    score.cer.add(CerCount::of(&call.call_text, text));
+                    seen += 1;
+                    continue;
+                }
                 // Agent on the left (channel 0), as composed.
                 let role = if channel == 0 {
                     Role::Agent
                 } else {
                     Role::Customer
                 };
-                let text = value["text"].as_str().unwrap_or("");
                 score.add(role, CerCount::of(call.reference(role), text));
                 seen += 1;
             } else if let Some(seconds) = value["batch_seconds"].as_f64() {
@@ -277,7 +293,8 @@ impl FasterWhisperBatch<'_> {
                 score.peak_rss_mib = value["peak_rss_mib"].as_f64().unwrap_or(0.0);
             }
         }
-        if seen != calls.len() * 2 {
+        let channels_per_call = if self.mixdown { 1 } else { 2 };
+        if seen != calls.len() * channels_per_call {
             return Err(Error::Usage(format!(
                 "faster-whisper returned {seen} channels for {} calls",
                 calls.len()
@@ -312,13 +329,20 @@ pub(super) fn push_batch_rows(
         format!("{set} · {engine} · CER"),
         score.cer.rate() * 100.0,
         "%",
-        format!(
-            "agent {:.1}%, customer {:.1}%; {} edits / {} chars",
-            score.agent_cer.rate() * 100.0,
-            score.customer_cer.rate() * 100.0,
-            score.cer.edits,
-            score.cer.reference_chars
-        ),
+        if score.agent_cer.reference_chars == 0 {
+            format!(
+                "whole call, no roles (one mixed channel); {} edits / {} chars",
+                score.cer.edits, score.cer.reference_chars
+            )
+        } else {
+            format!(
+                "agent {:.1}%, customer {:.1}%; {} edits / {} chars",
+                score.agent_cer.rate() * 100.0,
+                score.customer_cer.rate() * 100.0,
+                score.cer.edits,
+                score.cer.reference_chars
+            )
+        },
     ));
     rows.push(Row::new(
         format!("{set} · {engine} · peak RSS"),
