@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::asr::{AsrEngine, AsrWorker};
 use crate::audio::diarize;
-use crate::audio::{AudioOptions, CallReader, RoleInput, SpeechBatch};
+use crate::audio::{AudioOptions, CallReader, SpeechBatch};
 use crate::error::{Error, Result};
 use crate::model::{AsrSegment, AudioEntry, Call, Role, Segment, SpeechRegion};
 use crate::qa::{Scorecard, Scorer};
@@ -238,18 +238,7 @@ fn separate_speakers(
     }
     let clusters = diarize::cluster_speakers(windows);
     let turns = diarize::speaker_turns(windows, &clusters);
-    let labels = diarize::label_segments(&turns, &found);
-    let inputs: Vec<RoleInput> = found
-        .iter()
-        .zip(&labels)
-        .map(|(segment, (speaker, confidence))| RoleInput {
-            speaker: *speaker,
-            speaker_confidence: *confidence,
-            start: segment.start,
-            text: segment.text.clone(),
-        })
-        .collect();
-    let assignment = crate::audio::assign_roles(&inputs);
+    let assignment = diarize::assign_segment_roles(&turns, &found);
     found
         .into_iter()
         .enumerate()

@@ -595,6 +595,24 @@ pub fn script_score(text: &str) -> f64 {
     agent + polite - customer
 }
 
+/// The roles of a mono call's recognized segments: each segment gets the
+/// speaker whose turns cover most of it ([`label_segments`]), then the
+/// agent is decided from what each speaker says ([`assign_roles`]).
+pub fn assign_segment_roles(turns: &[SpeakerTurn], segments: &[AsrSegment]) -> RoleAssignment {
+    let labels = label_segments(turns, segments);
+    let inputs: Vec<RoleInput> = segments
+        .iter()
+        .zip(&labels)
+        .map(|(segment, (speaker, confidence))| RoleInput {
+            speaker: *speaker,
+            speaker_confidence: *confidence,
+            start: segment.start,
+            text: segment.text.clone(),
+        })
+        .collect();
+    assign_roles(&inputs)
+}
+
 /// Decides which speaker is the agent from what each says, and gives every
 /// segment its role and role confidence.
 pub fn assign_roles(inputs: &[RoleInput]) -> RoleAssignment {

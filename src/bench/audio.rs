@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::Row;
 use crate::audio::compose::{self, CallLayout, Clip, ComposedCall, Encoding};
-use crate::audio::diarize::{self, RoleInput};
+use crate::audio::diarize;
 use crate::audio::vad::frame_scores;
 use crate::audio::{AudioOptions, CallReader};
 use crate::error::{Error, Result};
@@ -373,18 +373,7 @@ fn speaker_separation(
                     }
                 })
                 .collect();
-            let labels = diarize::label_segments(&turns, &segments);
-            let inputs: Vec<RoleInput> = segments
-                .iter()
-                .zip(&labels)
-                .map(|(segment, (speaker, confidence))| RoleInput {
-                    speaker: *speaker,
-                    speaker_confidence: *confidence,
-                    start: segment.start,
-                    text: segment.text.clone(),
-                })
-                .collect();
-            let assignment = diarize::assign_roles(&inputs);
+            let assignment = diarize::assign_segment_roles(&turns, &segments);
             let mut right = 0.0;
             for (turn, role) in call.truth.iter().zip(&assignment.roles) {
                 let length = turn.end - turn.start;
