@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use callscope::audio::diarize::{self, RoleInput};
+use callscope::audio::diarize;
 use callscope::audio::manifest;
 use callscope::audio::{read_call, AudioOptions};
 use callscope::model::{ChannelLayout, Role, SpeechRegion};
@@ -279,18 +279,7 @@ fn mono_demo_calls_get_the_right_roles() {
                 confidence: 0.9,
             })
             .collect();
-        let labels = diarize::label_segments(&turns, &segments);
-        let inputs: Vec<RoleInput> = segments
-            .iter()
-            .zip(&labels)
-            .map(|(segment, (speaker, confidence))| RoleInput {
-                speaker: *speaker,
-                speaker_confidence: *confidence,
-                start: segment.start,
-                text: segment.text.clone(),
-            })
-            .collect();
-        let assignment = diarize::assign_roles(&inputs);
+        let assignment = diarize::assign_segment_roles(&turns, &segments);
         let total: f64 = truth.turns.iter().map(|turn| turn.2 - turn.1).sum();
         let right: f64 = truth
             .turns

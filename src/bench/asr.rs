@@ -529,6 +529,22 @@ pub(super) fn faster_whisper_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/asr_bench_faster_whisper.py")
 }
 
+/// Runs the faster-whisper script (its messages go to stderr); returns
+/// what it printed, or an error naming the script when it failed.
+pub(super) fn run_faster_whisper(command: &mut Command, script: &Path) -> Result<String> {
+    let result = command
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|error| Error::io(script, error))?;
+    if !result.status.success() {
+        return Err(Error::Usage(format!(
+            "faster-whisper ({}) failed; see its messages above",
+            script.display()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&result.stdout).into_owned())
+}
+
 /// The interpreter that makes venvs: `$CALLSCOPE_PYTHON` or `python3`.
 fn python() -> String {
     std::env::var("CALLSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_string())
@@ -619,18 +635,8 @@ impl FasterWhisper {
         if vad {
             command.arg("--vad");
         }
-        let result = command
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|error| Error::io(&script, error))?;
-        if !result.status.success() {
-            return Err(Error::Usage(format!(
-                "faster-whisper ({}) failed; see its messages above",
-                script.display()
-            )));
-        }
+        let stdout = run_faster_whisper(&mut command, &script)?;
         let mut score = Score::default();
-        let stdout = String::from_utf8_lossy(&result.stdout);
         for line in stdout.lines() {
             let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;

@@ -14,14 +14,14 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 use super::audio::Corpus;
 use super::Row;
 use crate::asr::cer::CerCount;
 use crate::asr::{AsrConfig, AsrEngine};
-use crate::audio::compose::{self, CallLayout, Clip, Encoding};
+use crate::audio::compose::{self, CallLayout, Encoding};
 use crate::audio::AudioOptions;
 use crate::error::{Error, Result};
 use crate::model::{AudioEntry, ChannelLayout, Role};
@@ -88,18 +88,7 @@ impl BatchScore {
 pub(super) fn make_batch(shared: &Path, dir: &Path, calls: usize) -> Result<Vec<BatchCall>> {
     std::fs::create_dir_all(dir).map_err(|error| Error::io(dir, error))?;
     let corpus = Corpus::load(shared)?;
-    let agents: Vec<Clip> = corpus
-        .agent_lines
-        .iter()
-        .chain(&corpus.speaker_a)
-        .cloned()
-        .collect();
-    let customers: Vec<Clip> = corpus
-        .customer_lines
-        .iter()
-        .chain(&corpus.speaker_b)
-        .cloned()
-        .collect();
+    let (agents, customers) = corpus.call_voices();
     let mut batch = Vec::with_capacity(calls);
     for index in 0..calls {
         let spec = compose::random_call_spec(
@@ -244,7 +233,7 @@ impl FasterWhisperBatch<'_> {
         if self.mixdown {
             command.arg("--mixdown");
         }
-        let result = command
+        command
             .arg("--model-dir")
             .arg(self.model_dir)
             .args(["--compute-type", self.compute_type])
@@ -253,19 +242,11 @@ impl FasterWhisperBatch<'_> {
             .args(["--beam-size", &self.beam_size.to_string()])
             .args(["--prompt", self.prompt])
             .arg("--stereo")
-            .arg(list.path())
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|error| Error::io(&script, error))?;
-        if !result.status.success() {
-            return Err(Error::Usage(format!(
-                "faster-whisper ({}) failed; see its messages above",
-                script.display()
-            )));
-        }
+            .arg(list.path());
+        let stdout = super::asr::run_faster_whisper(&mut command, &script)?;
         let mut score = BatchScore::default();
         let mut seen = 0;
-        for line in String::from_utf8_lossy(&result.stdout).lines() {
+        for line in stdout.lines() {
             let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
             };

@@ -41,6 +41,25 @@ pub struct Corpus {
 }
 
 impl Corpus {
+    /// The clips each role speaks in a composed two-party call: the agent
+    /// the callcenter-tts agent lines and speaker A, the customer the
+    /// customer lines and speaker B.
+    pub fn call_voices(&self) -> (Vec<Clip>, Vec<Clip>) {
+        let agents = self
+            .agent_lines
+            .iter()
+            .chain(&self.speaker_a)
+            .cloned()
+            .collect();
+        let customers = self
+            .customer_lines
+            .iter()
+            .chain(&self.speaker_b)
+            .cloned()
+            .collect();
+        (agents, customers)
+    }
+
     /// Loads the clips from `shared`.
     pub fn load(shared: &Path) -> Result<Corpus> {
         let asr = compose::load_clip_folder(&shared.join("asr-dev"))?;
@@ -201,18 +220,7 @@ fn long_recording(
 
 /// VAD precision/recall and boundary accuracy on stereo 8 kHz mu-law calls.
 fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) -> Result<Vec<Row>> {
-    let agents: Vec<Clip> = corpus
-        .agent_lines
-        .iter()
-        .chain(&corpus.speaker_a)
-        .cloned()
-        .collect();
-    let customers: Vec<Clip> = corpus
-        .customer_lines
-        .iter()
-        .chain(&corpus.speaker_b)
-        .cloned()
-        .collect();
+    let (agents, customers) = corpus.call_voices();
     let mut precision_sum = 0.0;
     let mut recall_sum = 0.0;
     let mut tracks = 0.0;
