@@ -464,6 +464,9 @@ pub(crate) struct Skipped {
 const MIN_REDECODE_SAMPLES: usize = SAMPLE_RATE * 4 / 5;
 /// A piece is passed over when spans cover less than this share of it.
 const MIN_COVERED_SHARE: f64 = 0.3;
+/// A piece a sparse span touches is left to the other spans when they
+/// cover at least this share of it.
+const MOSTLY_COVERED_SHARE: f64 = 0.5;
 /// A span over two or more pieces holding fewer characters than this per
 /// second of their speech lost a sentence (Mandarin runs at 3-6 a second;
 /// a span that swallowed one of two sentences holds about half).
@@ -517,14 +520,17 @@ pub(crate) fn skipped_pieces(window: &Window, spans: &[SpanSummary]) -> Skipped 
             .filter(|(index, _)| !skipped.sparse_spans.contains(index))
             .map(|(_, span)| overlap((from, to), span))
             .sum();
-        // The pieces of a sparse span are all decoded again (their text
-        // is dropped); an uncovered one only when it is long enough.
-        if !wanted[piece]
-            && covered < MIN_COVERED_SHARE * (to - from)
-            && window.pieces[piece].len() >= MIN_REDECODE_SAMPLES
-        {
-            wanted[piece] = true;
-        }
+        let length = to - from;
+        wanted[piece] = if wanted[piece] {
+            // A piece of a sparse span (whose text is dropped) is decoded
+            // again unless kept spans already hold most of it: decoding it
+            // again would write their text twice.
+            covered < MOSTLY_COVERED_SHARE * length
+        } else {
+            // An uncovered piece, when it is long enough.
+            covered < MIN_COVERED_SHARE * length
+                && window.pieces[piece].len() >= MIN_REDECODE_SAMPLES
+        };
     }
     skipped.pieces = (0..bounds.len()).filter(|&piece| wanted[piece]).collect();
     skipped
@@ -1146,6 +1152,22 @@ mod tests {
             Skipped {
                 pieces: vec![0, 1],
                 sparse_spans: vec![0],
+            }
+        );
+    }
+
+    /// A lost sentence's span that reaches into a piece another span
+    /// covers: only the lost sentence's piece is decoded again, so the
+    /// covered piece's text is not written twice.
+    #[test]
+    fn a_sparse_span_leaves_a_covered_neighbour_alone() {
+        let window = three_pieces();
+        let spans = [span(0.0, 3.1, 14), span(2.8, 6.6, 5), span(6.9, 10.0, 12)];
+        assert_eq!(
+            skipped_pieces(&window, &spans),
+            Skipped {
+                pieces: vec![1],
+                sparse_spans: vec![1],
             }
         );
     }
