@@ -152,7 +152,6 @@ impl AsrEngine {
             state,
             context: Arc::clone(&self.context),
             settings: Arc::clone(&self.settings),
-            redecoded: 0,
         })
     }
 }
@@ -244,8 +243,6 @@ pub struct AsrWorker {
     state: WhisperState,
     context: Arc<WhisperContext>,
     settings: Arc<Settings>,
-    /// Pieces decoded again on their own (a counter for reports).
-    redecoded: usize,
 }
 
 impl std::fmt::Debug for AsrWorker {
@@ -571,12 +568,6 @@ impl AsrWorker {
         Ok(segments)
     }
 
-    /// Pieces decoded again on their own so far, because the packed window
-    /// passed over them (see [`skipped_pieces`]).
-    pub fn redecoded_pieces(&self) -> usize {
-        self.redecoded
-    }
-
     /// Decodes one window; pieces the decoder passed over are decoded
     /// again on their own.
     fn recognize_window(
@@ -623,7 +614,6 @@ impl AsrWorker {
             let tokens = self.decode(&audio, &alone, context)?;
             let spans = self.spans(&alone, &tokens);
             found.extend(self.segments(&alone, spans));
-            self.redecoded += 1;
         }
         Ok(found)
     }
@@ -769,16 +759,22 @@ impl AsrWorker {
 
     /// Characters of a span's text, punctuation and spaces left out.
     fn span_chars(&self, span: &Span) -> usize {
+        self.token_text(&span.tokens)
+            .chars()
+            .filter(|character| character.is_alphanumeric())
+            .count()
+    }
+
+    /// The tokens' text as whisper wrote it: their bytes joined before
+    /// decoding (a character can be split across tokens).
+    fn token_text(&self, tokens: &[DecodedToken]) -> String {
         let mut bytes = Vec::new();
-        for token in &span.tokens {
+        for token in tokens {
             if let Ok(token_bytes) = self.context.token_to_bytes(token.id) {
                 bytes.extend_from_slice(token_bytes);
             }
         }
-        String::from_utf8_lossy(&bytes)
-            .chars()
-            .filter(|character| character.is_alphanumeric())
-            .count()
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// Splits spans into segments at piece boundaries and maps them to the
@@ -881,13 +877,7 @@ impl AsrWorker {
     /// Joins the tokens' bytes, decodes, simplifies; drops empty text and
     /// echoes of the prompt.
     fn finish_segment(&self, start: f64, end: f64, tokens: &[DecodedToken]) -> Option<AsrSegment> {
-        let mut bytes = Vec::new();
-        for token in tokens {
-            if let Ok(token_bytes) = self.context.token_to_bytes(token.id) {
-                bytes.extend_from_slice(token_bytes);
-            }
-        }
-        let raw = String::from_utf8_lossy(&bytes);
+        let raw = self.token_text(tokens);
         let normalizer = Normalizer::shared();
         let text = collapse_repeats(&normalizer.to_simplified(raw.trim()).replace('\u{FFFD}', ""));
         let normalized = normalizer.normalize_str(&text);

@@ -166,19 +166,8 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
     for (index, model) in models.iter().enumerate() {
         let name = crate::asr::engine::model_name(model);
         let config = AsrConfig {
-            model: model.clone(),
-            threads,
-            workers: 1,
-            beam_size: args.beam_size,
             hotwords: args.hotword.clone(),
-            // faster-whisper gets the same plain prompt; hotwords are
-            // compared separately below.
-            dictionary_hotwords: false,
-            reduce_audio_ctx: !args.full_audio_ctx,
-            redecode_skipped: !args.no_redecode,
-            max_window_seconds: args.max_window,
-            gap_seconds: args.gap,
-            ..AsrConfig::default()
+            ..bench_config(args, model, 1, threads)
         };
         reset_peak_rss();
         let engine = AsrEngine::load(&config)?;
@@ -317,6 +306,24 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// callscope's settings for a measurement: the bench's flags on `model`
+/// with `workers` × `threads`, and no dictionary hotwords (faster-whisper
+/// gets the same plain prompt; hotwords are compared on their own).
+fn bench_config(args: &BenchAsrArgs, model: &Path, workers: usize, threads: usize) -> AsrConfig {
+    AsrConfig {
+        model: model.to_path_buf(),
+        threads,
+        workers,
+        beam_size: args.beam_size,
+        dictionary_hotwords: false,
+        reduce_audio_ctx: !args.full_audio_ctx,
+        redecode_skipped: !args.no_redecode,
+        max_window_seconds: args.max_window,
+        gap_seconds: args.gap,
+        ..AsrConfig::default()
+    }
+}
+
 /// The stereo batch (`--only batch`): callscope's batch path against
 /// faster-whisper, each with one worker on every core and with one
 /// single-threaded worker per core.
@@ -352,18 +359,7 @@ fn batch_rows(
     for model in &models {
         let name = crate::asr::engine::model_name(model);
         for &(workers, threads) in &plans {
-            let config = AsrConfig {
-                model: model.clone(),
-                threads,
-                workers,
-                beam_size: args.beam_size,
-                dictionary_hotwords: false,
-                reduce_audio_ctx: !args.full_audio_ctx,
-                redecode_skipped: !args.no_redecode,
-                max_window_seconds: args.max_window,
-                gap_seconds: args.gap,
-                ..AsrConfig::default()
-            };
+            let config = bench_config(args, model, workers, threads);
             let score = run_callscope(&config, &calls, output)?;
             push_batch_rows(
                 &mut rows,

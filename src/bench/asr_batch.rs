@@ -7,10 +7,12 @@
 //! ([`pipeline::transcribe_batch`]: decode, VAD per channel, recognition per
 //! role, store) and through faster-whisper as a team would run it on the
 //! same files: each channel split out (`decode_audio(split_stereo=True)`),
-//! Silero VAD, the same CTranslate2 weights, the same prompt and beam. Both
-//! sides are timed from loading the model to the last call done, on the
-//! same cores, once with one worker using every core and once with one
-//! single-threaded worker per core; CER is counted per call and role.
+//! Silero VAD, the same CTranslate2 weights, the same prompt and beam, and
+//! once more with faster-whisper's defaults (the file mixed down to mono,
+//! no VAD). Both sides are timed from loading the model to the last call
+//! done, on the same cores, once with one worker using every core and once
+//! with one single-threaded worker per core; CER is counted per call and
+//! role (the mixdown: per call).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -195,7 +197,8 @@ pub(super) fn run_callscope(
     Ok(score)
 }
 
-/// faster-whisper on the same files, channels split, Silero VAD.
+/// faster-whisper on the same files: channels split with Silero VAD, or
+/// (`mixdown`) its defaults.
 pub(super) struct FasterWhisperBatch<'a> {
     /// The venv's interpreter.
     pub python: &'a Path,
