@@ -14,10 +14,10 @@
 //! model. A call that fails is reported and the batch goes on.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use indicatif::ProgressBar;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::asr::{AsrEngine, AsrWorker};
@@ -362,23 +362,31 @@ pub fn transcribe_batch(
         .map_err(|error| Error::Model(format!("cannot start {workers} workers: {error}")))?;
     let (sender, receiver) =
         crossbeam_channel::bounded::<(usize, Result<TranscribedCall>)>(workers);
+    // Longest calls first, each worker taking the next call when it is
+    // free: the batch does not end on one worker finishing a long call
+    // while the others idle.
+    let seconds: Vec<f64> = todo.iter().map(|(_, _, seconds)| *seconds).collect();
+    let order = longest_first(&seconds);
+    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| -> Result<()> {
-        let todo = &todo;
+        let (todo, order, next) = (&todo, &order, &next);
         scope.spawn(move || {
-            pool.install(|| {
-                todo.par_iter().enumerate().for_each_init(
-                    || transcriber.worker().map_err(|error| error.to_string()),
-                    |worker, (index, (entry, hash, _))| {
-                        let outcome = match worker {
-                            Ok(worker) => transcriber.transcribe(worker, entry, hash.clone()),
-                            Err(reason) => Err(Error::Model(reason.clone())),
-                        };
-                        // The receiver only hangs up on a store failure,
-                        // which ends the batch anyway.
-                        let _ = sender.send((index, outcome));
-                    },
-                );
+            pool.broadcast(|_| {
+                let mut worker = transcriber.worker().map_err(|error| error.to_string());
+                while let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let (entry, hash, _) = &todo[index];
+                    let outcome = match &mut worker {
+                        Ok(worker) => transcriber.transcribe(worker, entry, hash.clone()),
+                        Err(reason) => Err(Error::Model(reason.clone())),
+                    };
+                    // The receiver only hangs up on a store failure, which
+                    // ends the batch anyway.
+                    if sender.send((index, outcome)).is_err() {
+                        break;
+                    }
+                }
             });
+            drop(sender);
         });
         for (index, outcome) in receiver {
             let (entry, _, seconds) = &todo[index];
@@ -414,6 +422,14 @@ pub fn transcribe_batch(
     })?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The order a batch transcribes its calls in, given their durations:
+/// longest first (ties keep the listing's order).
+fn longest_first(seconds: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..seconds.len()).collect();
+    order.sort_by(|&left, &right| seconds[right].total_cmp(&seconds[left]));
+    order
 }
 
 fn failure(entry: &AudioEntry, error: &Error) -> Failure {
@@ -525,6 +541,15 @@ mod tests {
             .map(|piece| (piece.start, piece.end))
             .collect();
         assert_eq!(bounds, vec![(0.5, 6.1), (6.1, 9.0), (9.0, 14.8)]);
+    }
+
+    #[test]
+    fn batches_start_with_the_longest_calls() {
+        assert_eq!(
+            longest_first(&[30.0, 600.0, 0.0, 600.0, 95.5]),
+            vec![1, 3, 4, 0, 2]
+        );
+        assert!(longest_first(&[]).is_empty());
     }
 
     #[test]
