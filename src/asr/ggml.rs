@@ -7,7 +7,8 @@
 //! (`i32 count`, then `i32 length` and bytes per token, decoded from
 //! GPT-2's byte-to-unicode form), then the tensors: `i32 n_dims, i32
 //! name_length, i32 type`, the dims innermost first, the name and the data.
-//! Matrices are f16 or q8_0, convolution kernels f16, everything else f32,
+//! Matrices are f16, q8_0 or iq4_nl, convolution kernels f16, everything
+//! else f32,
 //! as whisper.cpp's loader expects. The output is deterministic: the same
 //! weights always give the same bytes, so `fetch` pins its checksum.
 
@@ -16,6 +17,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use half::f16;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::asr::ct2::{Ct2Model, Ct2Variable};
@@ -33,6 +35,16 @@ pub const Q8_0_BLOCK: usize = 32;
 /// Bytes per q8_0 block: an f16 scale and 32 signed bytes.
 pub const Q8_0_BLOCK_BYTES: usize = 2 + Q8_0_BLOCK;
 
+/// Values per iq4_nl block.
+pub const IQ4_NL_BLOCK: usize = 32;
+/// Bytes per iq4_nl block: an f16 scale and 32 four-bit indices.
+pub const IQ4_NL_BLOCK_BYTES: usize = 2 + IQ4_NL_BLOCK / 2;
+/// iq4_nl's codebook (ggml's `kvalues_iq4nl`): sixteen levels, denser
+/// near zero, where most weights lie.
+const IQ4_NL_VALUES: [i8; 16] = [
+    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
+];
+
 /// How the weight matrices are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeightType {
@@ -40,6 +52,10 @@ pub enum WeightType {
     F16,
     /// ggml's 8-bit blocks: 32 values share one f16 scale.
     Q8_0,
+    /// ggml's non-linear 4-bit blocks: 32 values share one f16 scale and
+    /// index a 16-level codebook. On x86 with AVX2 whisper.cpp repacks
+    /// them for its 8x8 integer kernels at load.
+    Iq4Nl,
 }
 
 impl WeightType {
@@ -49,6 +65,8 @@ impl WeightType {
             WeightType::F16 => 1,
             // GGML_FTYPE_MOSTLY_Q8_0, tagged with the quantization version.
             WeightType::Q8_0 => 7 + GGML_QNT_VERSION * GGML_QNT_VERSION_FACTOR,
+            // GGML_FTYPE_MOSTLY_IQ4_NL.
+            WeightType::Iq4Nl => 19 + GGML_QNT_VERSION * GGML_QNT_VERSION_FACTOR,
         }
     }
 
@@ -57,6 +75,7 @@ impl WeightType {
         match self {
             WeightType::F16 => TYPE_F16,
             WeightType::Q8_0 => TYPE_Q8_0,
+            WeightType::Iq4Nl => TYPE_IQ4_NL,
         }
     }
 }
@@ -64,6 +83,7 @@ impl WeightType {
 const TYPE_F32: i32 = 0;
 const TYPE_F16: i32 = 1;
 const TYPE_Q8_0: i32 = 8;
+const TYPE_IQ4_NL: i32 = 20;
 
 /// Whisper's hyper-parameters as whisper.cpp reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +137,7 @@ impl Hparams {
             7 => "q8_0".to_string(),
             8 => "q5_0".to_string(),
             9 => "q5_1".to_string(),
+            19 => "iq4_nl".to_string(),
             other => format!("ftype {other}"),
         }
     }
@@ -349,7 +370,7 @@ fn base_vocabulary(vocabulary: &[String]) -> Result<&[String]> {
 /// How a planned tensor is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Storage {
-    /// A weight matrix: f16 or q8_0.
+    /// A weight matrix: f16, q8_0 or iq4_nl.
     Matrix,
     /// A convolution kernel: always f16.
     Kernel,
@@ -418,18 +439,23 @@ impl PlannedTensor {
                     .collect();
                 (TYPE_F16, bytes)
             }
-            (Storage::Matrix, WeightType::Q8_0) => {
+            (Storage::Matrix, WeightType::Q8_0 | WeightType::Iq4Nl) => {
                 let row = *self.shape.last().unwrap_or(&0);
                 if row % Q8_0_BLOCK != 0 {
                     return Err(Error::Model(format!(
-                        "{}: rows of {row} values cannot be split into q8_0 blocks of \
+                        "{}: rows of {row} values cannot be split into blocks of \
                          {Q8_0_BLOCK}; use the f16 model",
                         self.source
                     )));
                 }
                 let values = slice.to_f16().ok_or_else(unsupported)?;
                 let values: Vec<f32> = values.iter().map(|value| value.to_f32()).collect();
-                (weights.tensor_type(), quantize_q8_0(&values))
+                let bytes = if weights == WeightType::Q8_0 {
+                    quantize_q8_0(&values)
+                } else {
+                    quantize_iq4_nl(&values)
+                };
+                (weights.tensor_type(), bytes)
             }
         })
     }
@@ -646,6 +672,99 @@ pub fn dequantize_q8_0(bytes: &[u8]) -> Vec<f32> {
     for block in bytes.chunks_exact(Q8_0_BLOCK_BYTES) {
         let scale = f16::from_le_bytes([block[0], block[1]]).to_f32();
         out.extend(block[2..].iter().map(|&byte| byte as i8 as f32 * scale));
+    }
+    out
+}
+
+/// Quantizes `values` (a multiple of 32 long) to ggml's iq4_nl blocks as
+/// ggml's `quantize_iq4_nl` does without an importance matrix: per block,
+/// the scale that minimizes the squared error weighted by each value's
+/// square, searched over fifteen candidates around `max / -127`; then
+/// each value's nearest codebook level. Deterministic (no fused
+/// multiply-adds, fixed order), so the file's checksum can be pinned.
+pub fn quantize_iq4_nl(values: &[f32]) -> Vec<u8> {
+    debug_assert!(values.len() % IQ4_NL_BLOCK == 0);
+    let levels = IQ4_NL_VALUES.map(f32::from);
+    let nearest = |x: f32| -> u8 {
+        if x <= levels[0] {
+            return 0;
+        }
+        if x >= levels[15] {
+            return 15;
+        }
+        let (mut low, mut high) = (0, 15);
+        while high - low > 1 {
+            let middle = (low + high) / 2;
+            if x < levels[middle] {
+                high = middle;
+            } else {
+                low = middle;
+            }
+        }
+        if x - levels[high - 1] < levels[high] - x {
+            (high - 1) as u8
+        } else {
+            high as u8
+        }
+    };
+    // Σ w·q·x and Σ w·q² for the levels `inverse` picks.
+    let sums = |block: &[f32], inverse: f32| -> (f32, f32) {
+        let (mut qx, mut q2) = (0.0f32, 0.0f32);
+        for &x in block {
+            let q = levels[nearest(inverse * x) as usize];
+            let weight = x * x;
+            qx += weight * q * x;
+            q2 += weight * q * q;
+        }
+        (qx, q2)
+    };
+    const TRIES: i32 = 7;
+    let quantize_block = |block: &[f32]| -> [u8; IQ4_NL_BLOCK_BYTES] {
+        let (mut amax, mut max) = (0.0f32, 0.0f32);
+        for &x in block {
+            if x.abs() > amax {
+                amax = x.abs();
+                max = x;
+            }
+        }
+        let mut scale = 0.0f32;
+        if amax >= 1e-15 {
+            let (qx, q2) = sums(block, 1.0 / (-max / levels[0]));
+            scale = qx / q2;
+            let mut best = scale * qx;
+            for step in -TRIES..=TRIES {
+                let (qx, q2) = sums(block, (step as f32 + levels[0]) / max);
+                if q2 > 0.0 && qx * qx > best * q2 {
+                    scale = qx / q2;
+                    best = scale * qx;
+                }
+            }
+        }
+        let inverse = if scale != 0.0 { 1.0 / scale } else { 0.0 };
+        let mut bytes = [0u8; IQ4_NL_BLOCK_BYTES];
+        bytes[..2].copy_from_slice(&f16::from_f32(scale).to_le_bytes());
+        let half = IQ4_NL_BLOCK / 2;
+        for j in 0..half {
+            bytes[2 + j] = nearest(inverse * block[j]) | (nearest(inverse * block[j + half]) << 4);
+        }
+        bytes
+    };
+    // Blocks are independent: in parallel, the same bytes in the same order.
+    values
+        .par_chunks(IQ4_NL_BLOCK)
+        .map(quantize_block)
+        .collect::<Vec<_>>()
+        .concat()
+}
+
+/// Expands iq4_nl blocks back to f32 (tests and checks).
+pub fn dequantize_iq4_nl(bytes: &[u8]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(bytes.len() / IQ4_NL_BLOCK_BYTES * IQ4_NL_BLOCK);
+    for block in bytes.chunks_exact(IQ4_NL_BLOCK_BYTES) {
+        let scale = f16::from_le_bytes([block[0], block[1]]).to_f32();
+        let level = |index: u8| f32::from(IQ4_NL_VALUES[index as usize]) * scale;
+        out.extend(block[2..].iter().map(|&byte| level(byte & 0x0f)));
+        out.extend(block[2..].iter().map(|&byte| level(byte >> 4)));
     }
     out
 }
@@ -882,6 +1001,95 @@ mod tests {
         assert_eq!(bytes[5] as i8, -127);
     }
 
+    /// Weights shaped like a trained matrix's: mostly small, a few large.
+    fn weight_like(count: usize) -> Vec<f32> {
+        (0..count)
+            .map(|index| {
+                let x = index as f32;
+                (x * 0.37).sin() * 0.05
+                    + (x * 1.71).cos() * 0.02
+                    + if index % 97 == 0 { 0.4 } else { 0.0 }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn iq4_nl_round_trip_stays_close() {
+        let values = weight_like(32 * 256);
+        let bytes = quantize_iq4_nl(&values);
+        assert_eq!(bytes.len(), 256 * IQ4_NL_BLOCK_BYTES);
+        let restored = dequantize_iq4_nl(&bytes);
+        let mut squared = 0.0f64;
+        for (block, restored_block) in values.chunks(32).zip(restored.chunks(32)) {
+            let max = block.iter().fold(0.0f32, |max, value| max.max(value.abs()));
+            for (value, restored) in block.iter().zip(restored_block) {
+                // The scale minimizes the error weighted by x², so the
+                // largest value may be cut a little; nothing lands far off.
+                assert!(
+                    (value - restored).abs() <= 0.15 * max,
+                    "{value} -> {restored} (max {max})"
+                );
+                squared += f64::from((value - restored) * (value - restored));
+            }
+        }
+        let rms = (squared / values.len() as f64).sqrt();
+        let spread =
+            (values.iter().map(|v| f64::from(v * v)).sum::<f64>() / values.len() as f64).sqrt();
+        // Four bits: about a tenth of the spread (q8_0 is under 1%).
+        assert!(rms < 0.15 * spread, "rms error {rms} of {spread}");
+        // An all-zero block: zero scale, every index at the level nearest 0.
+        let zeros = quantize_iq4_nl(&[0.0; 32]);
+        assert_eq!(&zeros[..2], &[0, 0]);
+        assert!(zeros[2..].iter().all(|&byte| byte == 0x88));
+        assert!(dequantize_iq4_nl(&zeros).iter().all(|&value| value == 0.0));
+    }
+
+    #[test]
+    #[allow(unsafe_code)] // ggml's C quantizer, called on buffers sized here
+    fn iq4_nl_matches_ggml_own_quantizer() {
+        // ggml's quantize_iq4_nl, as linked into whisper.cpp (no
+        // importance matrix). A value exactly between two levels may round
+        // either way there (the C compiler may fuse multiply-adds), so a
+        // rare index may differ by one level; the scales agree.
+        let values = weight_like(32 * 512);
+        let ours = quantize_iq4_nl(&values);
+        let mut theirs = vec![0u8; ours.len()];
+        let written = unsafe {
+            whisper_rs::whisper_rs_sys::ggml_quantize_chunk(
+                whisper_rs::whisper_rs_sys::ggml_type_GGML_TYPE_IQ4_NL,
+                values.as_ptr(),
+                theirs.as_mut_ptr().cast(),
+                0,
+                16,
+                32 * 32,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(written, theirs.len());
+        let mut differing = 0;
+        for (left, right) in ours
+            .chunks(IQ4_NL_BLOCK_BYTES)
+            .zip(theirs.chunks(IQ4_NL_BLOCK_BYTES))
+        {
+            let scale = |block: &[u8]| f16::from_le_bytes([block[0], block[1]]).to_f32();
+            assert!(
+                (scale(left) - scale(right)).abs() <= scale(right).abs() * 1e-3,
+                "{} vs {}",
+                scale(left),
+                scale(right)
+            );
+            differing += left[2..]
+                .iter()
+                .zip(&right[2..])
+                .filter(|(a, b)| a != b)
+                .count();
+        }
+        assert!(
+            differing * 100 <= ours.len(),
+            "{differing} index bytes differ"
+        );
+    }
+
     use crate::asr::ct2::{Ct2Dtype, Ct2Variable};
     use std::collections::BTreeMap;
 
@@ -1095,6 +1303,7 @@ mod tests {
                 TYPE_F32 => elements * 4,
                 TYPE_F16 => elements * 2,
                 TYPE_Q8_0 => elements / Q8_0_BLOCK * Q8_0_BLOCK_BYTES,
+                TYPE_IQ4_NL => elements / IQ4_NL_BLOCK * IQ4_NL_BLOCK_BYTES,
                 other => panic!("type {other}"),
             };
             tensors.push((name, dims, tensor_type, cursor.read(size)));
@@ -1226,6 +1435,57 @@ mod tests {
                 assert_eq!(values[127 * STATE + 3], 127.0);
             }
         }
+    }
+
+    #[test]
+    fn iq4_nl_model_quantizes_matrices_only() {
+        let (model, vocabulary) = tiny_whisper();
+        let mut out = Vec::new();
+        let summary = GgmlConverter::new(WeightType::Iq4Nl)
+            .run(&model, &vocabulary, &mut out)
+            .unwrap();
+        assert_eq!(summary.hparams.ftype, 2019);
+        assert_eq!(summary.hparams.weight_name(), "iq4_nl");
+        let parsed = parse(&out);
+        let mut quantized = 0;
+        for (name, dims, kind, data) in &parsed.tensors {
+            if name.contains("conv") && name.ends_with("weight") {
+                assert_eq!(*kind, TYPE_F16, "{name}");
+            } else if dims.len() == 2 && !name.contains("positional") && !name.contains("conv") {
+                assert_eq!(*kind, TYPE_IQ4_NL, "{name}");
+                let count: i32 = dims.iter().product();
+                assert_eq!(
+                    data.len(),
+                    count as usize / 32 * IQ4_NL_BLOCK_BYTES,
+                    "{name}"
+                );
+                quantized += 1;
+            } else {
+                assert_eq!(*kind, TYPE_F32, "{name}");
+            }
+        }
+        // Encoder q, k, v, out, two MLP; decoder the same plus cross-attention
+        // q, k, v, out and the token embedding.
+        assert_eq!(quantized, 17);
+        // Row r of the tiny model's matrices holds the value r: one level
+        // of the codebook at most from it.
+        let (_, _, _, data) = parsed
+            .tensors
+            .iter()
+            .find(|tensor| tensor.0 == "encoder.blocks.0.mlp.0.weight")
+            .unwrap();
+        let values = dequantize_iq4_nl(data);
+        // A block of equal values: the top level, scaled (f16 rounding).
+        assert!(
+            (values[127 * STATE + 3] - 127.0).abs() < 0.1,
+            "{}",
+            values[127 * STATE + 3]
+        );
+        assert!(
+            (values[40 * STATE] - 40.0).abs() < 0.1,
+            "{}",
+            values[40 * STATE]
+        );
     }
 
     #[test]

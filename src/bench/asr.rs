@@ -119,9 +119,9 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
     };
     let wants = |part: &str| args.only.is_empty() || args.only.iter().any(|only| only == part);
     let models: Vec<PathBuf> = if args.models.is_empty() {
-        ["ggml-base.bin", "ggml-base-q8_0.bin"]
+        crate::asr::fetch::BUILT_MODELS
             .iter()
-            .map(|file| Path::new(DEFAULT_MODEL_DIR).join(file))
+            .map(|built| Path::new(DEFAULT_MODEL_DIR).join(built.file))
             .collect()
     } else {
         args.models.clone()
@@ -345,12 +345,13 @@ fn batch_rows(
     if cores > 1 {
         plans.push((cores, 1));
     }
-    // The default model only, unless models were named.
+    // The quantized models (f16 is slower than q8_0 and no more
+    // accurate), unless models were named.
     let models: Vec<PathBuf> = if args.models.is_empty() {
-        models
+        crate::asr::fetch::BUILT_MODELS
             .iter()
-            .filter(|model| model.ends_with(crate::asr::DEFAULT_MODEL_FILE))
-            .cloned()
+            .filter(|built| built.weights != crate::asr::ggml::WeightType::F16)
+            .map(|built| Path::new(DEFAULT_MODEL_DIR).join(built.file))
             .collect()
     } else {
         models.to_vec()

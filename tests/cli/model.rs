@@ -111,7 +111,7 @@ fn fetch_keeps_verified_models_and_list_shows_the_default() {
         .lines()
         .filter(|line| line.starts_with("verified "))
         .count();
-    assert_eq!(verified, 2, "{}", run.stdout);
+    assert_eq!(verified, 3, "{}", run.stdout);
 
     let run = test.expect(&["model", "list", "--dir", models], 0);
     let default_line = run
@@ -120,13 +120,13 @@ fn fetch_keeps_verified_models_and_list_shows_the_default() {
         .find(|line| line.starts_with('*') && line.contains(".bin"))
         .unwrap_or_else(|| panic!("no default marked:\n{}", run.stdout));
     assert!(
-        default_line.contains("ggml-base-q8_0.bin"),
+        default_line.contains(callscope::asr::DEFAULT_MODEL_FILE),
         "{default_line}"
     );
     assert!(default_line.contains("verified"), "{default_line}");
     let json = test.expect(&["model", "list", "--dir", models, "--json"], 0);
     let rows = json.json_lines();
-    assert_eq!(rows.len(), 2, "{}", json.stdout);
+    assert_eq!(rows.len(), 3, "{}", json.stdout);
     assert!(rows.iter().all(|row| row["model"] == "whisper base"));
 }
 
@@ -136,13 +136,15 @@ fn fetch_rebuilds_a_damaged_model() {
         return;
     }
     let test = TestCommand::new();
-    // A verified q8_0 copied in, and an f16 file cut short.
+    // Verified q8_0 and iq4_nl copied in, and an f16 file cut short.
     std::fs::create_dir_all(test.dir().join("models")).unwrap();
-    std::fs::copy(
-        repo().join("models/ggml-base-q8_0.bin"),
-        test.dir().join("models/ggml-base-q8_0.bin"),
-    )
-    .unwrap();
+    for file in ["ggml-base-q8_0.bin", "ggml-base-iq4_nl.bin"] {
+        std::fs::copy(
+            repo().join("models").join(file),
+            test.dir().join("models").join(file),
+        )
+        .unwrap();
+    }
     let full = std::fs::read(repo().join("models/ggml-base.bin")).unwrap();
     test.write("models/ggml-base.bin", &full[..full.len() / 2]);
     let run = test.expect(&["model", "fetch", "--dir", "models"], 0);

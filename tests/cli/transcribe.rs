@@ -1,6 +1,6 @@
 //! `callscope transcribe` / `run` with the real Whisper model: opt-in with
 //! `CALLSCOPE_MODEL_TESTS=1` after `callscope model fetch` (scripts/test.sh
-//! does both). The model is `models/ggml-base-q8_0.bin` or
+//! does both). The model is the default one (`models/ggml-base-q8_0.bin`) or
 //! `$CALLSCOPE_TEST_MODEL`; clips come from `../shared` or `$CALLSCOPE_SHARED`.
 
 use std::path::PathBuf;
@@ -21,7 +21,11 @@ fn model() -> Option<PathBuf> {
     }
     let model = std::env::var_os("CALLSCOPE_TEST_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("models/ggml-base-q8_0.bin"));
+        .unwrap_or_else(|| {
+            repo()
+                .join("models")
+                .join(callscope::asr::DEFAULT_MODEL_FILE)
+        });
     assert!(
         model.exists(),
         "{} missing: run `callscope model fetch`",
@@ -107,7 +111,10 @@ fn a_stereo_call_of_two_speakers_gets_roles_and_times_right() {
     );
     let transcript = &run.json_lines()[0];
     assert_eq!(transcript["call_id"], "T1");
-    assert_eq!(transcript["asr_model"], "ggml-base-q8_0");
+    assert_eq!(
+        transcript["asr_model"].as_str(),
+        model.file_stem().and_then(|stem| stem.to_str())
+    );
     assert_eq!(transcript["audio_sha256"].as_str().unwrap().len(), 64);
     let segments = transcript["segments"].as_array().unwrap();
     for placed in &call.truth {
