@@ -45,8 +45,8 @@ const AUDIO_CTX_MARGIN: usize = 50;
 /// (40 short lines, q8_0): encoding just the clip (+0.3 s) gave CER 16.6%
 /// with repetition loops, 10 s 11.9%, the full 30 s 10.9% at 3.2x the
 /// compute of 10 s. Packed call windows are longer than this anyway.
-/// Measured again on asr-dev 16 kHz (80 clips of ~5 s, iq4_nl): 7.7 s
-/// gave CER 23.9% and 6.4 s 25.0%, against 19.5% at 10 s.
+/// Measured again on asr-dev 16 kHz (80 clips of ~5 s, iq4_nl, 2 threads): 7.7 s
+/// gave CER 23.9% and 6.4 s 25.0%, against 18.8% at 10 s.
 const MIN_AUDIO_CTX: usize = 500;
 /// The encoder context is rounded up to a multiple of this: ggml's tinyBLAS
 /// f16 kernels (the attention products) need the inner dimension to be a
@@ -1043,6 +1043,13 @@ mod tests {
 
     const S: usize = SAMPLE_RATE;
 
+    /// `count` regions of `length` seconds, one every `every` seconds.
+    fn spaced_regions(count: usize, every: f64, length: f64) -> Vec<SpeechRegion> {
+        (0..count)
+            .map(|index| region(index as f64 * every, index as f64 * every + length))
+            .collect()
+    }
+
     #[test]
     fn short_regions_pack_into_one_window_with_gaps() {
         let samples = vec![0.1f32; 60 * S];
@@ -1081,9 +1088,7 @@ mod tests {
         // Six 3.5 s regions (24 s of speech with the gaps): greedy filling
         // to 20 s would leave a 4 s remainder; two even windows instead.
         let samples = vec![0.1f32; 60 * S];
-        let regions: Vec<SpeechRegion> = (0..6)
-            .map(|index| region(index as f64 * 8.0, index as f64 * 8.0 + 3.5))
-            .collect();
+        let regions = spaced_regions(6, 8.0, 3.5);
         let windows = plan_windows(&samples, &regions, 20 * S, S / 2);
         assert_eq!(windows.len(), 2);
         assert_eq!(windows[0].pieces.len(), 3);
@@ -1099,9 +1104,7 @@ mod tests {
     #[test]
     fn windows_never_exceed_the_limit_and_keep_every_sample() {
         let samples = vec![0.1f32; 200 * S];
-        let regions: Vec<SpeechRegion> = (0..40)
-            .map(|index| region(index as f64 * 5.0, index as f64 * 5.0 + 3.7))
-            .collect();
+        let regions = spaced_regions(40, 5.0, 3.7);
         let windows = plan_windows(&samples, &regions, 30 * S, S / 2);
         let covered: usize = windows
             .iter()

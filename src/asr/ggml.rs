@@ -1406,76 +1406,77 @@ mod tests {
         assert_eq!(repeat.sha256, summary.sha256);
     }
 
-    #[test]
-    fn q8_0_model_quantizes_matrices_only() {
+    /// The tiny model converted with `weights`: its summary and its tensors,
+    /// each checked to have the type its kind calls for (convolution
+    /// kernels f16, matrices `matrix_type`, the rest f32).
+    fn converted(weights: WeightType, matrix_type: i32) -> (ConversionSummary, Parsed) {
         let (model, vocabulary) = tiny_whisper();
         let mut out = Vec::new();
-        let summary = GgmlConverter::new(WeightType::Q8_0)
+        let summary = GgmlConverter::new(weights)
             .run(&model, &vocabulary, &mut out)
             .unwrap();
-        assert_eq!(summary.hparams.ftype, 2007);
-        assert_eq!(summary.hparams.weight_name(), "q8_0");
         let parsed = parse(&out);
-        for (name, dims, kind, data) in &parsed.tensors {
+        for (name, dims, kind, _) in &parsed.tensors {
             let expected = if name.contains("conv") && name.ends_with("weight") {
                 TYPE_F16
             } else if dims.len() == 2 && !name.contains("positional") && !name.contains("conv") {
-                TYPE_Q8_0
+                matrix_type
             } else {
                 TYPE_F32
             };
             assert_eq!(*kind, expected, "{name}");
-            if *kind == TYPE_Q8_0 && name == "encoder.blocks.0.mlp.0.weight" {
-                let values = dequantize_q8_0(data);
-                assert!(
-                    (values[5 * STATE] - 5.0).abs() < 0.01,
-                    "{}",
-                    values[5 * STATE]
-                );
-                assert_eq!(values[127 * STATE + 3], 127.0);
-            }
         }
+        (summary, parsed)
+    }
+
+    /// The values of one tensor of a converted tiny model.
+    fn tensor_data<'a>(parsed: &'a Parsed, name: &str) -> &'a [u8] {
+        &parsed
+            .tensors
+            .iter()
+            .find(|tensor| tensor.0 == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .3
+    }
+
+    #[test]
+    fn q8_0_model_quantizes_matrices_only() {
+        let (summary, parsed) = converted(WeightType::Q8_0, TYPE_Q8_0);
+        assert_eq!(summary.hparams.ftype, 2007);
+        assert_eq!(summary.hparams.weight_name(), "q8_0");
+        let values = dequantize_q8_0(tensor_data(&parsed, "encoder.blocks.0.mlp.0.weight"));
+        assert!(
+            (values[5 * STATE] - 5.0).abs() < 0.01,
+            "{}",
+            values[5 * STATE]
+        );
+        assert_eq!(values[127 * STATE + 3], 127.0);
     }
 
     #[test]
     fn iq4_nl_model_quantizes_matrices_only() {
-        let (model, vocabulary) = tiny_whisper();
-        let mut out = Vec::new();
-        let summary = GgmlConverter::new(WeightType::Iq4Nl)
-            .run(&model, &vocabulary, &mut out)
-            .unwrap();
+        let (summary, parsed) = converted(WeightType::Iq4Nl, TYPE_IQ4_NL);
         assert_eq!(summary.hparams.ftype, 2019);
         assert_eq!(summary.hparams.weight_name(), "iq4_nl");
-        let parsed = parse(&out);
-        let mut quantized = 0;
-        for (name, dims, kind, data) in &parsed.tensors {
-            if name.contains("conv") && name.ends_with("weight") {
-                assert_eq!(*kind, TYPE_F16, "{name}");
-            } else if dims.len() == 2 && !name.contains("positional") && !name.contains("conv") {
-                assert_eq!(*kind, TYPE_IQ4_NL, "{name}");
-                let count: i32 = dims.iter().product();
-                assert_eq!(
-                    data.len(),
-                    count as usize / 32 * IQ4_NL_BLOCK_BYTES,
-                    "{name}"
-                );
-                quantized += 1;
-            } else {
-                assert_eq!(*kind, TYPE_F32, "{name}");
-            }
-        }
         // Encoder q, k, v, out, two MLP; decoder the same plus cross-attention
         // q, k, v, out and the token embedding.
-        assert_eq!(quantized, 17);
-        // Row r of the tiny model's matrices holds the value r: one level
-        // of the codebook at most from it.
-        let (_, _, _, data) = parsed
+        let quantized: Vec<_> = parsed
             .tensors
             .iter()
-            .find(|tensor| tensor.0 == "encoder.blocks.0.mlp.0.weight")
-            .unwrap();
-        let values = dequantize_iq4_nl(data);
-        // A block of equal values: the top level, scaled (f16 rounding).
+            .filter(|tensor| tensor.2 == TYPE_IQ4_NL)
+            .collect();
+        assert_eq!(quantized.len(), 17);
+        for (name, dims, _, data) in quantized {
+            let count: i32 = dims.iter().product();
+            assert_eq!(
+                data.len(),
+                count as usize / 32 * IQ4_NL_BLOCK_BYTES,
+                "{name}"
+            );
+        }
+        // Row r of the tiny model's matrices holds the value r; a block of
+        // equal values comes back as the top level, scaled (f16 rounding).
+        let values = dequantize_iq4_nl(tensor_data(&parsed, "encoder.blocks.0.mlp.0.weight"));
         assert!(
             (values[127 * STATE + 3] - 127.0).abs() < 0.1,
             "{}",
