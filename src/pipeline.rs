@@ -372,10 +372,14 @@ pub fn transcribe_batch(
         let (todo, order, next) = (&todo, &order, &next);
         scope.spawn(move || {
             pool.broadcast(|_| {
-                let mut worker = transcriber.worker().map_err(|error| error.to_string());
+                // A whisper state only for a worker that gets a call.
+                let mut worker = None;
                 while let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let (entry, hash, _) = &todo[index];
-                    let outcome = match &mut worker {
+                    let worker = worker.get_or_insert_with(|| {
+                        transcriber.worker().map_err(|error| error.to_string())
+                    });
+                    let outcome = match worker {
                         Ok(worker) => transcriber.transcribe(worker, entry, hash.clone()),
                         Err(reason) => Err(Error::Model(reason.clone())),
                     };
