@@ -71,17 +71,7 @@ def main() -> int:
                 continue
             clip_id, path = line.split("\t", 1)
             started = time.perf_counter()
-            segments, info = model.transcribe(
-                path,
-                language="zh",
-                beam_size=args.beam_size,
-                initial_prompt=args.prompt,
-                temperature=0.0,
-                condition_on_previous_text=True,
-                vad_filter=args.vad,
-            )
-            # Segments are generated lazily: decoding happens while joining.
-            text = "".join(segment.text for segment in segments)
+            text, info = transcribe(model, args, path, vad=args.vad)
             seconds = time.perf_counter() - started
             print(
                 json.dumps(
@@ -92,6 +82,22 @@ def main() -> int:
             )
     print(json.dumps({"event": "done", "peak_rss_mib": peak_rss_mib()}), flush=True)
     return 0
+
+
+def transcribe(model, args, audio, vad):
+    """One file or signal with the settings callscope uses: language zh,
+    the same prompt and beam, one temperature. Returns the text and info."""
+    segments, info = model.transcribe(
+        audio,
+        language="zh",
+        beam_size=args.beam_size,
+        initial_prompt=args.prompt,
+        temperature=0.0,
+        condition_on_previous_text=True,
+        vad_filter=vad,
+    )
+    # Segments are generated lazily: decoding happens while joining.
+    return "".join(segment.text for segment in segments), info
 
 
 def peak_rss_mib() -> float:
@@ -122,16 +128,7 @@ def stereo_batch(args, model, decode_audio, started) -> int:
             channels = decode_audio(path, split_stereo=True)
         results = []
         for channel, audio in enumerate(channels):
-            segments, info = model.transcribe(
-                audio,
-                language="zh",
-                beam_size=args.beam_size,
-                initial_prompt=args.prompt,
-                temperature=0.0,
-                condition_on_previous_text=True,
-                vad_filter=not args.mixdown,
-            )
-            text = "".join(segment.text for segment in segments)
+            text, info = transcribe(model, args, audio, vad=not args.mixdown)
             if args.mixdown:
                 channel = -1
             results.append({"id": clip_id, "channel": channel, "text": text, "audio": info.duration})

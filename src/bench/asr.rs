@@ -521,9 +521,31 @@ fn show_clip(show: bool, id: &str, reference: &str, text: &str) {
 /// The curated hotword list the benchmark compares.
 const CURATED_HOTWORDS: &str = "corpora/asr/hotwords.txt";
 
-/// The script that runs faster-whisper's side.
+/// The list the faster-whisper script reads: `id<TAB>path` per line, in a
+/// temporary file that lives as long as the returned handle.
+pub(super) fn audio_list<'a>(
+    items: impl Iterator<Item = (&'a str, &'a Path)>,
+) -> Result<tempfile::NamedTempFile> {
+    let mut list = tempfile::NamedTempFile::new().map_err(|error| Error::io("tempfile", error))?;
+    for (id, path) in items {
+        writeln!(list, "{id}\t{}", path.display())
+            .map_err(|error| Error::io(list.path(), error))?;
+    }
+    list.flush()
+        .map_err(|error| Error::io(list.path(), error))?;
+    Ok(list)
+}
+
+/// The script that runs faster-whisper's side: the checkout's in the
+/// working directory (the README runs the bench from it), else the one of
+/// the checkout the binary was built from.
 pub(super) fn faster_whisper_script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/asr_bench_faster_whisper.py")
+    const SCRIPT: &str = "scripts/asr_bench_faster_whisper.py";
+    let here = PathBuf::from(SCRIPT);
+    if here.is_file() {
+        return here;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SCRIPT)
 }
 
 /// Runs the faster-whisper script (its messages go to stderr); returns
@@ -610,14 +632,11 @@ struct FasterWhisper {
 
 impl FasterWhisper {
     fn run(&self, clips: &[Clip], vad: bool) -> Result<Score> {
-        let mut list =
-            tempfile::NamedTempFile::new().map_err(|error| Error::io("tempfile", error))?;
-        for clip in clips {
-            writeln!(list, "{}\t{}", clip.id, clip.path.display())
-                .map_err(|error| Error::io(list.path(), error))?;
-        }
-        list.flush()
-            .map_err(|error| Error::io(list.path(), error))?;
+        let list = audio_list(
+            clips
+                .iter()
+                .map(|clip| (clip.id.as_str(), clip.path.as_path())),
+        )?;
         let script = faster_whisper_script();
         let mut command = Command::new(&self.python);
         command

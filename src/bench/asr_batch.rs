@@ -14,7 +14,6 @@
 //! with one single-threaded worker per core; CER is counted per call and
 //! role (the mixdown: per call).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -222,14 +221,11 @@ pub(super) struct FasterWhisperBatch<'a> {
 impl FasterWhisperBatch<'_> {
     /// Runs the batch and scores it.
     pub fn run(&self, calls: &[BatchCall]) -> Result<BatchScore> {
-        let mut list =
-            tempfile::NamedTempFile::new().map_err(|error| Error::io("tempfile", error))?;
-        for call in calls {
-            writeln!(list, "{}\t{}", call.id, call.path.display())
-                .map_err(|error| Error::io(list.path(), error))?;
-        }
-        list.flush()
-            .map_err(|error| Error::io(list.path(), error))?;
+        let list = super::asr::audio_list(
+            calls
+                .iter()
+                .map(|call| (call.id.as_str(), call.path.as_path())),
+        )?;
         let script = super::asr::faster_whisper_script();
         let mut command = Command::new(self.python);
         command.arg(&script);
