@@ -421,6 +421,9 @@ pub struct BenchAsrArgs {
     /// Silence between packed regions in seconds (`[asr] gap_seconds`).
     #[arg(long, default_value_t = 0.5)]
     pub gap: f64,
+    /// Shortest encoder input in seconds (`[asr] min_context_seconds`).
+    #[arg(long, default_value_t = 10.0)]
+    pub min_context: f64,
     /// Print every clip's reference and transcript (stderr).
     #[arg(long)]
     pub show: bool,

@@ -41,13 +41,6 @@ const TAIL_SAMPLES: usize = SAMPLE_RATE / 5;
 /// second of silence lets the decoder see the speech end and close it with
 /// a timestamp instead of repeating itself.
 const AUDIO_CTX_MARGIN: usize = 50;
-/// The smallest encoder context used (10 s). Measured on callcenter-tts
-/// (40 short lines, q8_0): encoding just the clip (+0.3 s) gave CER 16.6%
-/// with repetition loops, 10 s 11.9%, the full 30 s 10.9% at 3.2x the
-/// compute of 10 s. Packed call windows are longer than this anyway.
-/// Measured again on asr-dev 16 kHz (80 clips of ~5 s, iq4_nl, 2 threads): 7.7 s
-/// gave CER 23.9% and 6.4 s 25.0%, against 18.8% at 10 s.
-const MIN_AUDIO_CTX: usize = 500;
 /// The encoder context is rounded up to a multiple of this: ggml's tinyBLAS
 /// f16 kernels (the attention products) need the inner dimension to be a
 /// multiple of 16 (AVX-512; 8 with AVX2), else attention-times-values
@@ -90,6 +83,8 @@ struct Settings {
     /// The prompt's text in matching form (to drop prompt echoes).
     prompt_normalized: String,
     n_audio_ctx: usize,
+    /// The smallest encoder context a window gets.
+    min_audio_ctx: usize,
     token_eot: WhisperTokenId,
     token_beg: WhisperTokenId,
 }
@@ -122,6 +117,7 @@ impl AsrEngine {
             prompt_normalized: Normalizer::shared().normalize_str(&prompt_text),
             prompt_tokens,
             n_audio_ctx: context.n_audio_ctx().max(1) as usize,
+            min_audio_ctx: min_audio_ctx(config),
             token_eot: context.token_eot(),
             token_beg: context.token_beg(),
             config: config.clone(),
@@ -327,6 +323,12 @@ impl Window {
         }
         audio
     }
+}
+
+/// [`AsrConfig::min_context_seconds`] in encoder positions.
+fn min_audio_ctx(config: &AsrConfig) -> usize {
+    (config.min_context_seconds * SAMPLE_RATE as f64 / SAMPLES_PER_AUDIO_CTX as f64).round()
+        as usize
 }
 
 /// Plans the windows for `regions` of a channel of `total` samples: regions
@@ -714,8 +716,8 @@ impl AsrWorker {
         let max_tokens = (speech_seconds * TOKENS_PER_SECOND) as usize + TOKENS_MARGIN;
         params.set_max_tokens(max_tokens as i32);
         if config.reduce_audio_ctx {
-            let needed =
-                (length.div_ceil(SAMPLES_PER_AUDIO_CTX) + AUDIO_CTX_MARGIN).max(MIN_AUDIO_CTX);
+            let needed = (length.div_ceil(SAMPLES_PER_AUDIO_CTX) + AUDIO_CTX_MARGIN)
+                .max(settings.min_audio_ctx);
             let audio_ctx = needed
                 .next_multiple_of(AUDIO_CTX_ALIGN)
                 .min(settings.n_audio_ctx);
@@ -1081,6 +1083,25 @@ mod tests {
         );
         assert_eq!(window.piece_at((3 * S + S / 4) as f64 + 1.0), 1);
         assert_eq!(window.piece_at(0.0), 0);
+    }
+
+    #[test]
+    fn min_context_converts_to_encoder_positions_and_is_checked() {
+        assert_eq!(min_audio_ctx(&AsrConfig::default()), 500);
+        let longer = AsrConfig {
+            min_context_seconds: 15.0,
+            ..AsrConfig::default()
+        };
+        assert_eq!(min_audio_ctx(&longer), 750);
+        longer.validate().unwrap();
+        let error = AsrConfig {
+            min_context_seconds: 0.5,
+            ..AsrConfig::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("min_context_seconds = 0.5"), "{error}");
     }
 
     #[test]

@@ -169,6 +169,7 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
             hotwords: args.hotword.clone(),
             ..bench_config(args, model, 1, threads)
         };
+        let note_ours = format!("{note_common}, encoder ≥ {} s", config.min_context_seconds);
         reset_peak_rss();
         let engine = AsrEngine::load(&config)?;
         let mut worker = engine.worker()?;
@@ -211,7 +212,7 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
                 set,
                 &format!("callscope {name}"),
                 &score,
-                &note_common,
+                &note_ours,
             );
         }
         if wants("channel") {
@@ -235,7 +236,7 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
                 "asr-dev channels",
                 &format!("callscope {name}"),
                 &score,
-                &format!("{note_common}; speech regions given (VAD), packed into windows"),
+                &format!("{note_ours}; speech regions given (VAD), packed into windows"),
             );
         }
         if wants("hotwords") && index == hotword_model {
@@ -320,6 +321,7 @@ fn bench_config(args: &BenchAsrArgs, model: &Path, workers: usize, threads: usiz
         redecode_skipped: !args.no_redecode,
         max_window_seconds: args.max_window,
         gap_seconds: args.gap,
+        min_context_seconds: args.min_context,
         ..AsrConfig::default()
     }
 }
