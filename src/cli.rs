@@ -400,13 +400,16 @@ pub struct BenchAsrArgs {
     /// always runs with and without the dictionary's words).
     #[arg(long)]
     pub hotword: Vec<String>,
-    /// Which parts to run: clips, mulaw, channel, hotwords, batch (default:
-    /// all).
+    /// Which parts to run: clips, mulaw, channel, hotwords, batch, roles
+    /// (default: all).
     #[arg(long = "only")]
     pub only: Vec<String>,
     /// Stereo calls in the batch part.
     #[arg(long, default_value_t = 12)]
     pub batch_calls: usize,
+    /// Mono calls in the roles part (who is the agent, end to end).
+    #[arg(long, default_value_t = 12)]
+    pub role_calls: usize,
     /// Encode every window as a padded 30 s (whisper's default) instead of
     /// cutting the encoder context to the window (for comparison).
     #[arg(long)]

@@ -193,12 +193,48 @@ fn recognize(
     Ok(())
 }
 
+/// Two regions of different speakers at most this far apart (seconds)
+/// are made to touch at the midpoint of the pause between them.
+const MAX_JOINED_PAUSE: f64 = 1.0;
+
 /// Cuts speech regions where the speaker changes, so that each piece is
-/// one speaker's (recognized, and given a role, on its own).
+/// one speaker's (recognized, and given a role, on its own). Where the
+/// speaker changes across a short pause (under a second; quick exchanges),
+/// the two sides are extended to touch at the pause's midpoint: recognition
+/// keeps touching regions apart, while it would merge the close ones into
+/// one piece of speech and one segment could then span both speakers.
 pub fn split_at_turns(
     regions: &[SpeechRegion],
     turns: &[diarize::SpeakerTurn],
 ) -> Vec<SpeechRegion> {
+    let mut pieces = cut_at_turns(regions, turns);
+    let speaker_of = |piece: &SpeechRegion| {
+        turns
+            .iter()
+            .map(|turn| (turn.end.min(piece.end) - turn.start.max(piece.start), turn))
+            .filter(|(overlap, _)| *overlap > 0.0)
+            .max_by(|left, right| left.0.total_cmp(&right.0))
+            .map(|(_, turn)| turn.speaker)
+    };
+    for index in 1..pieces.len() {
+        let (before, after) = (pieces[index - 1], pieces[index]);
+        let pause = after.start - before.end;
+        if pause > 0.0
+            && pause <= MAX_JOINED_PAUSE
+            && speaker_of(&before)
+                .zip(speaker_of(&after))
+                .is_some_and(|(a, b)| a != b)
+        {
+            let middle = (before.end + after.start) / 2.0;
+            pieces[index - 1].end = middle;
+            pieces[index].start = middle;
+        }
+    }
+    pieces
+}
+
+/// [`split_at_turns`]'s cuts inside regions.
+fn cut_at_turns(regions: &[SpeechRegion], turns: &[diarize::SpeakerTurn]) -> Vec<SpeechRegion> {
     let mut pieces = Vec::with_capacity(regions.len());
     for region in regions {
         let mut cuts: Vec<f64> = Vec::new();
@@ -554,6 +590,33 @@ mod tests {
             vec![1, 3, 4, 0, 2]
         );
         assert!(longest_first(&[]).is_empty());
+    }
+
+    #[test]
+    fn close_regions_of_two_speakers_touch_so_they_stay_apart() {
+        let region = |start, end| SpeechRegion { start, end };
+        let regions = [
+            region(1.0, 4.0),
+            region(4.4, 6.0),
+            region(6.3, 8.0),
+            region(12.0, 14.0),
+        ];
+        let turns = [
+            turn(1.0, 4.0, 0),
+            turn(4.4, 6.0, 1),
+            turn(6.3, 8.0, 1),
+            turn(12.0, 14.0, 0),
+        ];
+        let bounds: Vec<(f64, f64)> = split_at_turns(&regions, &turns)
+            .iter()
+            .map(|piece| (piece.start, piece.end))
+            .collect();
+        // Speaker change over 0.4 s: joined at 4.2; the same speaker over
+        // 0.3 s: left alone; a change over 4 s: left alone.
+        assert_eq!(
+            bounds,
+            vec![(1.0, 4.2), (4.2, 6.0), (6.3, 8.0), (12.0, 14.0)]
+        );
     }
 
     #[test]

@@ -333,7 +333,8 @@ fn min_audio_ctx(config: &AsrConfig) -> usize {
 
 /// Plans the windows for `regions` of a channel of `total` samples: regions
 /// are clamped, sorted and merged (those closer than `gap` become one
-/// piece, the audio between them kept), regions longer than a window are
+/// piece, the audio between them kept; those that merely touch stay two),
+/// regions longer than a window are
 /// split at their quietest point, and pieces are packed in order, `gap`
 /// samples of silence apart, into as few windows of at most `max_window`
 /// samples as greedy packing allows, as even in length as it allows.
@@ -358,6 +359,13 @@ pub(crate) fn plan_windows(
     let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
     for (start, end) in ranges {
         match merged.last_mut() {
+            // Regions that merely touch (to the sample) were cut there on
+            // purpose, at a speaker change: they stay apart, so the decoder
+            // gets a gap there and no segment runs across the cut.
+            Some(last) if start <= last.1 && last.1 - start <= 1 && end > last.1 => {
+                let from = last.1;
+                merged.push((from, end));
+            }
             Some(last) if start <= last.1 + gap => last.1 = last.1.max(end),
             _ => merged.push((start, end)),
         }
@@ -1169,6 +1177,35 @@ mod tests {
         for pair in pieces.windows(2) {
             assert_eq!(pair[0].source_end, pair[1].source_start);
         }
+    }
+
+    #[test]
+    fn touching_regions_stay_apart_as_cut() {
+        // Speech cut at 4.3 s (a speaker change) and a region 0.2 s after
+        // the second one's end: the cut stays, the close region merges.
+        let samples = vec![0.5f32; 20 * S];
+        let windows = plan_windows(
+            &samples,
+            &[region(1.0, 4.3), region(4.3, 7.0), region(7.2, 9.0)],
+            20 * S,
+            S / 2,
+        );
+        assert_eq!(windows.len(), 1);
+        let pieces = &windows[0].pieces;
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        assert_eq!(pieces[0].source_end, (4.3 * S as f64).ceil() as usize);
+        assert_eq!(pieces[1].source_start, pieces[0].source_end);
+        assert_eq!(pieces[1].source_end, 9 * S);
+        // The decoder hears a gap between the two sides of the cut.
+        assert_eq!(pieces[1].window_start, pieces[0].window_end() + S / 2);
+        // Overlapping regions are the same speech: one piece.
+        let windows = plan_windows(
+            &samples,
+            &[region(1.0, 4.3), region(4.0, 7.0)],
+            20 * S,
+            S / 2,
+        );
+        assert_eq!(windows[0].pieces.len(), 1);
     }
 
     fn span(start: f64, end: f64, chars: usize) -> SpanSummary {

@@ -15,7 +15,7 @@ use super::resample::resample;
 use super::wav::{WavOutput, WavWriter};
 use super::SAMPLE_RATE;
 use crate::error::Result;
-use crate::model::{Role, SpeechRegion};
+use crate::model::{Role, Segment, SpeechRegion};
 
 /// A recorded utterance: 16 kHz mono samples and what is said.
 #[derive(Debug, Clone, PartialEq)]
@@ -222,6 +222,64 @@ impl ComposedCall {
     /// Writes the call as a WAV file.
     pub fn write(&self, path: &Path, encoding: Encoding) -> Result<()> {
         write_wav(path, &self.channels, encoding)
+    }
+
+    /// How much of the recognized speech got the right role: each segment
+    /// is judged by the placed turn it overlaps most (a segment over no
+    /// turn counts as unmatched).
+    pub fn role_agreement(&self, segments: &[Segment]) -> RoleAgreement {
+        let mut agreement = RoleAgreement::default();
+        for segment in segments {
+            let length = (segment.end - segment.start).max(0.0);
+            let overlap =
+                |turn: &PlacedTurn| turn.end.min(segment.end) - turn.start.max(segment.start);
+            let best = self
+                .truth
+                .iter()
+                .filter(|turn| overlap(turn) > 0.0)
+                .max_by(|left, right| overlap(left).total_cmp(&overlap(right)));
+            match best {
+                Some(turn) => {
+                    agreement.matched_seconds += length;
+                    if turn.role == segment.role {
+                        agreement.right_seconds += length;
+                    }
+                }
+                None => agreement.unmatched_seconds += length,
+            }
+        }
+        agreement
+    }
+}
+
+/// Recognized speech time by whether its role is right
+/// ([`ComposedCall::role_agreement`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RoleAgreement {
+    /// Seconds of segments over a placed turn.
+    pub matched_seconds: f64,
+    /// Of those, seconds whose role is the turn's.
+    pub right_seconds: f64,
+    /// Seconds of segments over no placed turn.
+    pub unmatched_seconds: f64,
+}
+
+impl RoleAgreement {
+    /// Adds another call's figures.
+    pub fn add(&mut self, other: RoleAgreement) {
+        self.matched_seconds += other.matched_seconds;
+        self.right_seconds += other.right_seconds;
+        self.unmatched_seconds += other.unmatched_seconds;
+    }
+
+    /// The share of matched seconds with the right role (0 when nothing
+    /// matched).
+    pub fn accuracy(&self) -> f64 {
+        if self.matched_seconds > 0.0 {
+            self.right_seconds / self.matched_seconds
+        } else {
+            0.0
+        }
     }
 }
 
@@ -573,5 +631,52 @@ mod tests {
                 .sum::<f32>()
         };
         assert!(energy(1, 4.6, 5.4) > 100.0 && energy(0, 4.6, 5.0) < 1e-6);
+    }
+
+    #[test]
+    fn role_agreement_judges_segments_by_the_turn_they_overlap_most() {
+        let placed = |role, start, end| PlacedTurn {
+            role,
+            start,
+            end,
+            text: String::new(),
+            clip: String::new(),
+        };
+        let call = ComposedCall {
+            layout: CallLayout::Mono,
+            channels: vec![vec![0.0; 16_000 * 10]],
+            truth: vec![
+                placed(Role::Agent, 0.0, 3.0),
+                placed(Role::Customer, 3.5, 6.0),
+            ],
+            holds: Vec::new(),
+        };
+        let segment = |role, start, end| Segment {
+            start,
+            end,
+            role,
+            text: String::new(),
+            confidence: None,
+            role_confidence: None,
+        };
+        let agreement = call.role_agreement(&[
+            // Right.
+            segment(Role::Agent, 0.1, 2.9),
+            // Mostly over the customer's turn, labeled agent: wrong.
+            segment(Role::Agent, 2.5, 5.5),
+            // Over nothing.
+            segment(Role::Customer, 7.0, 8.0),
+            // Unknown role over the customer's turn: wrong.
+            segment(Role::Unknown, 5.6, 6.0),
+        ]);
+        let near = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        assert!(
+            near(agreement.matched_seconds, 2.8 + 3.0 + 0.4),
+            "{agreement:?}"
+        );
+        assert!(near(agreement.right_seconds, 2.8), "{agreement:?}");
+        assert!(near(agreement.unmatched_seconds, 1.0), "{agreement:?}");
+        assert!(near(agreement.accuracy(), 2.8 / 6.2));
+        assert_eq!(RoleAgreement::default().accuracy(), 0.0);
     }
 }

@@ -294,6 +294,31 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
             args, &shared, &cache, threads, &models, &output,
         )?);
     }
+    if wants("roles") {
+        // The product's settings (dictionary hotwords on) on the default
+        // model, or the first one named.
+        let model = &models[hotword_model];
+        let config = AsrConfig {
+            model: model.clone(),
+            threads,
+            workers: 1,
+            beam_size: args.beam_size,
+            min_context_seconds: args.min_context,
+            ..AsrConfig::default()
+        };
+        rows.extend(super::asr_roles::roles_rows(
+            &config,
+            &format!(
+                "callscope {}, dictionary hotwords, beam {}",
+                crate::asr::engine::model_name(model),
+                args.beam_size
+            ),
+            &shared,
+            &cache.join("bench").join("mono-roles"),
+            args.role_calls,
+            &output,
+        )?);
+    }
     rows.push(Row::new(
         "asr-dev audio",
         audio,

@@ -129,6 +129,44 @@ pub(super) fn run_callscope(
     calls: &[BatchCall],
     output: &Output,
 ) -> Result<BatchScore> {
+    let files: Vec<(&str, &Path)> = calls
+        .iter()
+        .map(|call| (call.id.as_str(), call.path.as_path()))
+        .collect();
+    let (store, wall_seconds) =
+        transcribe_into_store(config, &files, ChannelLayout::AgentLeft, output)?;
+    let mut score = BatchScore {
+        wall_seconds,
+        peak_rss_mib: super::peak_rss_mib(),
+        ..BatchScore::default()
+    };
+    for call in calls {
+        let stored = store
+            .get_call(&call.id)?
+            .ok_or_else(|| Error::Store(format!("{}: transcribed but not stored", call.id)))?;
+        for role in [Role::Agent, Role::Customer] {
+            let text: String = stored
+                .segments
+                .iter()
+                .filter(|segment| segment.role == role)
+                .map(|segment| segment.text.as_str())
+                .collect();
+            score.add(role, CerCount::of(call.reference(role), &text));
+        }
+    }
+    Ok(score)
+}
+
+/// Runs callscope's batch path ([`pipeline::transcribe_batch`]) on `files`
+/// (call id, recording) of one channel layout into an in-memory store; the
+/// store and the wall-clock seconds from loading the model to the last
+/// call done. Any failed call fails the measurement.
+pub(super) fn transcribe_into_store(
+    config: &AsrConfig,
+    files: &[(&str, &Path)],
+    layout: ChannelLayout,
+    output: &Output,
+) -> Result<(Store, f64)> {
     super::asr::reset_peak_rss();
     let started = Instant::now();
     let plan = config.thread_plan();
@@ -137,16 +175,16 @@ pub(super) fn run_callscope(
     let mut store = Store::open_in_memory()?;
     // Masking would turn read-out numbers into `*`: compare plain text.
     let redactor = Redactor::new(RedactionPolicy::disabled(), None)?;
-    let entries: Vec<AudioEntry> = calls
+    let entries: Vec<AudioEntry> = files
         .iter()
-        .map(|call| AudioEntry {
-            path: call.path.clone(),
-            call_id: call.id.clone(),
+        .map(|&(id, path)| AudioEntry {
+            path: path.to_path_buf(),
+            call_id: id.to_string(),
             started_at: Some("2026-12-01T09:00:00+08:00".to_string()),
             agent_id: None,
             team: None,
             queue: None,
-            channels: Some(ChannelLayout::AgentLeft),
+            channels: Some(layout),
             meta: Default::default(),
         })
         .collect();
@@ -174,26 +212,7 @@ pub(super) fn run_callscope(
             failure.path, failure.reason
         )));
     }
-    let mut score = BatchScore {
-        wall_seconds,
-        peak_rss_mib: super::peak_rss_mib(),
-        ..BatchScore::default()
-    };
-    for call in calls {
-        let stored = store
-            .get_call(&call.id)?
-            .ok_or_else(|| Error::Store(format!("{}: transcribed but not stored", call.id)))?;
-        for role in [Role::Agent, Role::Customer] {
-            let text: String = stored
-                .segments
-                .iter()
-                .filter(|segment| segment.role == role)
-                .map(|segment| segment.text.as_str())
-                .collect();
-            score.add(role, CerCount::of(call.reference(role), &text));
-        }
-    }
-    Ok(score)
+    Ok((store, wall_seconds))
 }
 
 /// faster-whisper on the same files: channels split with Silero VAD, or

@@ -391,13 +391,6 @@ fn speaker_separation(
                 role_total += length;
             }
             role_correct += right;
-            let agent_time: f64 = call
-                .truth
-                .iter()
-                .filter(|turn| turn.role == Role::Agent)
-                .map(|turn| turn.end - turn.start)
-                .sum();
-            let _ = agent_time;
             if right
                 > 0.5
                     * call

@@ -4,6 +4,7 @@
 
 pub mod asr;
 mod asr_batch;
+mod asr_roles;
 pub mod audio;
 pub mod digest;
 pub mod import;

@@ -208,6 +208,66 @@ fn an_8khz_mulaw_call_is_transcribed_in_simplified_chinese() {
     );
 }
 
+/// A mono 8 kHz mu-law call of two voices (the agent's script lines in the
+/// synthetic voice, a real asr-dev speaker as the customer) with quick
+/// exchanges: the speakers are separated, the agent is the one who says
+/// the script, and most of the speech gets the right role.
+#[test]
+fn a_mono_call_gets_its_roles_from_the_voices_and_the_script() {
+    let Some(model) = model() else { return };
+    let _guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let test = TestCommand::new();
+    let call = compose::compose(&CallSpec {
+        layout: CallLayout::Mono,
+        turns: vec![
+            turn(Role::Agent, "a01", 0.0),
+            turn(Role::Customer, "BAC009S0252W0026", 0.4),
+            turn(Role::Agent, "a03", 0.6),
+            turn(Role::Customer, "BAC009S0252W0030", 0.3),
+            turn(Role::Agent, "a04", 1.2),
+            turn(Role::Customer, "BAC009S0252W0131", 0.5),
+            turn(Role::Agent, "a11", 0.8),
+        ],
+        holds: Vec::new(),
+        lead_in: 0.8,
+        tail: 1.0,
+        noise_db: Some(-55.0),
+        seed: 11,
+    });
+    let audio = test.dir().join("M1.wav");
+    call.write(&audio, Encoding::Mulaw8k).unwrap();
+    let manifest = test.write(
+        "manifest.csv",
+        format!("path,call_id,channels\n{},M1,mono\n", audio.display()),
+    );
+    let run = test.expect(
+        &[
+            "transcribe",
+            manifest.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+        ],
+        0,
+    );
+    let transcript = &run.json_lines()[0];
+    let segments: Vec<callscope::model::Segment> =
+        serde_json::from_value(transcript["segments"].clone()).unwrap();
+    assert!(
+        segments
+            .iter()
+            .all(|segment| segment.role_confidence.is_some()),
+        "{segments:#?}"
+    );
+    let agreement = call.role_agreement(&segments);
+    assert!(
+        agreement.accuracy() >= 0.8 && agreement.unmatched_seconds < 1.0,
+        "{agreement:?}: {segments:#?}"
+    );
+}
+
 /// Bad recordings fail alone, each named with its reason; the batch goes on
 /// and a killed batch resumes without losing or redoing a call.
 #[test]
