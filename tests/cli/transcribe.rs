@@ -60,6 +60,24 @@ fn clip(id: &str) -> Clip {
     .unwrap()
 }
 
+/// `callscope transcribe INPUT --model MODEL --json`, expected to succeed.
+fn transcribe_json(
+    test: &TestCommand,
+    input: &std::path::Path,
+    model: &std::path::Path,
+) -> crate::util::Run {
+    test.expect(
+        &[
+            "transcribe",
+            input.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+        ],
+        0,
+    )
+}
+
 fn turn(role: Role, id: &str, gap: f64) -> Turn {
     Turn {
         role,
@@ -99,16 +117,7 @@ fn a_stereo_call_of_two_speakers_gets_roles_and_times_right() {
     std::fs::create_dir_all(&folder).unwrap();
     call.write(&folder.join("T1.wav"), Encoding::Pcm16k)
         .unwrap();
-    let run = test.expect(
-        &[
-            "transcribe",
-            folder.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--json",
-        ],
-        0,
-    );
+    let run = transcribe_json(&test, &folder, &model);
     let transcript = &run.json_lines()[0];
     assert_eq!(transcript["call_id"], "T1");
     assert_eq!(
@@ -169,16 +178,7 @@ fn transcribe_tts_call(
     std::fs::create_dir_all(&folder).unwrap();
     call.write(&folder.join(format!("{name}.wav")), Encoding::Mulaw8k)
         .unwrap();
-    let run = test.expect(
-        &[
-            "transcribe",
-            folder.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--json",
-        ],
-        0,
-    );
+    let run = transcribe_json(test, &folder, model);
     (call, run)
 }
 
@@ -242,16 +242,7 @@ fn a_mono_call_gets_its_roles_from_the_voices_and_the_script() {
         "manifest.csv",
         format!("path,call_id,channels\n{},M1,mono\n", audio.display()),
     );
-    let run = test.expect(
-        &[
-            "transcribe",
-            manifest.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--json",
-        ],
-        0,
-    );
+    let run = transcribe_json(&test, &manifest, &model);
     let transcript = &run.json_lines()[0];
     let segments: Vec<callscope::model::Segment> =
         serde_json::from_value(transcript["segments"].clone()).unwrap();
