@@ -208,14 +208,8 @@ pub fn split_at_turns(
     turns: &[diarize::SpeakerTurn],
 ) -> Vec<SpeechRegion> {
     let mut pieces = cut_at_turns(regions, turns);
-    let speaker_of = |piece: &SpeechRegion| {
-        turns
-            .iter()
-            .map(|turn| (turn.end.min(piece.end) - turn.start.max(piece.start), turn))
-            .filter(|(overlap, _)| *overlap > 0.0)
-            .max_by(|left, right| left.0.total_cmp(&right.0))
-            .map(|(_, turn)| turn.speaker)
-    };
+    let speaker_of =
+        |piece: &SpeechRegion| diarize::covering_speaker(turns, piece.start, piece.end);
     for index in 1..pieces.len() {
         let (before, after) = (pieces[index - 1], pieces[index]);
         let pause = after.start - before.end;

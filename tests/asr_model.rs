@@ -2,10 +2,10 @@
 //!
 //! Opt-in: these tests run when `CALLSCOPE_MODEL_TESTS=1` (scripts/test.sh
 //! sets it after `callscope model fetch`); otherwise they say so and pass.
-//! The model is the default one (`models/ggml-base-q8_0.bin`) or `$CALLSCOPE_TEST_MODEL`; the
-//! clips come from `../shared` (or `$CALLSCOPE_SHARED`) and the bundled
-//! check clip. Tests hold one lock: whisper must never run more threads
-//! than there are cores.
+//! The model is the default one (`models/ggml-base-q8_0.bin`) or
+//! `$CALLSCOPE_TEST_MODEL`; the clips come from `../shared` (or
+//! `$CALLSCOPE_SHARED`) and the bundled check clip. Tests hold one lock:
+//! whisper must never run more threads than there are cores.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

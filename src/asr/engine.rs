@@ -334,10 +334,10 @@ fn min_audio_ctx(config: &AsrConfig) -> usize {
 /// Plans the windows for `regions` of a channel of `total` samples: regions
 /// are clamped, sorted and merged (those closer than `gap` become one
 /// piece, the audio between them kept; those that merely touch stay two),
-/// regions longer than a window are
-/// split at their quietest point, and pieces are packed in order, `gap`
-/// samples of silence apart, into as few windows of at most `max_window`
-/// samples as greedy packing allows, as even in length as it allows.
+/// regions longer than a window are split at their quietest point, and
+/// pieces are packed in order, `gap` samples of silence apart, into as few
+/// windows of at most `max_window` samples as greedy packing allows, as
+/// even in length as it allows.
 pub(crate) fn plan_windows(
     samples: &[f32],
     regions: &[SpeechRegion],

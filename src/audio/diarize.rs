@@ -463,6 +463,40 @@ pub fn speaker_turns(windows: &[SpeakerWindow], clusters: &SpeakerClusters) -> V
     turns
 }
 
+/// How much of a stretch each speaker's turns cover.
+struct Coverage {
+    /// Seconds per speaker.
+    seconds: [f64; 2],
+    /// Seconds per speaker weighted by the turns' confidence.
+    weighted: [f64; 2],
+}
+
+fn coverage(turns: &[SpeakerTurn], start: f64, end: f64) -> Coverage {
+    let mut coverage = Coverage {
+        seconds: [0.0; 2],
+        weighted: [0.0; 2],
+    };
+    for turn in turns {
+        let shared = end.min(turn.end) - start.max(turn.start);
+        if shared > 0.0 {
+            coverage.seconds[turn.speaker] += shared;
+            coverage.weighted[turn.speaker] += shared * turn.confidence;
+        }
+    }
+    coverage
+}
+
+/// The speaker covering more of the seconds, if any are covered.
+fn covering(seconds: &[f64; 2]) -> Option<usize> {
+    (seconds[0] + seconds[1] > 0.0).then(|| usize::from(seconds[1] > seconds[0]))
+}
+
+/// The speaker whose turns cover most of `start..end` (seconds in the
+/// recording), if any turn touches it.
+pub fn covering_speaker(turns: &[SpeakerTurn], start: f64, end: f64) -> Option<usize> {
+    covering(&coverage(turns, start, end).seconds)
+}
+
 /// The speaker and speaker confidence of each recognized segment: the
 /// speaker whose turns cover most of it (times compared in the recording's
 /// timeline); a segment no turn touches gets the nearest turn's speaker at
@@ -471,17 +505,11 @@ pub fn label_segments(turns: &[SpeakerTurn], segments: &[AsrSegment]) -> Vec<(us
     segments
         .iter()
         .map(|segment| {
-            let mut overlap = [0.0f64; 2];
-            let mut confidence = [0.0f64; 2];
-            for turn in turns {
-                let shared = segment.end.min(turn.end) - segment.start.max(turn.start);
-                if shared > 0.0 {
-                    overlap[turn.speaker] += shared;
-                    confidence[turn.speaker] += shared * turn.confidence;
-                }
-            }
-            let total = overlap[0] + overlap[1];
-            if total <= 0.0 {
+            let Coverage {
+                seconds: overlap,
+                weighted: confidence,
+            } = coverage(turns, segment.start, segment.end);
+            let Some(speaker) = covering(&overlap) else {
                 let middle = (segment.start + segment.end) / 2.0;
                 let nearest = turns.iter().min_by(|left, right| {
                     let distance =
@@ -489,9 +517,8 @@ pub fn label_segments(turns: &[SpeakerTurn], segments: &[AsrSegment]) -> Vec<(us
                     distance(left).total_cmp(&distance(right))
                 });
                 return (nearest.map_or(0, |turn| turn.speaker), 0.5);
-            }
-            let speaker = usize::from(overlap[1] > overlap[0]);
-            let share = overlap[speaker] / total;
+            };
+            let share = overlap[speaker] / (overlap[0] + overlap[1]);
             let mean_confidence = confidence[speaker] / overlap[speaker];
             // Right if the covering speaker is right and dominates.
             (

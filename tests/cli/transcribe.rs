@@ -4,7 +4,7 @@
 //! `$CALLSCOPE_TEST_MODEL`; clips come from `../shared` or `$CALLSCOPE_SHARED`.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use callscope::audio::compose::{self, CallLayout, CallSpec, Clip, Encoding, Turn};
 use callscope::model::Role;
@@ -13,6 +13,15 @@ use crate::util::{repo, TestCommand};
 
 /// whisper must not oversubscribe the cores: one model test at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The model, with the lock held, when model tests are on.
+fn setup() -> Option<(MutexGuard<'static, ()>, PathBuf)> {
+    let model = model()?;
+    let guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    Some((guard, model))
+}
 
 fn model() -> Option<PathBuf> {
     if std::env::var("CALLSCOPE_MODEL_TESTS").as_deref() != Ok("1") {
@@ -107,10 +116,9 @@ fn two_speaker_call() -> compose::ComposedCall {
 
 #[test]
 fn a_stereo_call_of_two_speakers_gets_roles_and_times_right() {
-    let Some(model) = model() else { return };
-    let _guard = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
     let test = TestCommand::new();
     let call = two_speaker_call();
     let folder = test.dir().join("audio");
@@ -184,10 +192,9 @@ fn transcribe_tts_call(
 
 #[test]
 fn an_8khz_mulaw_call_is_transcribed_in_simplified_chinese() {
-    let Some(model) = model() else { return };
-    let _guard = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
     let test = TestCommand::new();
     let (call, run) = transcribe_tts_call(&test, &model, "MU1", ["a02", "c04", "a09"], 5);
     let transcript = &run.json_lines()[0];
@@ -214,10 +221,9 @@ fn an_8khz_mulaw_call_is_transcribed_in_simplified_chinese() {
 /// the script, and most of the speech gets the right role.
 #[test]
 fn a_mono_call_gets_its_roles_from_the_voices_and_the_script() {
-    let Some(model) = model() else { return };
-    let _guard = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
     let test = TestCommand::new();
     let call = compose::compose(&CallSpec {
         layout: CallLayout::Mono,
@@ -263,10 +269,9 @@ fn a_mono_call_gets_its_roles_from_the_voices_and_the_script() {
 /// and a killed batch resumes without losing or redoing a call.
 #[test]
 fn bad_recordings_fail_alone_and_a_rerun_skips_what_is_done() {
-    let Some(model) = model() else { return };
-    let _guard = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
     let test = TestCommand::new();
     let folder = test.dir().join("batch");
     std::fs::create_dir_all(&folder).unwrap();
@@ -339,10 +344,9 @@ fn bad_recordings_fail_alone_and_a_rerun_skips_what_is_done() {
 /// stored once, the finished ones not transcribed twice.
 #[test]
 fn a_killed_batch_resumes_without_loss_or_duplicates() {
-    let Some(model) = model() else { return };
-    let _guard = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
     let test = TestCommand::new();
     let folder = test.dir().join("batch");
     std::fs::create_dir_all(&folder).unwrap();
@@ -414,10 +418,9 @@ fn a_killed_batch_resumes_without_loss_or_duplicates() {
 /// The main job on the bundled demo: transcripts, QA results, roles.
 #[test]
 fn run_on_a_demo_call_transcribes_scores_and_stores() {
-    let Some(model) = model() else { return };
-    let _guard = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
     let test = TestCommand::new();
     let demo = repo().join("corpora/demo");
     let manifest = std::fs::read_to_string(demo.join("manifest.csv")).unwrap();
@@ -459,10 +462,9 @@ fn run_on_a_demo_call_transcribes_scores_and_stores() {
 /// masked, holds no full number, and the workspace passes the audit.
 #[test]
 fn a_number_read_aloud_is_masked_in_the_stored_transcript() {
-    let Some(model) = model() else { return };
-    let _guard = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
     let test = TestCommand::new();
     let (_, run) = transcribe_tts_call(&test, &model, "PII1", ["a03", "c17", "a04"], 9);
     let stored = test.expect(&["show", "PII1", "--json"], 0).stdout;
