@@ -15,14 +15,21 @@
 //! 3. [`speaker_turns`] merges windows into turns; [`label_segments`] gives
 //!    each recognized segment the speaker that covers most of it.
 //! 4. [`assign_roles`]: the agent is the speaker who says the call-center
-//!    script (您好, 很高兴为您服务, 请问有什么可以帮您, 工号, 感谢您的来电, ...);
-//!    with no script words at all, the speaker who talks first. Each
+//!    script (您好, 很高兴为您服务, 请问有什么可以帮您, 工号, 感谢您的来电, ...)
+//!    and not the customer's words (你们, the shipped `complaint` and
+//!    `negative_emotion` lexicons); with no cue words at all, the speaker who
+//!    talks first. Each
 //!    segment's role confidence combines the speaker confidence and the
 //!    decision's.
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::features::{FrameAnalyzer, HOP, MFCC, WINDOW};
 use super::SAMPLE_RATE;
 use crate::model::{AsrSegment, Role};
+use crate::qa::lexicon;
 use crate::text::Normalizer;
 
 /// Seconds per speaker window (regions are cut into windows of about this).
@@ -590,19 +597,44 @@ const AGENT_PHRASES: &[(&str, f64)] = &[
     ("请问", 0.5),
 ];
 
-/// Phrases customers say.
+/// Phrases customers say (complaints and anger come from the shipped
+/// lexicons, see [`complaint_matcher`]).
 const CUSTOMER_PHRASES: &[(&str, f64)] = &[
-    ("我要投诉", 2.0),
-    ("投诉你们", 2.0),
-    ("你们的", 1.0),
-    ("你们客服", 1.5),
+    // Customers address the company as 你们; agents speak for it (我们)
+    // and say 您.
+    ("你们", 1.0),
     ("我的订单", 1.0),
     ("我的快递", 1.0),
     ("我的手机号", 1.0),
-    ("给我一个说法", 2.0),
     ("怎么回事", 1.0),
+    ("为什么", 0.5),
+    ("麻烦你", 1.0),
     ("谢谢你", 0.5),
 ];
+
+/// Weight of each complaint or angry phrase, and the most that count in
+/// one segment.
+const COMPLAINT_WEIGHT: f64 = 1.0;
+const MAX_COMPLAINTS_PER_SEGMENT: usize = 3;
+
+/// Complaints and anger are the customer's side of a call: the shipped
+/// `complaint` and `negative_emotion` lexicons (the word lists QA rules use
+/// on the customer's side) as one matcher of leftmost-longest phrases.
+fn complaint_matcher() -> &'static AhoCorasick {
+    static MATCHER: OnceLock<AhoCorasick> = OnceLock::new();
+    MATCHER.get_or_init(|| {
+        let normalizer = Normalizer::shared();
+        let words: Vec<String> = ["complaint", "negative_emotion"]
+            .into_iter()
+            .filter_map(|name| lexicon::shipped(name).map(|text| (name, text)))
+            .flat_map(|(name, text)| lexicon::parse(name, text, &normalizer).words)
+            .collect();
+        AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(words)
+            .expect("the shipped lexicons build a matcher")
+    })
+}
 
 /// How much a text sounds like the agent's script (positive) or the
 /// customer's (negative).
@@ -617,9 +649,14 @@ pub fn script_score(text: &str) -> f64 {
         .iter()
         .map(|(phrase, weight)| count(phrase) * weight)
         .sum();
+    let complaints = complaint_matcher()
+        .find_iter(&normalized)
+        .count()
+        .min(MAX_COMPLAINTS_PER_SEGMENT) as f64
+        * COMPLAINT_WEIGHT;
     // Agents say 您, customers 你: a weak cue by itself.
     let polite = (count("您") * 0.3).min(1.5);
-    agent + polite - customer
+    agent + polite - customer - complaints
 }
 
 /// The roles of a mono call's recognized segments: each segment gets the
@@ -731,6 +768,26 @@ mod tests {
     fn traditional_characters_count_too() {
         assert!(script_score("您好，很高興為您服務") >= 4.0);
         assert!(script_score("我要投訴你們") < 0.0);
+    }
+
+    #[test]
+    fn complaints_are_the_customers_side() {
+        // Lexicon phrases count once each, the longest match, at most three
+        // per segment.
+        assert_eq!(script_score("我要投诉"), -1.0);
+        assert_eq!(
+            script_score("太失望了，等了这么久，一直没解决，气死我了"),
+            -3.0
+        );
+        // A customer with no script words and a speaker with none: the one
+        // complaining is not the agent, whoever talked first.
+        let inputs = [
+            input(0, 0.5, "中国房地产市场的泡沫会破灭吗"),
+            input(1, 3.0, "更新之后软件一打开就闪退，根本用不了"),
+            input(0, 6.0, "基本不会发生房价断崖式下跌"),
+            input(1, 9.0, "等了这么久，还没解决，太让人失望了"),
+        ];
+        assert_eq!(assign_roles(&inputs).agent_speaker, 0);
     }
 
     #[test]
