@@ -427,6 +427,10 @@ pub struct BenchAsrArgs {
     /// Shortest encoder input in seconds (`[asr] min_context_seconds`).
     #[arg(long, default_value_t = 10.0)]
     pub min_context: f64,
+    /// Share a packed window's text out by piece length instead of aligning
+    /// tokens to the audio (`[asr] align_tokens = false`, for comparison).
+    #[arg(long)]
+    pub no_align: bool,
     /// Print every clip's reference and transcript (stderr).
     #[arg(long)]
     pub show: bool,

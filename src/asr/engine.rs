@@ -15,10 +15,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
-    WhisperTokenId,
+    DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
+    WhisperContextParameters, WhisperState, WhisperTokenId,
 };
 
+use crate::asr::ggml::Hparams;
 use crate::asr::{AsrConfig, ThreadPlan};
 use crate::error::{Error, Result};
 use crate::model::{AsrSegment, SpeechRegion};
@@ -30,6 +31,14 @@ pub const SAMPLE_RATE: usize = 16_000;
 const SAMPLES_PER_AUDIO_CTX: usize = 320;
 /// Seconds per timestamp token.
 const TIMESTAMP_SECONDS: f64 = 0.02;
+/// Seconds per unit of whisper.cpp's aligned token times.
+const DTW_SECONDS: f64 = 0.01;
+/// An aligned token's time lags the start of its sound by about this (0.1
+/// to 0.4 s on packed windows of composed calls): tokens are placed, and
+/// sentences start, this much before their times.
+const ALIGNMENT_LAG_SECONDS: f64 = 0.2;
+/// Characters a sentence needs to become a segment of its own.
+const MIN_SENTENCE_CHARS: usize = 2;
 /// Shortest stretch worth decoding.
 const MIN_REGION_SAMPLES: usize = SAMPLE_RATE / 10;
 /// Windows shorter than this are padded with silence (whisper is unsure
@@ -87,6 +96,8 @@ struct Settings {
     min_audio_ctx: usize,
     token_eot: WhisperTokenId,
     token_beg: WhisperTokenId,
+    /// Tokens carry times from dynamic time warping.
+    aligned: bool,
 }
 
 impl AsrEngine {
@@ -94,13 +105,27 @@ impl AsrEngine {
     pub fn load(config: &AsrConfig) -> Result<AsrEngine> {
         config.validate()?;
         let path = &config.model;
-        check_model_file(path)?;
+        let hparams = check_model_file(path)?;
         whisper_rs::install_logging_hooks();
         let mut parameters = WhisperContextParameters::default();
         parameters.use_gpu(cfg!(feature = "cuda"));
         // Flash attention measured worse here (q8_0, 1 thread, asr-dev
-        // channels: CER 29.1% vs 23.8%, and slower): keep it off.
+        // channels: CER 29.1% vs 23.8%, and slower): keep it off (it would
+        // also turn token alignment off).
         parameters.flash_attn(false);
+        let alignment = config
+            .align_tokens
+            .then(|| alignment_heads(&hparams))
+            .flatten();
+        let aligned = alignment.is_some();
+        if let Some((preset, heads)) = alignment {
+            parameters.dtw_parameters(DtwParameters {
+                mode: DtwMode::ModelPreset {
+                    model_preset: preset,
+                },
+                dtw_mem_size: alignment_memory(&hparams, heads),
+            });
+        }
         let context = WhisperContext::new_with_params(path, parameters).map_err(|error| {
             Error::Model(format!(
                 "{}: whisper.cpp could not load it ({error}); the file is damaged or not a \
@@ -120,6 +145,7 @@ impl AsrEngine {
             min_audio_ctx: min_audio_ctx(config),
             token_eot: context.token_eot(),
             token_beg: context.token_beg(),
+            aligned,
             config: config.clone(),
         };
         Ok(AsrEngine {
@@ -159,11 +185,46 @@ impl AsrEngine {
     }
 }
 
-fn check_model_file(path: &Path) -> Result<()> {
+/// whisper.cpp's alignment heads for the model's size (the cross-attention
+/// heads that follow the audio, as OpenAI published them per model) and
+/// how many there are, or none for a shape no preset fits. A large model on
+/// 80 mel bands is taken as large-v2 (v1 has the same shape).
+fn alignment_heads(hparams: &Hparams) -> Option<(DtwModelPreset, usize)> {
+    let english = hparams.n_vocab < 51865;
+    Some(match (hparams.size_name(), english) {
+        ("tiny", true) => (DtwModelPreset::TinyEn, 8),
+        ("tiny", false) => (DtwModelPreset::Tiny, 6),
+        ("base", true) => (DtwModelPreset::BaseEn, 5),
+        ("base", false) => (DtwModelPreset::Base, 8),
+        ("small", true) => (DtwModelPreset::SmallEn, 19),
+        ("small", false) => (DtwModelPreset::Small, 10),
+        ("medium", true) => (DtwModelPreset::MediumEn, 18),
+        ("medium", false) => (DtwModelPreset::Medium, 6),
+        ("large", _) => (DtwModelPreset::LargeV2, 23),
+        ("large-v3", _) => (DtwModelPreset::LargeV3, 10),
+        ("large-v3-turbo", _) => (DtwModelPreset::LargeV3Turbo, 6),
+        _ => return None,
+    })
+}
+
+/// Working memory of whisper.cpp's alignment (it aborts when short): the
+/// cross-attention weights of the alignment heads for a full decoder
+/// context against a full encoder context, four times over for the
+/// normalized, filtered and averaged copies, plus room for the warping
+/// matrices. Reserved, not touched: a window uses what its tokens and
+/// length need.
+fn alignment_memory(hparams: &Hparams, heads: usize) -> usize {
+    let weights = hparams.n_text_ctx.max(1) as usize
+        * hparams.n_audio_ctx.max(1) as usize
+        * heads
+        * std::mem::size_of::<f32>();
+    4 * weights + (16 << 20)
+}
+
+/// The model file's hyper-parameters, or why it cannot be used.
+fn check_model_file(path: &Path) -> Result<Hparams> {
     match std::fs::metadata(path) {
-        Ok(metadata) if metadata.is_file() => {
-            crate::asr::ggml::Hparams::read_file(path).map(|_| ())
-        }
+        Ok(metadata) if metadata.is_file() => Hparams::read_file(path),
         Ok(_) => Err(Error::Model(format!(
             "{} is not a file: give a whisper.cpp ggml model with --model",
             path.display()
@@ -483,6 +544,73 @@ struct Span {
     tokens: Vec<DecodedToken>,
 }
 
+/// Whether a token's bytes start something said: a character or the
+/// first bytes of one; not punctuation, a space, or the rest of a
+/// character split over tokens.
+fn starts_word(bytes: &[u8]) -> bool {
+    match bytes.first() {
+        None => false,
+        Some(first) if (0x80..0xC0).contains(first) => false,
+        Some(_) => {
+            let text = String::from_utf8_lossy(bytes);
+            text.contains('\u{FFFD}') || text.chars().any(char::is_alphanumeric)
+        }
+    }
+}
+
+/// The piece of `window` each token was heard in, from its aligned time
+/// (seconds in the window) and whether it starts a word ([`starts_word`]):
+/// the piece holding (or nearest to) the time less the alignment's lag;
+/// punctuation, spaces and the rest of a character stay with the token
+/// before.
+fn pieces_by_time(window: &Window, tokens: &[(f64, bool)]) -> Vec<usize> {
+    let rate = SAMPLE_RATE as f64;
+    let mut pieces: Vec<usize> = Vec::with_capacity(tokens.len());
+    for &(time, starts) in tokens {
+        let piece = match pieces.last() {
+            Some(&previous) if !starts => previous,
+            _ => window.piece_at((time - ALIGNMENT_LAG_SECONDS) * rate),
+        };
+        pieces.push(piece);
+    }
+    pieces
+}
+
+/// Where aligned tokens (their bytes) are cut into sentences: the index of
+/// the first token of every sentence after the first. A sentence ends at
+/// 。？！?! and needs [`MIN_SENTENCE_CHARS`] characters, as does what
+/// follows it.
+fn sentence_starts(tokens: &[&[u8]]) -> Vec<usize> {
+    let mut text = Vec::new();
+    let mut chars_before = Vec::with_capacity(tokens.len() + 1);
+    let count = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes)
+            .chars()
+            .filter(|character| character.is_alphanumeric())
+            .count()
+    };
+    chars_before.push(0);
+    for bytes in tokens {
+        text.extend_from_slice(bytes);
+        chars_before.push(count(&text));
+    }
+    let total = *chars_before.last().unwrap_or(&0);
+    let mut starts = Vec::new();
+    let mut sentence_from = 0;
+    for (index, bytes) in tokens.iter().enumerate() {
+        let ends = String::from_utf8_lossy(bytes)
+            .trim_end()
+            .ends_with(['。', '？', '！', '?', '!']);
+        let said = chars_before[index + 1] - chars_before[sentence_from];
+        let rest = total - chars_before[index + 1];
+        if ends && said >= MIN_SENTENCE_CHARS && rest >= MIN_SENTENCE_CHARS {
+            starts.push(index + 1);
+            sentence_from = index + 1;
+        }
+    }
+    starts
+}
+
 /// What [`skipped_pieces`] needs of a span: where it lies in the window
 /// (seconds) and how much text it holds (characters, punctuation left
 /// out).
@@ -583,6 +711,8 @@ pub(crate) fn skipped_pieces(window: &Window, spans: &[SpanSummary]) -> Skipped 
 struct DecodedToken {
     id: WhisperTokenId,
     probability: f32,
+    /// Where the token was heard (seconds in the window), when aligned.
+    time: Option<f64>,
 }
 
 impl AsrWorker {
@@ -747,6 +877,8 @@ impl AsrWorker {
                 tokens.push(DecodedToken {
                     id: data.id,
                     probability: data.p,
+                    time: (settings.aligned && data.t_dtw >= 0)
+                        .then_some(data.t_dtw as f64 * DTW_SECONDS),
                 });
             }
         }
@@ -849,20 +981,75 @@ impl AsrWorker {
                 } else {
                     piece_bounds.window_end() as f64 / rate
                 };
-                let start = window.to_source(piece, group_start * rate) / rate;
-                let end = window.to_source(piece, group_end * rate) / rate;
-                if let Some(segment) = self.finish_segment(start, end, &group) {
-                    segments.push(segment);
+                let parts = self.sentences(&group);
+                let mut part_start = group_start;
+                for (number, part) in parts.iter().enumerate() {
+                    let part_end = parts
+                        .get(number + 1)
+                        .and_then(|next| next.iter().find_map(|token| token.time))
+                        .map_or(group_end, |time| {
+                            (time - ALIGNMENT_LAG_SECONDS).clamp(part_start, group_end)
+                        });
+                    let start = window.to_source(piece, part_start * rate) / rate;
+                    let end = window.to_source(piece, part_end * rate) / rate;
+                    if let Some(segment) = self.finish_segment(start, end, part) {
+                        segments.push(segment);
+                    }
+                    part_start = part_end;
                 }
             }
         }
         segments
     }
 
-    /// Splits a span's tokens where it crosses from one piece to the next.
-    /// whisper.cpp's token times are unreliable, so the tokens are shared
-    /// out in proportion to each piece's share of the span's audio, and
-    /// each cut moves to the nearest sentence punctuation close by.
+    /// Cuts aligned tokens into sentences ([`sentence_starts`]); tokens
+    /// without times stay whole.
+    fn sentences(&self, tokens: &[DecodedToken]) -> Vec<Vec<DecodedToken>> {
+        if tokens.iter().any(|token| token.time.is_none()) {
+            return vec![tokens.to_vec()];
+        }
+        let bytes: Vec<&[u8]> = tokens
+            .iter()
+            .map(|token| self.context.token_to_bytes(token.id).unwrap_or(b""))
+            .collect();
+        let mut parts = Vec::new();
+        let mut from = 0;
+        for start in sentence_starts(&bytes).into_iter().chain([tokens.len()]) {
+            parts.push(tokens[from..start].to_vec());
+            from = start;
+        }
+        parts
+    }
+
+    /// Shares a span's tokens out to the pieces they were heard in
+    /// ([`pieces_by_time`]). None when a token has no time.
+    fn split_by_times(
+        &self,
+        window: &Window,
+        tokens: &[DecodedToken],
+    ) -> Option<Vec<(usize, Vec<DecodedToken>)>> {
+        let heard: Vec<(f64, bool)> = tokens
+            .iter()
+            .map(|token| {
+                let bytes = self.context.token_to_bytes(token.id).unwrap_or(b"");
+                token.time.map(|time| (time, starts_word(bytes)))
+            })
+            .collect::<Option<_>>()?;
+        let mut groups: Vec<(usize, Vec<DecodedToken>)> = Vec::new();
+        for (token, piece) in tokens.iter().zip(pieces_by_time(window, &heard)) {
+            match groups.last_mut() {
+                Some((current, group)) if *current == piece => group.push(*token),
+                _ => groups.push((piece, vec![*token])),
+            }
+        }
+        Some(groups)
+    }
+
+    /// Splits a span's tokens where it crosses from one piece to the next:
+    /// by the tokens' aligned times when they have them
+    /// ([`Self::split_by_times`]); else (whisper.cpp's own token times are
+    /// unreliable) in proportion to each piece's share of the span's audio,
+    /// each cut moved to the nearest sentence punctuation close by.
     fn split_at_pieces(
         &self,
         window: &Window,
@@ -870,6 +1057,9 @@ impl AsrWorker {
         span_end: f64,
         tokens: Vec<DecodedToken>,
     ) -> Vec<(usize, Vec<DecodedToken>)> {
+        if let Some(groups) = self.split_by_times(window, &tokens) {
+            return groups;
+        }
         let rate = SAMPLE_RATE as f64;
         let first = window.piece_at(span_start * rate);
         let last = window.piece_at(span_end * rate).max(first);
@@ -1223,6 +1413,109 @@ mod tests {
         );
         assert_eq!(windows.len(), 1);
         windows.remove(0)
+    }
+
+    #[test]
+    fn aligned_tokens_go_to_the_piece_they_were_heard_in() {
+        // Pieces at 0-3, 3.5-6.5 and 7-10 s of the window; times lag the
+        // sound by ~0.2 s.
+        let window = three_pieces();
+        let tokens = [
+            (0.3, true),  // 我们
+            (2.9, true),  // 吧: 2.7 s, the end of the first piece
+            (3.2, false), // 。 stays with 吧, though after the piece
+            (3.8, true),  // 您: 3.6 s, the second piece
+            (4.0, true),  // first bytes of a character
+            (4.0, false), // the rest of it
+            (7.05, true), // 6.85 s in the gap, nearer the third piece
+            (12.0, true), // after the last piece: the last piece
+        ];
+        assert_eq!(
+            pieces_by_time(&window, &tokens),
+            vec![0, 0, 0, 1, 1, 1, 2, 2]
+        );
+    }
+
+    #[test]
+    fn words_start_at_characters_not_at_punctuation_or_split_bytes() {
+        assert!(starts_word("你好".as_bytes()));
+        assert!(starts_word(" OK".as_bytes()));
+        // The first two bytes of 您 (E6 82 A8) start it; the last does not.
+        assert!(starts_word(&[0xE6, 0x82]));
+        assert!(!starts_word(&[0xA8]));
+        assert!(!starts_word("。".as_bytes()));
+        assert!(!starts_word(",".as_bytes()));
+        assert!(!starts_word(b""));
+    }
+
+    #[test]
+    fn sentences_end_at_full_stops_with_enough_on_both_sides() {
+        let tokens: Vec<&[u8]> = ["你好", "。", "我想", "退款", "？", "好", "。"]
+            .iter()
+            .map(|token| token.as_bytes())
+            .collect();
+        // "好。" alone is one character: it stays with the sentence before.
+        assert_eq!(sentence_starts(&tokens), vec![2]);
+        // Commas do not end a sentence; a character split over two tokens
+        // counts once it is whole.
+        let tokens: Vec<&[u8]> = vec![
+            "好的".as_bytes(),
+            "，".as_bytes(),
+            &[0xE6, 0x82],
+            &[0xA8],
+            "好".as_bytes(),
+            "！".as_bytes(),
+            "再见".as_bytes(),
+        ];
+        assert_eq!(sentence_starts(&tokens), vec![6]);
+        assert!(sentence_starts(&[]).is_empty());
+    }
+
+    #[test]
+    fn alignment_heads_follow_the_models_shape() {
+        let base = Hparams {
+            n_vocab: 51865,
+            n_audio_ctx: 1500,
+            n_audio_state: 512,
+            n_audio_head: 8,
+            n_audio_layer: 6,
+            n_text_ctx: 448,
+            n_text_state: 512,
+            n_text_head: 8,
+            n_text_layer: 6,
+            n_mels: 80,
+            ftype: 7,
+        };
+        assert!(matches!(
+            alignment_heads(&base),
+            Some((DtwModelPreset::Base, 8))
+        ));
+        let english = Hparams {
+            n_vocab: 51864,
+            ..base
+        };
+        assert!(matches!(
+            alignment_heads(&english),
+            Some((DtwModelPreset::BaseEn, 5))
+        ));
+        let turbo = Hparams {
+            n_vocab: 51866,
+            n_audio_layer: 32,
+            n_text_layer: 4,
+            n_mels: 128,
+            ..base
+        };
+        assert!(matches!(
+            alignment_heads(&turbo),
+            Some((DtwModelPreset::LargeV3Turbo, 6))
+        ));
+        let odd = Hparams {
+            n_audio_layer: 5,
+            ..base
+        };
+        assert!(alignment_heads(&odd).is_none());
+        // Room for 448 tokens against 1500 positions in every head.
+        assert!(alignment_memory(&base, 8) >= 448 * 1500 * 8 * 4 * 3);
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub const DEFAULT_INITIAL_PROMPT: &str = "以下是普通话的句子。";
 /// dictionary_hotwords = true   # then the call-center dictionary's words
 /// temperature_fallback = false
 /// min_context_seconds = 10   # shortest encoder input (15: beam search on short clips)
+/// align_tokens = true        # token times from cross-attention (text to the right piece)
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -108,6 +109,12 @@ pub struct AsrConfig {
     /// nor does greedy decoding (clips 18.7% / 21.0% against 19.1% /
     /// 20.3%). Default 10 s.
     pub min_context_seconds: f64,
+    /// Align every token to the audio (whisper.cpp's dynamic time warping
+    /// over the decoder's cross-attention alignment heads): a packed
+    /// window's text goes to the piece of speech it was heard in, and long
+    /// pieces are cut into sentences with their own times. Off, the text
+    /// is shared out in proportion to the pieces' lengths.
+    pub align_tokens: bool,
 }
 
 impl Default for AsrConfig {
@@ -128,6 +135,7 @@ impl Default for AsrConfig {
             reduce_audio_ctx: true,
             redecode_skipped: true,
             min_context_seconds: 10.0,
+            align_tokens: true,
         }
     }
 }

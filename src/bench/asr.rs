@@ -142,7 +142,7 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
     let audio: f64 = clips.iter().map(|clip| wav_seconds(&clip.path)).sum();
     let prompt = AsrConfig::default().initial_prompt;
     let note_common = format!(
-        "{threads} threads, beam {}, windows {} s, gaps {} s{}{}",
+        "{threads} threads, beam {}, windows {} s, gaps {} s{}{}{}",
         args.beam_size,
         args.max_window,
         args.gap,
@@ -153,6 +153,11 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
         },
         if args.no_redecode {
             ", no re-decode"
+        } else {
+            ""
+        },
+        if args.no_align {
+            ", tokens not aligned"
         } else {
             ""
         }
@@ -304,14 +309,20 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
             workers: 1,
             beam_size: args.beam_size,
             min_context_seconds: args.min_context,
+            align_tokens: !args.no_align,
             ..AsrConfig::default()
         };
         rows.extend(super::asr_roles::roles_rows(
             &config,
             &format!(
-                "callscope {}, dictionary hotwords, beam {}",
+                "callscope {}, dictionary hotwords, beam {}{}",
                 crate::asr::engine::model_name(model),
-                args.beam_size
+                args.beam_size,
+                if args.no_align {
+                    ", tokens not aligned"
+                } else {
+                    ""
+                }
             ),
             &shared,
             &cache.join("bench").join("mono-roles"),
@@ -347,6 +358,7 @@ fn bench_config(args: &BenchAsrArgs, model: &Path, workers: usize, threads: usiz
         max_window_seconds: args.max_window,
         gap_seconds: args.gap,
         min_context_seconds: args.min_context,
+        align_tokens: !args.no_align,
         ..AsrConfig::default()
     }
 }

@@ -22,10 +22,10 @@ use super::audio::Corpus;
 use super::Row;
 use crate::asr::cer::CerCount;
 use crate::asr::{AsrConfig, AsrEngine};
-use crate::audio::compose::{self, CallLayout, Encoding};
+use crate::audio::compose::{self, CallLayout, Encoding, PlacedTurn};
 use crate::audio::AudioOptions;
 use crate::error::{Error, Result};
-use crate::model::{AudioEntry, ChannelLayout, Role};
+use crate::model::{AudioEntry, ChannelLayout, Role, Segment};
 use crate::output::Output;
 use crate::pipeline::{self, BatchOptions, Transcriber};
 use crate::redact::{RedactionPolicy, Redactor};
@@ -49,6 +49,8 @@ pub(super) struct BatchCall {
     pub customer_text: String,
     /// Both roles' lines in the order they start (what a mixdown hears).
     pub call_text: String,
+    /// Where each line was placed.
+    pub turns: Vec<PlacedTurn>,
 }
 
 impl BatchCall {
@@ -71,6 +73,10 @@ pub(super) struct BatchScore {
     pub agent_cer: CerCount,
     /// CER of the customers' lines.
     pub customer_cer: CerCount,
+    /// CER with every recognized segment held against the placed line of
+    /// its role that it overlaps most (text at the wrong time counts as
+    /// errors); engines without segment times leave it empty.
+    pub turn_cer: CerCount,
     /// Peak resident memory of the process, MiB.
     pub peak_rss_mib: f64,
 }
@@ -115,6 +121,7 @@ pub(super) fn make_batch(shared: &Path, dir: &Path, calls: usize) -> Result<Vec<
             call_text: turns.iter().map(|turn| turn.text.as_str()).collect(),
             agent_text: text_of(Role::Agent),
             customer_text: text_of(Role::Customer),
+            turns,
             seconds: call.duration(),
             id,
             path,
@@ -153,8 +160,34 @@ pub(super) fn run_callscope(
                 .collect();
             score.add(role, CerCount::of(call.reference(role), &text));
         }
+        score.turn_cer.add(turn_cer(&call.turns, &stored.segments));
     }
     Ok(score)
+}
+
+/// CER of `segments` judged line by line: each segment's text goes to the
+/// placed line of its role that it overlaps most (text over no line of its
+/// role counts as inserted).
+fn turn_cer(turns: &[PlacedTurn], segments: &[Segment]) -> CerCount {
+    let mut heard = vec![String::new(); turns.len()];
+    let mut stray = String::new();
+    for segment in segments {
+        let overlap = |turn: &PlacedTurn| segment.end.min(turn.end) - segment.start.max(turn.start);
+        let best = turns
+            .iter()
+            .enumerate()
+            .filter(|(_, turn)| turn.role == segment.role && overlap(turn) > 0.0)
+            .max_by(|(_, left), (_, right)| overlap(left).total_cmp(&overlap(right)));
+        match best {
+            Some((index, _)) => heard[index].push_str(&segment.text),
+            None => stray.push_str(&segment.text),
+        }
+    }
+    let mut count = CerCount::of("", &stray);
+    for (turn, text) in turns.iter().zip(&heard) {
+        count.add(CerCount::of(&turn.text, text));
+    }
+    count
 }
 
 /// Runs callscope's batch path ([`pipeline::transcribe_batch`]) on `files`
@@ -343,6 +376,18 @@ pub(super) fn push_batch_rows(
             )
         },
     ));
+    if score.turn_cer.reference_chars > 0 {
+        rows.push(Row::new(
+            format!("{set} · {engine} · CER by line"),
+            score.turn_cer.rate() * 100.0,
+            "%",
+            format!(
+                "every segment held against the placed line of its role it overlaps most \
+                 (text at the wrong time counts as errors); {} edits / {} chars",
+                score.turn_cer.edits, score.turn_cer.reference_chars
+            ),
+        ));
+    }
     rows.push(Row::new(
         format!("{set} · {engine} · peak RSS"),
         score.peak_rss_mib,

@@ -150,6 +150,27 @@ fn a_stereo_call_of_two_speakers_gets_roles_and_times_right() {
             placed.start,
             placed.end
         );
+        // The line's words are where the line was said, not in the same
+        // speaker's other line decoded in the same window: a line heard
+        // there reads as another line's text (CER about 1 or more), while
+        // base mishears these place names by up to ~0.7.
+        let heard: String = segments
+            .iter()
+            .filter(|segment| {
+                segment["role"] == role
+                    && segment["start"].as_f64().unwrap() < placed.end
+                    && segment["end"].as_f64().unwrap() > placed.start
+            })
+            .map(|segment| segment["text"].as_str().unwrap())
+            .collect();
+        let error = callscope::asr::cer::cer(&placed.text, &heard);
+        assert!(
+            error < 0.8,
+            "{role} line {:?} at {:.2}-{:.2} heard as {heard:?} (CER {error:.2})",
+            placed.text,
+            placed.start,
+            placed.end
+        );
     }
     // The overlap (the customer interrupts) keeps both sides.
     let overlapping = segments.windows(2).any(|pair| {
@@ -263,6 +284,61 @@ fn a_mono_call_gets_its_roles_from_the_voices_and_the_script() {
         agreement.accuracy() >= 0.8 && agreement.unmatched_seconds < 1.0,
         "{agreement:?}: {segments:#?}"
     );
+}
+
+/// Lines of both speakers of a mono call decoded in one window: each
+/// line's words are given the time it was said (the tokens are aligned to
+/// the audio), not shared out by the pieces' lengths, which put a line's
+/// words in its neighbour's piece here.
+#[test]
+fn words_land_in_the_line_they_were_said_in() {
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
+    let test = TestCommand::new();
+    let call = compose::compose(&CallSpec {
+        layout: CallLayout::Mono,
+        turns: vec![
+            turn(Role::Agent, "a02", 0.0),
+            turn(Role::Customer, "BAC009S0252W0371", 0.6),
+            turn(Role::Agent, "a12", 0.3),
+            turn(Role::Customer, "BAC009S0252W0377", 1.4),
+            turn(Role::Agent, "a20", 9.0),
+        ],
+        holds: Vec::new(),
+        lead_in: 0.8,
+        tail: 1.0,
+        noise_db: Some(-55.0),
+        seed: 16,
+    });
+    let audio = test.dir().join("M2.wav");
+    call.write(&audio, Encoding::Mulaw8k).unwrap();
+    let manifest = test.write(
+        "manifest.csv",
+        format!("path,call_id,channels\n{},M2,mono\n", audio.display()),
+    );
+    let run = transcribe_json(&test, &manifest, &model);
+    let segments = run.json_lines()[0]["segments"].as_array().unwrap().clone();
+    for placed in &call.truth {
+        let heard: String = segments
+            .iter()
+            .filter(|segment| {
+                let start = segment["start"].as_f64().unwrap();
+                let end = segment["end"].as_f64().unwrap();
+                // Most of the segment lies within the line.
+                end.min(placed.end) - start.max(placed.start) > 0.5 * (end - start)
+            })
+            .map(|segment| segment["text"].as_str().unwrap())
+            .collect();
+        let error = callscope::asr::cer::cer(&placed.text, &heard);
+        assert!(
+            error < 0.5,
+            "line {:?} at {:.2}-{:.2} heard as {heard:?} (CER {error:.2}): {segments:#?}",
+            placed.text,
+            placed.start,
+            placed.end
+        );
+    }
 }
 
 /// Bad recordings fail alone, each named with its reason; the batch goes on
