@@ -33,6 +33,7 @@ pub mod digest;
 pub mod error;
 pub mod import;
 pub mod index;
+pub mod lexicon;
 pub mod model;
 pub mod output;
 pub mod pipeline;

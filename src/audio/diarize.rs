@@ -28,8 +28,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::features::{FrameAnalyzer, HOP, MFCC, WINDOW};
 use super::SAMPLE_RATE;
+use crate::lexicon;
 use crate::model::{AsrSegment, Role};
-use crate::qa::lexicon;
 use crate::text::Normalizer;
 
 /// Seconds per speaker window (regions are cut into windows of about this).

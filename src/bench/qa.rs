@@ -426,10 +426,10 @@ fn word_lists() -> Result<Vec<(String, Vec<String>)>> {
         }
     }
     let normalizer = Normalizer::shared();
-    for (name, text) in crate::qa::lexicon::SHIPPED {
+    for (name, text) in crate::lexicon::SHIPPED {
         lists.push((
             format!("lexicon {name}"),
-            crate::qa::lexicon::parse(name, text, &normalizer).words,
+            crate::lexicon::parse(name, text, &normalizer).words,
         ));
     }
     Ok(lists)

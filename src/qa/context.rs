@@ -349,7 +349,7 @@ mod tests {
             "这个我也没办法，系统就是这么规定的。".to_string(),
             "𠀀𠀁 supplementary 字".to_string(),
         ];
-        for (_, text) in crate::qa::lexicon::SHIPPED {
+        for (_, text) in crate::lexicon::SHIPPED {
             texts.extend(text.lines().map(str::to_string));
         }
         texts.extend(

@@ -64,7 +64,7 @@ pub mod backtest;
 mod context;
 mod engine;
 pub mod fuzzy;
-pub mod lexicon;
+pub use crate::lexicon;
 pub mod scorecard;
 pub mod similar;
 pub mod summary;

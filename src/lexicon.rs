@@ -1,5 +1,7 @@
-//! Word lists for `op = "lexicon"`: the shipped ones (embedded in the
-//! binary, so it works from any folder) and users' files given by path.
+//! Word lists: the shipped ones (embedded in the binary, so it works from
+//! any folder) and users' files given by path. QA rules read them (`op =
+//! "lexicon"`); the mono role decision reads the complaint lists as the
+//! customer's words.
 //!
 //! A lexicon file has one word or phrase per line; blank lines and lines
 //! starting with `#` are ignored. Words are normalized like transcripts
@@ -11,18 +13,18 @@ use crate::text::Normalizer;
 
 /// The lexicons shipped in `corpora/lexicons/`, by name.
 pub const SHIPPED: &[(&str, &str)] = &[
-    ("abuse", include_str!("../../corpora/lexicons/abuse.txt")),
+    ("abuse", include_str!("../corpora/lexicons/abuse.txt")),
     (
         "competitor",
-        include_str!("../../corpora/lexicons/competitor.txt"),
+        include_str!("../corpora/lexicons/competitor.txt"),
     ),
     (
         "complaint",
-        include_str!("../../corpora/lexicons/complaint.txt"),
+        include_str!("../corpora/lexicons/complaint.txt"),
     ),
     (
         "negative_emotion",
-        include_str!("../../corpora/lexicons/negative_emotion.txt"),
+        include_str!("../corpora/lexicons/negative_emotion.txt"),
     ),
 ];
 
