@@ -971,15 +971,20 @@ impl AsrWorker {
             let group_count = groups.len();
             for (index, (piece, group)) in groups.into_iter().enumerate() {
                 let piece_bounds = &window.pieces[piece];
-                let group_start = if index == 0 {
-                    span_start
+                let piece_start = piece_bounds.window_start as f64 / rate;
+                let piece_end = piece_bounds.window_end() as f64 / rate;
+                // The span's own ends where they fall in the piece, else
+                // the piece's (aligned tokens may put a span's words in a
+                // piece its timestamps do not reach).
+                let group_start = if index == 0 && span_start < piece_end {
+                    span_start.max(piece_start)
                 } else {
-                    piece_bounds.window_start as f64 / rate
+                    piece_start
                 };
-                let group_end = if index + 1 == group_count {
-                    span_end
+                let group_end = if index + 1 == group_count && span_end > group_start {
+                    span_end.min(piece_end)
                 } else {
-                    piece_bounds.window_end() as f64 / rate
+                    piece_end
                 };
                 let parts = self.sentences(&group);
                 let mut part_start = group_start;
