@@ -3,11 +3,11 @@
 //! does both). The model is the default one (`models/ggml-base-q8_0.bin`) or
 //! `$CALLSCOPE_TEST_MODEL`; clips come from `../shared` or `$CALLSCOPE_SHARED`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use callscope::audio::compose::{self, CallLayout, CallSpec, Clip, Encoding, Turn};
-use callscope::model::Role;
+use callscope::model::{Role, Segment};
 
 use crate::util::{repo, TestCommand};
 
@@ -70,11 +70,7 @@ fn clip(id: &str) -> Clip {
 }
 
 /// `callscope transcribe INPUT --model MODEL --json`, expected to succeed.
-fn transcribe_json(
-    test: &TestCommand,
-    input: &std::path::Path,
-    model: &std::path::Path,
-) -> crate::util::Run {
+fn transcribe_json(test: &TestCommand, input: &Path, model: &Path) -> crate::util::Run {
     test.expect(
         &[
             "transcribe",
@@ -236,6 +232,36 @@ fn an_8khz_mulaw_call_is_transcribed_in_simplified_chinese() {
     );
 }
 
+/// A mono 8 kHz mu-law call of `turns` (light line noise), transcribed as
+/// `id` through a manifest that declares it mono: the composed call and its
+/// segments.
+fn transcribe_mono_call(
+    test: &TestCommand,
+    model: &Path,
+    id: &str,
+    turns: Vec<Turn>,
+    seed: u64,
+) -> (compose::ComposedCall, Vec<Segment>) {
+    let call = compose::compose(&CallSpec {
+        layout: CallLayout::Mono,
+        turns,
+        holds: Vec::new(),
+        lead_in: 0.8,
+        tail: 1.0,
+        noise_db: Some(-55.0),
+        seed,
+    });
+    let audio = test.dir().join(format!("{id}.wav"));
+    call.write(&audio, Encoding::Mulaw8k).unwrap();
+    let manifest = test.write(
+        "manifest.csv",
+        format!("path,call_id,channels\n{},{id},mono\n", audio.display()),
+    );
+    let run = transcribe_json(test, &manifest, model);
+    let segments = serde_json::from_value(run.json_lines()[0]["segments"].clone()).unwrap();
+    (call, segments)
+}
+
 /// A mono 8 kHz mu-law call of two voices (the agent's script lines in the
 /// synthetic voice, a real asr-dev speaker as the customer) with quick
 /// exchanges: the speakers are separated, the agent is the one who says
@@ -246,9 +272,11 @@ fn a_mono_call_gets_its_roles_from_the_voices_and_the_script() {
         return;
     };
     let test = TestCommand::new();
-    let call = compose::compose(&CallSpec {
-        layout: CallLayout::Mono,
-        turns: vec![
+    let (call, segments) = transcribe_mono_call(
+        &test,
+        &model,
+        "M1",
+        vec![
             turn(Role::Agent, "a01", 0.0),
             turn(Role::Customer, "BAC009S0252W0026", 0.4),
             turn(Role::Agent, "a03", 0.6),
@@ -257,22 +285,8 @@ fn a_mono_call_gets_its_roles_from_the_voices_and_the_script() {
             turn(Role::Customer, "BAC009S0252W0131", 0.5),
             turn(Role::Agent, "a11", 0.8),
         ],
-        holds: Vec::new(),
-        lead_in: 0.8,
-        tail: 1.0,
-        noise_db: Some(-55.0),
-        seed: 11,
-    });
-    let audio = test.dir().join("M1.wav");
-    call.write(&audio, Encoding::Mulaw8k).unwrap();
-    let manifest = test.write(
-        "manifest.csv",
-        format!("path,call_id,channels\n{},M1,mono\n", audio.display()),
+        11,
     );
-    let run = transcribe_json(&test, &manifest, &model);
-    let transcript = &run.json_lines()[0];
-    let segments: Vec<callscope::model::Segment> =
-        serde_json::from_value(transcript["segments"].clone()).unwrap();
     assert!(
         segments
             .iter()
@@ -296,39 +310,28 @@ fn words_land_in_the_line_they_were_said_in() {
         return;
     };
     let test = TestCommand::new();
-    let call = compose::compose(&CallSpec {
-        layout: CallLayout::Mono,
-        turns: vec![
+    let (call, segments) = transcribe_mono_call(
+        &test,
+        &model,
+        "M2",
+        vec![
             turn(Role::Agent, "a02", 0.0),
             turn(Role::Customer, "BAC009S0252W0371", 0.6),
             turn(Role::Agent, "a12", 0.3),
             turn(Role::Customer, "BAC009S0252W0377", 1.4),
             turn(Role::Agent, "a20", 9.0),
         ],
-        holds: Vec::new(),
-        lead_in: 0.8,
-        tail: 1.0,
-        noise_db: Some(-55.0),
-        seed: 16,
-    });
-    let audio = test.dir().join("M2.wav");
-    call.write(&audio, Encoding::Mulaw8k).unwrap();
-    let manifest = test.write(
-        "manifest.csv",
-        format!("path,call_id,channels\n{},M2,mono\n", audio.display()),
+        16,
     );
-    let run = transcribe_json(&test, &manifest, &model);
-    let segments = run.json_lines()[0]["segments"].as_array().unwrap().clone();
     for placed in &call.truth {
         let heard: String = segments
             .iter()
             .filter(|segment| {
-                let start = segment["start"].as_f64().unwrap();
-                let end = segment["end"].as_f64().unwrap();
                 // Most of the segment lies within the line.
-                end.min(placed.end) - start.max(placed.start) > 0.5 * (end - start)
+                segment.end.min(placed.end) - segment.start.max(placed.start)
+                    > 0.5 * (segment.end - segment.start)
             })
-            .map(|segment| segment["text"].as_str().unwrap())
+            .map(|segment| segment.text.as_str())
             .collect();
         let error = callscope::asr::cer::cer(&placed.text, &heard);
         assert!(
