@@ -11,18 +11,17 @@
 //!    deterministic starts; a lone window between two of the other speaker
 //!    in the same region is flipped, and a region that mostly agrees takes
 //!    its majority except for runs of two or more windows of the other
-//!    speaker (a turn in a quick exchange); each window gets a confidence from its
-//!    margin between the two centroids. A call whose clusters do not
-//!    separate (silhouette below 0.08) is one speaker.
+//!    speaker (a turn in a quick exchange); each window gets a confidence
+//!    from its margin between the two centroids. A call whose clusters do
+//!    not separate (silhouette below 0.08) is one speaker.
 //! 3. [`speaker_turns`] merges windows into turns; [`label_segments`] gives
 //!    each recognized segment the speaker that covers most of it.
 //! 4. [`assign_roles`]: the agent is the speaker who says the call-center
 //!    script (您好, 很高兴为您服务, 请问有什么可以帮您, 工号, 感谢您的来电, ...)
 //!    and not the customer's words (你们, the shipped `complaint` and
 //!    `negative_emotion` lexicons); with no cue words at all, the speaker who
-//!    talks first. Each
-//!    segment's role confidence combines the speaker confidence and the
-//!    decision's.
+//!    talks first. Each segment's role confidence combines the speaker
+//!    confidence and the decision's.
 
 use std::sync::OnceLock;
 
@@ -628,9 +627,10 @@ const CUSTOMER_PHRASES: &[(&str, f64)] = &[
     ("谢谢你", 0.5),
 ];
 
-/// Weight of each complaint or angry phrase, and the most that count in
-/// one segment.
+/// Weight of each complaint or angry phrase.
 const COMPLAINT_WEIGHT: f64 = 1.0;
+/// The most complaint phrases that count in one segment (one outburst
+/// should not outweigh a whole script).
 const MAX_COMPLAINTS_PER_SEGMENT: usize = 3;
 
 /// Complaints and anger are the customer's side of a call: the shipped

@@ -141,8 +141,13 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let audio: f64 = clips.iter().map(|clip| wav_seconds(&clip.path)).sum();
     let prompt = AsrConfig::default().initial_prompt;
+    let alignment_note = if args.no_align {
+        ", tokens not aligned"
+    } else {
+        ""
+    };
     let note_common = format!(
-        "{threads} threads, beam {}, windows {} s, gaps {} s{}{}{}",
+        "{threads} threads, beam {}, windows {} s, gaps {} s{}{}{alignment_note}",
         args.beam_size,
         args.max_window,
         args.gap,
@@ -153,11 +158,6 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
         },
         if args.no_redecode {
             ", no re-decode"
-        } else {
-            ""
-        },
-        if args.no_align {
-            ", tokens not aligned"
         } else {
             ""
         }
@@ -315,14 +315,9 @@ pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
         rows.extend(super::asr_roles::roles_rows(
             &config,
             &format!(
-                "callscope {}, dictionary hotwords, beam {}{}",
+                "callscope {}, dictionary hotwords, beam {}{alignment_note}",
                 crate::asr::engine::model_name(model),
-                args.beam_size,
-                if args.no_align {
-                    ", tokens not aligned"
-                } else {
-                    ""
-                }
+                args.beam_size
             ),
             &shared,
             &cache.join("bench").join("mono-roles"),
