@@ -156,6 +156,23 @@ pub struct CallSpec {
     pub seed: u64,
 }
 
+/// The index of the turn among `turns` that `start..end` (seconds)
+/// overlaps most, of those `admit` lets in; none when it overlaps none.
+pub fn most_overlapped(
+    turns: &[PlacedTurn],
+    start: f64,
+    end: f64,
+    admit: impl Fn(&PlacedTurn) -> bool,
+) -> Option<usize> {
+    let overlap = |turn: &PlacedTurn| turn.end.min(end) - turn.start.max(start);
+    turns
+        .iter()
+        .enumerate()
+        .filter(|(_, turn)| admit(turn) && overlap(turn) > 0.0)
+        .max_by(|(_, left), (_, right)| overlap(left).total_cmp(&overlap(right)))
+        .map(|(index, _)| index)
+}
+
 /// Where one clip's speech landed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlacedTurn {
@@ -231,15 +248,9 @@ impl ComposedCall {
         let mut agreement = RoleAgreement::default();
         for segment in segments {
             let length = (segment.end - segment.start).max(0.0);
-            let overlap =
-                |turn: &PlacedTurn| turn.end.min(segment.end) - turn.start.max(segment.start);
-            let best = self
-                .truth
-                .iter()
-                .filter(|turn| overlap(turn) > 0.0)
-                .max_by(|left, right| overlap(left).total_cmp(&overlap(right)));
-            match best {
-                Some(turn) => {
+            match most_overlapped(&self.truth, segment.start, segment.end, |_| true) {
+                Some(index) => {
+                    let turn = &self.truth[index];
                     agreement.matched_seconds += length;
                     if turn.role == segment.role {
                         agreement.right_seconds += length;

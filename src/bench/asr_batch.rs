@@ -172,14 +172,9 @@ fn turn_cer(turns: &[PlacedTurn], segments: &[Segment]) -> CerCount {
     let mut heard = vec![String::new(); turns.len()];
     let mut stray = String::new();
     for segment in segments {
-        let overlap = |turn: &PlacedTurn| segment.end.min(turn.end) - segment.start.max(turn.start);
-        let best = turns
-            .iter()
-            .enumerate()
-            .filter(|(_, turn)| turn.role == segment.role && overlap(turn) > 0.0)
-            .max_by(|(_, left), (_, right)| overlap(left).total_cmp(&overlap(right)));
-        match best {
-            Some((index, _)) => heard[index].push_str(&segment.text),
+        let own_role = |turn: &PlacedTurn| turn.role == segment.role;
+        match compose::most_overlapped(turns, segment.start, segment.end, own_role) {
+            Some(index) => heard[index].push_str(&segment.text),
             None => stray.push_str(&segment.text),
         }
     }
