@@ -101,20 +101,14 @@ fn main() {
     }
 
     println!("cargo:rerun-if-changed=wrapper.h");
+    // callscope patch: rebuild when the vendored sources change
+    println!("cargo:rerun-if-changed=whisper.cpp");
 
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    let whisper_root = out.join("whisper.cpp");
-
-    if !whisper_root.exists() {
-        std::fs::create_dir_all(&whisper_root).unwrap();
-        fs_extra::dir::copy("./whisper.cpp", &out, &Default::default()).unwrap_or_else(|e| {
-            panic!(
-                "Failed to copy whisper sources into {}: {}",
-                whisper_root.display(),
-                e
-            )
-        });
-    }
+    // callscope patch: build the vendored sources where they are (cmake
+    // builds out of source, in OUT_DIR), so an edit to them is rebuilt;
+    // upstream copied them into OUT_DIR once and kept that copy.
+    let whisper_root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("whisper.cpp");
 
     if env::var("WHISPER_DONT_GENERATE_BINDINGS").is_ok() {
         let _: u64 = std::fs::copy("src/bindings.rs", out.join("bindings.rs"))

@@ -2455,6 +2455,40 @@ static bool whisper_encode_internal(
     return !(abort_callback && abort_callback(abort_callback_data));
 }
 
+// callscope patch: which positions of a batch want logits. A batch that
+// flags none still gets the last one, so the graph never has zero rows.
+static bool whisper_batch_wants_logits(const whisper_batch & batch, int i) {
+    if (batch.logits[i] != 0) {
+        return true;
+    }
+    if (i != batch.n_tokens - 1) {
+        return false;
+    }
+    for (int j = 0; j < batch.n_tokens; ++j) {
+        if (batch.logits[j] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void whisper_batch_output_ids(const whisper_batch & batch, std::vector<int32_t> & ids) {
+    ids.clear();
+    for (int i = 0; i < batch.n_tokens; ++i) {
+        if (whisper_batch_wants_logits(batch, i)) {
+            ids.push_back(i);
+        }
+    }
+}
+
+static int whisper_batch_n_outputs(const whisper_batch & batch) {
+    int n = 0;
+    for (int i = 0; i < batch.n_tokens; ++i) {
+        n += whisper_batch_wants_logits(batch, i) ? 1 : 0;
+    }
+    return n;
+}
+
 static struct ggml_cgraph * whisper_build_graph_decoder(
          whisper_context & wctx,
          whisper_state   & wstate,
@@ -2811,10 +2845,19 @@ static struct ggml_cgraph * whisper_build_graph_decoder(
                 model.d_ln_b);
     }
 
-    // compute logits only for the last token
-    // comment this line to compute logits for all n_tokens
-    // might be useful in the future
-    //cur = ggml_view_2d(ctx0, cur, cur->ne[0], 1, cur->nb[1], (cur->ne[1] - 1)*cur->nb[1]);
+    // callscope patch: compute logits only for the positions the batch asks
+    // for (a prompt pass or the alignment pass wants the last one, not one
+    // per token: the vocabulary projection is most of a token's cost).
+    // The worst-case graph keeps every row so the buffers are sized for it.
+    if (!worst_case) {
+        const int n_outputs = whisper_batch_n_outputs(batch);
+        if (n_outputs < n_tokens) {
+            struct ggml_tensor * out_ids = ggml_new_tensor_1d(ctx0, GGML_TYPE_I32, n_outputs);
+            ggml_set_name(out_ids, "out_ids");
+            ggml_set_input(out_ids);
+            cur = ggml_get_rows(ctx0, cur, out_ids);
+        }
+    }
 
     struct ggml_tensor * logits = ggml_mul_mat(ctx0, model.d_te, cur);
 
@@ -2939,6 +2982,14 @@ static bool whisper_decode_internal(
             ggml_backend_tensor_set(KQ_mask, wstate.inp_mask.data(), 0, ggml_nelements(KQ_mask)*sizeof(float));
         }
 
+        // callscope patch: the rows that get logits (see the graph)
+        if (struct ggml_tensor * out_ids = ggml_graph_get_tensor(gf, "out_ids")) {
+            std::vector<int32_t> ids;
+            ids.reserve(n_tokens);
+            whisper_batch_output_ids(batch, ids);
+            ggml_backend_tensor_set(out_ids, ids.data(), 0, ids.size()*sizeof(int32_t));
+        }
+
         logits = ggml_graph_node(gf, -1);
 
         if (!ggml_graph_compute_helper(sched, gf, n_threads)) {
@@ -2946,12 +2997,16 @@ static bool whisper_decode_internal(
         }
     }
 
+    // callscope patch: logits holds one row per output position, in order;
+    // logits_out keeps one row per token, as before
     logits_out.resize(n_tokens*n_vocab);
-    for (int i = 0; i < n_tokens; i++) {
-        if (batch.logits[i] == 0) {
+    const bool compact = logits->ne[1] < n_tokens;
+    for (int i = 0, row = 0; i < n_tokens; i++) {
+        if (!whisper_batch_wants_logits(batch, i)) {
             continue;
         }
-        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*i), sizeof(float)*n_vocab);
+        const int src = compact ? row++ : i;
+        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*src), sizeof(float)*n_vocab);
     }
 
     if (batch.n_tokens > 1) {
@@ -8915,8 +8970,9 @@ static void whisper_exp_compute_token_level_timestamps_dtw(
     struct ggml_cgraph * gf = ggml_new_graph(gctx);
     ggml_build_forward_expand(gf, w);
 
-    ggml_backend_ptr backend { ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr) };
-    ggml_backend_graph_compute(backend.get(), gf);
+    // callscope patch: on the caller's threads, not ggml's default of 4
+    // (four spinning threads per worker oversubscribe a batch's cores)
+    ggml_graph_compute_helper(gf, n_threads, nullptr, nullptr);
 
     ggml_tensor * alignment = dtw_and_backtrace(gctx, w);
 
