@@ -3,7 +3,7 @@
 #include <cassert>
 
 // precomputed gelu table for f16 (128 KB)
-ggml_fp16_t ggml_table_gelu_f16[1 << 16];
+ggml_fp16_t ggml_table_gelu_f16[(1 << 16) + 1]; // callscope patch: see vec.h
 
 // precomputed quick gelu table for f16 (128 KB)
 ggml_fp16_t ggml_table_gelu_quick_f16[1 << 16];

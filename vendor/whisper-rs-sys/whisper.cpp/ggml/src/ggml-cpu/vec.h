@@ -30,7 +30,9 @@ extern "C" {
 //
 
 // precomputed gelu table for f16 (128 KB)
-extern ggml_fp16_t ggml_table_gelu_f16[1 << 16];
+// callscope patch: one element more, so a 32-bit gather of the last entry
+// stays inside the table (ggml_vec_gelu_f32)
+extern ggml_fp16_t ggml_table_gelu_f16[(1 << 16) + 1];
 
 // precomputed quick gelu table for f16 (128 KB)
 extern ggml_fp16_t ggml_table_gelu_quick_f16[1 << 16];
@@ -995,7 +997,24 @@ inline static void ggml_vec_gelu_erf_f16(const int n, ggml_fp16_t * y, const ggm
 #ifdef GGML_GELU_FP16
 inline static void ggml_vec_gelu_f32(const int n, float * y, const float * x) {
     uint16_t t;
-    for (int i = 0; i < n; ++i) {
+    int i = 0;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+    // callscope patch: 16 at a time, with the same table and the same
+    // rounding, so the same results as the loop below (which was 3.5% of a
+    // CPU batch's time, one table lookup per element)
+    const __m512 lo = _mm512_set1_ps(-10.0f);
+    const __m512 hi = _mm512_set1_ps(10.0f);
+    for (; i + 15 < n; i += 16) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        const __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __m512i g = _mm512_i32gather_epi32(_mm512_cvtepu16_epi32(h), (const void *) ggml_table_gelu_f16, 2);
+        __m512 r = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g));
+        r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, lo, _CMP_LE_OQ), r, _mm512_setzero_ps());
+        r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, hi, _CMP_GE_OQ), r, v);
+        _mm512_storeu_ps(y + i, r);
+    }
+#endif
+    for (; i < n; ++i) {
         if (x[i] <= -10.0f) {
             y[i] = 0.0f;
         } else if (x[i] >= 10.0f) {
@@ -1556,7 +1575,39 @@ inline static void ggml_vec_sum_bf16_ggf(const int n, float * s, const ggml_bf16
 inline static void ggml_vec_max_f32(const int n, float * s, const float * x) {
 #ifndef GGML_USE_ACCELERATE
     float max = -INFINITY;
-    for (int i = 0; i < n; ++i) {
+    int i = 0;
+#if defined(__AVX512F__)
+    // callscope patch: four vectors at a time (the scalar loop was most of
+    // the softmax's time in the encoder's attention)
+    __m512 m0 = _mm512_set1_ps(-INFINITY);
+    __m512 m1 = m0, m2 = m0, m3 = m0;
+    for (; i + 63 < n; i += 64) {
+        m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + i));
+        m1 = _mm512_max_ps(m1, _mm512_loadu_ps(x + i + 16));
+        m2 = _mm512_max_ps(m2, _mm512_loadu_ps(x + i + 32));
+        m3 = _mm512_max_ps(m3, _mm512_loadu_ps(x + i + 48));
+    }
+    for (; i + 15 < n; i += 16) {
+        m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + i));
+    }
+    max = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+#elif defined(__AVX__)
+    __m256 m0 = _mm256_set1_ps(-INFINITY);
+    __m256 m1 = m0;
+    for (; i + 15 < n; i += 16) {
+        m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
+        m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + i + 8));
+    }
+    for (; i + 7 < n; i += 8) {
+        m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
+    }
+    m0 = _mm256_max_ps(m0, m1);
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m0), _mm256_extractf128_ps(m0, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    max = _mm_cvtss_f32(h);
+#endif
+    for (; i < n; ++i) {
         max = MAX(max, x[i]);
     }
     *s = max;
