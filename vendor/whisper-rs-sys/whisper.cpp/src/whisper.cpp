@@ -743,6 +743,14 @@ struct whisper_model {
     // decoder.token_embedding
     struct ggml_tensor * d_te;
 
+    // callscope patch: d_te again, its rows padded to a multiple of 8, in
+    // the CPU's repacked layout, for the output projection (the logits).
+    // d_te itself is also read by get_rows, which the repacked layout does
+    // not support, so upstream projects with the plain layout's one-row dot
+    // products. Null when there is no such layout for the weight type (or
+    // the weights are on a GPU).
+    struct ggml_tensor * d_te_out = nullptr;
+
     // decoder.ln
     struct ggml_tensor * d_ln_w;
     struct ggml_tensor * d_ln_b;
@@ -1798,6 +1806,18 @@ static bool whisper_model_load(struct whisper_model_loader * loader, whisper_con
 
         model.d_te = create_tensor(ASR_TENSOR_DEC_TOKEN_EMBD_WEIGHT, ASR_SYSTEM_DECODER, ggml_new_tensor_2d(ctx, wtype, n_text_state, n_vocab));
 
+        // callscope patch: the output projection's copy of d_te (see d_te_out)
+        if (ggml_is_quantized(wtype)) {
+            ggml_tensor * meta_out = ggml_new_tensor_2d(ctx, wtype, n_text_state, GGML_PAD(n_vocab, 8));
+            ggml_tensor * meta_te = ggml_new_tensor_2d(ctx, wtype, n_text_state, n_vocab);
+            ggml_backend_buffer_type_t buft_out = select_weight_buft(hparams, meta_out, GGML_OP_MUL_MAT, buft_list);
+            ggml_backend_buffer_type_t buft_te = select_weight_buft(hparams, meta_te, GGML_OP_GET_ROWS, buft_list);
+            if (buft_out && buft_out != buft_te && buft_te == ggml_backend_cpu_buffer_type()) {
+                model.d_te_out = ggml_dup_tensor(get_ctx(buft_out), meta_out);
+                ggml_set_name(model.d_te_out, "decoder.token_embedding.weight.out");
+            }
+        }
+
         model.d_ln_w = create_tensor(ASR_TENSOR_LN_WEIGHT, ASR_SYSTEM_DECODER, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, n_text_state));
         model.d_ln_b = create_tensor(ASR_TENSOR_LN_BIAS, ASR_SYSTEM_DECODER, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, n_text_state));
 
@@ -1930,6 +1950,16 @@ static bool whisper_model_load(struct whisper_model_loader * loader, whisper_con
                 loader->read(loader->context, read_buf.data(), read_buf.size());
 
                 ggml_backend_tensor_set(tensor, read_buf.data(), 0, ggml_nbytes(tensor));
+            }
+
+            // callscope patch: fill the output projection's copy of d_te,
+            // in one call (a repacked buffer takes a tensor whole), the
+            // padding rows zero
+            if (tensor == model.d_te && model.d_te_out) {
+                std::vector<char> out(ggml_nbytes(model.d_te_out), 0);
+                ggml_backend_tensor_get(tensor, out.data(), 0, ggml_nbytes(tensor));
+                ggml_backend_tensor_set(model.d_te_out, out.data(), 0, out.size());
+                total_size += out.size();
             }
 
             total_size += ggml_nbytes(tensor);
@@ -2859,7 +2889,9 @@ static struct ggml_cgraph * whisper_build_graph_decoder(
         }
     }
 
-    struct ggml_tensor * logits = ggml_mul_mat(ctx0, model.d_te, cur);
+    // callscope patch: the repacked copy when there is one (its extra rows,
+    // past n_vocab, are zero and never read)
+    struct ggml_tensor * logits = ggml_mul_mat(ctx0, model.d_te_out ? model.d_te_out : model.d_te, cur);
 
     // [EXPERIMENTAL] Token-level timestamps with DTW
     if (wctx.params.dtw_token_timestamps && aheads_cross_QKs != nullptr) {
@@ -3006,7 +3038,8 @@ static bool whisper_decode_internal(
             continue;
         }
         const int src = compact ? row++ : i;
-        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*src), sizeof(float)*n_vocab);
+        // a row may be longer than n_vocab (d_te_out's padding)
+        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), logits->nb[1]*src, sizeof(float)*n_vocab);
     }
 
     if (batch.n_tokens > 1) {
