@@ -15,11 +15,17 @@ With --stereo the files are stereo calls, transcribed the way a team
 would with faster-whisper: each channel split out
 (decode_audio(split_stereo=True)), Silero VAD on, --workers files at once
 on one model (num_workers). It prints one JSON line per call and channel
-({"id", "channel", "text", "audio"}) and a last line with the batch's wall
+({"id", "channel", "text", "audio", "segments"}: segments as
+[start, end, text] in seconds of the recording) and a last line with the
+batch's wall
 time from loading the model to the last call ("batch_seconds") and the
 peak RSS. With --mixdown as well, each file is transcribed with
 faster-whisper's defaults instead (the stereo file mixed down to mono, no
-VAD): one JSON line per call with "channel": -1.
+VAD): one JSON line per call with "channel": -1. With --word-timestamps
+as well, faster-whisper aligns every word (word_timestamps=True, its
+cross-attention DTW: what callscope's token alignment does) and the
+segments are its words cut into sentences after 。？！, the way callscope
+cuts its own.
 
 Run by callscope inside a venv under $CALLSCOPE_CACHE; by hand:
     python asr_bench_faster_whisper.py --model-dir DIR list.tsv
@@ -45,6 +51,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="files at once (--stereo)")
     parser.add_argument(
         "--mixdown", action="store_true", help="--stereo: mono mixdown, no VAD (the defaults)"
+    )
+    parser.add_argument(
+        "--word-timestamps",
+        action="store_true",
+        help="--stereo: align words; segments are sentences cut from them",
     )
     parser.add_argument("list", help="TSV file: id<TAB>audio path")
     args = parser.parse_args()
@@ -84,9 +95,12 @@ def main() -> int:
     return 0
 
 
-def transcribe(model, args, audio, vad):
+def transcribe(model, args, audio, vad, spans=None):
     """One file or signal with the settings callscope uses: language zh,
-    the same prompt and beam, one temperature. Returns the text and info."""
+    the same prompt and beam, one temperature. Returns the text and info;
+    appends [start, end, text] per segment to spans when given (sentences
+    cut from aligned words with --word-timestamps)."""
+    words = spans is not None and args.word_timestamps
     segments, info = model.transcribe(
         audio,
         language="zh",
@@ -95,9 +109,36 @@ def transcribe(model, args, audio, vad):
         temperature=0.0,
         condition_on_previous_text=True,
         vad_filter=vad,
+        word_timestamps=words,
     )
-    # Segments are generated lazily: decoding happens while joining.
-    return "".join(segment.text for segment in segments), info
+    # Segments are generated lazily: decoding happens here.
+    texts = []
+    for segment in segments:
+        texts.append(segment.text)
+        if spans is None:
+            continue
+        if words and segment.words:
+            spans.extend(sentences(segment.words))
+        else:
+            spans.append([segment.start, segment.end, segment.text])
+    return "".join(texts), info
+
+
+def sentences(words):
+    """Aligned words cut into [start, end, text] after 。？！."""
+    cut = []
+    current = None
+    for word in words:
+        if current is None:
+            current = [word.start, word.end, ""]
+        current[1] = word.end
+        current[2] += word.word
+        if word.word.rstrip().endswith(("。", "？", "！", "?", "!")):
+            cut.append(current)
+            current = None
+    if current is not None:
+        cut.append(current)
+    return cut
 
 
 def peak_rss_mib() -> float:
@@ -128,10 +169,19 @@ def stereo_batch(args, model, decode_audio, started) -> int:
             channels = decode_audio(path, split_stereo=True)
         results = []
         for channel, audio in enumerate(channels):
-            text, info = transcribe(model, args, audio, vad=not args.mixdown)
+            spans = []
+            text, info = transcribe(model, args, audio, vad=not args.mixdown, spans=spans)
             if args.mixdown:
                 channel = -1
-            results.append({"id": clip_id, "channel": channel, "text": text, "audio": info.duration})
+            results.append(
+                {
+                    "id": clip_id,
+                    "channel": channel,
+                    "text": text,
+                    "audio": info.duration,
+                    "segments": spans,
+                }
+            )
         return results
 
     items = read_list(args.list)

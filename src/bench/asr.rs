@@ -419,11 +419,22 @@ fn batch_rows(
     let venv_python = ensure_faster_whisper(cache, output)?;
     let prompt = AsrConfig::default().initial_prompt;
     // Each plan the way a team would tune it (channels split, Silero VAD),
-    // then the last (fastest) plan with faster-whisper's defaults: the
-    // stereo file mixed down to mono, no VAD.
-    let mut runs: Vec<((usize, usize), bool)> = plans.iter().map(|&plan| (plan, false)).collect();
-    runs.extend(plans.last().map(|&plan| (plan, true)));
-    for ((workers, threads), mixdown) in runs {
+    // once as it comes and once with every word aligned (what callscope's
+    // token alignment does), then the last (fastest) plan with
+    // faster-whisper's defaults: the stereo file mixed down to mono, no VAD.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Run {
+        Split,
+        Words,
+        Mixdown,
+    }
+    let mut runs: Vec<((usize, usize), Run)> = Vec::new();
+    for &plan in &plans {
+        runs.push((plan, Run::Split));
+        runs.push((plan, Run::Words));
+    }
+    runs.extend(plans.last().map(|&plan| (plan, Run::Mixdown)));
+    for ((workers, threads), run) in runs {
         let score = FasterWhisperBatch {
             python: &venv_python,
             model_dir: &ct2_dir,
@@ -432,13 +443,18 @@ fn batch_rows(
             workers,
             beam_size: args.beam_size,
             prompt: &prompt,
-            mixdown,
+            mixdown: run == Run::Mixdown,
+            word_timestamps: run == Run::Words,
         }
         .run(&calls)?;
-        let (label, how) = if mixdown {
-            (" mixdown", "stereo mixed to mono, no VAD (the defaults)")
-        } else {
-            ("", "channels split, Silero VAD")
+        let (label, how) = match run {
+            Run::Split => ("", "channels split, Silero VAD"),
+            Run::Words => (
+                " words",
+                "channels split, Silero VAD, word_timestamps (segments: aligned words cut \
+                 into sentences)",
+            ),
+            Run::Mixdown => (" mixdown", "stereo mixed to mono, no VAD (the defaults)"),
         };
         push_batch_rows(
             &mut rows,

@@ -7,12 +7,14 @@
 //! ([`pipeline::transcribe_batch`]: decode, VAD per channel, recognition per
 //! role, store) and through faster-whisper as a team would run it on the
 //! same files: each channel split out (`decode_audio(split_stereo=True)`),
-//! Silero VAD, the same CTranslate2 weights, the same prompt and beam, and
-//! once more with faster-whisper's defaults (the file mixed down to mono,
-//! no VAD). Both sides are timed from loading the model to the last call
+//! Silero VAD, the same CTranslate2 weights, the same prompt and beam, once
+//! as it comes and once with every word aligned (`word_timestamps=True`,
+//! the counterpart of callscope's token alignment), and once more with
+//! faster-whisper's defaults (the file mixed down to mono, no VAD). Both sides are timed from loading the model to the last call
 //! done, on the same cores, once with one worker using every core and once
 //! with one single-threaded worker per core; CER is counted per call and
-//! role (the mixdown: per call).
+//! role (the mixdown: per call), and "by line" for every engine that gives
+//! segment times.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -160,22 +162,42 @@ pub(super) fn run_callscope(
                 .collect();
             score.add(role, CerCount::of(call.reference(role), &text));
         }
-        score.turn_cer.add(turn_cer(&call.turns, &stored.segments));
+        let spans = stored.segments.iter().map(Span::of);
+        score.turn_cer.add(turn_cer(&call.turns, spans));
     }
     Ok(score)
 }
 
-/// CER of `segments` judged line by line: each segment's text goes to the
-/// placed line of its role that it overlaps most (text over no line of its
-/// role counts as inserted).
-fn turn_cer(turns: &[PlacedTurn], segments: &[Segment]) -> CerCount {
+/// A recognized stretch of one role: seconds of the recording and text.
+struct Span<'a> {
+    role: Role,
+    start: f64,
+    end: f64,
+    text: &'a str,
+}
+
+impl<'a> Span<'a> {
+    fn of(segment: &'a Segment) -> Span<'a> {
+        Span {
+            role: segment.role,
+            start: segment.start,
+            end: segment.end,
+            text: &segment.text,
+        }
+    }
+}
+
+/// CER of `spans` judged line by line: each span's text goes to the placed
+/// line of its role that it overlaps most (text over no line of its role
+/// counts as inserted).
+fn turn_cer<'a>(turns: &[PlacedTurn], spans: impl IntoIterator<Item = Span<'a>>) -> CerCount {
     let mut heard = vec![String::new(); turns.len()];
     let mut stray = String::new();
-    for segment in segments {
-        let own_role = |turn: &PlacedTurn| turn.role == segment.role;
-        match compose::most_overlapped(turns, segment.start, segment.end, own_role) {
-            Some(index) => heard[index].push_str(&segment.text),
-            None => stray.push_str(&segment.text),
+    for span in spans {
+        let own_role = |turn: &PlacedTurn| turn.role == span.role;
+        match compose::most_overlapped(turns, span.start, span.end, own_role) {
+            Some(index) => heard[index].push_str(span.text),
+            None => stray.push_str(span.text),
         }
     }
     let mut count = CerCount::of("", &stray);
@@ -263,6 +285,10 @@ pub(super) struct FasterWhisperBatch<'a> {
     /// faster-whisper's defaults instead: the file mixed down to mono, no
     /// VAD (scored against both roles' lines in order; no role figures).
     pub mixdown: bool,
+    /// Every word aligned (`word_timestamps=True`, what callscope's token
+    /// alignment does); its segments for CER by line are the words cut into
+    /// sentences after 。？！, the way callscope cuts its own.
+    pub word_timestamps: bool,
 }
 
 impl FasterWhisperBatch<'_> {
@@ -279,6 +305,9 @@ impl FasterWhisperBatch<'_> {
         if self.mixdown {
             command.arg("--mixdown");
         }
+        if self.word_timestamps {
+            command.arg("--word-timestamps");
+        }
         command
             .arg("--model-dir")
             .arg(self.model_dir)
@@ -292,14 +321,17 @@ impl FasterWhisperBatch<'_> {
         let stdout = super::asr::run_faster_whisper(&mut command, &script)?;
         let mut score = BatchScore::default();
         let mut seen = 0;
+        // (role, start, end, text) of each call's segments, for CER by line
+        let mut spans: Vec<Vec<(Role, f64, f64, String)>> = vec![Vec::new(); calls.len()];
         for line in stdout.lines() {
             let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
             };
             if let (Some(id), Some(channel)) = (value["id"].as_str(), value["channel"].as_i64()) {
-                let Some(call) = calls.iter().find(|call| call.id == id) else {
+                let Some(index) = calls.iter().position(|call| call.id == id) else {
                     continue;
                 };
+                let call = &calls[index];
                 let text = value["text"].as_str().unwrap_or("");
                 if channel < 0 {
                     // One mixed-down channel: the whole call's lines.
@@ -314,10 +346,30 @@ impl FasterWhisperBatch<'_> {
                     Role::Customer
                 };
                 score.add(role, CerCount::of(call.reference(role), text));
+                for segment in value["segments"].as_array().into_iter().flatten() {
+                    if let (Some(start), Some(end), Some(text)) = (
+                        segment[0].as_f64(),
+                        segment[1].as_f64(),
+                        segment[2].as_str(),
+                    ) {
+                        spans[index].push((role, start, end, text.to_string()));
+                    }
+                }
                 seen += 1;
             } else if let Some(seconds) = value["batch_seconds"].as_f64() {
                 score.wall_seconds = seconds;
                 score.peak_rss_mib = value["peak_rss_mib"].as_f64().unwrap_or(0.0);
+            }
+        }
+        if !self.mixdown {
+            for (call, spans) in calls.iter().zip(&spans) {
+                let spans = spans.iter().map(|(role, start, end, text)| Span {
+                    role: *role,
+                    start: *start,
+                    end: *end,
+                    text,
+                });
+                score.turn_cer.add(turn_cer(&call.turns, spans));
             }
         }
         let channels_per_call = if self.mixdown { 1 } else { 2 };
