@@ -10,11 +10,12 @@
 //! Silero VAD, the same CTranslate2 weights, the same prompt and beam, once
 //! as it comes and once with every word aligned (`word_timestamps=True`,
 //! the counterpart of callscope's token alignment), and once more with
-//! faster-whisper's defaults (the file mixed down to mono, no VAD). Both sides are timed from loading the model to the last call
-//! done, on the same cores, once with one worker using every core and once
-//! with one single-threaded worker per core; CER is counted per call and
-//! role (the mixdown: per call), and "by line" for every engine that gives
-//! segment times.
+//! faster-whisper's defaults (the file mixed down to mono, no VAD). Both
+//! sides are timed from loading the model to the last call done, on the
+//! same cores, once with one worker using every core and once with one
+//! single-threaded worker per core; CER is counted per call and role (the
+//! mixdown: per call), and "by line" for every engine that gives segment
+//! times.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
