@@ -7,6 +7,12 @@
 //! `exp(x - max)` overflow and the row NaN. The vector GELU must give the
 //! scalar loop's results to the bit: the same values are laid out once
 //! where the 16-wide path takes them and once in the scalar tail.
+//!
+//! The repacked q8_0 matrix product (patch 9) must give what the plain
+//! layout gives: the same weights, once in the CPU's repacked buffer and
+//! once in a plain one, times the same activations, for every path through
+//! the kernels (one row, four, tails of 1-3 rows; 1-3 column tiles and their
+//! tails; one and two threads).
 
 #![allow(unsafe_code)] // ggml's C API, on tensors this file sizes
 
@@ -108,6 +114,166 @@ fn gelu_vector_path_matches_the_scalar_path() {
                 (f64::from(vector) - exact).abs() <= 2e-3 * exact.abs().max(1.0),
                 "gelu({value}) = {vector}, expected {exact}"
             );
+        }
+    }
+}
+
+/// The CPU backend's repacked buffer type ("CPU_REPACK").
+fn repack_buffer_type() -> ggml::ggml_backend_buffer_type_t {
+    unsafe {
+        let reg = ggml::ggml_backend_cpu_reg();
+        let address = ggml::ggml_backend_reg_get_proc_address(
+            reg,
+            c"ggml_backend_dev_get_extra_bufts".as_ptr(),
+        );
+        assert!(
+            !address.is_null(),
+            "the CPU backend lists no extra buffer types"
+        );
+        let get_extra: unsafe extern "C" fn(
+            ggml::ggml_backend_dev_t,
+        ) -> *mut ggml::ggml_backend_buffer_type_t = std::mem::transmute(address);
+        let mut list = get_extra(ggml::ggml_backend_reg_dev_get(reg, 0));
+        while !(*list).is_null() {
+            let name = std::ffi::CStr::from_ptr(ggml::ggml_backend_buft_name(*list));
+            if name.to_bytes() == b"CPU_REPACK" {
+                return *list;
+            }
+            list = list.add(1);
+        }
+        panic!("no CPU_REPACK buffer type");
+    }
+}
+
+/// `weights` (q8_0, `n` rows of `k`) in a buffer of `buffer_type`, times
+/// `x` (`m` rows of `k`) on `threads` threads: `m` rows of `n`, and whether
+/// the weights took a repacked layout.
+fn q8_0_mul_mat(
+    weights: &[u8],
+    k: usize,
+    n: usize,
+    x: &[f32],
+    m: usize,
+    threads: i32,
+    buffer_type: ggml::ggml_backend_buffer_type_t,
+) -> (Vec<f32>, bool) {
+    unsafe {
+        ggml::ggml_cpu_init();
+        let weight_ctx = ggml::ggml_init(ggml::ggml_init_params {
+            mem_size: ggml::ggml_tensor_overhead() * 2,
+            mem_buffer: std::ptr::null_mut(),
+            no_alloc: true,
+        });
+        let w = ggml::ggml_new_tensor_2d(
+            weight_ctx,
+            ggml::ggml_type_GGML_TYPE_Q8_0,
+            k as i64,
+            n as i64,
+        );
+        let buffer = ggml::ggml_backend_alloc_ctx_tensors_from_buft(weight_ctx, buffer_type);
+        assert!(!buffer.is_null());
+        assert_eq!(ggml::ggml_nbytes(w), weights.len());
+        ggml::ggml_backend_tensor_set(w, weights.as_ptr().cast(), 0, weights.len());
+        let repacked = !(*w).extra.is_null();
+
+        let ctx = ggml::ggml_init(ggml::ggml_init_params {
+            mem_size: 64 * 1024 * 1024,
+            mem_buffer: std::ptr::null_mut(),
+            no_alloc: false,
+        });
+        let a = ggml::ggml_new_tensor_2d(ctx, ggml::ggml_type_GGML_TYPE_F32, k as i64, m as i64);
+        std::ptr::copy_nonoverlapping(x.as_ptr(), (*a).data.cast::<f32>(), x.len());
+        let product = ggml::ggml_mul_mat(ctx, w, a);
+        let graph = ggml::ggml_new_graph(ctx);
+        ggml::ggml_build_forward_expand(graph, product);
+        let status = ggml::ggml_graph_compute_with_ctx(ctx, graph, threads);
+        assert_eq!(status, ggml::ggml_status_GGML_STATUS_SUCCESS);
+        let out = std::slice::from_raw_parts((*product).data.cast::<f32>(), m * n).to_vec();
+        ggml::ggml_free(ctx);
+        ggml::ggml_backend_buffer_free(buffer);
+        ggml::ggml_free(weight_ctx);
+        (out, repacked)
+    }
+}
+
+/// Deterministic values in about [-1, 1], some of them large.
+fn pseudo_random(count: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..count)
+        .map(|i| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let unit = (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
+            if i % 97 == 0 {
+                unit * 8.0
+            } else {
+                unit
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn repacked_q8_0_product_matches_the_plain_layout() {
+    let repack = repack_buffer_type();
+    let plain = unsafe { ggml::ggml_backend_cpu_buffer_type() };
+    // The kernels exist for x86 with AVX-512 VNNI; elsewhere q8_0 stays plain.
+    #[cfg(target_arch = "x86_64")]
+    let expect_repacked = std::arch::is_x86_feature_detected!("avx512vnni")
+        && std::arch::is_x86_feature_detected!("avx512bw");
+    #[cfg(not(target_arch = "x86_64"))]
+    let expect_repacked = false;
+
+    for (k, n) in [
+        (32, 16),
+        (96, 48),
+        (512, 64),
+        (512, 80),
+        (2048, 512),
+        (64, 51872),
+    ] {
+        let w = pseudo_random(k * n, (k * 31 + n) as u64);
+        let mut weights =
+            vec![0u8; unsafe { ggml::ggml_row_size(ggml::ggml_type_GGML_TYPE_Q8_0, k as i64) } * n];
+        unsafe {
+            ggml::ggml_quantize_chunk(
+                ggml::ggml_type_GGML_TYPE_Q8_0,
+                w.as_ptr(),
+                weights.as_mut_ptr().cast(),
+                0,
+                n as i64,
+                k as i64,
+                std::ptr::null(),
+            );
+        }
+        let rows: &[usize] = if n > 4096 {
+            &[1, 5]
+        } else {
+            &[1, 2, 3, 4, 5, 8, 13]
+        };
+        for &m in rows {
+            let x = pseudo_random(k * m, (m * 7 + k) as u64);
+            for threads in [1, 2] {
+                let (expected, plain_repacked) =
+                    q8_0_mul_mat(&weights, k, n, &x, m, threads, plain);
+                assert!(!plain_repacked);
+                let (got, repacked) = q8_0_mul_mat(&weights, k, n, &x, m, threads, repack);
+                assert_eq!(
+                    repacked, expect_repacked,
+                    "k {k}, n {n}: repacked layout taken"
+                );
+                for (index, (g, e)) in got.iter().zip(&expected).enumerate() {
+                    assert!(
+                        (g - e).abs() <= 1e-4 * e.abs().max(1.0),
+                        "k {k}, n {n}, m {m}, threads {threads}: [{}][{}] = {g}, plain layout {e}",
+                        index / n,
+                        index % n
+                    );
+                }
+            }
         }
     }
 }

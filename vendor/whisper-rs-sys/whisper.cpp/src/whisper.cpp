@@ -743,7 +743,7 @@ struct whisper_model {
     // decoder.token_embedding
     struct ggml_tensor * d_te;
 
-    // callscope patch: d_te again, its rows padded to a multiple of 8, in
+    // callscope patch: d_te again, its rows padded to a multiple of 16, in
     // the CPU's repacked layout, for the output projection (the logits).
     // d_te itself is also read by get_rows, which the repacked layout does
     // not support, so upstream projects with the plain layout's one-row dot
@@ -1808,7 +1808,7 @@ static bool whisper_model_load(struct whisper_model_loader * loader, whisper_con
 
         // callscope patch: the output projection's copy of d_te (see d_te_out)
         if (ggml_is_quantized(wtype)) {
-            ggml_tensor * meta_out = ggml_new_tensor_2d(ctx, wtype, n_text_state, GGML_PAD(n_vocab, 8));
+            ggml_tensor * meta_out = ggml_new_tensor_2d(ctx, wtype, n_text_state, GGML_PAD(n_vocab, 16));
             ggml_tensor * meta_te = ggml_new_tensor_2d(ctx, wtype, n_text_state, n_vocab);
             ggml_backend_buffer_type_t buft_out = select_weight_buft(hparams, meta_out, GGML_OP_MUL_MAT, buft_list);
             ggml_backend_buffer_type_t buft_te = select_weight_buft(hparams, meta_te, GGML_OP_GET_ROWS, buft_list);

@@ -14,6 +14,7 @@
 #include <cassert>
 #include <cstdlib> // for qsort
 #include <cstdio>  // for GGML_ASSERT
+#include <vector>  // callscope patch: q8_0_act_terms
 
 #define GGML_CPU_CLANG_WORKAROUND
 #include "../../repack.h"
@@ -6305,3 +6306,214 @@ void ggml_gemm_q2_K_8x8_q8_K(int n, float * GGML_RESTRICT s, size_t bs, const vo
 
 #endif
 }
+
+#if defined(GGML_CPU_REPACK_Q8_0_16X4)
+// callscope patch: q8_0 weights in block_q8_0x16 (see repack.h) against q8_0
+// activations, with AVX-512 VNNI. Each vpdpbusd multiplies four values of
+// sixteen weight rows (u8, stored +128) by four values of one activation row
+// (s8, broadcast), so a block's integer dot product comes out as in
+// ggml_vec_dot_q8_0_q8_0 plus 128 times the sum of the activation block's
+// values; the accumulators start at minus that. Each block then adds
+// float(dot) * (weight scale * activation scale) to a float accumulator, as
+// ggml_vec_dot_q8_0_q8_0 does.
+
+namespace {
+
+// Per block of one activation row: the correction for the +128 and the scale.
+struct q8_0_act_terms {
+    int32_t   stack_corr[1024];
+    float     stack_scale[1024];
+    std::vector<int32_t> heap_corr;
+    std::vector<float>   heap_scale;
+    int32_t * corr;
+    float *   scale;
+
+    explicit q8_0_act_terms(size_t n) {
+        if (n <= 1024) {
+            corr  = stack_corr;
+            scale = stack_scale;
+        } else {
+            heap_corr.resize(n);
+            heap_scale.resize(n);
+            corr  = heap_corr.data();
+            scale = heap_scale.data();
+        }
+    }
+};
+
+// Four activation rows (block_q8_0x4 from ggml_quantize_mat_q8_0_4x8) times
+// NT groups of sixteen weight rows.
+template <int NT>
+inline void gemm_q8_0_16x4_tile(int nb, const block_q8_0x4 * a, const int32_t * corr, const float * ascale,
+                                const block_q8_0x16 * w, float * s, size_t bs) {
+    __m512 acc[4][NT];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; t++) {
+            acc[r][t] = _mm512_setzero_ps();
+        }
+    }
+    for (int b = 0; b < nb; b++) {
+        __m512i iacc[4][NT];
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const __m512i c = _mm512_set1_epi32(corr[4 * b + r]);
+#pragma GCC unroll 4
+            for (int t = 0; t < NT; t++) {
+                iacc[r][t] = c;
+            }
+        }
+        const int8_t * qa = a[b].qs;
+#pragma GCC unroll 8
+        for (int g = 0; g < QK8_0 / 4; g++) {
+            __m512i wv[NT];
+#pragma GCC unroll 4
+            for (int t = 0; t < NT; t++) {
+                wv[t] = _mm512_loadu_si512((const void *) (w[t * nb + b].qs + 64 * g));
+            }
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) {
+                // values 4g..4g+3 of row r: chunks of eight values, four rows to a chunk
+                int32_t a4;
+                memcpy(&a4, qa + 32 * (g >> 1) + 8 * r + 4 * (g & 1), sizeof(a4));
+                const __m512i av = _mm512_set1_epi32(a4);
+#pragma GCC unroll 4
+                for (int t = 0; t < NT; t++) {
+                    iacc[r][t] = _mm512_dpbusd_epi32(iacc[r][t], wv[t], av);
+                }
+            }
+        }
+        __m512 wd[NT];
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; t++) {
+            wd[t] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) w[t * nb + b].d));
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const __m512 ad = _mm512_set1_ps(ascale[4 * b + r]);
+#pragma GCC unroll 4
+            for (int t = 0; t < NT; t++) {
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[r][t]), _mm512_mul_ps(wd[t], ad), acc[r][t]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; t++) {
+            _mm512_storeu_ps(s + r * bs + 16 * t, acc[r][t]);
+        }
+    }
+}
+
+// One activation row (block_q8_0) times NT groups of sixteen weight rows.
+template <int NT>
+inline void gemv_q8_0_16x4_tile(int nb, const block_q8_0 * a, const int32_t * corr, const float * ascale,
+                                const block_q8_0x16 * w, float * s) {
+    __m512 acc[NT];
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; t++) {
+        acc[t] = _mm512_setzero_ps();
+    }
+    for (int b = 0; b < nb; b++) {
+        __m512i iacc[NT];
+        const __m512i c = _mm512_set1_epi32(corr[b]);
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; t++) {
+            iacc[t] = c;
+        }
+#pragma GCC unroll 8
+        for (int g = 0; g < QK8_0 / 4; g++) {
+            int32_t a4;
+            memcpy(&a4, a[b].qs + 4 * g, sizeof(a4));
+            const __m512i av = _mm512_set1_epi32(a4);
+#pragma GCC unroll 4
+            for (int t = 0; t < NT; t++) {
+                const __m512i wv = _mm512_loadu_si512((const void *) (w[t * nb + b].qs + 64 * g));
+                iacc[t] = _mm512_dpbusd_epi32(iacc[t], wv, av);
+            }
+        }
+        const __m512 ad = _mm512_set1_ps(ascale[b]);
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; t++) {
+            const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) w[t * nb + b].d));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[t]), _mm512_mul_ps(wd, ad), acc[t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; t++) {
+        _mm512_storeu_ps(s + 16 * t, acc[t]);
+    }
+}
+
+} // namespace
+
+void ggml_gemv_q8_0_16x4_q8_0(int n, float * GGML_RESTRICT s, size_t bs, const void * GGML_RESTRICT vx, const void * GGML_RESTRICT vy, int nr, int nc) {
+    assert(n % QK8_0 == 0);
+    assert(nc % 16 == 0);
+    const int nb = n / QK8_0;
+    const int ncg = nc / 16;
+    const block_q8_0x16 * w_start = (const block_q8_0x16 *) vx;
+    const block_q8_0 *    a_start = (const block_q8_0 *) vy;
+    q8_0_act_terms terms(nb);
+
+    for (int y = 0; y < nr; y++) {
+        const block_q8_0 * a = a_start + (size_t) y * nb;
+        for (int b = 0; b < nb; b++) {
+            int32_t sum = 0;
+            for (int i = 0; i < QK8_0; i++) {
+                sum += a[b].qs[i];
+            }
+            terms.corr[b]  = -128 * sum;
+            terms.scale[b] = GGML_CPU_FP16_TO_FP32(a[b].d);
+        }
+        float * sy = s + (size_t) y * bs;
+        int x = 0;
+        for (; x + 4 <= ncg; x += 4) {
+            gemv_q8_0_16x4_tile<4>(nb, a, terms.corr, terms.scale, w_start + (size_t) x * nb, sy + 16 * x);
+        }
+        for (; x < ncg; x++) {
+            gemv_q8_0_16x4_tile<1>(nb, a, terms.corr, terms.scale, w_start + (size_t) x * nb, sy + 16 * x);
+        }
+    }
+}
+
+void ggml_gemm_q8_0_16x4_q8_0(int n, float * GGML_RESTRICT s, size_t bs, const void * GGML_RESTRICT vx, const void * GGML_RESTRICT vy, int nr, int nc) {
+    assert(n % QK8_0 == 0);
+    assert(nr % 4 == 0);
+    assert(nc % 16 == 0);
+    const int nb = n / QK8_0;
+    const int ncg = nc / 16;
+    const block_q8_0x16 * w_start = (const block_q8_0x16 *) vx;
+    const block_q8_0x4 *  a_start = (const block_q8_0x4 *) vy;
+    q8_0_act_terms terms(4 * (size_t) nb);
+    const __m512i ones = _mm512_set1_epi8(1);
+
+    for (int y = 0; y < nr / 4; y++) {
+        const block_q8_0x4 * a = a_start + (size_t) y * nb;
+        for (int b = 0; b < nb; b++) {
+            // 32-bit lane l sums bytes 4l..4l+3, which belong to row (l / 2) % 4
+            __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_loadu_si512((const void *) a[b].qs));
+            t = _mm512_dpbusd_epi32(t, ones, _mm512_loadu_si512((const void *) (a[b].qs + 64)));
+            t = _mm512_add_epi32(t, _mm512_shuffle_i32x4(t, t, _MM_SHUFFLE(1, 0, 3, 2)));
+            t = _mm512_add_epi32(t, _mm512_shuffle_epi32(t, _MM_PERM_CDAB));
+            // rows 0-3 now in lanes 0, 2, 4, 6
+            t = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), t);
+            t = _mm512_mullo_epi32(t, _mm512_set1_epi32(-128));
+            _mm_storeu_si128((__m128i *) (terms.corr + 4 * b), _mm512_castsi512_si128(t));
+            for (int r = 0; r < 4; r++) {
+                terms.scale[4 * b + r] = GGML_CPU_FP16_TO_FP32(a[b].d[r]);
+            }
+        }
+        float * sy = s + (size_t) y * 4 * bs;
+        int x = 0;
+        for (; x + 2 <= ncg; x += 2) {
+            gemm_q8_0_16x4_tile<2>(nb, a, terms.corr, terms.scale, w_start + (size_t) x * nb, sy + 16 * x, bs);
+        }
+        for (; x < ncg; x++) {
+            gemm_q8_0_16x4_tile<1>(nb, a, terms.corr, terms.scale, w_start + (size_t) x * nb, sy + 16 * x, bs);
+        }
+    }
+}
+#endif // GGML_CPU_REPACK_Q8_0_16X4
