@@ -98,7 +98,8 @@ pub struct BuiltModel {
 }
 
 /// The models `fetch` builds: Whisper base in f16, q8_0 (the default) and
-/// iq4_nl (the faster, less accurate choice).
+/// iq4_nl (smaller and less accurate; the faster one on CPUs without
+/// AVX-512 VNNI, where the vendored ggml has no repacked q8_0 kernel).
 pub const BUILT_MODELS: [BuiltModel; 3] = [
     BuiltModel {
         file: "ggml-base.bin",
