@@ -163,27 +163,27 @@ pub(super) fn run_callscope(
                 .collect();
             score.add(role, CerCount::of(call.reference(role), &text));
         }
-        let spans = stored.segments.iter().map(Span::of);
-        score.turn_cer.add(turn_cer(&call.turns, spans));
+        let spans: Vec<Span> = stored.segments.iter().map(Span::of).collect();
+        score.turn_cer.add(turn_cer(&call.turns, &spans));
     }
     Ok(score)
 }
 
 /// A recognized stretch of one role: seconds of the recording and text.
-struct Span<'a> {
+struct Span {
     role: Role,
     start: f64,
     end: f64,
-    text: &'a str,
+    text: String,
 }
 
-impl<'a> Span<'a> {
-    fn of(segment: &'a Segment) -> Span<'a> {
+impl Span {
+    fn of(segment: &Segment) -> Span {
         Span {
             role: segment.role,
             start: segment.start,
             end: segment.end,
-            text: &segment.text,
+            text: segment.text.clone(),
         }
     }
 }
@@ -191,14 +191,14 @@ impl<'a> Span<'a> {
 /// CER of `spans` judged line by line: each span's text goes to the placed
 /// line of its role that it overlaps most (text over no line of its role
 /// counts as inserted).
-fn turn_cer<'a>(turns: &[PlacedTurn], spans: impl IntoIterator<Item = Span<'a>>) -> CerCount {
+fn turn_cer(turns: &[PlacedTurn], spans: &[Span]) -> CerCount {
     let mut heard = vec![String::new(); turns.len()];
     let mut stray = String::new();
     for span in spans {
         let own_role = |turn: &PlacedTurn| turn.role == span.role;
         match compose::most_overlapped(turns, span.start, span.end, own_role) {
-            Some(index) => heard[index].push_str(span.text),
-            None => stray.push_str(span.text),
+            Some(index) => heard[index].push_str(&span.text),
+            None => stray.push_str(&span.text),
         }
     }
     let mut count = CerCount::of("", &stray);
@@ -322,8 +322,8 @@ impl FasterWhisperBatch<'_> {
         let stdout = super::asr::run_faster_whisper(&mut command, &script)?;
         let mut score = BatchScore::default();
         let mut seen = 0;
-        // (role, start, end, text) of each call's segments, for CER by line
-        let mut spans: Vec<Vec<(Role, f64, f64, String)>> = vec![Vec::new(); calls.len()];
+        // each call's segments, for CER by line
+        let mut spans: Vec<Vec<Span>> = calls.iter().map(|_| Vec::new()).collect();
         for line in stdout.lines() {
             let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
@@ -353,7 +353,12 @@ impl FasterWhisperBatch<'_> {
                         segment[1].as_f64(),
                         segment[2].as_str(),
                     ) {
-                        spans[index].push((role, start, end, text.to_string()));
+                        spans[index].push(Span {
+                            role,
+                            start,
+                            end,
+                            text: text.to_string(),
+                        });
                     }
                 }
                 seen += 1;
@@ -364,12 +369,6 @@ impl FasterWhisperBatch<'_> {
         }
         if !self.mixdown {
             for (call, spans) in calls.iter().zip(&spans) {
-                let spans = spans.iter().map(|(role, start, end, text)| Span {
-                    role: *role,
-                    start: *start,
-                    end: *end,
-                    text,
-                });
                 score.turn_cer.add(turn_cer(&call.turns, spans));
             }
         }
@@ -442,4 +441,56 @@ pub(super) fn push_batch_rows(
         "MiB",
         "whole process, all workers".to_string(),
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placed(role: Role, start: f64, end: f64, text: &str) -> PlacedTurn {
+        PlacedTurn {
+            role,
+            start,
+            end,
+            text: text.to_string(),
+            clip: String::new(),
+        }
+    }
+
+    fn span(role: Role, start: f64, end: f64, text: &str) -> Span {
+        Span {
+            role,
+            start,
+            end,
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn turn_cer_gives_each_span_to_the_line_of_its_role_it_overlaps_most() {
+        let turns = [
+            placed(Role::Agent, 0.0, 2.0, "您好"),
+            placed(Role::Customer, 1.5, 4.0, "按钮"),
+            placed(Role::Agent, 4.0, 6.0, "再见"),
+        ];
+        // Right lines, the first agent span overlapping the customer's line.
+        let right = [
+            span(Role::Agent, 0.2, 1.9, "您好"),
+            span(Role::Customer, 1.8, 3.5, "按钮"),
+            span(Role::Agent, 3.8, 5.5, "再见"),
+        ];
+        let count = turn_cer(&turns, &right);
+        assert_eq!((count.edits, count.reference_chars), (0, 6));
+        // The right words at the wrong time: the agent's farewell heard
+        // over the first agent line, and a customer span over no customer
+        // line (inserted).
+        let wrong = [
+            span(Role::Agent, 0.2, 1.9, "您好再见"),
+            span(Role::Customer, 1.8, 3.5, "按钮"),
+            span(Role::Customer, 4.5, 5.5, "喂"),
+        ];
+        let count = turn_cer(&turns, &wrong);
+        // 2 inserted into line 1, 2 deleted from line 3, 1 stray.
+        assert_eq!((count.edits, count.reference_chars), (5, 6));
+    }
 }

@@ -2511,14 +2511,6 @@ static void whisper_batch_output_ids(const whisper_batch & batch, std::vector<in
     }
 }
 
-static int whisper_batch_n_outputs(const whisper_batch & batch) {
-    int n = 0;
-    for (int i = 0; i < batch.n_tokens; ++i) {
-        n += whisper_batch_wants_logits(batch, i) ? 1 : 0;
-    }
-    return n;
-}
-
 static struct ggml_cgraph * whisper_build_graph_decoder(
          whisper_context & wctx,
          whisper_state   & wstate,
@@ -2880,7 +2872,9 @@ static struct ggml_cgraph * whisper_build_graph_decoder(
     // per token: the vocabulary projection is most of a token's cost).
     // The worst-case graph keeps every row so the buffers are sized for it.
     if (!worst_case) {
-        const int n_outputs = whisper_batch_n_outputs(batch);
+        std::vector<int32_t> ids;
+        whisper_batch_output_ids(batch, ids);
+        const int n_outputs = (int) ids.size();
         if (n_outputs < n_tokens) {
             struct ggml_tensor * out_ids = ggml_new_tensor_1d(ctx0, GGML_TYPE_I32, n_outputs);
             ggml_set_name(out_ids, "out_ids");
