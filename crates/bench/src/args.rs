@@ -1,0 +1,178 @@
+//! The benchmarks' command line: one subcommand per benchmark.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// callscope-bench: measure callscope's speed, memory and accuracy side by
+/// side with the alternative a user would pick. Each benchmark prints a
+/// Markdown table (`--json`: one JSON object); docs/benchmarks.md lists the
+/// command behind every figure.
+#[derive(Debug, Parser)]
+#[command(
+    name = "callscope-bench",
+    version,
+    about,
+    long_about,
+    max_term_width = 100
+)]
+pub struct BenchCli {
+    /// Print the rows as JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Which benchmark.
+    #[command(subcommand)]
+    pub which: BenchCommand,
+}
+
+/// The benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Search: index build time and size, query latency (p50/p99), side by
+    /// side with SQLite FTS5 (trigram) and ripgrep over the JSONL.
+    Search {
+        /// How many synthetic calls.
+        #[arg(long, default_value_t = 1_000_000)]
+        calls: u64,
+        /// Random seed for the generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Timed runs of each query kind per engine (slow engines stop
+        /// early after 20 s per kind).
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Skip the SQLite FTS5 comparison.
+        #[arg(long)]
+        no_fts5: bool,
+        /// Skip the ripgrep comparison.
+        #[arg(long)]
+        no_ripgrep: bool,
+        /// Keep the generated workspace in this folder (default: a temp dir).
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+    /// Import throughput: synthetic calls of ~30 segments into a fresh store.
+    Import {
+        /// How many calls.
+        #[arg(long, default_value_t = 100_000)]
+        calls: usize,
+        /// Random seed for the generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Redaction throughput: detect, mask and seal synthetic calls with
+    /// planted personal data.
+    Redact {
+        /// How many calls.
+        #[arg(long, default_value_t = 20_000)]
+        calls: usize,
+        /// Random seed for the generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// QA scoring throughput: synthetic calls in a temporary store, scored
+    /// against a 20-rule scorecard; plus the homophone false-positive rate.
+    Qa {
+        /// How many calls.
+        #[arg(long, default_value_t = 100_000)]
+        calls: usize,
+        /// Random seed for the generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Clean reference texts (`id<TAB>text` lines, e.g. the callcenter-tts
+        /// and asr-dev transcripts.tsv) to measure homophone false positives on.
+        #[arg(long = "texts", value_name = "FILE.tsv")]
+        texts: Vec<PathBuf>,
+    },
+    /// ASR: CER, real-time factor and memory per model on shared/asr-dev
+    /// (16 kHz and 8 kHz mu-law), side by side with faster-whisper.
+    Asr(BenchAsrArgs),
+    /// Audio stage: VAD accuracy, speaker separation, speed and memory on
+    /// calls composed from the shared clips.
+    Audio {
+        /// The shared data folder (holds asr-dev and callcenter-tts).
+        #[arg(long, default_value = "../shared")]
+        shared: std::path::PathBuf,
+        /// Composed calls per measurement.
+        #[arg(long, default_value_t = 20)]
+        calls: usize,
+        /// Hours of the long recording for speed and memory (0 skips it).
+        #[arg(long, default_value_t = 3.0)]
+        long_hours: f64,
+        /// Seed of the composed calls.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// VOC digest over a synthetic corpus with planted bursts: term-cache
+    /// precompute (cold and incremental) and digest time, separately.
+    Digest {
+        /// How many calls.
+        #[arg(long, default_value_t = 1_000_000)]
+        calls: u64,
+        /// Random seed for the generator.
+        #[arg(long, default_value_t = 11)]
+        seed: u64,
+    },
+}
+
+/// `callscope-bench asr`.
+#[derive(Debug, Args)]
+pub struct BenchAsrArgs {
+    /// ggml model files to measure (default: the fetched f16, q8_0 and iq4_nl;
+    /// the stereo batch runs the quantized two).
+    #[arg(long = "model")]
+    pub models: Vec<std::path::PathBuf>,
+    /// whisper (and CTranslate2) threads.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Only the first N clips of each data set (quick checks).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Beam size (1: greedy).
+    #[arg(long, default_value_t = 1)]
+    pub beam_size: usize,
+    /// Skip the faster-whisper side of the comparison.
+    #[arg(long)]
+    pub no_faster_whisper: bool,
+    /// Hotwords for the prompt (the callcenter-tts hotword measurement
+    /// always runs with and without the dictionary's words).
+    #[arg(long)]
+    pub hotword: Vec<String>,
+    /// Which parts to run: clips, mulaw, channel, hotwords, batch, roles
+    /// (default: all).
+    #[arg(long = "only")]
+    pub only: Vec<String>,
+    /// Stereo calls in the batch part.
+    #[arg(long, default_value_t = 12)]
+    pub batch_calls: usize,
+    /// Mono calls in the roles part (who is the agent, end to end).
+    #[arg(long, default_value_t = 12)]
+    pub role_calls: usize,
+    /// Encode every window as a padded 30 s (whisper's default) instead of
+    /// cutting the encoder context to the window (for comparison).
+    #[arg(long)]
+    pub full_audio_ctx: bool,
+    /// Do not decode again, alone, the pieces a packed window skipped
+    /// (`[asr] redecode_skipped = false`, for comparison).
+    #[arg(long)]
+    pub no_redecode: bool,
+    /// Longest packed window in seconds (`[asr] max_window_seconds`).
+    #[arg(long, default_value_t = 20.0)]
+    pub max_window: f64,
+    /// Silence between packed regions in seconds (`[asr] gap_seconds`).
+    #[arg(long, default_value_t = 0.5)]
+    pub gap: f64,
+    /// Shortest encoder input in seconds (`[asr] min_context_seconds`).
+    #[arg(long, default_value_t = 10.0)]
+    pub min_context: f64,
+    /// Share a packed window's text out by piece length instead of aligning
+    /// tokens to the audio (`[asr] align_tokens = false`, for comparison).
+    #[arg(long)]
+    pub no_align: bool,
+    /// Print every clip's reference and transcript (stderr).
+    #[arg(long)]
+    pub show: bool,
+}

@@ -1,0 +1,864 @@
+//! `callscope-bench asr`: accuracy, speed and memory of recognition.
+//!
+//! Data: `shared/asr-dev` (80 clips of real read Mandarin, 16 kHz) as is and
+//! as telephone audio (8 kHz G.711 mu-law made with sox, decoded and
+//! resampled back to 16 kHz by the audio stage); the same clips laid end to end per
+//! speaker with silences (a "channel", where skipping silence pays); and
+//! `shared/callcenter-tts` with and without the dictionary's hotwords.
+//! Each ggml model is measured, and faster-whisper runs side by side on the
+//! very CTranslate2 weights the models were converted from (int8 and
+//! float32, the same threads, prompt and beam), in a venv under the cache.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use super::Row;
+use crate::args::BenchAsrArgs;
+use callscope::output::Output;
+use callscope_asr::cer::CerCount;
+use callscope_asr::fetch::ensure_ct2;
+use callscope_asr::{
+    available_cores, cache_dir, read_hotwords_file, AsrConfig, AsrEngine, DEFAULT_MODEL_DIR,
+};
+use callscope_core::error::{Error, Result};
+use callscope_core::model::SpeechRegion;
+
+/// The faster-whisper version the comparison installs.
+pub const FASTER_WHISPER_VERSION: &str = "1.2.1";
+
+/// Silence between clips in the channel scenario, seconds.
+const CHANNEL_GAP_SECONDS: f64 = 1.5;
+
+/// A clip with its reference.
+#[derive(Debug, Clone)]
+struct Clip {
+    id: String,
+    reference: String,
+    path: PathBuf,
+}
+
+/// What one recognizer did on one data set.
+#[derive(Debug, Clone, Default)]
+struct Score {
+    cer: CerCount,
+    audio_seconds: f64,
+    compute_seconds: f64,
+    peak_rss_mib: f64,
+}
+
+impl Score {
+    fn rtf(&self) -> f64 {
+        self.compute_seconds / self.audio_seconds.max(1e-9)
+    }
+}
+
+/// The shared data folder: `$CALLSCOPE_SHARED`, else `../shared` from the
+/// working directory or from the source tree.
+pub fn shared_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CALLSCOPE_SHARED").filter(|dir| !dir.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    let candidates = [
+        std::env::current_dir()
+            .ok()
+            .map(|dir| dir.join("../shared")),
+        Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("../shared")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("asr-dev").is_dir())
+        .ok_or_else(|| {
+            Error::Usage(
+                "the benchmark data (shared/asr-dev) was not found: set CALLSCOPE_SHARED to the \
+                 folder that holds asr-dev and callcenter-tts"
+                    .to_string(),
+            )
+        })
+}
+
+fn read_clips(dir: &Path, limit: Option<usize>) -> Result<Vec<Clip>> {
+    let list = dir.join("transcripts.tsv");
+    let text = std::fs::read_to_string(&list).map_err(|error| Error::io(&list, error))?;
+    let mut clips = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim_start_matches('\u{feff}');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some((id, reference)) = line.split_once('\t') else {
+            return Err(Error::Input {
+                file: list.display().to_string(),
+                line: number + 1,
+                reason: "expected `id<TAB>text`".to_string(),
+            });
+        };
+        clips.push(Clip {
+            id: id.trim().to_string(),
+            reference: reference.trim().to_string(),
+            path: dir.join("wav").join(format!("{}.wav", id.trim())),
+        });
+    }
+    if let Some(limit) = limit {
+        clips.truncate(limit);
+    }
+    Ok(clips)
+}
+
+/// Runs the benchmark and returns its rows.
+pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
+    let shared = shared_dir()?;
+    let cache = cache_dir();
+    let threads = if args.threads == 0 {
+        available_cores()
+    } else {
+        args.threads.min(available_cores())
+    };
+    let wants = |part: &str| args.only.is_empty() || args.only.iter().any(|only| only == part);
+    let models: Vec<PathBuf> = if args.models.is_empty() {
+        callscope_asr::fetch::BUILT_MODELS
+            .iter()
+            .map(|built| Path::new(DEFAULT_MODEL_DIR).join(built.file))
+            .collect()
+    } else {
+        args.models.clone()
+    };
+    let clips = read_clips(&shared.join("asr-dev"), args.limit)?;
+    let tts = read_clips(&shared.join("callcenter-tts"), None)?;
+    let mulaw = if wants("mulaw") {
+        make_mulaw(&clips, &cache.join("bench").join("asr-dev-mulaw8k"))?
+    } else {
+        Vec::new()
+    };
+    let channels = if wants("channel") {
+        make_channels(&clips, &cache.join("bench").join("asr-dev-channels"))?
+    } else {
+        Vec::new()
+    };
+    let mut rows = Vec::new();
+    let audio: f64 = clips.iter().map(|clip| wav_seconds(&clip.path)).sum();
+    let prompt = AsrConfig::default().initial_prompt;
+    let alignment_note = if args.no_align {
+        ", tokens not aligned"
+    } else {
+        ""
+    };
+    let note_common = format!(
+        "{threads} threads, beam {}, windows {} s, gaps {} s{}{}{alignment_note}",
+        args.beam_size,
+        args.max_window,
+        args.gap,
+        if args.full_audio_ctx {
+            ", full 30 s encoder"
+        } else {
+            ""
+        },
+        if args.no_redecode {
+            ", no re-decode"
+        } else {
+            ""
+        }
+    );
+
+    // The hotword comparison runs on the default model (or the first given).
+    let hotword_model = models
+        .iter()
+        .position(|model| model.ends_with(callscope_asr::DEFAULT_MODEL_FILE))
+        .unwrap_or(0);
+    for (index, model) in models.iter().enumerate() {
+        let name = callscope_asr::engine::model_name(model);
+        let config = AsrConfig {
+            hotwords: args.hotword.clone(),
+            ..bench_config(args, model, 1, threads)
+        };
+        let note_ours = format!("{note_common}, encoder ≥ {} s", config.min_context_seconds);
+        reset_peak_rss();
+        let engine = AsrEngine::load(&config)?;
+        let mut worker = engine.worker()?;
+        let mut sets: Vec<(&str, &[Clip])> = Vec::new();
+        if wants("clips") {
+            sets.push(("asr-dev 16k", &clips));
+        }
+        if wants("mulaw") {
+            sets.push(("asr-dev 8k mu-law", &mulaw));
+        }
+        for (set, set_clips) in sets {
+            let bar = output.progress(set_clips.len() as u64, "clips");
+            bar.set_message(format!("{name} {set}"));
+            let mut score = Score::default();
+            for clip in set_clips.iter() {
+                let started = Instant::now();
+                let samples = decode_16k(&clip.path)?;
+                let seconds = samples.len() as f64 / 16_000.0;
+                let segments = worker.transcribe(
+                    &samples,
+                    &[SpeechRegion {
+                        start: 0.0,
+                        end: seconds,
+                    }],
+                )?;
+                score.compute_seconds += started.elapsed().as_secs_f64();
+                score.audio_seconds += seconds;
+                let text: String = segments
+                    .iter()
+                    .map(|segment| segment.text.as_str())
+                    .collect();
+                show_clip(args.show, &clip.id, &clip.reference, &text);
+                score.cer.add(CerCount::of(&clip.reference, &text));
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            score.peak_rss_mib = super::peak_rss_mib();
+            push_score(
+                &mut rows,
+                set,
+                &format!("callscope {name}"),
+                &score,
+                &note_ours,
+            );
+        }
+        if wants("channel") {
+            let mut score = Score::default();
+            for channel in &channels {
+                let samples = decode_16k(&channel.path)?;
+                let started = Instant::now();
+                let segments = worker.transcribe(&samples, &channel.regions)?;
+                score.compute_seconds += started.elapsed().as_secs_f64();
+                score.audio_seconds += samples.len() as f64 / 16_000.0;
+                let text: String = segments
+                    .iter()
+                    .map(|segment| segment.text.as_str())
+                    .collect();
+                show_clip(args.show, &channel.id, &channel.reference, &text);
+                score.cer.add(CerCount::of(&channel.reference, &text));
+            }
+            score.peak_rss_mib = super::peak_rss_mib();
+            push_score(
+                &mut rows,
+                "asr-dev channels",
+                &format!("callscope {name}"),
+                &score,
+                &format!("{note_ours}; speech regions given (VAD), packed into windows"),
+            );
+        }
+        if wants("hotwords") && index == hotword_model {
+            rows.extend(hotword_rows(args.show, &config, &tts, &clips, &name)?);
+        }
+    }
+
+    if !args.no_faster_whisper && (wants("clips") || wants("mulaw") || wants("channel")) {
+        let (ct2_dir, _) = ensure_ct2(&cache, &python(), &mut |line| {
+            if !output.quiet {
+                eprintln!("{line}");
+            }
+        })?;
+        let venv_python = ensure_faster_whisper(&cache, &output)?;
+        for compute_type in ["int8", "float32"] {
+            let runner = FasterWhisper {
+                python: venv_python.clone(),
+                model_dir: ct2_dir.clone(),
+                compute_type,
+                threads,
+                beam_size: args.beam_size,
+                prompt: prompt.clone(),
+            };
+            let label = format!("faster-whisper {compute_type}");
+            if wants("clips") {
+                let score = runner.run(&clips, false)?;
+                push_score(&mut rows, "asr-dev 16k", &label, &score, &note_common);
+            }
+            if wants("mulaw") {
+                let score = runner.run(&mulaw, false)?;
+                push_score(&mut rows, "asr-dev 8k mu-law", &label, &score, &note_common);
+            }
+            if wants("channel") {
+                let as_clips: Vec<Clip> = channels
+                    .iter()
+                    .map(|channel| Clip {
+                        id: channel.id.clone(),
+                        reference: channel.reference.clone(),
+                        path: channel.path.clone(),
+                    })
+                    .collect();
+                let score = runner.run(&as_clips, true)?;
+                push_score(
+                    &mut rows,
+                    "asr-dev channels",
+                    &label,
+                    &score,
+                    &format!("{note_common}; vad_filter (Silero)"),
+                );
+            }
+        }
+    }
+    if wants("batch") {
+        rows.extend(batch_rows(
+            args, &shared, &cache, threads, &models, &output,
+        )?);
+    }
+    if wants("roles") {
+        // The product's settings (dictionary hotwords on) on the default
+        // model, or the first one named.
+        let model = &models[hotword_model];
+        let config = AsrConfig {
+            model: model.clone(),
+            threads,
+            workers: 1,
+            beam_size: args.beam_size,
+            min_context_seconds: args.min_context,
+            align_tokens: !args.no_align,
+            ..AsrConfig::default()
+        };
+        rows.extend(super::asr_roles::roles_rows(
+            &config,
+            &format!(
+                "callscope {}, dictionary hotwords, beam {}{alignment_note}",
+                callscope_asr::engine::model_name(model),
+                args.beam_size
+            ),
+            &shared,
+            &cache.join("bench").join("mono-roles"),
+            args.role_calls,
+            &output,
+        )?);
+    }
+    rows.push(Row::new(
+        "asr-dev audio",
+        audio,
+        "s",
+        format!(
+            "{} clips from {}",
+            clips.len(),
+            shared.join("asr-dev").display()
+        ),
+    ));
+    Ok(rows)
+}
+
+/// callscope's settings for a measurement: the bench's flags on `model`
+/// with `workers` × `threads`, and no dictionary hotwords (faster-whisper
+/// gets the same plain prompt; hotwords are compared on their own).
+fn bench_config(args: &BenchAsrArgs, model: &Path, workers: usize, threads: usize) -> AsrConfig {
+    AsrConfig {
+        model: model.to_path_buf(),
+        threads,
+        workers,
+        beam_size: args.beam_size,
+        dictionary_hotwords: false,
+        reduce_audio_ctx: !args.full_audio_ctx,
+        redecode_skipped: !args.no_redecode,
+        max_window_seconds: args.max_window,
+        gap_seconds: args.gap,
+        min_context_seconds: args.min_context,
+        align_tokens: !args.no_align,
+        ..AsrConfig::default()
+    }
+}
+
+/// The stereo batch (`--only batch`): callscope's batch path against
+/// faster-whisper, each with one worker on every core and with one
+/// single-threaded worker per core.
+fn batch_rows(
+    args: &BenchAsrArgs,
+    shared: &Path,
+    cache: &Path,
+    cores: usize,
+    models: &[PathBuf],
+    output: &Output,
+) -> Result<Vec<Row>> {
+    use super::asr_batch::{make_batch, push_batch_rows, run_callscope, FasterWhisperBatch};
+    let calls = make_batch(
+        shared,
+        &cache.join("bench").join("stereo-batch"),
+        args.batch_calls,
+    )?;
+    let mut plans = vec![(1, cores)];
+    if cores > 1 {
+        plans.push((cores, 1));
+    }
+    // The quantized models (f16 is slower than q8_0 and no more
+    // accurate), unless models were named.
+    let models: Vec<PathBuf> = if args.models.is_empty() {
+        callscope_asr::fetch::BUILT_MODELS
+            .iter()
+            .filter(|built| built.weights != callscope_asr::ggml::WeightType::F16)
+            .map(|built| Path::new(DEFAULT_MODEL_DIR).join(built.file))
+            .collect()
+    } else {
+        models.to_vec()
+    };
+    let mut rows = Vec::new();
+    for model in &models {
+        let name = callscope_asr::engine::model_name(model);
+        for &(workers, threads) in &plans {
+            let config = bench_config(args, model, workers, threads);
+            let score = run_callscope(&config, &calls, output)?;
+            push_batch_rows(
+                &mut rows,
+                &format!("callscope {name} {workers}x{threads}"),
+                &score,
+                &calls,
+                &format!(
+                    "{workers} workers x {threads} threads, beam {}; decode + VAD + ASR + store",
+                    args.beam_size
+                ),
+            );
+        }
+    }
+    if args.no_faster_whisper {
+        return Ok(rows);
+    }
+    let (ct2_dir, _) = ensure_ct2(cache, &python(), &mut |line| {
+        if !output.quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    let venv_python = ensure_faster_whisper(cache, output)?;
+    let prompt = AsrConfig::default().initial_prompt;
+    // Each plan the way a team would tune it (channels split, Silero VAD),
+    // once as it comes and once with every word aligned (what callscope's
+    // token alignment does), then the last (fastest) plan with
+    // faster-whisper's defaults: the stereo file mixed down to mono, no VAD.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Run {
+        Split,
+        Words,
+        Mixdown,
+    }
+    let mut runs: Vec<((usize, usize), Run)> = Vec::new();
+    for &plan in &plans {
+        runs.push((plan, Run::Split));
+        runs.push((plan, Run::Words));
+    }
+    runs.extend(plans.last().map(|&plan| (plan, Run::Mixdown)));
+    for ((workers, threads), run) in runs {
+        let score = FasterWhisperBatch {
+            python: &venv_python,
+            model_dir: &ct2_dir,
+            compute_type: "int8",
+            threads,
+            workers,
+            beam_size: args.beam_size,
+            prompt: &prompt,
+            mixdown: run == Run::Mixdown,
+            word_timestamps: run == Run::Words,
+        }
+        .run(&calls)?;
+        let (label, how) = match run {
+            Run::Split => ("", "channels split, Silero VAD"),
+            Run::Words => (
+                " words",
+                "channels split, Silero VAD, word_timestamps (segments: aligned words cut \
+                 into sentences)",
+            ),
+            Run::Mixdown => (" mixdown", "stereo mixed to mono, no VAD (the defaults)"),
+        };
+        push_batch_rows(
+            &mut rows,
+            &format!("faster-whisper int8{label} {workers}x{threads}"),
+            &score,
+            &calls,
+            &format!(
+                "{workers} workers x {threads} threads, beam {}; {how}",
+                args.beam_size
+            ),
+        );
+    }
+    Ok(rows)
+}
+
+fn push_score(rows: &mut Vec<Row>, set: &str, engine: &str, score: &Score, note: &str) {
+    rows.push(Row::new(
+        format!("{set} · {engine} · CER"),
+        score.cer.rate() * 100.0,
+        "%",
+        format!(
+            "{} edits / {} chars",
+            score.cer.edits, score.cer.reference_chars
+        ),
+    ));
+    rows.push(Row::new(
+        format!("{set} · {engine} · RTF"),
+        score.rtf(),
+        "x",
+        format!(
+            "{:.1} s compute for {:.1} s audio; {note}",
+            score.compute_seconds, score.audio_seconds
+        ),
+    ));
+    rows.push(Row::new(
+        format!("{set} · {engine} · peak RSS"),
+        score.peak_rss_mib,
+        "MiB",
+        "whole process, one worker".to_string(),
+    ));
+}
+
+/// CER on callcenter-tts without hotwords, with the dictionary's words and
+/// with the curated hotword list; and on asr-dev (whose lines contain none
+/// of them) without and with the curated list, to see any harm.
+fn hotword_rows(
+    show: bool,
+    config: &AsrConfig,
+    tts: &[Clip],
+    general: &[Clip],
+    name: &str,
+) -> Result<Vec<Row>> {
+    let curated = read_hotwords_file(
+        &PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(CURATED_HOTWORDS),
+    )?;
+    let variants = [
+        ("no hotwords", Vec::new(), false, true),
+        ("callcenter.dict words", Vec::new(), true, true),
+        ("corpora/asr/hotwords.txt", curated, false, true),
+    ];
+    let mut rows = Vec::new();
+    for (label, hotwords, dictionary_hotwords, on_general) in variants {
+        let engine = AsrEngine::load(&AsrConfig {
+            hotwords,
+            dictionary_hotwords,
+            ..config.clone()
+        })?;
+        let mut worker = engine.worker()?;
+        let mut sets: Vec<(&str, &[Clip])> = vec![("callcenter-tts", tts)];
+        if on_general {
+            sets.push(("asr-dev 16k", general));
+        }
+        for (set, clips) in sets {
+            let mut total = CerCount::default();
+            let mut c03 = String::new();
+            for clip in clips {
+                let samples = decode_16k(&clip.path)?;
+                let seconds = samples.len() as f64 / 16_000.0;
+                let segments = worker.transcribe(
+                    &samples,
+                    &[SpeechRegion {
+                        start: 0.0,
+                        end: seconds,
+                    }],
+                )?;
+                let text: String = segments
+                    .iter()
+                    .map(|segment| segment.text.as_str())
+                    .collect();
+                if clip.id == "c03" {
+                    c03 = format!("; c03 → {text}");
+                }
+                show_clip(show, &clip.id, &clip.reference, &text);
+                total.add(CerCount::of(&clip.reference, &text));
+            }
+            rows.push(Row::new(
+                format!("{set} · callscope {name} · {label} · CER"),
+                total.rate() * 100.0,
+                "%",
+                format!("{} clips{c03}", clips.len()),
+            ));
+        }
+    }
+    Ok(rows)
+}
+
+/// Prints one clip's result (`--show`).
+fn show_clip(show: bool, id: &str, reference: &str, text: &str) {
+    if show {
+        let rate = CerCount::of(reference, text).rate();
+        eprintln!("{id}\t{:.0}%\t{reference}\t{text}", rate * 100.0);
+    }
+}
+
+/// The curated hotword list the benchmark compares.
+const CURATED_HOTWORDS: &str = "corpora/asr/hotwords.txt";
+
+/// The list the faster-whisper script reads: `id<TAB>path` per line, in a
+/// temporary file that lives as long as the returned handle.
+pub(super) fn audio_list<'a>(
+    items: impl Iterator<Item = (&'a str, &'a Path)>,
+) -> Result<tempfile::NamedTempFile> {
+    let mut list = tempfile::NamedTempFile::new().map_err(|error| Error::io("tempfile", error))?;
+    for (id, path) in items {
+        writeln!(list, "{id}\t{}", path.display())
+            .map_err(|error| Error::io(list.path(), error))?;
+    }
+    list.flush()
+        .map_err(|error| Error::io(list.path(), error))?;
+    Ok(list)
+}
+
+/// The script that runs faster-whisper's side: the checkout's in the
+/// working directory (the README runs the bench from it), else the one of
+/// the checkout the binary was built from.
+pub(super) fn faster_whisper_script() -> PathBuf {
+    const SCRIPT: &str = "scripts/asr_bench_faster_whisper.py";
+    let here = PathBuf::from(SCRIPT);
+    if here.is_file() {
+        return here;
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(SCRIPT)
+}
+
+/// Runs the faster-whisper script (its messages go to stderr); returns
+/// what it printed, or an error naming the script when it failed.
+pub(super) fn run_faster_whisper(command: &mut Command, script: &Path) -> Result<String> {
+    let result = command
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|error| Error::io(script, error))?;
+    if !result.status.success() {
+        return Err(Error::Usage(format!(
+            "faster-whisper ({}) failed; see its messages above",
+            script.display()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&result.stdout).into_owned())
+}
+
+/// The interpreter that makes venvs: `$CALLSCOPE_PYTHON` or `python3`.
+fn python() -> String {
+    std::env::var("CALLSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+/// A venv under the cache with faster-whisper installed; returns its python.
+fn ensure_faster_whisper(cache: &Path, output: &Output) -> Result<PathBuf> {
+    let venv = cache.join("venv-faster-whisper");
+    let venv_python = venv.join("bin").join("python");
+    let installed = venv_python.is_file()
+        && Command::new(&venv_python)
+            .args(["-c", "import faster_whisper"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+    if installed {
+        return Ok(venv_python);
+    }
+    if !output.quiet {
+        eprintln!(
+            "installing faster-whisper {FASTER_WHISPER_VERSION} into {} (once)",
+            venv.display()
+        );
+    }
+    let status = Command::new(python())
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .map_err(|error| {
+            Error::Usage(format!(
+                "could not run python3 ({error}) to make the faster-whisper venv: install \
+                 python3 and python3-venv, or pass --no-faster-whisper"
+            ))
+        })?;
+    if !status.success() {
+        return Err(Error::Usage(format!(
+            "python3 -m venv {} failed: install python3-venv, or pass --no-faster-whisper",
+            venv.display()
+        )));
+    }
+    let status = Command::new(&venv_python)
+        .args(["-m", "pip", "install", "--disable-pip-version-check", "-q"])
+        .arg(format!("faster-whisper=={FASTER_WHISPER_VERSION}"))
+        .status()
+        .map_err(|error| Error::io(&venv_python, error))?;
+    if !status.success() {
+        return Err(Error::Usage(format!(
+            "pip could not install faster-whisper into {}: check the network connection to \
+             PyPI, or pass --no-faster-whisper",
+            venv.display()
+        )));
+    }
+    Ok(venv_python)
+}
+
+/// faster-whisper, run by scripts/asr_bench_faster_whisper.py.
+struct FasterWhisper {
+    python: PathBuf,
+    model_dir: PathBuf,
+    compute_type: &'static str,
+    threads: usize,
+    beam_size: usize,
+    prompt: String,
+}
+
+impl FasterWhisper {
+    fn run(&self, clips: &[Clip], vad: bool) -> Result<Score> {
+        let list = audio_list(
+            clips
+                .iter()
+                .map(|clip| (clip.id.as_str(), clip.path.as_path())),
+        )?;
+        let script = faster_whisper_script();
+        let mut command = Command::new(&self.python);
+        command
+            .arg(&script)
+            .arg("--model-dir")
+            .arg(&self.model_dir)
+            .args(["--compute-type", self.compute_type])
+            .args(["--threads", &self.threads.to_string()])
+            .args(["--beam-size", &self.beam_size.to_string()])
+            .args(["--prompt", &self.prompt])
+            .arg(list.path());
+        if vad {
+            command.arg("--vad");
+        }
+        let stdout = run_faster_whisper(&mut command, &script)?;
+        let mut score = Score::default();
+        for line in stdout.lines() {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if let Some(id) = value["id"].as_str() {
+                let Some(clip) = clips.iter().find(|clip| clip.id == id) else {
+                    continue;
+                };
+                score.compute_seconds += value["seconds"].as_f64().unwrap_or(0.0);
+                score.audio_seconds += value["audio"].as_f64().unwrap_or(0.0);
+                score.cer.add(CerCount::of(
+                    &clip.reference,
+                    value["text"].as_str().unwrap_or(""),
+                ));
+            } else if let Some(peak) = value["peak_rss_mib"].as_f64() {
+                score.peak_rss_mib = peak;
+            }
+        }
+        Ok(score)
+    }
+}
+
+/// The clips as 8 kHz G.711 mu-law WAV files (made once with sox).
+fn make_mulaw(clips: &[Clip], dir: &Path) -> Result<Vec<Clip>> {
+    std::fs::create_dir_all(dir).map_err(|error| Error::io(dir, error))?;
+    let mut out = Vec::with_capacity(clips.len());
+    for clip in clips {
+        let target = dir.join(format!("{}.wav", clip.id));
+        if !target.is_file() {
+            let status = Command::new("sox")
+                .arg(&clip.path)
+                .args(["-r", "8000", "-e", "mu-law"])
+                .arg(&target)
+                .status()
+                .map_err(|error| {
+                    Error::Usage(format!(
+                        "sox is needed to make the 8 kHz mu-law clips ({error}): apt-get install sox"
+                    ))
+                })?;
+            if !status.success() {
+                return Err(Error::Usage(format!(
+                    "sox failed on {}",
+                    clip.path.display()
+                )));
+            }
+        }
+        out.push(Clip {
+            path: target,
+            ..clip.clone()
+        });
+    }
+    Ok(out)
+}
+
+/// One long channel per speaker: the clips laid end to end with silences.
+struct Channel {
+    id: String,
+    reference: String,
+    path: PathBuf,
+    regions: Vec<SpeechRegion>,
+}
+
+fn make_channels(clips: &[Clip], dir: &Path) -> Result<Vec<Channel>> {
+    std::fs::create_dir_all(dir).map_err(|error| Error::io(dir, error))?;
+    let mut speakers: Vec<String> = clips.iter().map(|clip| speaker_of(&clip.id)).collect();
+    speakers.dedup();
+    let mut channels = Vec::new();
+    for speaker in speakers {
+        let members: Vec<&Clip> = clips
+            .iter()
+            .filter(|clip| speaker_of(&clip.id) == speaker)
+            .collect();
+        let mut samples: Vec<f32> = Vec::new();
+        let mut regions = Vec::new();
+        let mut reference = String::new();
+        let gap = vec![0.0f32; (CHANNEL_GAP_SECONDS * 16_000.0) as usize];
+        for clip in members {
+            samples.extend_from_slice(&gap);
+            let clip_samples = decode_16k(&clip.path)?;
+            let start = samples.len() as f64 / 16_000.0;
+            samples.extend_from_slice(&clip_samples);
+            regions.push(SpeechRegion {
+                start,
+                end: samples.len() as f64 / 16_000.0,
+            });
+            reference.push_str(&clip.reference);
+        }
+        samples.extend_from_slice(&gap);
+        let path = dir.join(format!("{speaker}.wav"));
+        write_wav_16k(&path, &samples)?;
+        channels.push(Channel {
+            id: speaker,
+            reference,
+            path,
+            regions,
+        });
+    }
+    Ok(channels)
+}
+
+fn speaker_of(id: &str) -> String {
+    // AISHELL ids: BAC009 S0150 W0013.
+    id.get(6..11).unwrap_or(id).to_string()
+}
+
+fn write_wav_16k(path: &Path, samples: &[f32]) -> Result<()> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).map_err(|error| Error::Audio {
+        file: path.display().to_string(),
+        reason: error.to_string(),
+    })?;
+    for &sample in samples {
+        writer
+            .write_sample((sample.clamp(-1.0, 1.0) * 32767.0) as i16)
+            .map_err(|error| Error::Audio {
+                file: path.display().to_string(),
+                reason: error.to_string(),
+            })?;
+    }
+    writer.finalize().map_err(|error| Error::Audio {
+        file: path.display().to_string(),
+        reason: error.to_string(),
+    })
+}
+
+fn wav_seconds(path: &Path) -> f64 {
+    hound::WavReader::open(path)
+        .map(|reader| reader.duration() as f64 / reader.spec().sample_rate as f64)
+        .unwrap_or(0.0)
+}
+
+/// Decodes a recording to 16 kHz mono f32 with the audio stage's decoder
+/// (the one `callscope transcribe` uses), channels mixed down.
+pub fn decode_16k(path: &Path) -> Result<Vec<f32>> {
+    let decoded = callscope_audio::decode(path)?;
+    let channels = decoded.channels.len().max(1) as f32;
+    let frames = decoded.channels.iter().map(Vec::len).max().unwrap_or(0);
+    Ok((0..frames)
+        .map(|frame| {
+            decoded
+                .channels
+                .iter()
+                .map(|channel| channel.get(frame).copied().unwrap_or(0.0))
+                .sum::<f32>()
+                / channels
+        })
+        .collect())
+}
+
+/// Resets the process's peak RSS (Linux `clear_refs`), so the next model's
+/// peak is its own.
+pub(super) fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}

@@ -1,0 +1,435 @@
+//! `callscope bench audio`: the audio stage measured on calls composed from
+//! the shared clips (`shared/asr-dev`, `shared/callcenter-tts`), where the
+//! truth is known: VAD frame precision/recall and boundary accuracy on
+//! stereo telephone calls, speaker purity of mono calls of two real
+//! speakers, role accuracy, and speed and memory on a long recording.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::Row;
+use callscope_audio::diarize;
+use callscope_audio::vad::frame_scores;
+use callscope_audio::{AudioOptions, CallReader};
+use callscope_core::error::{Error, Result};
+use callscope_core::model::{AsrSegment, ChannelLayout, Role, SpeechRegion};
+use callscope_testkit::compose::{self, CallLayout, Clip, ComposedCall, Encoding};
+
+/// What to measure on.
+#[derive(Debug, Clone)]
+pub struct AudioBenchOptions {
+    /// The shared data folder (holds `asr-dev` and `callcenter-tts`).
+    pub shared: PathBuf,
+    /// Composed calls per measurement.
+    pub calls: usize,
+    /// Hours of the long recording (0 skips it).
+    pub long_hours: f64,
+    /// Seed of the composed calls.
+    pub seed: u64,
+}
+
+/// The two real speakers of asr-dev and the synthetic call-center lines.
+pub struct Corpus {
+    /// asr-dev clips of speaker S0150.
+    pub speaker_a: Vec<Clip>,
+    /// asr-dev clips of speaker S0252.
+    pub speaker_b: Vec<Clip>,
+    /// callcenter-tts agent lines (a01-a20).
+    pub agent_lines: Vec<Clip>,
+    /// callcenter-tts customer lines (c01-c20).
+    pub customer_lines: Vec<Clip>,
+}
+
+impl Corpus {
+    /// The clips each role speaks in a composed two-party call: the agent
+    /// the callcenter-tts agent lines and speaker A, the customer the
+    /// customer lines and speaker B.
+    pub fn call_voices(&self) -> (Vec<Clip>, Vec<Clip>) {
+        let agents = self
+            .agent_lines
+            .iter()
+            .chain(&self.speaker_a)
+            .cloned()
+            .collect();
+        let customers = self
+            .customer_lines
+            .iter()
+            .chain(&self.speaker_b)
+            .cloned()
+            .collect();
+        (agents, customers)
+    }
+
+    /// Loads the clips from `shared`.
+    pub fn load(shared: &Path) -> Result<Corpus> {
+        let asr = compose::load_clip_folder(&shared.join("asr-dev"))?;
+        let tts = compose::load_clip_folder(&shared.join("callcenter-tts"))?;
+        let pick = |clips: &[Clip], prefix: &str| -> Vec<Clip> {
+            clips
+                .iter()
+                .filter(|clip| clip.name.contains(prefix))
+                .cloned()
+                .collect()
+        };
+        let corpus = Corpus {
+            speaker_a: pick(&asr, "S0150"),
+            speaker_b: pick(&asr, "S0252"),
+            agent_lines: tts
+                .iter()
+                .filter(|clip| clip.name.starts_with('a'))
+                .cloned()
+                .collect(),
+            customer_lines: tts
+                .iter()
+                .filter(|clip| clip.name.starts_with('c'))
+                .cloned()
+                .collect(),
+        };
+        if corpus.speaker_a.is_empty()
+            || corpus.speaker_b.is_empty()
+            || corpus.agent_lines.is_empty()
+        {
+            return Err(Error::Usage(format!(
+                "{}: expected asr-dev (S0150, S0252) and callcenter-tts clips there; pass --shared",
+                shared.display()
+            )));
+        }
+        Ok(corpus)
+    }
+}
+
+/// Merges true turns of one role whose pauses are shorter than the VAD's
+/// merge gap (they are one region to the VAD).
+pub fn merged_truth(call: &ComposedCall, role: Option<Role>, merge_gap: f64) -> Vec<SpeechRegion> {
+    let mut turns: Vec<SpeechRegion> = call
+        .truth
+        .iter()
+        .filter(|turn| role.is_none_or(|role| turn.role == role))
+        .map(|turn| SpeechRegion {
+            start: turn.start,
+            end: turn.end,
+        })
+        .collect();
+    turns.sort_by(|left, right| left.start.total_cmp(&right.start));
+    let mut merged: Vec<SpeechRegion> = Vec::new();
+    for turn in turns {
+        match merged.last_mut() {
+            Some(last) if turn.start - last.end < merge_gap => last.end = last.end.max(turn.end),
+            _ => merged.push(turn),
+        }
+    }
+    merged
+}
+
+/// For each true region, whether the detected regions overlapping it start
+/// and end within `tolerance` seconds of it.
+pub fn boundaries_found(
+    truth: &[SpeechRegion],
+    detected: &[SpeechRegion],
+    tolerance: f64,
+) -> Vec<bool> {
+    truth
+        .iter()
+        .map(|region| {
+            let touching: Vec<&SpeechRegion> = detected
+                .iter()
+                .filter(|found| found.end > region.start && found.start < region.end)
+                .collect();
+            match (touching.first(), touching.last()) {
+                (Some(first), Some(last)) => {
+                    (first.start - region.start).abs() <= tolerance
+                        && (last.end - region.end).abs() <= tolerance
+                }
+                _ => false,
+            }
+        })
+        .collect()
+}
+
+fn overlap_seconds(regions: &[SpeechRegion], span: &SpeechRegion) -> f64 {
+    regions
+        .iter()
+        .map(|region| (region.end.min(span.end) - region.start.max(span.start)).max(0.0))
+        .sum()
+}
+
+/// Runs all measurements.
+pub fn run(options: &AudioBenchOptions) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let corpus = Corpus::load(&options.shared)?;
+    let scratch = tempfile::tempdir().map_err(|error| Error::io(std::env::temp_dir(), error))?;
+    if options.long_hours > 0.0 {
+        rows.extend(long_recording(&corpus, options, scratch.path())?);
+    }
+    rows.extend(vad_accuracy(&corpus, options, scratch.path())?);
+    rows.extend(speaker_separation(&corpus, options, scratch.path())?);
+    Ok(rows)
+}
+
+/// Decode + resample + VAD of a long stereo mu-law recording, chunked.
+fn long_recording(
+    corpus: &Corpus,
+    options: &AudioBenchOptions,
+    scratch: &Path,
+) -> Result<Vec<Row>> {
+    let spec = compose::random_call_spec(
+        &corpus.agent_lines,
+        &corpus.customer_lines,
+        CallLayout::AgentLeft,
+        options.seed,
+    );
+    let call = compose::compose(&spec);
+    let repeats = ((options.long_hours * 3600.0) / call.duration()).ceil() as usize;
+    let path = scratch.join("long.wav");
+    compose::write_repeated(&path, &call.channels, repeats, Encoding::Mulaw8k)?;
+    drop(call);
+    let started = Instant::now();
+    let mut reader = CallReader::open(
+        &path,
+        Some(ChannelLayout::AgentLeft),
+        &AudioOptions::default(),
+    )?;
+    let mut regions = 0usize;
+    while let Some(batches) = reader.next_batches()? {
+        regions += batches
+            .iter()
+            .map(|batch| batch.regions.len())
+            .sum::<usize>();
+    }
+    let summary = reader.finish()?;
+    let seconds = started.elapsed().as_secs_f64();
+    let hours = summary.duration / 3600.0;
+    Ok(vec![
+        Row::new(
+            "decode+resample+VAD speed",
+            summary.duration / seconds,
+            "x real time",
+            format!("{hours:.1} h stereo 8 kHz mu-law, 1 thread, {regions} regions"),
+        ),
+        Row::new(
+            "peak memory (long recording)",
+            super::peak_rss_mib(),
+            "MiB",
+            format!(
+                "whole process; chunks of 120 s; at most {:.0} s of 16 kHz audio held",
+                summary.peak_buffered_samples as f64 / 16000.0
+            ),
+        ),
+    ])
+}
+
+/// VAD precision/recall and boundary accuracy on stereo 8 kHz mu-law calls.
+fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) -> Result<Vec<Row>> {
+    let (agents, customers) = corpus.call_voices();
+    let mut precision_sum = 0.0;
+    let mut recall_sum = 0.0;
+    let mut tracks = 0.0;
+    let mut found = 0usize;
+    let mut regions = 0usize;
+    let mut music_seconds = 0.0;
+    let mut music_false = 0.0;
+    let mut audio_seconds = 0.0;
+    let mut processing = 0.0;
+    for index in 0..options.calls {
+        let spec = compose::random_call_spec(
+            &agents,
+            &customers,
+            CallLayout::AgentLeft,
+            options.seed + index as u64,
+        );
+        let call = compose::compose(&spec);
+        let path = scratch.join(format!("vad-{index}.wav"));
+        call.write(&path, Encoding::Mulaw8k)?;
+        let started = Instant::now();
+        let (_, summary) = callscope_audio::read_call(
+            &path,
+            Some(ChannelLayout::AgentLeft),
+            &AudioOptions::default(),
+        )?;
+        processing += started.elapsed().as_secs_f64();
+        audio_seconds += summary.duration;
+        for (track, role) in [(0usize, Role::Agent), (1, Role::Customer)] {
+            let truth = merged_truth(&call, Some(role), 0.5);
+            let (precision, recall) =
+                frame_scores(&summary.regions[track], &truth, summary.duration);
+            precision_sum += precision;
+            recall_sum += recall;
+            tracks += 1.0;
+            let hits = boundaries_found(&truth, &summary.regions[track], 0.5);
+            found += hits.iter().filter(|hit| **hit).count();
+            regions += hits.len();
+        }
+        for hold in &call.holds {
+            music_seconds += hold.end - hold.start;
+            music_false += overlap_seconds(&summary.regions[0], hold);
+        }
+    }
+    let note = format!(
+        "{} composed stereo calls, 8 kHz mu-law, line noise, tts + asr-dev speech",
+        options.calls
+    );
+    Ok(vec![
+        Row::new(
+            "VAD frame precision",
+            precision_sum / tracks,
+            "",
+            note.clone(),
+        ),
+        Row::new("VAD frame recall", recall_sum / tracks, "", note),
+        Row::new(
+            "speech regions found within 0.5 s",
+            found as f64 / regions.max(1) as f64,
+            "",
+            format!("{found} of {regions} true regions: start and end both within 0.5 s"),
+        ),
+        Row::new(
+            "hold music taken for speech",
+            if music_seconds > 0.0 {
+                music_false / music_seconds
+            } else {
+                0.0
+            },
+            "share",
+            format!("{music_seconds:.0} s of synthetic hold music"),
+        ),
+        Row::new(
+            "VAD speed (short calls)",
+            audio_seconds / processing,
+            "x real time",
+            "decode + resample + VAD, both channels, 1 thread",
+        ),
+    ])
+}
+
+/// Speaker purity on mono calls of two real speakers, and role accuracy.
+fn speaker_separation(
+    corpus: &Corpus,
+    options: &AudioBenchOptions,
+    scratch: &Path,
+) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for (encoding, label) in [
+        (Encoding::Mulaw8k, "8 kHz mu-law"),
+        (Encoding::Pcm16k, "16 kHz"),
+    ] {
+        let mut correct = 0.0;
+        let mut total = 0.0;
+        let mut two_found = 0;
+        let mut role_correct = 0.0;
+        let mut role_total = 0.0;
+        let mut decisions_right = 0;
+        for index in 0..options.calls {
+            let seed = options.seed + 1000 + index as u64;
+            // Speaker A plays the agent, B the customer; every other call the
+            // other way round, so "who speaks first" is no shortcut.
+            let (agent, customer) = if index % 2 == 0 {
+                (&corpus.speaker_a, &corpus.speaker_b)
+            } else {
+                (&corpus.speaker_b, &corpus.speaker_a)
+            };
+            let spec = compose::random_call_spec(agent, customer, CallLayout::Mono, seed);
+            let call = compose::compose(&spec);
+            let path = scratch.join(format!("mono-{index}.wav"));
+            call.write(&path, encoding)?;
+            let (_, summary) = callscope_audio::read_call(&path, None, &AudioOptions::default())?;
+            let windows = &summary.speaker_windows;
+            let clusters = diarize::cluster_speakers(windows);
+            if clusters.two_speakers {
+                two_found += 1;
+            }
+            // Purity: windows that lie within one role's speech.
+            let mut agreement = [[0.0f64; 2]; 2];
+            for (window, label) in windows.iter().zip(&clusters.labels) {
+                let span = SpeechRegion {
+                    start: window.start,
+                    end: window.end,
+                };
+                let agent_time = overlap_seconds(&call.regions(Role::Agent), &span);
+                let customer_time = overlap_seconds(&call.regions(Role::Customer), &span);
+                let length = window.end - window.start;
+                let truth = if agent_time > 0.8 * length {
+                    0
+                } else if customer_time > 0.8 * length {
+                    1
+                } else {
+                    continue;
+                };
+                agreement[*label][truth] += length;
+            }
+            let straight = agreement[0][0] + agreement[1][1];
+            let crossed = agreement[0][1] + agreement[1][0];
+            correct += straight.max(crossed);
+            total += straight + crossed;
+            // Roles: each true turn as a recognized segment carrying a
+            // call-center line of its role (the audio is AISHELL speech).
+            let turns = diarize::speaker_turns(windows, &clusters);
+            let segments: Vec<AsrSegment> = call
+                .truth
+                .iter()
+                .enumerate()
+                .map(|(number, turn)| {
+                    let lines = if turn.role == Role::Agent {
+                        &corpus.agent_lines
+                    } else {
+                        &corpus.customer_lines
+                    };
+                    AsrSegment {
+                        start: turn.start,
+                        end: turn.end,
+                        text: lines[(number * 7 + index) % lines.len()].text.clone(),
+                        confidence: 0.9,
+                    }
+                })
+                .collect();
+            let assignment = diarize::assign_segment_roles(&turns, &segments);
+            let mut right = 0.0;
+            for (turn, role) in call.truth.iter().zip(&assignment.roles) {
+                let length = turn.end - turn.start;
+                if *role == turn.role {
+                    right += length;
+                }
+                role_total += length;
+            }
+            role_correct += right;
+            if right
+                > 0.5
+                    * call
+                        .truth
+                        .iter()
+                        .map(|turn| turn.end - turn.start)
+                        .sum::<f64>()
+            {
+                decisions_right += 1;
+            }
+        }
+        let note = format!(
+            "{} mono calls of S0150 + S0252 (asr-dev), {label}, line noise, overlaps",
+            options.calls
+        );
+        rows.push(Row::new(
+            format!("speaker purity ({label})"),
+            correct / total.max(1e-9),
+            "",
+            note.clone(),
+        ));
+        rows.push(Row::new(
+            format!("two speakers found ({label})"),
+            f64::from(two_found) / options.calls as f64,
+            "share of calls",
+            note.clone(),
+        ));
+        rows.push(Row::new(
+            format!("role accuracy ({label})"),
+            role_correct / role_total.max(1e-9),
+            "share of speech time",
+            format!("{note}; texts: callcenter-tts lines of each role as if recognized"),
+        ));
+        rows.push(Row::new(
+            format!("agent decided right ({label})"),
+            f64::from(decisions_right) / options.calls as f64,
+            "share of calls",
+            "majority of speech time labeled with the right role",
+        ));
+    }
+    Ok(rows)
+}

@@ -1,0 +1,74 @@
+//! `callscope-bench`: runs one benchmark and prints its table.
+
+use callscope::output::Output;
+use callscope_bench::args::{BenchCli, BenchCommand};
+use callscope_core::error::Result;
+use clap::Parser;
+
+fn main() {
+    let cli = BenchCli::parse();
+    let output = Output {
+        json: cli.json,
+        quiet: cli.quiet,
+    };
+    if let Err(error) = run(&cli.which, output) {
+        eprintln!("error: {error}");
+        std::process::exit(2);
+    }
+}
+
+fn run(which: &BenchCommand, output: Output) -> Result<()> {
+    use callscope_bench as bench;
+    let (title, rows) = match which {
+        BenchCommand::Import { calls, seed } => {
+            ("import", bench::import::run(*calls as u64, *seed)?)
+        }
+        BenchCommand::Redact { calls, seed } => {
+            ("redact", bench::redact::run(*calls as u64, *seed)?)
+        }
+        BenchCommand::Qa { calls, seed, texts } => {
+            ("qa", bench::qa::run(*calls as u64, *seed, texts, output)?)
+        }
+        BenchCommand::Asr(asr) => ("asr", bench::asr::run(asr, output)?),
+        BenchCommand::Digest { calls, seed } => ("digest", bench::digest::run(*calls, *seed)?),
+        BenchCommand::Audio {
+            shared,
+            calls,
+            long_hours,
+            seed,
+        } => (
+            "audio",
+            bench::audio::run(&bench::audio::AudioBenchOptions {
+                shared: shared.clone(),
+                calls: *calls,
+                long_hours: *long_hours,
+                seed: *seed,
+            })?,
+        ),
+        BenchCommand::Search {
+            calls,
+            seed,
+            runs,
+            no_fts5,
+            no_ripgrep,
+            keep,
+        } => (
+            "search",
+            bench::search::run(&bench::search::SearchBenchOptions {
+                calls: *calls,
+                seed: *seed,
+                runs: *runs,
+                fts5: !*no_fts5,
+                ripgrep: !*no_ripgrep,
+                keep: keep.clone(),
+                output,
+            })?,
+        ),
+    };
+    if output.json {
+        output.json_line(&serde_json::json!({ "bench": title, "rows": rows }));
+    } else {
+        bench::print_table(title, &rows);
+    }
+    Ok(())
+}

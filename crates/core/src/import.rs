@@ -1,0 +1,454 @@
+//! Transcript import: reads transcript JSON Lines (formats.md §2) from
+//! another ASR vendor or from `callscope transcribe`, validates every line and
+//! hands good calls on in batches.
+//!
+//! A bad line never stops an import: it becomes a [`LineError`] naming the
+//! line and the reason, and the other lines go on. Lines longer than
+//! [`ImportOptions::max_line_bytes`] are skipped without being held in memory.
+
+use std::io::BufRead;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::model::Call;
+
+/// Limits and batch sizes for an import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Longest accepted line in bytes; longer lines are refused.
+    pub max_line_bytes: usize,
+    /// Calls handed on (and committed) together.
+    pub batch_size: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> ImportOptions {
+        ImportOptions {
+            max_line_bytes: 16 * 1024 * 1024,
+            batch_size: 2000,
+        }
+    }
+}
+
+/// A refused input line.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LineError {
+    /// 1-based line number.
+    pub line: usize,
+    /// The call id, when the line got far enough to have one.
+    pub call_id: Option<String>,
+    /// What is wrong and what to do.
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ImportReport {
+    /// Lines read (blank lines included).
+    pub lines: usize,
+    /// Calls accepted and handed on.
+    pub calls: usize,
+    /// Segments in the accepted calls.
+    pub segments: usize,
+    /// Calls whose segments were out of order and were sorted.
+    pub sorted: usize,
+    /// Refused lines.
+    pub failed: Vec<LineError>,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+/// The transcript importer (a stage: built once, run on readers).
+#[derive(Debug, Clone, Default)]
+pub struct Importer {
+    options: ImportOptions,
+}
+
+/// A parsed line: a call (and whether it was sorted), a blank line, or a
+/// refusal.
+type ParsedLine = std::result::Result<Option<(Call, bool)>, LineError>;
+
+/// One raw line: its number and bytes, or the reason it was refused while
+/// reading.
+enum RawLine {
+    Text(usize, Vec<u8>),
+    TooLong(usize, usize),
+}
+
+impl Importer {
+    /// Builds an importer with these limits.
+    pub fn new(options: ImportOptions) -> Importer {
+        Importer { options }
+    }
+
+    /// Reads all lines of `reader`, calling `accept` with each batch of valid
+    /// calls (in input order) and `progress` with bytes read so far.
+    /// `source` names the input in errors.
+    pub fn run(
+        &self,
+        reader: &mut dyn BufRead,
+        source: &str,
+        mut accept: impl FnMut(Vec<Call>) -> Result<()>,
+        mut progress: impl FnMut(u64),
+    ) -> Result<ImportReport> {
+        let mut report = ImportReport::default();
+        let mut pending = Vec::with_capacity(self.options.batch_size);
+        loop {
+            let raw = self.read_line(reader, source, &mut report)?;
+            let finished = raw.is_none();
+            if let Some(raw) = raw {
+                pending.push(raw);
+            }
+            if pending.len() >= self.options.batch_size || (finished && !pending.is_empty()) {
+                let batch = std::mem::take(&mut pending);
+                let parsed: Vec<(usize, ParsedLine)> = batch
+                    .into_par_iter()
+                    .map(|raw| match raw {
+                        RawLine::Text(line, bytes) => (line, parse_line(line, &bytes)),
+                        RawLine::TooLong(line, length) => (
+                            line,
+                            Err(LineError {
+                                line,
+                                call_id: None,
+                                reason: format!(
+                                    "line is {length} bytes, over the limit of {} bytes; \
+                                         split the call or raise --max-line-bytes",
+                                    self.options.max_line_bytes
+                                ),
+                            }),
+                        ),
+                    })
+                    .collect();
+                let mut calls = Vec::with_capacity(parsed.len());
+                for (_, outcome) in parsed {
+                    match outcome {
+                        Ok(Some((call, was_sorted))) => {
+                            report.segments += call.segments.len();
+                            report.sorted += usize::from(was_sorted);
+                            calls.push(call);
+                        }
+                        Ok(None) => {}
+                        Err(error) => report.failed.push(error),
+                    }
+                }
+                report.calls += calls.len();
+                if !calls.is_empty() {
+                    accept(calls)?;
+                }
+                progress(report.bytes);
+            }
+            if finished {
+                break;
+            }
+        }
+        if report.lines == 0 || (report.calls == 0 && report.failed.is_empty()) {
+            return Err(Error::InvalidFile {
+                file: source.to_string(),
+                reason: "no calls in the input (the file is empty or blank); \
+                         expected one JSON transcript per line (formats.md §2)"
+                    .to_string(),
+            });
+        }
+        Ok(report)
+    }
+
+    /// Reads one line, bounded by the line limit. `None` at end of input.
+    fn read_line(
+        &self,
+        reader: &mut dyn BufRead,
+        source: &str,
+        report: &mut ImportReport,
+    ) -> Result<Option<RawLine>> {
+        let mut line = Vec::new();
+        let mut length = 0usize;
+        let mut too_long = false;
+        loop {
+            let buffer = reader
+                .fill_buf()
+                .map_err(|error| Error::io(source, error))?;
+            if buffer.is_empty() {
+                if length == 0 {
+                    return Ok(None);
+                }
+                break;
+            }
+            let (chunk, found_newline) = match memchr::memchr(b'\n', buffer) {
+                Some(position) => (&buffer[..position], true),
+                None => (buffer, false),
+            };
+            length += chunk.len();
+            if length > self.options.max_line_bytes {
+                too_long = true;
+                line = Vec::new();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+            let consumed = chunk.len() + usize::from(found_newline);
+            reader.consume(consumed);
+            report.bytes += consumed as u64;
+            if found_newline {
+                length += 1;
+                break;
+            }
+        }
+        report.lines += 1;
+        if too_long {
+            return Ok(Some(RawLine::TooLong(report.lines, length)));
+        }
+        Ok(Some(RawLine::Text(report.lines, line)))
+    }
+}
+
+/// Parses and validates one line. `Ok(None)` for a blank line; the flag says
+/// whether the segments had to be sorted.
+fn parse_line(line: usize, bytes: &[u8]) -> std::result::Result<Option<(Call, bool)>, LineError> {
+    let refuse = |call_id: Option<String>, reason: String| LineError {
+        line,
+        call_id,
+        reason,
+    };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            return Err(refuse(
+                None,
+                format!(
+                    "invalid UTF-8 at byte {} of the line; re-encode the file as UTF-8 \
+                     (for GBK exports: iconv -f GBK -t UTF-8)",
+                    error.valid_up_to() + 1
+                ),
+            ))
+        }
+    };
+    let text = text.trim_end_matches('\r').trim_start_matches('\u{feff}');
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
+        let reason = if error.is_eof() {
+            format!("truncated JSON ({error}); the line ends before the call does")
+        } else {
+            format!("not valid JSON ({error})")
+        };
+        refuse(None, reason)
+    })?;
+    let call_id = value
+        .get("call_id")
+        .and_then(|id| id.as_str())
+        .map(str::to_string);
+    let Some(object) = value.as_object() else {
+        return Err(refuse(
+            None,
+            "expected a JSON object with call_id and segments".to_string(),
+        ));
+    };
+    match object.get("call_id") {
+        None => return Err(refuse(None, "missing call_id".to_string())),
+        Some(serde_json::Value::String(id)) if id.trim().is_empty() => {
+            return Err(refuse(None, "call_id is empty".to_string()))
+        }
+        Some(serde_json::Value::String(_)) => {}
+        Some(other) => {
+            return Err(refuse(
+                None,
+                format!("call_id must be a string, found {}", json_kind(other)),
+            ))
+        }
+    }
+    if !object.contains_key("segments") {
+        return Err(refuse(call_id, "missing segments".to_string()));
+    }
+    let mut call: Call = serde_json::from_value(value)
+        .map_err(|error| refuse(call_id.clone(), format!("wrong field type: {error}")))?;
+    validate(&call).map_err(|reason| refuse(call_id.clone(), reason))?;
+    let was_sorted = call
+        .segments
+        .windows(2)
+        .any(|pair| pair[1].start < pair[0].start);
+    if was_sorted {
+        call.sort_segments();
+    }
+    Ok(Some((call, was_sorted)))
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Checks what serde's types cannot: times, timestamps, durations.
+pub fn validate(call: &Call) -> std::result::Result<(), String> {
+    if let Some(started_at) = &call.started_at {
+        if crate::model::parse_timestamp(started_at).is_none() {
+            return Err(format!(
+                "started_at '{started_at}' is not an RFC 3339 timestamp with offset \
+                 (e.g. 2026-09-01T09:30:00+08:00)"
+            ));
+        }
+    }
+    if let Some(duration) = call.duration {
+        if !duration.is_finite() || duration < 0.0 {
+            return Err(format!(
+                "duration {duration} must be a non-negative number of seconds"
+            ));
+        }
+    }
+    for (index, segment) in call.segments.iter().enumerate() {
+        if !segment.start.is_finite() || !segment.end.is_finite() {
+            return Err(format!(
+                "segment {index}: start and end must be finite numbers"
+            ));
+        }
+        if segment.start < 0.0 {
+            return Err(format!(
+                "segment {index}: negative start {}; times are seconds from the start of \
+                 the recording",
+                segment.start
+            ));
+        }
+        if segment.end < segment.start {
+            return Err(format!(
+                "segment {index}: end {} is before start {} (reversed times)",
+                segment.end, segment.start
+            ));
+        }
+        if let Some(confidence) = segment.confidence {
+            if !(0.0..=1.0).contains(&confidence) {
+                return Err(format!(
+                    "segment {index}: confidence {confidence} is outside 0..1"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn import(input: &[u8], options: ImportOptions) -> Result<(ImportReport, Vec<Call>)> {
+        let mut calls = Vec::new();
+        let report = Importer::new(options).run(
+            &mut std::io::Cursor::new(input),
+            "test.jsonl",
+            |batch| {
+                calls.extend(batch);
+                Ok(())
+            },
+            |_| {},
+        )?;
+        Ok((report, calls))
+    }
+
+    fn check(line: &str, expected_reason: &str) {
+        let input = format!(
+            "{{\"call_id\":\"ok\",\"segments\":[]}}\n{line}\n{{\"call_id\":\"ok2\",\"segments\":[]}}\n"
+        );
+        let (report, calls) = import(input.as_bytes(), ImportOptions::default()).unwrap();
+        assert_eq!(calls.len(), 2, "good lines survive: {line}");
+        assert_eq!(report.failed.len(), 1, "{line}");
+        assert_eq!(report.failed[0].line, 2);
+        assert!(
+            report.failed[0].reason.contains(expected_reason),
+            "{line}: {}",
+            report.failed[0].reason
+        );
+    }
+
+    #[test]
+    fn bad_lines_name_the_reason() {
+        check(
+            r#"{"call_id":"x","segments":[{"start":0,"#,
+            "truncated JSON",
+        );
+        check(r#"{"segments":[]}"#, "missing call_id");
+        check(r#"{"call_id":"x"}"#, "missing segments");
+        check(r#"{"call_id":7,"segments":[]}"#, "call_id must be a string");
+        check(
+            r#"{"call_id":"x","segments":[{"start":"a","end":1,"role":"agent","text":""}]}"#,
+            "wrong field type",
+        );
+        check(
+            r#"{"call_id":"x","segments":[{"start":-1,"end":1,"role":"agent","text":""}]}"#,
+            "negative start",
+        );
+        check(
+            r#"{"call_id":"x","segments":[{"start":3,"end":1,"role":"agent","text":""}]}"#,
+            "reversed times",
+        );
+        check(
+            r#"{"call_id":"x","segments":[{"start":0,"end":1,"role":"boss","text":""}]}"#,
+            "unknown variant",
+        );
+        check(
+            r#"{"call_id":"x","started_at":"yesterday","segments":[]}"#,
+            "not an RFC 3339",
+        );
+        check("[1,2,3]", "expected a JSON object");
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_refused_with_their_line() {
+        let mut input = b"{\"call_id\":\"a\",\"segments\":[]}\n".to_vec();
+        input.extend_from_slice(b"{\"call_id\":\"\xc4\xe3\",\"segments\":[]}\n");
+        let (report, calls) = import(&input, ImportOptions::default()).unwrap();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(report.failed[0].line, 2);
+        assert!(report.failed[0].reason.contains("UTF-8"));
+    }
+
+    #[test]
+    fn overlong_lines_are_refused_without_buffering_them() {
+        let options = ImportOptions {
+            max_line_bytes: 100,
+            batch_size: 10,
+        };
+        let long = format!("{{\"call_id\":\"{}\",\"segments\":[]}}", "x".repeat(500));
+        let input = format!("{long}\n{{\"call_id\":\"b\",\"segments\":[]}}\n");
+        let (report, calls) = import(input.as_bytes(), options).unwrap();
+        assert_eq!(calls.len(), 1);
+        assert!(report.failed[0]
+            .reason
+            .contains("over the limit of 100 bytes"));
+    }
+
+    #[test]
+    fn out_of_order_segments_are_sorted() {
+        let input = r#"{"call_id":"x","segments":[{"start":5,"end":6,"role":"agent","text":"b"},{"start":1,"end":2,"role":"customer","text":"a"}]}"#;
+        let (report, calls) = import(input.as_bytes(), ImportOptions::default()).unwrap();
+        assert_eq!(report.sorted, 1);
+        assert_eq!(calls[0].segments[0].text, "a");
+    }
+
+    #[test]
+    fn an_empty_file_is_an_error() {
+        let error = import(b"", ImportOptions::default()).err().unwrap();
+        assert!(
+            error.to_string().contains("no calls in the input"),
+            "{error}"
+        );
+        let error = import(b"\n  \n", ImportOptions::default()).err().unwrap();
+        assert!(
+            error.to_string().contains("no calls in the input"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_last_line_without_newline_is_read() {
+        let (_, calls) = import(
+            b"{\"call_id\":\"a\",\"segments\":[]}",
+            ImportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(calls.len(), 1);
+    }
+}

@@ -1,0 +1,983 @@
+//! The scorer: scorecards compiled once into matchers, then every call
+//! scored against every scorecard whose queues admit it.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::context::{Matchers, Prepared, PreparedSegment};
+use super::fuzzy::HomophoneIndex;
+use super::scorecard::{
+    Condition, Expect, Fuzzy, KeywordMode, Operator, RoleFilter, Scope, Scorecard,
+};
+use super::similar;
+use callscope_core::model::{Call, Evidence, QaResult, Role, Violation};
+use callscope_core::text::Normalizer;
+
+/// Tolerance for comparing seconds and similarities with thresholds, so
+/// that "exactly `min_seconds`" holds despite float rounding.
+const EPSILON: f64 = 1e-9;
+
+/// At most this many segments are cited for a speech-rate violation.
+const SPEECH_RATE_EVIDENCE: usize = 3;
+
+/// Scores calls against scorecards. Built once (compiling every word list
+/// into one automaton), then shared across threads: it is `Send + Sync` and
+/// [`Scorer::score`] takes `&self`.
+pub struct Scorer {
+    scorecards: Vec<CompiledScorecard>,
+    normalizer: Normalizer,
+    words: Option<AhoCorasick>,
+    homophones: HomophoneIndex,
+}
+
+impl std::fmt::Debug for Scorer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Scorer")
+            .field(
+                "scorecards",
+                &self
+                    .scorecards
+                    .iter()
+                    .map(|compiled| compiled.scorecard.name.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+struct CompiledScorecard {
+    scorecard: Scorecard,
+    rules: Vec<Node>,
+}
+
+/// A compiled condition.
+struct Node {
+    role: RoleFilter,
+    scope: Scope,
+    kind: Kind,
+}
+
+enum Kind {
+    /// keyword and lexicon: `words[i]` is the global id of word i.
+    Words {
+        words: Vec<u32>,
+        /// Sorted (global id, word index) for membership tests.
+        lookup: Vec<(u32, u32)>,
+        mode: KeywordMode,
+        min_count: usize,
+        homophones: bool,
+    },
+    Regex {
+        pattern: regex::Regex,
+        min_count: usize,
+    },
+    Similar {
+        phrases: Vec<Vec<char>>,
+        threshold: f64,
+    },
+    Sequence {
+        first: Box<Node>,
+        then: Box<Node>,
+        within: usize,
+    },
+    Silence {
+        min_seconds: f64,
+        after: RoleFilter,
+        min_count: usize,
+    },
+    Overtalk {
+        min_seconds: f64,
+        min_count: usize,
+    },
+    SpeechRate {
+        max_cpm: Option<f64>,
+        min_cpm: Option<f64>,
+    },
+    TalkRatio {
+        max: Option<f64>,
+        min: Option<f64>,
+    },
+    Duration {
+        max_seconds: Option<f64>,
+        min_seconds: Option<f64>,
+    },
+    Repeat {
+        threshold: f64,
+        min_count: usize,
+        min_chars: usize,
+    },
+    All(Vec<Node>),
+    Any(Vec<Node>),
+    Not(Box<Node>),
+}
+
+/// Collects the distinct words of all scorecards.
+#[derive(Default)]
+struct WordTable {
+    ids: HashMap<String, u32>,
+    words: Vec<String>,
+    fuzzy: Vec<bool>,
+}
+
+impl WordTable {
+    fn id(&mut self, word: &str, fuzzy: bool) -> u32 {
+        let id = match self.ids.get(word) {
+            Some(id) => *id,
+            None => {
+                let id = self.words.len() as u32;
+                self.ids.insert(word.to_string(), id);
+                self.words.push(word.to_string());
+                self.fuzzy.push(false);
+                id
+            }
+        };
+        self.fuzzy[id as usize] |= fuzzy;
+        id
+    }
+}
+
+fn compile(condition: &Condition, table: &mut WordTable) -> Node {
+    let kind = match &condition.op {
+        Operator::Keyword {
+            words,
+            mode,
+            min_count,
+            fuzzy,
+        } => words_kind(words, *mode, *min_count, *fuzzy, table),
+        Operator::Lexicon {
+            words,
+            min_count,
+            fuzzy,
+            ..
+        } => words_kind(words, KeywordMode::Any, *min_count, *fuzzy, table),
+        Operator::Regex { pattern, min_count } => Kind::Regex {
+            pattern: pattern.clone(),
+            min_count: *min_count,
+        },
+        Operator::Similar { phrases, threshold } => Kind::Similar {
+            phrases: phrases
+                .iter()
+                .map(|phrase| phrase.chars().collect())
+                .collect(),
+            threshold: *threshold,
+        },
+        Operator::Sequence {
+            first,
+            then,
+            within,
+        } => Kind::Sequence {
+            first: Box::new(compile(first, table)),
+            then: Box::new(compile(then, table)),
+            within: *within,
+        },
+        Operator::Silence {
+            min_seconds,
+            after,
+            min_count,
+        } => Kind::Silence {
+            min_seconds: *min_seconds,
+            after: *after,
+            min_count: *min_count,
+        },
+        Operator::Overtalk {
+            min_seconds,
+            min_count,
+        } => Kind::Overtalk {
+            min_seconds: *min_seconds,
+            min_count: *min_count,
+        },
+        Operator::SpeechRate { max_cpm, min_cpm } => Kind::SpeechRate {
+            max_cpm: *max_cpm,
+            min_cpm: *min_cpm,
+        },
+        Operator::TalkRatio { max, min } => Kind::TalkRatio {
+            max: *max,
+            min: *min,
+        },
+        Operator::Duration {
+            max_seconds,
+            min_seconds,
+        } => Kind::Duration {
+            max_seconds: *max_seconds,
+            min_seconds: *min_seconds,
+        },
+        Operator::Repeat {
+            threshold,
+            min_count,
+            min_chars,
+        } => Kind::Repeat {
+            threshold: *threshold,
+            min_count: *min_count,
+            min_chars: *min_chars,
+        },
+        Operator::All(nested) => {
+            Kind::All(nested.iter().map(|node| compile(node, table)).collect())
+        }
+        Operator::Any(nested) => {
+            Kind::Any(nested.iter().map(|node| compile(node, table)).collect())
+        }
+        Operator::Not(nested) => Kind::Not(Box::new(compile(nested, table))),
+    };
+    Node {
+        role: condition.role,
+        scope: condition.scope,
+        kind,
+    }
+}
+
+fn words_kind(
+    words: &[String],
+    mode: KeywordMode,
+    min_count: usize,
+    fuzzy: Fuzzy,
+    table: &mut WordTable,
+) -> Kind {
+    let homophones = fuzzy == Fuzzy::Pinyin;
+    let ids: Vec<u32> = words
+        .iter()
+        .map(|word| table.id(word, homophones))
+        .collect();
+    let mut lookup: Vec<(u32, u32)> = ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| (*id, index as u32))
+        .collect();
+    lookup.sort_unstable();
+    Kind::Words {
+        words: ids,
+        lookup,
+        mode,
+        min_count,
+        homophones,
+    }
+}
+
+/// A segment that made a condition hold (or fail), with the normalized
+/// characters that matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Mark {
+    segment: usize,
+    span: Option<(u32, u32)>,
+}
+
+/// The truth of a condition and the segments that show it: when it holds,
+/// the segments that made it hold; when it does not, the segments that made
+/// it fail (only `not` and its compositions have those: a missing greeting
+/// has nothing to point at).
+#[derive(Debug, Default)]
+struct Outcome {
+    holds: bool,
+    marks: Vec<Mark>,
+}
+
+impl Outcome {
+    fn new(holds: bool, marks: Vec<Mark>) -> Outcome {
+        Outcome { holds, marks }
+    }
+
+    fn no() -> Outcome {
+        Outcome::default()
+    }
+}
+
+/// Which sentences a condition is asked about: the whole call, or whether
+/// it holds at one sentence (the steps of a `sequence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Window {
+    All,
+    At(usize),
+}
+
+/// Per-call working memory.
+#[derive(Default)]
+struct Scratch {
+    alignment: similar::Scratch,
+    lcs_row: Vec<u16>,
+}
+
+struct Evaluator<'p, 'c> {
+    call: &'p Prepared<'c>,
+    scratch: Scratch,
+}
+
+impl Scorer {
+    /// Compiles the scorecards: all keyword and lexicon words into one
+    /// automaton, homophones into one index.
+    pub fn new(scorecards: Vec<Scorecard>) -> Scorer {
+        let mut table = WordTable::default();
+        let compiled: Vec<CompiledScorecard> = scorecards
+            .into_iter()
+            .map(|scorecard| {
+                let rules = scorecard
+                    .rules
+                    .iter()
+                    .map(|rule| compile(&rule.when, &mut table))
+                    .collect();
+                CompiledScorecard { scorecard, rules }
+            })
+            .collect();
+        let words = if table.words.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build(&table.words)
+                    .expect("normalized words always build an automaton"),
+            )
+        };
+        let homophones = HomophoneIndex::new(
+            table
+                .words
+                .iter()
+                .enumerate()
+                .filter(|(id, _)| table.fuzzy[*id])
+                .map(|(id, word)| (id as u32, word.as_str())),
+        );
+        Scorer {
+            scorecards: compiled,
+            normalizer: Normalizer::shared(),
+            words,
+            homophones,
+        }
+    }
+
+    /// The scorecards, in the order given.
+    pub fn scorecards(&self) -> impl Iterator<Item = &Scorecard> {
+        self.scorecards.iter().map(|compiled| &compiled.scorecard)
+    }
+
+    /// Scores `call` against every scorecard whose `queues` admit it: one
+    /// result per such scorecard, in scorecard order. Never panics on odd
+    /// transcripts (no segments, one role, overlaps, zero-length segments,
+    /// unsorted segments).
+    pub fn score(&self, call: &Call) -> Vec<QaResult> {
+        let admitted: Vec<&CompiledScorecard> = self
+            .scorecards
+            .iter()
+            .filter(|compiled| compiled.scorecard.admits_queue(call.queue.as_deref()))
+            .collect();
+        if admitted.is_empty() {
+            return Vec::new();
+        }
+        let prepared = self.prepare(call);
+        let mut evaluator = Evaluator {
+            call: &prepared,
+            scratch: Scratch::default(),
+        };
+        admitted
+            .into_iter()
+            .map(|compiled| evaluator.scorecard(compiled))
+            .collect()
+    }
+
+    fn prepare<'c>(&self, call: &'c Call) -> Prepared<'c> {
+        Prepared::new(
+            call,
+            &Matchers {
+                normalizer: &self.normalizer,
+                words: self.words.as_ref(),
+                homophones: &self.homophones,
+            },
+        )
+    }
+
+    /// Prepares a call without evaluating rules (benchmarks measure the two
+    /// apart). Returns the number of normalized characters.
+    pub fn prepare_only(&self, call: &Call) -> usize {
+        let prepared = self.prepare(call);
+        prepared
+            .segments
+            .iter()
+            .map(|segment| segment.normalized.len())
+            .sum()
+    }
+}
+
+impl Evaluator<'_, '_> {
+    fn scorecard(&mut self, compiled: &CompiledScorecard) -> QaResult {
+        let scorecard = &compiled.scorecard;
+        let mut violations = Vec::new();
+        let mut deducted = 0.0;
+        let mut fatal = false;
+        for (rule, node) in scorecard.rules.iter().zip(&compiled.rules) {
+            let outcome = self.evaluate(node, Window::All);
+            let violated = match rule.expect {
+                Expect::Present => !outcome.holds,
+                Expect::Absent => outcome.holds,
+            };
+            if !violated {
+                continue;
+            }
+            deducted += rule.points;
+            fatal |= rule.fatal;
+            violations.push(Violation {
+                rule_id: rule.id.clone(),
+                name: rule.name.clone(),
+                points: rule.points,
+                fatal: rule.fatal,
+                evidence: self.evidence(outcome.marks),
+            });
+        }
+        let score = if fatal {
+            0.0
+        } else {
+            (scorecard.base_score - deducted).max(0.0)
+        };
+        QaResult {
+            call_id: self.call.call.call_id.clone(),
+            scorecard: scorecard.name.clone(),
+            score,
+            passed: score >= scorecard.pass_score,
+            fatal,
+            violations,
+        }
+    }
+
+    fn evidence(&self, mut marks: Vec<Mark>) -> Vec<Evidence> {
+        marks.sort_unstable();
+        marks.dedup();
+        marks
+            .into_iter()
+            .filter_map(|mark| {
+                let segment = self.call.call.segments.get(mark.segment)?;
+                let prepared = &self.call.segments[mark.segment];
+                let matched = match mark.span {
+                    Some((start, end)) => prepared
+                        .normalized
+                        .original(&segment.text, start as usize, end as usize)
+                        .to_string(),
+                    None => String::new(),
+                };
+                Some(Evidence {
+                    segment: mark.segment,
+                    start: segment.start,
+                    end: segment.end,
+                    role: segment.role,
+                    text: segment.text.clone(),
+                    matched,
+                })
+            })
+            .collect()
+    }
+
+    fn evaluate(&mut self, node: &Node, window: Window) -> Outcome {
+        match &node.kind {
+            Kind::Words {
+                words,
+                lookup,
+                mode,
+                min_count,
+                homophones,
+            } => self.words(
+                node,
+                window,
+                words.len(),
+                lookup,
+                *mode,
+                *min_count,
+                *homophones,
+            ),
+            Kind::Regex { pattern, min_count } => self.regex(node, window, pattern, *min_count),
+            Kind::Similar { phrases, threshold } => self.similar(node, window, phrases, *threshold),
+            Kind::Sequence {
+                first,
+                then,
+                within,
+            } => self.sequence(window, first, then, *within),
+            Kind::Silence {
+                min_seconds,
+                after,
+                min_count,
+            } => self.silence(node, window, *min_seconds, *after, *min_count),
+            Kind::Overtalk {
+                min_seconds,
+                min_count,
+            } => self.overtalk(node, window, *min_seconds, *min_count),
+            Kind::SpeechRate { max_cpm, min_cpm } => {
+                self.speech_rate(node, window, *max_cpm, *min_cpm)
+            }
+            Kind::TalkRatio { max, min } => self.talk_ratio(node, *max, *min),
+            Kind::Duration {
+                max_seconds,
+                min_seconds,
+            } => Outcome::new(
+                outside(self.call.duration, *max_seconds, *min_seconds),
+                Vec::new(),
+            ),
+            Kind::Repeat {
+                threshold,
+                min_count,
+                min_chars,
+            } => self.repeat(node, window, *threshold, *min_count, *min_chars),
+            Kind::All(nested) => {
+                let outcomes: Vec<Outcome> = nested
+                    .iter()
+                    .map(|child| self.evaluate(child, window))
+                    .collect();
+                let holds = outcomes.iter().all(|outcome| outcome.holds);
+                // Holding: every child's evidence; failing: the failing children's.
+                let marks = outcomes
+                    .into_iter()
+                    .filter(|outcome| outcome.holds == holds)
+                    .flat_map(|outcome| outcome.marks)
+                    .collect();
+                Outcome::new(holds, marks)
+            }
+            Kind::Any(nested) => {
+                let outcomes: Vec<Outcome> = nested
+                    .iter()
+                    .map(|child| self.evaluate(child, window))
+                    .collect();
+                let holds = outcomes.iter().any(|outcome| outcome.holds);
+                // Holding: the holding children's evidence; failing: every child's.
+                let marks = outcomes
+                    .into_iter()
+                    .filter(|outcome| outcome.holds == holds)
+                    .flat_map(|outcome| outcome.marks)
+                    .collect();
+                Outcome::new(holds, marks)
+            }
+            Kind::Not(nested) => {
+                let outcome = self.evaluate(nested, window);
+                Outcome::new(!outcome.holds, outcome.marks)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn words(
+        &mut self,
+        node: &Node,
+        window: Window,
+        word_count: usize,
+        lookup: &[(u32, u32)],
+        mode: KeywordMode,
+        min_count: usize,
+        homophones: bool,
+    ) -> Outcome {
+        let mut total = 0usize;
+        let mut per_word = vec![
+            0usize;
+            if mode == KeywordMode::All {
+                word_count
+            } else {
+                0
+            }
+        ];
+        let mut marks = Vec::new();
+        for index in scoped(self.call, node, window) {
+            let segment = &self.call.segments[index];
+            let mut covered_until = 0u32;
+            for hit in &segment.hits {
+                if hit.homophone && !homophones {
+                    continue;
+                }
+                let Ok(position) = lookup.binary_search_by_key(&hit.word, |(word, _)| *word) else {
+                    continue;
+                };
+                match mode {
+                    KeywordMode::Any => {
+                        // Leftmost-longest, non-overlapping occurrences.
+                        if hit.start < covered_until {
+                            continue;
+                        }
+                        covered_until = hit.end;
+                        total += 1;
+                    }
+                    KeywordMode::All => {
+                        per_word[lookup[position].1 as usize] += 1;
+                    }
+                }
+                marks.push(Mark {
+                    segment: index,
+                    span: Some((hit.start, hit.end)),
+                });
+            }
+        }
+        let holds = match mode {
+            KeywordMode::Any => total >= min_count,
+            KeywordMode::All => per_word.iter().all(|count| *count >= min_count),
+        };
+        if holds {
+            Outcome::new(true, marks)
+        } else {
+            Outcome::no()
+        }
+    }
+
+    fn regex(
+        &mut self,
+        node: &Node,
+        window: Window,
+        pattern: &regex::Regex,
+        min_count: usize,
+    ) -> Outcome {
+        let mut marks = Vec::new();
+        for index in scoped(self.call, node, window) {
+            let text = &self.call.segments[index].normalized_text;
+            for found in pattern.find_iter(text) {
+                if found.as_str().is_empty() {
+                    continue;
+                }
+                let start = text[..found.start()].chars().count() as u32;
+                let length = found.as_str().chars().count() as u32;
+                marks.push(Mark {
+                    segment: index,
+                    span: Some((start, start + length)),
+                });
+            }
+        }
+        if marks.len() >= min_count {
+            Outcome::new(true, marks)
+        } else {
+            Outcome::no()
+        }
+    }
+
+    fn similar(
+        &mut self,
+        node: &Node,
+        window: Window,
+        phrases: &[Vec<char>],
+        threshold: f64,
+    ) -> Outcome {
+        let mut marks = Vec::new();
+        for index in scoped(self.call, node, window) {
+            let segment: &PreparedSegment = &self.call.segments[index];
+            let mut best: Option<similar::PhraseMatch> = None;
+            for phrase in phrases {
+                if similar::similarity_upper_bound(phrase, segment.mask) + EPSILON < threshold {
+                    continue;
+                }
+                let found = similar::phrase_similarity(
+                    phrase,
+                    &segment.normalized.chars,
+                    &mut self.scratch.alignment,
+                );
+                if found.similarity + EPSILON >= threshold
+                    && best.is_none_or(|best| found.similarity > best.similarity)
+                {
+                    best = Some(found);
+                }
+            }
+            if let Some(best) = best {
+                marks.push(Mark {
+                    segment: index,
+                    span: Some((best.start as u32, best.end as u32)),
+                });
+            }
+        }
+        Outcome::new(!marks.is_empty(), marks)
+    }
+
+    fn sequence(&mut self, window: Window, first: &Node, then: &Node, within: usize) -> Outcome {
+        let count = self.call.segments.len();
+        let ends: Vec<usize> = match window {
+            Window::All => (0..count).collect(),
+            Window::At(index) if index < count => vec![index],
+            Window::At(_) => Vec::new(),
+        };
+        let mut firsts: Vec<Option<Outcome>> = (0..count).map(|_| None).collect();
+        let mut marks = Vec::new();
+        let mut holds = false;
+        for end in ends {
+            let then_outcome = self.evaluate(then, Window::At(end));
+            if !then_outcome.holds {
+                continue;
+            }
+            // The nearest earlier sentence where `first` holds.
+            let earliest = end.saturating_sub(within);
+            for start in (earliest..end).rev() {
+                if firsts[start].is_none() {
+                    firsts[start] = Some(self.evaluate(first, Window::At(start)));
+                }
+                let Some(first_outcome) = &firsts[start] else {
+                    continue;
+                };
+                if first_outcome.holds {
+                    holds = true;
+                    marks.extend(first_outcome.marks.iter().copied());
+                    marks.extend(then_outcome.marks.iter().copied());
+                    break;
+                }
+            }
+        }
+        if holds {
+            Outcome::new(true, marks)
+        } else {
+            Outcome::no()
+        }
+    }
+
+    fn silence(
+        &mut self,
+        node: &Node,
+        window: Window,
+        min_seconds: f64,
+        after: RoleFilter,
+        min_count: usize,
+    ) -> Outcome {
+        let marks: Vec<Mark> = scoped(self.call, node, window)
+            .filter(|index| {
+                let Some((gap, speaker)) = self.call.segments[*index].gap_before else {
+                    return false;
+                };
+                gap + EPSILON >= min_seconds && after.admits(self.call.segments[speaker].role)
+            })
+            .map(|segment| Mark {
+                segment,
+                span: None,
+            })
+            .collect();
+        if marks.len() >= min_count {
+            Outcome::new(true, marks)
+        } else {
+            Outcome::no()
+        }
+    }
+
+    fn overtalk(
+        &mut self,
+        node: &Node,
+        window: Window,
+        min_seconds: f64,
+        min_count: usize,
+    ) -> Outcome {
+        let marks: Vec<Mark> = scoped(self.call, node, window)
+            .filter(|index| {
+                let overlap = self.call.segments[*index].overlap_before;
+                overlap > 0.0 && overlap + EPSILON >= min_seconds
+            })
+            .map(|segment| Mark {
+                segment,
+                span: None,
+            })
+            .collect();
+        if marks.len() >= min_count {
+            Outcome::new(true, marks)
+        } else {
+            Outcome::no()
+        }
+    }
+
+    fn speech_rate(
+        &mut self,
+        node: &Node,
+        window: Window,
+        max_cpm: Option<f64>,
+        min_cpm: Option<f64>,
+    ) -> Outcome {
+        let scoped: Vec<usize> = scoped(self.call, node, window).collect();
+        let characters: usize = scoped
+            .iter()
+            .map(|index| self.call.segments[*index].normalized.len())
+            .sum();
+        let seconds = union_seconds(scoped.iter().map(|index| &self.call.segments[*index]));
+        if seconds <= 0.0 || characters == 0 {
+            return Outcome::no();
+        }
+        let rate = characters as f64 / seconds * 60.0;
+        let too_fast = max_cpm.is_some_and(|max| rate > max);
+        let too_slow = min_cpm.is_some_and(|min| rate < min);
+        if !too_fast && !too_slow {
+            return Outcome::no();
+        }
+        // Cite the segments that are most out of bounds themselves.
+        let mut rated: Vec<(f64, usize)> = scoped
+            .iter()
+            .filter_map(|index| {
+                let segment = &self.call.segments[*index];
+                let seconds = segment.seconds();
+                (seconds > 0.0 && !segment.normalized.is_empty())
+                    .then(|| (segment.normalized.len() as f64 / seconds * 60.0, *index))
+            })
+            .filter(|(rate, _)| {
+                (too_fast && max_cpm.is_some_and(|max| *rate > max))
+                    || (too_slow && min_cpm.is_some_and(|min| *rate < min))
+            })
+            .collect();
+        if too_fast {
+            rated.sort_by(|left, right| right.0.total_cmp(&left.0));
+        } else {
+            rated.sort_by(|left, right| left.0.total_cmp(&right.0));
+        }
+        let marks = rated
+            .into_iter()
+            .take(SPEECH_RATE_EVIDENCE)
+            .map(|(_, segment)| Mark {
+                segment,
+                span: None,
+            })
+            .collect();
+        Outcome::new(true, marks)
+    }
+
+    fn talk_ratio(&mut self, node: &Node, max: Option<f64>, min: Option<f64>) -> Outcome {
+        let segments = &self.call.segments;
+        let per_role =
+            |role: Role| union_seconds(segments.iter().filter(|segment| segment.role == role));
+        let total: f64 = [Role::Agent, Role::Customer, Role::Unknown]
+            .into_iter()
+            .map(per_role)
+            .sum();
+        if total <= 0.0 {
+            return Outcome::no();
+        }
+        let own: f64 = [Role::Agent, Role::Customer, Role::Unknown]
+            .into_iter()
+            .filter(|role| node.role.admits(*role))
+            .map(per_role)
+            .sum();
+        Outcome::new(outside(own / total, max, min), Vec::new())
+    }
+
+    fn repeat(
+        &mut self,
+        node: &Node,
+        window: Window,
+        threshold: f64,
+        min_count: usize,
+        min_chars: usize,
+    ) -> Outcome {
+        let candidates: Vec<usize> = scoped(self.call, node, Window::All)
+            .filter(|index| self.call.segments[*index].normalized.len() >= min_chars)
+            .collect();
+        if candidates.len() < min_count {
+            return Outcome::no();
+        }
+        let sorted: Vec<Vec<char>> = candidates
+            .iter()
+            .map(|index| {
+                let mut characters = self.call.segments[*index].normalized.chars.clone();
+                characters.sort_unstable();
+                characters
+            })
+            .collect();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let segments = &self.call.segments;
+        let mut similar_to = |left: usize, right: usize| -> bool {
+            if similar::sentence_similarity_upper_bound(&sorted[left], &sorted[right]) + EPSILON
+                < threshold
+            {
+                return false;
+            }
+            let (a, b) = (
+                &segments[candidates[left]].normalized.chars,
+                &segments[candidates[right]].normalized.chars,
+            );
+            similar::sentence_similarity(a, b, &mut scratch.lcs_row) + EPSILON >= threshold
+        };
+        let mut best: Vec<usize> = Vec::new();
+        match window {
+            Window::All => {
+                let count = candidates.len();
+                let mut groups: Vec<Vec<usize>> = (0..count).map(|left| vec![left]).collect();
+                for left in 0..count {
+                    for right in left + 1..count {
+                        if similar_to(left, right) {
+                            groups[left].push(right);
+                            groups[right].push(left);
+                        }
+                    }
+                }
+                for group in groups {
+                    if group.len() > best.len() {
+                        best = group;
+                    }
+                }
+            }
+            Window::At(index) => {
+                if let Some(position) = candidates.iter().position(|candidate| *candidate == index)
+                {
+                    best.push(position);
+                    for earlier in 0..position {
+                        if similar_to(position, earlier) {
+                            best.push(earlier);
+                        }
+                    }
+                }
+            }
+        }
+        self.scratch = scratch;
+        if best.len() < min_count {
+            return Outcome::no();
+        }
+        let marks = best
+            .into_iter()
+            .map(|position| {
+                let segment = candidates[position];
+                let length = self.call.segments[segment].normalized.len() as u32;
+                Mark {
+                    segment,
+                    span: Some((0, length)),
+                }
+            })
+            .collect();
+        Outcome::new(true, marks)
+    }
+}
+
+/// Whether segment `index` is among the sentences `node` looks at.
+fn in_scope(call: &Prepared<'_>, node: &Node, index: usize) -> bool {
+    let segment = &call.segments[index];
+    if !node.role.admits(segment.role) {
+        return false;
+    }
+    let (rank, count) = match node.role {
+        RoleFilter::Any => (index as u32, call.count_of(None)),
+        RoleFilter::Agent => (segment.rank_in_role, call.count_of(Some(Role::Agent))),
+        RoleFilter::Customer => (segment.rank_in_role, call.count_of(Some(Role::Customer))),
+    };
+    match node.scope {
+        Scope::All => true,
+        Scope::First(first) => (rank as usize) < first,
+        Scope::Last(last) => (rank as usize) + last >= count as usize,
+    }
+}
+
+/// The segments of `window` that `node` looks at, in order.
+fn scoped<'a>(
+    call: &'a Prepared<'_>,
+    node: &'a Node,
+    window: Window,
+) -> impl Iterator<Item = usize> + 'a {
+    let count = call.segments.len();
+    let range = match window {
+        Window::All => 0..count,
+        Window::At(index) => index.min(count)..(index + 1).min(count),
+    };
+    range.filter(move |index| in_scope(call, node, *index))
+}
+
+/// Whether `value` is above `max` or below `min`.
+fn outside(value: f64, max: Option<f64>, min: Option<f64>) -> bool {
+    max.is_some_and(|max| value > max + EPSILON) || min.is_some_and(|min| value + EPSILON < min)
+}
+
+/// Seconds covered by the segments' time spans (overlaps counted once).
+fn union_seconds<'s>(segments: impl Iterator<Item = &'s PreparedSegment>) -> f64 {
+    let mut spans: Vec<(f64, f64)> = segments
+        .map(|segment| (segment.start, segment.end))
+        .collect();
+    spans.sort_by(|left, right| left.0.total_cmp(&right.0));
+    let mut total = 0.0;
+    let mut current: Option<(f64, f64)> = None;
+    for (start, end) in spans {
+        match &mut current {
+            Some((_, current_end)) if start <= *current_end => *current_end = current_end.max(end),
+            _ => {
+                if let Some((current_start, current_end)) = current {
+                    total += current_end - current_start;
+                }
+                current = Some((start, end));
+            }
+        }
+    }
+    if let Some((current_start, current_end)) = current {
+        total += current_end - current_start;
+    }
+    total
+}
