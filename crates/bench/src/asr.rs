@@ -8,6 +8,8 @@
 //! Each ggml model is measured, and faster-whisper runs side by side on the
 //! very CTranslate2 weights the models were converted from (int8 and
 //! float32, the same threads, prompt and beam), in a venv under the cache.
+//! docs/benchmarks.md ("Speech recognition") has the commands and the
+//! figures.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,9 +20,10 @@ use super::Row;
 use crate::args::BenchAsrArgs;
 use callscope::output::Output;
 use callscope_asr::cer::CerCount;
-use callscope_asr::fetch::ensure_ct2;
+use callscope_asr::fetch::{ensure_ct2, BuiltModel, BUILT_MODELS};
 use callscope_asr::{
-    available_cores, cache_dir, read_hotwords_file, AsrConfig, AsrEngine, DEFAULT_MODEL_DIR,
+    available_cores, cache_dir, read_hotwords_file, AsrConfig, AsrEngine, AsrWorker,
+    DEFAULT_MODEL_DIR,
 };
 use callscope_core::error::{Error, Result};
 use callscope_core::model::SpeechRegion;
@@ -109,238 +112,356 @@ fn read_clips(dir: &Path, limit: Option<usize>) -> Result<Vec<Clip>> {
 
 /// Runs the benchmark and returns its rows.
 pub fn run(args: &BenchAsrArgs, output: Output) -> Result<Vec<Row>> {
-    let shared = shared_dir()?;
-    let cache = cache_dir();
-    let threads = if args.threads == 0 {
-        available_cores()
-    } else {
-        args.threads.min(available_cores())
-    };
-    let wants = |part: &str| args.only.is_empty() || args.only.iter().any(|only| only == part);
-    let models: Vec<PathBuf> = if args.models.is_empty() {
-        callscope_asr::fetch::BUILT_MODELS
-            .iter()
-            .map(|built| Path::new(DEFAULT_MODEL_DIR).join(built.file))
-            .collect()
-    } else {
-        args.models.clone()
-    };
-    let clips = read_clips(&shared.join("asr-dev"), args.limit)?;
-    let tts = read_clips(&shared.join("callcenter-tts"), None)?;
-    let mulaw = if wants("mulaw") {
-        make_mulaw(&clips, &cache.join("bench").join("asr-dev-mulaw8k"))?
-    } else {
-        Vec::new()
-    };
-    let channels = if wants("channel") {
-        make_channels(&clips, &cache.join("bench").join("asr-dev-channels"))?
-    } else {
-        Vec::new()
-    };
+    let bench = AsrBench::prepare(args, output)?;
     let mut rows = Vec::new();
-    let audio: f64 = clips.iter().map(|clip| wav_seconds(&clip.path)).sum();
-    let prompt = AsrConfig::default().initial_prompt;
-    let alignment_note = if args.no_align {
-        ", tokens not aligned"
-    } else {
-        ""
-    };
-    let note_common = format!(
-        "{threads} threads, beam {}, windows {} s, gaps {} s{}{}{alignment_note}",
-        args.beam_size,
-        args.max_window,
-        args.gap,
-        if args.full_audio_ctx {
-            ", full 30 s encoder"
-        } else {
-            ""
-        },
-        if args.no_redecode {
-            ", no re-decode"
-        } else {
-            ""
-        }
-    );
+    for (index, model) in bench.models.iter().enumerate() {
+        rows.extend(bench.callscope_rows(model, index == bench.hotword_model)?);
+    }
+    let per_clip = bench.wants("clips") || bench.wants("mulaw") || bench.wants("channel");
+    if !args.no_faster_whisper && per_clip {
+        rows.extend(bench.faster_whisper_rows()?);
+    }
+    if bench.wants("batch") {
+        rows.extend(super::asr_batch::batch_rows(
+            args,
+            &bench.shared,
+            &bench.cache,
+            bench.threads,
+            &output,
+        )?);
+    }
+    if bench.wants("roles") {
+        rows.extend(bench.roles_rows()?);
+    }
+    rows.push(bench.audio_row());
+    Ok(rows)
+}
 
-    // The hotword comparison runs on the default model (or the first given).
-    let hotword_model = models
-        .iter()
-        .position(|model| model.ends_with(callscope_asr::DEFAULT_MODEL_FILE))
-        .unwrap_or(0);
-    for (index, model) in models.iter().enumerate() {
-        let name = callscope_asr::engine::model_name(model);
-        let config = AsrConfig {
-            hotwords: args.hotword.clone(),
-            ..bench_config(args, model, 1, threads)
+/// Whether `--only` asks for `part` (no `--only`: every part).
+fn wants(args: &BenchAsrArgs, part: &str) -> bool {
+    args.only.is_empty() || args.only.iter().any(|only| only == part)
+}
+
+/// What the parts of the benchmark share, prepared once: the settings, the
+/// models and the data sets.
+struct AsrBench<'a> {
+    args: &'a BenchAsrArgs,
+    output: Output,
+    shared: PathBuf,
+    cache: PathBuf,
+    /// Threads of the one worker, callscope's and faster-whisper's alike.
+    threads: usize,
+    models: Vec<PathBuf>,
+    /// The model of the hotword comparison and the role measurement: the
+    /// default model, or the first given.
+    hotword_model: usize,
+    clips: Vec<Clip>,
+    tts: Vec<Clip>,
+    /// The clips as 8 kHz mu-law (made only when that part runs).
+    mulaw: Vec<Clip>,
+    /// The clips laid end to end per speaker (made only when that part runs).
+    channels: Vec<Channel>,
+    /// The settings every per-clip row notes.
+    note_common: String,
+    /// What `--no-align` adds to the notes.
+    alignment_note: &'static str,
+}
+
+impl<'a> AsrBench<'a> {
+    /// Resolves the settings and models, reads the clips and makes the
+    /// derived data sets the asked-for parts need.
+    fn prepare(args: &'a BenchAsrArgs, output: Output) -> Result<AsrBench<'a>> {
+        let shared = shared_dir()?;
+        let cache = cache_dir();
+        let threads = if args.threads == 0 {
+            available_cores()
+        } else {
+            args.threads.min(available_cores())
         };
-        let note_ours = format!("{note_common}, encoder ≥ {} s", config.min_context_seconds);
+        let models = models_to_measure(args, |_| true);
+        let clips = read_clips(&shared.join("asr-dev"), args.limit)?;
+        let tts = read_clips(&shared.join("callcenter-tts"), None)?;
+        let mulaw = if wants(args, "mulaw") {
+            make_mulaw(&clips, &cache.join("bench").join("asr-dev-mulaw8k"))?
+        } else {
+            Vec::new()
+        };
+        let channels = if wants(args, "channel") {
+            make_channels(&clips, &cache.join("bench").join("asr-dev-channels"))?
+        } else {
+            Vec::new()
+        };
+        let alignment_note = if args.no_align {
+            ", tokens not aligned"
+        } else {
+            ""
+        };
+        let hotword_model = models
+            .iter()
+            .position(|model| model.ends_with(callscope_asr::DEFAULT_MODEL_FILE))
+            .unwrap_or(0);
+        Ok(AsrBench {
+            note_common: common_note(args, threads, alignment_note),
+            args,
+            output,
+            shared,
+            cache,
+            threads,
+            models,
+            hotword_model,
+            clips,
+            tts,
+            mulaw,
+            channels,
+            alignment_note,
+        })
+    }
+
+    fn wants(&self, part: &str) -> bool {
+        wants(self.args, part)
+    }
+
+    /// The per-clip sets asked for: asr-dev as is and as 8 kHz mu-law.
+    fn clip_sets(&self) -> Vec<(&'static str, &[Clip])> {
+        let mut sets: Vec<(&'static str, &[Clip])> = Vec::new();
+        if self.wants("clips") {
+            sets.push(("asr-dev 16k", &self.clips));
+        }
+        if self.wants("mulaw") {
+            sets.push(("asr-dev 8k mu-law", &self.mulaw));
+        }
+        sets
+    }
+
+    /// callscope's rows for one model: each clip set, the channels and,
+    /// `with_hotwords`, the hotword comparison.
+    fn callscope_rows(&self, model: &Path, with_hotwords: bool) -> Result<Vec<Row>> {
+        let name = callscope_asr::engine::model_name(model);
+        let engine_label = format!("callscope {name}");
+        let config = AsrConfig {
+            hotwords: self.args.hotword.clone(),
+            ..bench_config(self.args, model, 1, self.threads)
+        };
+        let note = format!(
+            "{}, encoder ≥ {} s",
+            self.note_common, config.min_context_seconds
+        );
         reset_peak_rss();
         let engine = AsrEngine::load(&config)?;
         let mut worker = engine.worker()?;
-        let mut sets: Vec<(&str, &[Clip])> = Vec::new();
-        if wants("clips") {
-            sets.push(("asr-dev 16k", &clips));
+        let mut rows = Vec::new();
+        for (set, clips) in self.clip_sets() {
+            let score = self.score_clips(&mut worker, format!("{name} {set}"), clips)?;
+            push_score(&mut rows, set, &engine_label, &score, &note);
         }
-        if wants("mulaw") {
-            sets.push(("asr-dev 8k mu-law", &mulaw));
-        }
-        for (set, set_clips) in sets {
-            let bar = output.progress(set_clips.len() as u64, "clips");
-            bar.set_message(format!("{name} {set}"));
-            let mut score = Score::default();
-            for clip in set_clips.iter() {
-                let started = Instant::now();
-                let samples = decode_16k(&clip.path)?;
-                let seconds = samples.len() as f64 / 16_000.0;
-                let segments = worker.transcribe(
-                    &samples,
-                    &[SpeechRegion {
-                        start: 0.0,
-                        end: seconds,
-                    }],
-                )?;
-                score.compute_seconds += started.elapsed().as_secs_f64();
-                score.audio_seconds += seconds;
-                let text: String = segments
-                    .iter()
-                    .map(|segment| segment.text.as_str())
-                    .collect();
-                show_clip(args.show, &clip.id, &clip.reference, &text);
-                score.cer.add(CerCount::of(&clip.reference, &text));
-                bar.inc(1);
-            }
-            bar.finish_and_clear();
-            score.peak_rss_mib = super::peak_rss_mib();
-            push_score(
-                &mut rows,
-                set,
-                &format!("callscope {name}"),
-                &score,
-                &note_ours,
-            );
-        }
-        if wants("channel") {
-            let mut score = Score::default();
-            for channel in &channels {
-                let samples = decode_16k(&channel.path)?;
-                let started = Instant::now();
-                let segments = worker.transcribe(&samples, &channel.regions)?;
-                score.compute_seconds += started.elapsed().as_secs_f64();
-                score.audio_seconds += samples.len() as f64 / 16_000.0;
-                let text: String = segments
-                    .iter()
-                    .map(|segment| segment.text.as_str())
-                    .collect();
-                show_clip(args.show, &channel.id, &channel.reference, &text);
-                score.cer.add(CerCount::of(&channel.reference, &text));
-            }
-            score.peak_rss_mib = super::peak_rss_mib();
+        if self.wants("channel") {
+            let score = self.score_channels(&mut worker)?;
             push_score(
                 &mut rows,
                 "asr-dev channels",
-                &format!("callscope {name}"),
+                &engine_label,
                 &score,
-                &format!("{note_ours}; speech regions given (VAD), packed into windows"),
+                &format!("{note}; speech regions given (VAD), packed into windows"),
             );
         }
-        if wants("hotwords") && index == hotword_model {
-            rows.extend(hotword_rows(args.show, &config, &tts, &clips, &name)?);
+        if self.wants("hotwords") && with_hotwords {
+            rows.extend(hotword_rows(
+                self.args.show,
+                &config,
+                &self.tts,
+                &self.clips,
+                &name,
+            )?);
         }
+        Ok(rows)
     }
 
-    if !args.no_faster_whisper && (wants("clips") || wants("mulaw") || wants("channel")) {
-        let (ct2_dir, _) = ensure_ct2(&cache, &python(), &mut |line| {
-            if !output.quiet {
-                eprintln!("{line}");
-            }
-        })?;
-        let venv_python = ensure_faster_whisper(&cache, &output)?;
+    /// callscope on each clip, whole, timed from decoding on.
+    fn score_clips(
+        &self,
+        worker: &mut AsrWorker,
+        message: String,
+        clips: &[Clip],
+    ) -> Result<Score> {
+        let bar = self.output.progress(clips.len() as u64, "clips");
+        bar.set_message(message);
+        let mut score = Score::default();
+        for clip in clips {
+            let started = Instant::now();
+            let (text, seconds) = recognize_clip(worker, &clip.path)?;
+            score.compute_seconds += started.elapsed().as_secs_f64();
+            score.audio_seconds += seconds;
+            show_clip(self.args.show, &clip.id, &clip.reference, &text);
+            score.cer.add(CerCount::of(&clip.reference, &text));
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        score.peak_rss_mib = super::peak_rss_mib();
+        Ok(score)
+    }
+
+    /// callscope on each channel with its speech regions given (what VAD
+    /// finds), timed from recognition on.
+    fn score_channels(&self, worker: &mut AsrWorker) -> Result<Score> {
+        let mut score = Score::default();
+        for channel in &self.channels {
+            let samples = decode_16k(&channel.path)?;
+            let started = Instant::now();
+            let segments = worker.transcribe(&samples, &channel.regions)?;
+            score.compute_seconds += started.elapsed().as_secs_f64();
+            score.audio_seconds += samples.len() as f64 / 16_000.0;
+            let text = segments_text(&segments);
+            show_clip(self.args.show, &channel.id, &channel.reference, &text);
+            score.cer.add(CerCount::of(&channel.reference, &text));
+        }
+        score.peak_rss_mib = super::peak_rss_mib();
+        Ok(score)
+    }
+
+    /// faster-whisper, int8 then float32, on the same sets with the same
+    /// threads, prompt and beam; the channels with its Silero VAD.
+    fn faster_whisper_rows(&self) -> Result<Vec<Row>> {
+        let (ct2_dir, venv_python) = faster_whisper_setup(&self.cache, &self.output)?;
+        let channels: Vec<Clip> = self.channels.iter().map(Channel::as_clip).collect();
+        let mut rows = Vec::new();
         for compute_type in ["int8", "float32"] {
             let runner = FasterWhisper {
                 python: venv_python.clone(),
                 model_dir: ct2_dir.clone(),
                 compute_type,
-                threads,
-                beam_size: args.beam_size,
-                prompt: prompt.clone(),
+                threads: self.threads,
+                beam_size: self.args.beam_size,
+                prompt: AsrConfig::default().initial_prompt,
             };
             let label = format!("faster-whisper {compute_type}");
-            if wants("clips") {
-                let score = runner.run(&clips, false)?;
-                push_score(&mut rows, "asr-dev 16k", &label, &score, &note_common);
+            for (set, clips) in self.clip_sets() {
+                let score = runner.run(clips, false)?;
+                push_score(&mut rows, set, &label, &score, &self.note_common);
             }
-            if wants("mulaw") {
-                let score = runner.run(&mulaw, false)?;
-                push_score(&mut rows, "asr-dev 8k mu-law", &label, &score, &note_common);
-            }
-            if wants("channel") {
-                let as_clips: Vec<Clip> = channels
-                    .iter()
-                    .map(|channel| Clip {
-                        id: channel.id.clone(),
-                        reference: channel.reference.clone(),
-                        path: channel.path.clone(),
-                    })
-                    .collect();
-                let score = runner.run(&as_clips, true)?;
+            if self.wants("channel") {
+                let score = runner.run(&channels, true)?;
                 push_score(
                     &mut rows,
                     "asr-dev channels",
                     &label,
                     &score,
-                    &format!("{note_common}; vad_filter (Silero)"),
+                    &format!("{}; vad_filter (Silero)", self.note_common),
                 );
             }
         }
+        Ok(rows)
     }
-    if wants("batch") {
-        rows.extend(batch_rows(
-            args, &shared, &cache, threads, &models, &output,
-        )?);
-    }
-    if wants("roles") {
-        // The product's settings (dictionary hotwords on) on the default
-        // model, or the first one named.
-        let model = &models[hotword_model];
+
+    /// Who is the agent on mono calls, end to end, with the product's
+    /// settings (dictionary hotwords on) on the hotword comparison's model.
+    fn roles_rows(&self) -> Result<Vec<Row>> {
+        let model = &self.models[self.hotword_model];
         let config = AsrConfig {
             model: model.clone(),
-            threads,
+            threads: self.threads,
             workers: 1,
-            beam_size: args.beam_size,
-            min_context_seconds: args.min_context,
-            align_tokens: !args.no_align,
+            beam_size: self.args.beam_size,
+            min_context_seconds: self.args.min_context,
+            align_tokens: !self.args.no_align,
             ..AsrConfig::default()
         };
-        rows.extend(super::asr_roles::roles_rows(
+        super::asr_roles::roles_rows(
             &config,
             &format!(
-                "callscope {}, dictionary hotwords, beam {}{alignment_note}",
+                "callscope {}, dictionary hotwords, beam {}{}",
                 callscope_asr::engine::model_name(model),
-                args.beam_size
+                self.args.beam_size,
+                self.alignment_note
             ),
-            &shared,
-            &cache.join("bench").join("mono-roles"),
-            args.role_calls,
-            &output,
-        )?);
+            &self.shared,
+            &self.cache.join("bench").join("mono-roles"),
+            self.args.role_calls,
+            &self.output,
+        )
     }
-    rows.push(Row::new(
-        "asr-dev audio",
-        audio,
-        "s",
-        format!(
-            "{} clips from {}",
-            clips.len(),
-            shared.join("asr-dev").display()
-        ),
-    ));
-    Ok(rows)
+
+    /// How much audio asr-dev holds.
+    fn audio_row(&self) -> Row {
+        let audio: f64 = self.clips.iter().map(|clip| wav_seconds(&clip.path)).sum();
+        Row::new(
+            "asr-dev audio",
+            audio,
+            "s",
+            format!(
+                "{} clips from {}",
+                self.clips.len(),
+                self.shared.join("asr-dev").display()
+            ),
+        )
+    }
+}
+
+/// The settings every per-clip row notes.
+fn common_note(args: &BenchAsrArgs, threads: usize, alignment_note: &str) -> String {
+    let full_encoder = if args.full_audio_ctx {
+        ", full 30 s encoder"
+    } else {
+        ""
+    };
+    let no_redecode = if args.no_redecode {
+        ", no re-decode"
+    } else {
+        ""
+    };
+    format!(
+        "{threads} threads, beam {}, windows {} s, gaps {} s{full_encoder}{no_redecode}\
+         {alignment_note}",
+        args.beam_size, args.max_window, args.gap
+    )
+}
+
+/// The models to measure: the ones named, else the built models that
+/// `keep` accepts.
+pub(super) fn models_to_measure(
+    args: &BenchAsrArgs,
+    keep: impl Fn(&BuiltModel) -> bool,
+) -> Vec<PathBuf> {
+    if !args.models.is_empty() {
+        return args.models.clone();
+    }
+    BUILT_MODELS
+        .iter()
+        .filter(|built| keep(built))
+        .map(|built| Path::new(DEFAULT_MODEL_DIR).join(built.file))
+        .collect()
+}
+
+/// Decodes one clip and recognizes it whole; its text and seconds.
+fn recognize_clip(worker: &mut AsrWorker, path: &Path) -> Result<(String, f64)> {
+    let samples = decode_16k(path)?;
+    let seconds = samples.len() as f64 / 16_000.0;
+    let segments = worker.transcribe(
+        &samples,
+        &[SpeechRegion {
+            start: 0.0,
+            end: seconds,
+        }],
+    )?;
+    Ok((segments_text(&segments), seconds))
+}
+
+/// The recognized segments' text, joined.
+fn segments_text(segments: &[callscope_core::model::AsrSegment]) -> String {
+    segments
+        .iter()
+        .map(|segment| segment.text.as_str())
+        .collect()
 }
 
 /// callscope's settings for a measurement: the bench's flags on `model`
 /// with `workers` × `threads`, and no dictionary hotwords (faster-whisper
 /// gets the same plain prompt; hotwords are compared on their own).
-fn bench_config(args: &BenchAsrArgs, model: &Path, workers: usize, threads: usize) -> AsrConfig {
+pub(super) fn bench_config(
+    args: &BenchAsrArgs,
+    model: &Path,
+    workers: usize,
+    threads: usize,
+) -> AsrConfig {
     AsrConfig {
         model: model.to_path_buf(),
         threads,
@@ -355,118 +476,6 @@ fn bench_config(args: &BenchAsrArgs, model: &Path, workers: usize, threads: usiz
         align_tokens: !args.no_align,
         ..AsrConfig::default()
     }
-}
-
-/// The stereo batch (`--only batch`): callscope's batch path against
-/// faster-whisper, each with one worker on every core and with one
-/// single-threaded worker per core.
-fn batch_rows(
-    args: &BenchAsrArgs,
-    shared: &Path,
-    cache: &Path,
-    cores: usize,
-    models: &[PathBuf],
-    output: &Output,
-) -> Result<Vec<Row>> {
-    use super::asr_batch::{make_batch, push_batch_rows, run_callscope, FasterWhisperBatch};
-    let calls = make_batch(
-        shared,
-        &cache.join("bench").join("stereo-batch"),
-        args.batch_calls,
-    )?;
-    let mut plans = vec![(1, cores)];
-    if cores > 1 {
-        plans.push((cores, 1));
-    }
-    // The quantized models (f16 is slower than q8_0 and no more
-    // accurate), unless models were named.
-    let models: Vec<PathBuf> = if args.models.is_empty() {
-        callscope_asr::fetch::BUILT_MODELS
-            .iter()
-            .filter(|built| built.weights != callscope_asr::ggml::WeightType::F16)
-            .map(|built| Path::new(DEFAULT_MODEL_DIR).join(built.file))
-            .collect()
-    } else {
-        models.to_vec()
-    };
-    let mut rows = Vec::new();
-    for model in &models {
-        let name = callscope_asr::engine::model_name(model);
-        for &(workers, threads) in &plans {
-            let config = bench_config(args, model, workers, threads);
-            let score = run_callscope(&config, &calls, output)?;
-            push_batch_rows(
-                &mut rows,
-                &format!("callscope {name} {workers}x{threads}"),
-                &score,
-                &calls,
-                &format!(
-                    "{workers} workers x {threads} threads, beam {}; decode + VAD + ASR + store",
-                    args.beam_size
-                ),
-            );
-        }
-    }
-    if args.no_faster_whisper {
-        return Ok(rows);
-    }
-    let (ct2_dir, _) = ensure_ct2(cache, &python(), &mut |line| {
-        if !output.quiet {
-            eprintln!("{line}");
-        }
-    })?;
-    let venv_python = ensure_faster_whisper(cache, output)?;
-    let prompt = AsrConfig::default().initial_prompt;
-    // Each plan the way a team would tune it (channels split, Silero VAD),
-    // once as it comes and once with every word aligned (what callscope's
-    // token alignment does), then the last (fastest) plan with
-    // faster-whisper's defaults: the stereo file mixed down to mono, no VAD.
-    #[derive(Clone, Copy, PartialEq)]
-    enum Run {
-        Split,
-        Words,
-        Mixdown,
-    }
-    let mut runs: Vec<((usize, usize), Run)> = Vec::new();
-    for &plan in &plans {
-        runs.push((plan, Run::Split));
-        runs.push((plan, Run::Words));
-    }
-    runs.extend(plans.last().map(|&plan| (plan, Run::Mixdown)));
-    for ((workers, threads), run) in runs {
-        let score = FasterWhisperBatch {
-            python: &venv_python,
-            model_dir: &ct2_dir,
-            compute_type: "int8",
-            threads,
-            workers,
-            beam_size: args.beam_size,
-            prompt: &prompt,
-            mixdown: run == Run::Mixdown,
-            word_timestamps: run == Run::Words,
-        }
-        .run(&calls)?;
-        let (label, how) = match run {
-            Run::Split => ("", "channels split, Silero VAD"),
-            Run::Words => (
-                " words",
-                "channels split, Silero VAD, word_timestamps (segments: aligned words cut \
-                 into sentences)",
-            ),
-            Run::Mixdown => (" mixdown", "stereo mixed to mono, no VAD (the defaults)"),
-        };
-        push_batch_rows(
-            &mut rows,
-            &format!("faster-whisper int8{label} {workers}x{threads}"),
-            &score,
-            &calls,
-            &format!(
-                "{workers} workers x {threads} threads, beam {}; {how}",
-                args.beam_size
-            ),
-        );
-    }
-    Ok(rows)
 }
 
 fn push_score(rows: &mut Vec<Row>, set: &str, engine: &str, score: &Score, note: &str) {
@@ -530,19 +539,7 @@ fn hotword_rows(
             let mut total = CerCount::default();
             let mut c03 = String::new();
             for clip in clips {
-                let samples = decode_16k(&clip.path)?;
-                let seconds = samples.len() as f64 / 16_000.0;
-                let segments = worker.transcribe(
-                    &samples,
-                    &[SpeechRegion {
-                        start: 0.0,
-                        end: seconds,
-                    }],
-                )?;
-                let text: String = segments
-                    .iter()
-                    .map(|segment| segment.text.as_str())
-                    .collect();
+                let (text, _) = recognize_clip(&mut worker, &clip.path)?;
                 if clip.id == "c03" {
                     c03 = format!("; c03 → {text}");
                 }
@@ -617,6 +614,18 @@ pub(super) fn run_faster_whisper(command: &mut Command, script: &Path) -> Result
 /// The interpreter that makes venvs: `$CALLSCOPE_PYTHON` or `python3`.
 fn python() -> String {
     std::env::var("CALLSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+/// The CTranslate2 weights and a venv with faster-whisper, each made once
+/// under the cache; returns the model directory and the venv's python.
+pub(super) fn faster_whisper_setup(cache: &Path, output: &Output) -> Result<(PathBuf, PathBuf)> {
+    let (ct2_dir, _) = ensure_ct2(cache, &python(), &mut |line| {
+        if !output.quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    let venv_python = ensure_faster_whisper(cache, output)?;
+    Ok((ct2_dir, venv_python))
 }
 
 /// A venv under the cache with faster-whisper installed; returns its python.
@@ -763,6 +772,17 @@ struct Channel {
     reference: String,
     path: PathBuf,
     regions: Vec<SpeechRegion>,
+}
+
+impl Channel {
+    /// The channel as one long clip (faster-whisper finds its speech itself).
+    fn as_clip(&self) -> Clip {
+        Clip {
+            id: self.id.clone(),
+            reference: self.reference.clone(),
+            path: self.path.clone(),
+        }
+    }
 }
 
 fn make_channels(clips: &[Clip], dir: &Path) -> Result<Vec<Channel>> {

@@ -1,4 +1,4 @@
-//! `callscope bench asr --only batch`: a night's batch in miniature.
+//! `callscope-bench asr --only batch`: a night's batch in miniature.
 //!
 //! A batch of stereo call recordings (8 kHz G.711 mu-law, agent on the left;
 //! composed from shared/callcenter-tts and the two real speakers of
@@ -15,16 +15,20 @@
 //! same cores, once with one worker using every core and once with one
 //! single-threaded worker per core; CER is counted per call and role (the
 //! mixdown: per call), and "by line" for every engine that gives segment
-//! times.
+//! times. docs/benchmarks.md ("A night's batch in miniature") has the
+//! commands and the figures.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use super::asr::{bench_config, faster_whisper_setup, models_to_measure};
 use super::audio::Corpus;
 use super::Row;
+use crate::args::BenchAsrArgs;
 use callscope::output::Output;
 use callscope_asr::cer::CerCount;
+use callscope_asr::ggml::WeightType;
 use callscope_asr::{AsrConfig, AsrEngine};
 use callscope_audio::AudioOptions;
 use callscope_core::error::{Error, Result};
@@ -37,9 +41,163 @@ use callscope_testkit::compose::{self, CallLayout, Encoding, PlacedTurn};
 /// Seed of the composed calls (the same batch every run).
 const BATCH_SEED: u64 = 7_000;
 
+/// The stereo batch (`--only batch`): callscope's batch path against
+/// faster-whisper, each with one worker on every core and with one
+/// single-threaded worker per core.
+pub(super) fn batch_rows(
+    args: &BenchAsrArgs,
+    shared: &Path,
+    cache: &Path,
+    cores: usize,
+    output: &Output,
+) -> Result<Vec<Row>> {
+    let calls = make_batch(
+        shared,
+        &cache.join("bench").join("stereo-batch"),
+        args.batch_calls,
+    )?;
+    let plans = thread_plans(cores);
+    let mut rows = callscope_batch_rows(args, &calls, &plans, output)?;
+    if !args.no_faster_whisper {
+        rows.extend(faster_whisper_batch_rows(
+            args, cache, &calls, &plans, output,
+        )?);
+    }
+    Ok(rows)
+}
+
+/// The thread plans, (workers, threads per worker): one worker on every
+/// core, then (on more than one core) one single-threaded worker per core.
+fn thread_plans(cores: usize) -> Vec<(usize, usize)> {
+    let mut plans = vec![(1, cores)];
+    if cores > 1 {
+        plans.push((cores, 1));
+    }
+    plans
+}
+
+/// The note of a batch row: the thread plan, the beam and how it ran.
+fn plan_note(workers: usize, threads: usize, beam_size: usize, how: &str) -> String {
+    format!("{workers} workers x {threads} threads, beam {beam_size}; {how}")
+}
+
+/// callscope's batch path at each plan on the quantized models (f16 is
+/// slower than q8_0 and no more accurate), unless models were named.
+fn callscope_batch_rows(
+    args: &BenchAsrArgs,
+    calls: &[BatchCall],
+    plans: &[(usize, usize)],
+    output: &Output,
+) -> Result<Vec<Row>> {
+    let models = models_to_measure(args, |built| built.weights != WeightType::F16);
+    let mut rows = Vec::new();
+    for model in &models {
+        let name = callscope_asr::engine::model_name(model);
+        for &(workers, threads) in plans {
+            let config = bench_config(args, model, workers, threads);
+            let score = run_callscope(&config, calls, output)?;
+            push_batch_rows(
+                &mut rows,
+                &format!("callscope {name} {workers}x{threads}"),
+                &score,
+                calls,
+                &plan_note(
+                    workers,
+                    threads,
+                    args.beam_size,
+                    "decode + VAD + ASR + store",
+                ),
+            );
+        }
+    }
+    Ok(rows)
+}
+
+/// How faster-whisper runs the batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FasterWhisperRun {
+    /// Channels split, Silero VAD: the way a team would tune it.
+    Split,
+    /// As `Split`, with every word aligned (what callscope's token
+    /// alignment does).
+    Words,
+    /// faster-whisper's defaults: the stereo file mixed down to mono, no VAD.
+    Mixdown,
+}
+
+impl FasterWhisperRun {
+    /// The runs at `plans`: each plan split and with words, then the last
+    /// (fastest) plan mixed down.
+    fn at(plans: &[(usize, usize)]) -> Vec<((usize, usize), FasterWhisperRun)> {
+        let mut runs = Vec::new();
+        for &plan in plans {
+            runs.push((plan, FasterWhisperRun::Split));
+            runs.push((plan, FasterWhisperRun::Words));
+        }
+        runs.extend(plans.last().map(|&plan| (plan, FasterWhisperRun::Mixdown)));
+        runs
+    }
+
+    /// What the row's name adds after "faster-whisper int8".
+    fn label(self) -> &'static str {
+        match self {
+            FasterWhisperRun::Split => "",
+            FasterWhisperRun::Words => " words",
+            FasterWhisperRun::Mixdown => " mixdown",
+        }
+    }
+
+    /// How it ran, for the row's note.
+    fn how(self) -> &'static str {
+        match self {
+            FasterWhisperRun::Split => "channels split, Silero VAD",
+            FasterWhisperRun::Words => {
+                "channels split, Silero VAD, word_timestamps (segments: aligned words cut into \
+                 sentences)"
+            }
+            FasterWhisperRun::Mixdown => "stereo mixed to mono, no VAD (the defaults)",
+        }
+    }
+}
+
+/// faster-whisper int8 on the same files, each run of [`FasterWhisperRun::at`].
+fn faster_whisper_batch_rows(
+    args: &BenchAsrArgs,
+    cache: &Path,
+    calls: &[BatchCall],
+    plans: &[(usize, usize)],
+    output: &Output,
+) -> Result<Vec<Row>> {
+    let (ct2_dir, venv_python) = faster_whisper_setup(cache, output)?;
+    let prompt = AsrConfig::default().initial_prompt;
+    let mut rows = Vec::new();
+    for ((workers, threads), run) in FasterWhisperRun::at(plans) {
+        let score = FasterWhisperBatch {
+            python: &venv_python,
+            model_dir: &ct2_dir,
+            compute_type: "int8",
+            threads,
+            workers,
+            beam_size: args.beam_size,
+            prompt: &prompt,
+            mixdown: run == FasterWhisperRun::Mixdown,
+            word_timestamps: run == FasterWhisperRun::Words,
+        }
+        .run(calls)?;
+        push_batch_rows(
+            &mut rows,
+            &format!("faster-whisper int8{} {workers}x{threads}", run.label()),
+            &score,
+            calls,
+            &plan_note(workers, threads, args.beam_size, run.how()),
+        );
+    }
+    Ok(rows)
+}
+
 /// One composed call of the batch, with what each role said.
 #[derive(Debug, Clone)]
-pub(super) struct BatchCall {
+struct BatchCall {
     /// The call's id.
     pub id: String,
     /// The stereo WAV file.
@@ -67,7 +225,7 @@ impl BatchCall {
 
 /// What one engine did on the whole batch.
 #[derive(Debug, Clone, Default)]
-pub(super) struct BatchScore {
+struct BatchScore {
     /// Wall-clock seconds from loading the model to the last call done.
     pub wall_seconds: f64,
     /// CER over both roles of every call.
@@ -95,7 +253,7 @@ impl BatchScore {
 }
 
 /// Composes the batch into `dir` (deterministic: the same files every run).
-pub(super) fn make_batch(shared: &Path, dir: &Path, calls: usize) -> Result<Vec<BatchCall>> {
+fn make_batch(shared: &Path, dir: &Path, calls: usize) -> Result<Vec<BatchCall>> {
     std::fs::create_dir_all(dir).map_err(|error| Error::io(dir, error))?;
     let corpus = Corpus::load(shared)?;
     let (agents, customers) = corpus.call_voices();
@@ -134,11 +292,7 @@ pub(super) fn make_batch(shared: &Path, dir: &Path, calls: usize) -> Result<Vec<
 }
 
 /// callscope's batch path on the calls with `workers` × `threads`.
-pub(super) fn run_callscope(
-    config: &AsrConfig,
-    calls: &[BatchCall],
-    output: &Output,
-) -> Result<BatchScore> {
+fn run_callscope(config: &AsrConfig, calls: &[BatchCall], output: &Output) -> Result<BatchScore> {
     let files: Vec<(&str, &Path)> = calls
         .iter()
         .map(|call| (call.id.as_str(), call.path.as_path()))
@@ -268,7 +422,7 @@ pub(super) fn transcribe_into_store(
 
 /// faster-whisper on the same files: channels split with Silero VAD, or
 /// (`mixdown`) its defaults.
-pub(super) struct FasterWhisperBatch<'a> {
+struct FasterWhisperBatch<'a> {
     /// The venv's interpreter.
     pub python: &'a Path,
     /// The CTranslate2 model directory.
@@ -384,7 +538,7 @@ impl FasterWhisperBatch<'_> {
 }
 
 /// The rows of one engine's batch run.
-pub(super) fn push_batch_rows(
+fn push_batch_rows(
     rows: &mut Vec<Row>,
     engine: &str,
     score: &BatchScore,
