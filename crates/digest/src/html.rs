@@ -5,9 +5,12 @@
 
 use std::fmt::Write;
 
-use super::report::{Digest, TermChange};
-use super::svg::{self, escape, Move, Panel, TeamBar};
-use super::text::{daily_shares, percent, thousands};
+use crate::report::Digest;
+use crate::svg::{self, escape, Move, Panel, TeamBar};
+use crate::view::{
+    AlertRow, AlertsView, ChangeList, ComparisonView, CooccurrenceView, DigestView, Direction,
+    QaView, QuoteView, TermRow, TopicRow, Trend,
+};
 
 const STYLE: &str = r#"
 :root { color-scheme: light; }
@@ -42,269 +45,227 @@ blockquote small { color: #9ca3af; }
 footer { color: #6b7280; font-size: 12px; margin-top: 16px; }
 "#;
 
-fn who(alert: &super::report::Alert) -> String {
-    match (&alert.agent_id, &alert.team) {
-        (Some(agent), Some(team)) => format!("agent {agent} ({team})"),
-        (Some(agent), None) => format!("agent {agent}"),
-        (None, Some(team)) => format!("team {team}"),
-        (None, None) => "-".to_string(),
-    }
-}
-
-fn metric_value(metric: &str, value: f64) -> String {
-    if metric == "pass_rate" {
-        percent(value)
-    } else {
-        format!("{value:.1}")
-    }
-}
-
-/// Trailing `days`-day shares: matching calls over all calls of the last
-/// `days` days up to each day (fewer at the start).
-fn trailing_shares(digest: &Digest, counts: &[super::report::DayCount], days: usize) -> Vec<f64> {
-    let totals: Vec<u64> = digest.calls.days.iter().map(|day| day.calls).collect();
-    (0..counts.len())
-        .map(|index| {
-            let first = (index + 1).saturating_sub(days);
-            let matching: u64 = counts[first..=index].iter().map(|day| day.calls).sum();
-            let calls: u64 = totals
-                .get(first..=index)
-                .map_or(0, |slice| slice.iter().sum());
-            if calls == 0 {
-                0.0
-            } else {
-                matching as f64 / calls as f64
-            }
-        })
-        .collect()
-}
-
-/// An RFC 3339 timestamp shortened for people (`2026-09-28 16:12`).
-fn short_time(timestamp: Option<&str>) -> String {
-    timestamp
-        .map(|text| text.chars().take(16).collect::<String>().replace('T', " "))
-        .unwrap_or_default()
-}
-
-/// Indexes of the window's first and last day in the span's days.
-fn window_indexes(digest: &Digest) -> Option<(usize, usize)> {
-    let first = digest
-        .calls
-        .days
-        .iter()
-        .position(|day| day.date == digest.window.from)?;
-    let last = digest
-        .calls
-        .days
-        .iter()
-        .position(|day| day.date == digest.window.to)?;
-    Some((first, last))
-}
-
-fn change_rows(out: &mut String, digest: &Digest, changes: &[TermChange], rising: bool) {
-    let highlight = window_indexes(digest);
-    let color = if rising { svg::RISING } else { svg::FALLING };
-    let _ = writeln!(
-        out,
-        "<table><tr><th>term</th><th>daily share</th><th class=num>window</th>\
-         <th class=num>baseline</th><th class=num>calls</th><th>what customers say</th></tr>"
-    );
-    for change in changes {
-        let covers = if change.covers.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "<br><small>with {}</small>",
-                escape(&super::text::short_list(&change.covers, 8))
-            )
-        };
-        let quotes: String = change
-            .examples
-            .iter()
-            .map(|quote| {
-                format!(
-                    "<blockquote>“{}”<br><small>{} · {} · {}</small></blockquote>",
-                    escape(&quote.text),
-                    escape(&quote.call_id),
-                    escape(&short_time(quote.started_at.as_deref())),
-                    callscope_core::text::clock(quote.start)
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            out,
-            "<tr><td class=term><b class={}>{}</b>{covers}</td><td>{}</td><td class=num>{}</td>\
-             <td class=num>{}</td><td class=num>{}</td><td>{quotes}</td></tr>",
-            if rising { "up" } else { "down" },
-            escape(&change.term),
-            svg::sparkline(&daily_shares(digest, &change.days), highlight, color),
-            percent(change.share),
-            percent(change.baseline_share),
-            thousands(change.calls),
-        );
-    }
-    let _ = writeln!(out, "</table>");
-}
-
 /// Renders the digest as a self-contained HTML page.
 pub fn render(digest: &Digest) -> String {
+    let view = DigestView::new(digest);
     let mut out = String::new();
-    let title = format!("VOC digest {}..{}", digest.window.from, digest.window.to);
+    header(&mut out, &view);
+    cards(&mut out, &view);
+    if let Some(comparison) = &view.comparison {
+        self::comparison(&mut out, comparison);
+    }
+    changes(&mut out, &view);
+    topics(&mut out, &view);
+    volume(&mut out, &view);
+    if let Some(cooccurrence) = &view.cooccurrence {
+        self::cooccurrence(&mut out, cooccurrence);
+    }
+    terms(&mut out, &view.terms);
+    let _ = writeln!(out, "<section id=qa><h2>QA by team</h2>");
+    qa(&mut out, &view.qa);
+    alerts(&mut out, &view.alerts.rows);
+    let _ = writeln!(out, "</section>");
+    footer(&mut out, &view.alerts);
+    out
+}
+
+fn header(out: &mut String, view: &DigestView) {
+    let (window, baseline) = (&view.window, &view.baseline);
     let _ = writeln!(
         out,
         "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{}</title><style>{STYLE}</style></head><body><main>",
-        escape(&title)
+        escape(&view.title)
     );
     let _ = writeln!(
         out,
         "<header><h1>Voice of the customer</h1><p>Window <b>{}</b> to <b>{}</b> ({} days) \
          against the baseline {} to {} ({} days){}. Generated by callscope.</p></header>",
-        digest.window.from,
-        digest.window.to,
-        digest.window.days,
-        digest.baseline.from,
-        digest.baseline.to,
-        digest.baseline.days,
-        digest
-            .settings
-            .queue
+        window.from,
+        window.to,
+        window.days,
+        baseline.from,
+        baseline.to,
+        baseline.days,
+        view.queue
             .as_ref()
             .map(|queue| format!(", queue {}", escape(queue)))
             .unwrap_or_default()
     );
-    for note in &digest.notes {
+    for note in &view.notes {
         let _ = writeln!(out, "<div class=note>{}</div>", escape(note));
     }
-    let card = |value: String, label: &str, class: &str| {
+}
+
+/// The figures at the top: calls, rising and falling terms, pass rate,
+/// alerts.
+fn cards(out: &mut String, view: &DigestView) {
+    let card = |value: &str, label: &str, class: &str| {
         format!(
             "<div class=card><div class=\"value {class}\">{value}</div><div class=label>{label}</div></div>"
         )
     };
+    let alerts = view.alerts.rows.len();
     let _ = writeln!(
         out,
         "<section class=cards>{}{}{}{}{}</section>",
-        card(thousands(digest.calls.window), "calls in the window", ""),
-        card(digest.emerging.len().to_string(), "rising terms", "up"),
-        card(digest.falling.len().to_string(), "falling terms", "down"),
+        card(&view.volume.window_calls, "calls in the window", ""),
         card(
-            if digest.qa.calls > 0 {
-                percent(digest.qa.pass_rate)
+            &view.changes.rising.rows.len().to_string(),
+            "rising terms",
+            "up"
+        ),
+        card(
+            &view.changes.falling.rows.len().to_string(),
+            "falling terms",
+            "down"
+        ),
+        card(
+            if view.qa.scored {
+                &view.qa.pass_rate.shown
             } else {
-                "–".to_string()
+                "–"
             },
             "QA pass rate",
             ""
         ),
         card(
-            digest.alerts.len().to_string(),
+            &alerts.to_string(),
             "QA alerts",
-            if digest.alerts.is_empty() { "" } else { "warn" }
+            if alerts == 0 { "" } else { "warn" }
         ),
     );
+}
 
-    if let Some(compare) = &digest.compare {
-        let _ = writeln!(
-            out,
-            "<section id=compare><h2>Before and after: {} ({})</h2>\
-             <p class=hint>Share of calls mentioning it, with 95% intervals.</p>{}\
-             <p>Change <b>{:+.2} points</b> (95% CI {:+.2} to {:+.2}, p {}): <b>{}</b>.</p></section>",
-            escape(&compare.term),
-            compare.kind,
-            svg::intervals(
-                "compare",
-                "share before and after",
-                &[
-                    (
-                        format!("before {}..{}", compare.before.from, compare.before.to),
-                        compare.before.share,
-                        compare.before.low,
-                        compare.before.high
-                    ),
-                    (
-                        format!("after {}..{}", compare.after.from, compare.after.to),
-                        compare.after.share,
-                        compare.after.low,
-                        compare.after.high
-                    ),
-                ]
-            ),
-            compare.difference.value * 100.0,
-            compare.difference.low * 100.0,
-            compare.difference.high * 100.0,
-            escape(&super::text::p_display(compare.p_value)),
-            escape(&compare.verdict)
-        );
-    }
+fn comparison(out: &mut String, comparison: &ComparisonView) {
+    let intervals: Vec<(String, f64, f64, f64)> = comparison
+        .periods
+        .iter()
+        .map(|period| {
+            (
+                format!("{} {}", period.label, period.range),
+                period.share.value,
+                period.low.value,
+                period.high.value,
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "<section id=compare><h2>Before and after: {} ({})</h2>\
+         <p class=hint>Share of calls mentioning it, with 95% intervals.</p>{}\
+         <p>Change <b>{} points</b> (95% CI {}, p {}): <b>{}</b>.</p></section>",
+        escape(&comparison.term),
+        comparison.kind,
+        svg::intervals("compare", "share before and after", &intervals),
+        comparison.change,
+        comparison.change_interval,
+        escape(&comparison.p_display),
+        escape(&comparison.verdict)
+    );
+}
 
+/// Rising and falling terms: one dumbbell chart of both, then a table of
+/// each.
+fn changes(out: &mut String, view: &DigestView) {
+    let changes = &view.changes;
     let _ = writeln!(
         out,
         "<section id=changes><h2>What is rising and falling</h2><p class=hint>Share of calls \
          whose customer mentions the term, baseline (grey) to window. Only changes that are \
          significant after testing {} terms (α = {}, Bonferroni), at least {} calls and a \
          change of at least {}× are shown.</p>",
-        thousands(digest.settings.terms_tested),
-        digest.settings.alpha,
-        digest.settings.min_calls,
-        digest.settings.min_lift
+        changes.terms_tested, changes.alpha, changes.min_calls, changes.min_lift
     );
-    let moves: Vec<Move> = digest
-        .emerging
-        .iter()
-        .chain(&digest.falling)
-        .map(|change| Move {
-            label: change.term.clone(),
-            before: change.baseline_share,
-            after: change.share,
-        })
-        .collect();
-    if moves.is_empty() {
+    if changes.is_empty() {
         let _ = writeln!(out, "<p>No term changed significantly.</p>");
     } else {
+        let moves: Vec<Move> = changes
+            .rising
+            .rows
+            .iter()
+            .chain(&changes.falling.rows)
+            .map(|row| Move {
+                label: row.term.clone(),
+                before: row.baseline_share.value,
+                after: row.share.value,
+            })
+            .collect();
         let _ = writeln!(
             out,
             "{}",
             svg::dumbbell("changes", "rising and falling terms", &moves)
         );
     }
-    if !digest.emerging.is_empty() {
-        let _ = writeln!(out, "<h3 class=up>Rising</h3>");
-        change_rows(&mut out, digest, &digest.emerging, true);
-    }
-    if !digest.falling.is_empty() {
-        let _ = writeln!(out, "<h3 class=down>Falling</h3>");
-        change_rows(&mut out, digest, &digest.falling, false);
+    for list in [&changes.rising, &changes.falling] {
+        if !list.rows.is_empty() {
+            change_table(out, list, view.window_days);
+        }
     }
     let _ = writeln!(out, "</section>");
+}
 
-    let dates: Vec<String> = digest
-        .calls
-        .days
-        .iter()
-        .map(|day| day.date.clone())
-        .collect();
-    let highlight = window_indexes(digest);
+fn change_table(out: &mut String, list: &ChangeList, window_days: Option<(usize, usize)>) {
+    let (class, color) = match list.direction {
+        Direction::Rising => ("up", svg::RISING),
+        Direction::Falling => ("down", svg::FALLING),
+    };
+    let _ = writeln!(out, "<h3 class={class}>{}</h3>", list.title);
+    let _ = writeln!(
+        out,
+        "<table><tr><th>term</th><th>daily share</th><th class=num>window</th>\
+         <th class=num>baseline</th><th class=num>calls</th><th>what customers say</th></tr>"
+    );
+    for row in &list.rows {
+        let covers = row
+            .covers
+            .as_ref()
+            .map(|covers| format!("<br><small>with {}</small>", escape(covers)))
+            .unwrap_or_default();
+        let quotes: String = row.quotes.iter().map(quote).collect();
+        let _ = writeln!(
+            out,
+            "<tr><td class=term><b class={class}>{}</b>{covers}</td><td>{}</td><td class=num>{}</td>\
+             <td class=num>{}</td><td class=num>{}</td><td>{quotes}</td></tr>",
+            escape(&row.term),
+            svg::sparkline(&row.daily_shares, window_days, color),
+            row.share,
+            row.baseline_share,
+            row.calls,
+        );
+    }
+    let _ = writeln!(out, "</table>");
+}
+
+fn quote(quote: &QuoteView) -> String {
+    format!(
+        "<blockquote>“{}”<br><small>{} · {} · {}</small></blockquote>",
+        escape(&quote.text),
+        escape(&quote.call_id),
+        escape(&quote.started),
+        quote.clock
+    )
+}
+
+/// Topic trends: one small chart per topic, then a table.
+fn topics(out: &mut String, view: &DigestView) {
     let _ = writeln!(out, "<section id=topics><h2>Topic trends</h2>");
-    if digest.topics.is_empty() {
+    if view.topics.is_empty() {
         let _ = writeln!(
             out,
             "<p>No topics configured: pass <code>--topics FILE</code> (see \
              corpora/topics/example.toml).</p>"
         );
     } else {
-        let panels: Vec<Panel> = digest
+        let panels: Vec<Panel> = view
             .topics
             .iter()
             .map(|topic| Panel {
                 title: topic.name.clone(),
-                subtitle: format!(
-                    "{} ← {}",
-                    percent(topic.share),
-                    percent(topic.baseline_share)
-                ),
-                daily: daily_shares(digest, &topic.days),
-                smooth: trailing_shares(digest, &topic.days, 7),
+                subtitle: format!("{} ← {}", topic.share, topic.baseline_share),
+                daily: topic.daily_shares.clone(),
+                smooth: topic.trailing_shares.clone(),
             })
             .collect();
         let _ = writeln!(
@@ -316,182 +277,184 @@ pub fn render(digest: &Digest) -> String {
             svg::small_multiples(
                 "topics",
                 "topic share of calls per day",
-                &dates,
+                &view.dates,
                 &panels,
-                highlight
+                view.window_days
             )
         );
-        let _ = writeln!(
-            out,
-            "<table><tr><th>topic</th><th>definition</th><th class=num>calls</th>\
-             <th class=num>share</th><th class=num>baseline</th><th>calls per week</th></tr>"
-        );
-        for topic in &digest.topics {
-            let weeks: Vec<String> = topic
-                .weeks
-                .iter()
-                .map(|week| format!("{} {}", week.week, thousands(week.calls)))
-                .collect();
-            let direction = if topic.p_value < 0.01 && topic.share > topic.baseline_share {
-                "up"
-            } else if topic.p_value < 0.01 && topic.share < topic.baseline_share {
-                "down"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "<tr><td class=name><b>{}</b></td><td><code>{}</code></td><td class=num>{}</td>\
-                 <td class=\"num {direction}\">{}</td><td class=num>{}</td><td><small>{}</small></td></tr>",
-                escape(&topic.name),
-                escape(&topic.query),
-                thousands(topic.calls),
-                percent(topic.share),
-                percent(topic.baseline_share),
-                escape(&weeks.join(" · "))
-            );
-        }
-        let _ = writeln!(out, "</table>");
+        topic_table(out, &view.topics);
     }
     let _ = writeln!(out, "</section>");
+}
 
-    let volume: Vec<f64> = digest
-        .calls
-        .days
-        .iter()
-        .map(|day| day.calls as f64)
-        .collect();
+fn topic_table(out: &mut String, topics: &[TopicRow]) {
+    let _ = writeln!(
+        out,
+        "<table><tr><th>topic</th><th>definition</th><th class=num>calls</th>\
+         <th class=num>share</th><th class=num>baseline</th><th>calls per week</th></tr>"
+    );
+    for topic in topics {
+        let trend = match topic.trend {
+            Trend::Up => "up",
+            Trend::Down => "down",
+            Trend::Steady => "",
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td class=name><b>{}</b></td><td><code>{}</code></td><td class=num>{}</td>\
+             <td class=\"num {trend}\">{}</td><td class=num>{}</td><td><small>{}</small></td></tr>",
+            escape(&topic.name),
+            escape(&topic.query),
+            topic.calls,
+            topic.share,
+            topic.baseline_share,
+            escape(&topic.weeks.join(" · "))
+        );
+    }
+    let _ = writeln!(out, "</table>");
+}
+
+fn volume(out: &mut String, view: &DigestView) {
+    let volume = &view.volume;
     let _ = writeln!(
         out,
         "<section id=volume><h2>Calls per day</h2><p class=hint>{} calls in the window, {} in \
          the baseline.</p>{}</section>",
-        thousands(digest.calls.window),
-        thousands(digest.calls.baseline),
-        svg::bar_chart("volume", "calls per day", &dates, &volume, highlight)
+        volume.window_calls,
+        volume.baseline_calls,
+        svg::bar_chart(
+            "volume",
+            "calls per day",
+            &view.dates,
+            &volume.per_day,
+            view.window_days
+        )
     );
+}
 
-    if let Some(cooccurrence) = &digest.cooccurrence {
+fn cooccurrence(out: &mut String, cooccurrence: &CooccurrenceView) {
+    let _ = writeln!(
+        out,
+        "<section id=cooccurrence><h2>What customers say with “{}”</h2><p class=hint>Terms \
+         in the same customer sentence ({} of {} sentences have it), by pointwise mutual \
+         information.</p><table><tr><th>term</th><th class=num>together</th>\
+         <th class=num>PMI</th></tr>",
+        escape(&cooccurrence.focus),
+        cooccurrence.focus_sentences,
+        cooccurrence.sentences
+    );
+    for companion in &cooccurrence.companions {
         let _ = writeln!(
             out,
-            "<section id=cooccurrence><h2>What customers say with “{}”</h2><p class=hint>Terms \
-             in the same customer sentence ({} of {} sentences have it), by pointwise mutual \
-             information.</p><table><tr><th>term</th><th class=num>together</th>\
-             <th class=num>PMI</th></tr>",
-            escape(&cooccurrence.focus),
-            thousands(cooccurrence.focus_sentences),
-            thousands(cooccurrence.sentences)
+            "<tr><td>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
+            escape(&companion.term),
+            companion.together,
+            companion.pmi
         );
-        for companion in &cooccurrence.terms {
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td class=num>{}</td><td class=num>{:.2}</td></tr>",
-                escape(&companion.term),
-                companion.together,
-                companion.pmi
-            );
-        }
-        let _ = writeln!(out, "</table></section>");
     }
+    let _ = writeln!(out, "</table></section>");
+}
 
+fn terms(out: &mut String, terms: &[TermRow]) {
     let _ = writeln!(
         out,
         "<section id=terms><h2>What customers talk about</h2><p class=hint>Top terms of the \
          window by calls mentioning them.</p><table><tr><th>term</th><th class=num>calls</th>\
          <th class=num>share</th><th class=num>baseline</th></tr>"
     );
-    for term in &digest.terms {
+    for term in terms {
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
             escape(&term.term),
-            thousands(term.calls),
-            percent(term.share),
-            percent(term.baseline_share)
+            term.calls,
+            term.share,
+            term.baseline_share
         );
     }
     let _ = writeln!(out, "</table></section>");
+}
 
-    let qa = &digest.qa;
-    let _ = writeln!(out, "<section id=qa><h2>QA by team</h2>");
-    if qa.calls == 0 {
+/// QA figures: pass rate per team as bars, then the most violated rules.
+fn qa(out: &mut String, qa: &QaView) {
+    if !qa.scored {
         let _ = writeln!(out, "<p>No QA results in the window.</p>");
-    } else {
-        let teams: Vec<TeamBar> = qa
-            .teams
-            .iter()
-            .map(|team| TeamBar {
-                team: team.team.clone(),
-                pass_rate: team.pass_rate,
-                average_score: team.average_score,
-                calls: team.calls,
-                alert: digest.alerts.iter().any(|alert| {
-                    alert.agent_id.is_none() && alert.team.as_deref() == Some(team.team.as_str())
-                }),
-            })
-            .collect();
-        let _ = writeln!(
-            out,
-            "<p class=hint>{} scored calls: pass rate <b>{}</b>, average score <b>{:.1}</b>, \
-             fatal {}. Pass rate per team; teams with an alert in red.</p>{}",
-            thousands(qa.calls),
-            percent(qa.pass_rate),
-            qa.average_score,
-            percent(qa.fatal_rate),
-            svg::team_bars("qa-teams", "QA pass rate by team", &teams)
-        );
-        let _ = writeln!(
-            out,
-            "<h3>Most violated rules</h3><table><tr><th>rule</th><th class=num>calls</th>\
-             <th class=num>rate</th></tr>"
-        );
-        for rule in &qa.top_violations {
-            let _ = writeln!(
-                out,
-                "<tr><td>{} <small>{}</small></td><td class=num>{}</td><td class=num>{}</td></tr>",
-                escape(&rule.name),
-                escape(&rule.rule_id),
-                thousands(rule.calls),
-                percent(rule.rate)
-            );
-        }
-        let _ = writeln!(out, "</table>");
+        return;
     }
+    let teams: Vec<TeamBar> = qa
+        .teams
+        .iter()
+        .map(|team| TeamBar {
+            team: team.team.clone(),
+            pass_rate: team.pass_rate.value,
+            average_score: team.average_score.value,
+            calls: team.scored_calls,
+            alert: team.alert,
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "<p class=hint>{} scored calls: pass rate <b>{}</b>, average score <b>{}</b>, \
+         fatal {}. Pass rate per team; teams with an alert in red.</p>{}",
+        qa.calls,
+        qa.pass_rate,
+        qa.average_score,
+        qa.fatal_rate,
+        svg::team_bars("qa-teams", "QA pass rate by team", &teams)
+    );
+    let _ = writeln!(
+        out,
+        "<h3>Most violated rules</h3><table><tr><th>rule</th><th class=num>calls</th>\
+         <th class=num>rate</th></tr>"
+    );
+    for rule in &qa.violations {
+        let _ = writeln!(
+            out,
+            "<tr><td>{} <small>{}</small></td><td class=num>{}</td><td class=num>{}</td></tr>",
+            escape(&rule.name),
+            escape(&rule.rule_id),
+            rule.calls,
+            rule.rate
+        );
+    }
+    let _ = writeln!(out, "</table>");
+}
+
+fn alerts(out: &mut String, alerts: &[AlertRow]) {
     let _ = writeln!(out, "<h3>Alerts</h3>");
-    if digest.alerts.is_empty() {
+    if alerts.is_empty() {
         let _ = writeln!(out, "<p>No agent or team dropped significantly.</p>");
-    } else {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<table><tr><th>who</th><th>metric</th><th class=num>window</th>\
+         <th class=num>baseline</th><th class=num>calls</th><th class=num>p</th></tr>"
+    );
+    for alert in alerts {
         let _ = writeln!(
             out,
-            "<table><tr><th>who</th><th>metric</th><th class=num>window</th>\
-             <th class=num>baseline</th><th class=num>calls</th><th class=num>p</th></tr>"
+            "<tr><td class=warn><b>{}</b></td><td>{}</td><td class=\"num up\">{}</td>\
+             <td class=num>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
+            escape(&alert.who),
+            alert.metric_name,
+            alert.recent,
+            alert.baseline,
+            alert.calls,
+            escape(&alert.p_value)
         );
-        for alert in &digest.alerts {
-            let _ = writeln!(
-                out,
-                "<tr><td class=warn><b>{}</b></td><td>{}</td><td class=\"num up\">{}</td>\
-                 <td class=num>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
-                escape(&who(alert)),
-                match alert.metric.as_str() {
-                    "qa_score" => "average QA score",
-                    "pass_rate" => "pass rate",
-                    other => other,
-                },
-                metric_value(&alert.metric, alert.recent),
-                metric_value(&alert.metric, alert.baseline),
-                alert.calls,
-                escape(&super::text::p_value(alert.p_value))
-            );
-        }
-        let _ = writeln!(out, "</table>");
     }
-    let _ = writeln!(out, "</section>");
+    let _ = writeln!(out, "</table>");
+}
+
+/// How terms, shares and alerts are made.
+fn footer(out: &mut String, alerts: &AlertsView) {
     let _ = writeln!(
         out,
         "<footer>Terms come from the customer's side of each call (jieba words minus stop \
          words, plus two- and three-word phrases). Shares are calls mentioning a term over all \
          calls of the period. Alerts: Welch's t and Fisher's exact tests, Benjamini-Hochberg at \
          {}, at least {} scored calls per period.</footer></main></body></html>",
-        digest.settings.alert_fdr, digest.settings.alert_min_calls
+        alerts.fdr, alerts.min_calls
     );
-    out
 }

@@ -4,10 +4,10 @@
 //! [`Digester`] is built once from [`DigestOptions`] and a [`Dictionary`];
 //! [`Digester::update_cache`] brings the store's per-call term cache up to
 //! date (only new or changed calls are segmented, see [`cache`]) and
-//! [`Digester::digest`] computes a [`Digest`] (formats.md §5) from the cache
+//! [`Digester::digest`] computes a [`Digest`] (docs/formats.md §5) from the cache
 //! and the stored QA results, in parallel passes over an in-memory table of
-//! the span's calls ([`table`]). Rendering lives in [`text`], [`markdown`] and
-//! [`html`].
+//! the span's calls ([`table`]). [`view`] formats a digest once, section by
+//! section, and [`text`], [`markdown`] and [`html`] lay that view out.
 //!
 //! ```
 //! use callscope_core::dictionary::Dictionary;
@@ -39,6 +39,7 @@ pub mod svg;
 pub mod table;
 pub mod text;
 pub mod topics;
+pub mod view;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -3,227 +3,250 @@
 
 use std::fmt::Write;
 
-use super::report::{Digest, TermChange};
-use super::text::{percent, sparkline, thousands};
+use crate::report::Digest;
+use crate::view::{
+    AlertRow, ChangeList, ComparisonView, CooccurrenceView, DigestView, QaView, TeamRow, TermRow,
+    TopicRow,
+};
+
+/// Renders the digest as a Markdown document.
+pub fn render(digest: &Digest) -> String {
+    let view = DigestView::new(digest);
+    let mut out = String::new();
+    header(&mut out, &view);
+    if let Some(comparison) = &view.comparison {
+        self::comparison(&mut out, comparison);
+    }
+    changes(&mut out, &view.changes.rising);
+    changes(&mut out, &view.changes.falling);
+    if !view.topics.is_empty() {
+        topics(&mut out, &view.topics);
+    }
+    if let Some(cooccurrence) = &view.cooccurrence {
+        self::cooccurrence(&mut out, cooccurrence);
+    }
+    terms(&mut out, &view.terms);
+    qa(&mut out, &view.qa);
+    alerts(&mut out, &view.alerts.rows);
+    out
+}
 
 /// Escapes text for a Markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-fn changes(out: &mut String, digest: &Digest, title: &str, list: &[TermChange]) {
-    let _ = writeln!(out, "## {title}\n");
-    if list.is_empty() {
-        let _ = writeln!(out, "None.\n");
-        return;
+/// A table's header row and its alignment row (`:` right-aligns a column).
+fn table_head(out: &mut String, columns: &str, alignment: &str) {
+    let _ = writeln!(out, "| {columns} |");
+    let _ = writeln!(out, "|{alignment}|");
+}
+
+fn header(out: &mut String, view: &DigestView) {
+    let (window, baseline) = (&view.window, &view.baseline);
+    let _ = writeln!(
+        out,
+        "# {}\n\nWindow **{}** ({} days, {} calls) against the baseline {} ({} days, {} \
+         calls){}.\n",
+        view.title,
+        window.range,
+        window.days,
+        window.calls,
+        baseline.range,
+        baseline.days,
+        baseline.calls,
+        view.queue
+            .as_ref()
+            .map(|queue| format!(", queue {queue}"))
+            .unwrap_or_default()
+    );
+    for note in &view.notes {
+        let _ = writeln!(out, "> {note}\n");
+    }
+}
+
+fn comparison(out: &mut String, comparison: &ComparisonView) {
+    let _ = writeln!(
+        out,
+        "## Before/after: {} ({})\n",
+        cell(&comparison.term),
+        comparison.kind
+    );
+    table_head(
+        out,
+        "period | calls | mentioning | share | 95% CI",
+        "---|---:|---:|---:|---",
+    );
+    for period in &comparison.periods {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            period.range, period.calls, period.matching, period.share, period.interval
+        );
     }
     let _ = writeln!(
         out,
-        "| term | share | baseline | lift | calls | baseline calls | G² | daily | example |"
+        "\nChange: **{} points** (95% CI {}, p {}): **{}**.\n",
+        comparison.change, comparison.change_interval, comparison.p_display, comparison.verdict
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---|---|");
-    for change in list {
-        let term = if change.covers.is_empty() {
-            cell(&change.term)
-        } else {
-            format!(
-                "{} (with {})",
-                cell(&change.term),
-                cell(&super::text::short_list(&change.covers, 8))
-            )
+}
+
+fn changes(out: &mut String, list: &ChangeList) {
+    let _ = writeln!(out, "## {}\n", list.title);
+    if list.rows.is_empty() {
+        let _ = writeln!(out, "None.\n");
+        return;
+    }
+    table_head(
+        out,
+        "term | share | baseline | lift | calls | baseline calls | G² | daily | example",
+        "---|---:|---:|---:|---:|---:|---:|---|---",
+    );
+    for row in &list.rows {
+        let term = match &row.covers {
+            Some(covers) => format!("{} (with {})", cell(&row.term), cell(covers)),
+            None => cell(&row.term),
         };
-        let example = change
-            .examples
+        let example = row
+            .quotes
             .first()
             .map(|quote| format!("“{}” ({})", cell(&quote.text), cell(&quote.call_id)))
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {term} | {} | {} | {:.1}× | {} | {} | {:.1} | {} | {example} |",
-            percent(change.share),
-            percent(change.baseline_share),
-            change.lift,
-            thousands(change.calls),
-            thousands(change.baseline_calls),
-            change.score,
-            sparkline(&super::text::daily_shares(digest, &change.days)),
+            "| {term} | {} | {} | {}× | {} | {} | {} | {} | {example} |",
+            row.share,
+            row.baseline_share,
+            row.lift,
+            row.calls,
+            row.baseline_calls,
+            row.score,
+            row.sparkline,
         );
     }
     let _ = writeln!(out);
 }
 
-/// Renders the digest as a Markdown document.
-pub fn render(digest: &Digest) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
+fn topics(out: &mut String, topics: &[TopicRow]) {
+    let _ = writeln!(out, "## Topics\n");
+    table_head(
         out,
-        "# VOC digest {}..{}\n\nWindow **{}..{}** ({} days, {} calls) against the baseline \
-         {}..{} ({} days, {} calls){}.\n",
-        digest.window.from,
-        digest.window.to,
-        digest.window.from,
-        digest.window.to,
-        digest.window.days,
-        thousands(digest.window.calls),
-        digest.baseline.from,
-        digest.baseline.to,
-        digest.baseline.days,
-        thousands(digest.baseline.calls),
-        digest
-            .settings
-            .queue
-            .as_ref()
-            .map(|queue| format!(", queue {queue}"))
-            .unwrap_or_default()
+        "topic | calls | share | baseline | weekly calls",
+        "---|---:|---:|---:|---",
     );
-    for note in &digest.notes {
-        let _ = writeln!(out, "> {note}\n");
-    }
-    if let Some(compare) = &digest.compare {
+    for topic in topics {
         let _ = writeln!(
             out,
-            "## Before/after: {} ({})\n",
-            cell(&compare.term),
-            compare.kind
+            "| {} | {} | {} | {} | {} |",
+            cell(&topic.name),
+            topic.calls,
+            topic.share,
+            topic.baseline_share,
+            topic.weeks.join(", ")
         );
-        let _ = writeln!(out, "| period | calls | mentioning | share | 95% CI |");
-        let _ = writeln!(out, "|---|---:|---:|---:|---|");
-        for period in [&compare.before, &compare.after] {
-            let _ = writeln!(
-                out,
-                "| {}..{} | {} | {} | {} | {}–{} |",
-                period.from,
-                period.to,
-                thousands(period.calls),
-                thousands(period.matching),
-                percent(period.share),
-                percent(period.low),
-                percent(period.high)
-            );
-        }
+    }
+    let _ = writeln!(out);
+}
+
+fn cooccurrence(out: &mut String, cooccurrence: &CooccurrenceView) {
+    let _ = writeln!(out, "## What comes with “{}”\n", cell(&cooccurrence.focus));
+    table_head(out, "term | sentences together | PMI", "---|---:|---:");
+    for companion in &cooccurrence.companions {
         let _ = writeln!(
             out,
-            "\nChange: **{:+.2} points** (95% CI {:+.2} to {:+.2}, p {}): **{}**.\n",
-            compare.difference.value * 100.0,
-            compare.difference.low * 100.0,
-            compare.difference.high * 100.0,
-            super::text::p_display(compare.p_value),
-            compare.verdict
+            "| {} | {} | {} |",
+            cell(&companion.term),
+            companion.together,
+            companion.pmi
         );
     }
-    changes(&mut out, digest, "Rising", &digest.emerging);
-    changes(&mut out, digest, "Falling", &digest.falling);
-    if !digest.topics.is_empty() {
-        let _ = writeln!(out, "## Topics\n");
-        let _ = writeln!(out, "| topic | calls | share | baseline | weekly calls |");
-        let _ = writeln!(out, "|---|---:|---:|---:|---|");
-        for topic in &digest.topics {
-            let weekly: Vec<String> = topic
-                .weeks
-                .iter()
-                .map(|week| format!("{} {}", week.week, thousands(week.calls)))
-                .collect();
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} |",
-                cell(&topic.name),
-                thousands(topic.calls),
-                percent(topic.share),
-                percent(topic.baseline_share),
-                weekly.join(", ")
-            );
-        }
-        let _ = writeln!(out);
-    }
-    if let Some(cooccurrence) = &digest.cooccurrence {
-        let _ = writeln!(out, "## What comes with “{}”\n", cell(&cooccurrence.focus));
-        let _ = writeln!(out, "| term | sentences together | PMI |");
-        let _ = writeln!(out, "|---|---:|---:|");
-        for companion in &cooccurrence.terms {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.2} |",
-                cell(&companion.term),
-                companion.together,
-                companion.pmi
-            );
-        }
-        let _ = writeln!(out);
-    }
+    let _ = writeln!(out);
+}
+
+fn terms(out: &mut String, terms: &[TermRow]) {
     let _ = writeln!(out, "## Top terms\n");
-    let _ = writeln!(out, "| term | calls | share | baseline |");
-    let _ = writeln!(out, "|---|---:|---:|---:|");
-    for term in &digest.terms {
+    table_head(out, "term | calls | share | baseline", "---|---:|---:|---:");
+    for term in terms {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
             cell(&term.term),
-            thousands(term.calls),
-            percent(term.share),
-            percent(term.baseline_share)
+            term.calls,
+            term.share,
+            term.baseline_share
         );
     }
-    let qa = &digest.qa;
+}
+
+fn qa(out: &mut String, qa: &QaView) {
     let _ = writeln!(
         out,
-        "\n## QA\n\n{} scored calls, pass rate **{}**, average score **{:.1}**, fatal {}.\n",
-        thousands(qa.calls),
-        percent(qa.pass_rate),
-        qa.average_score,
-        percent(qa.fatal_rate)
+        "\n## QA\n\n{} scored calls, pass rate **{}**, average score **{}**, fatal {}.\n",
+        qa.calls, qa.pass_rate, qa.average_score, qa.fatal_rate
     );
-    if !qa.teams.is_empty() {
+    if qa.teams.is_empty() {
+        return;
+    }
+    table_head(
+        out,
+        "team | calls | pass rate | average score | top violation",
+        "---|---:|---:|---:|---",
+    );
+    for team in &qa.teams {
+        team_row(out, team);
+    }
+    let _ = writeln!(out);
+}
+
+fn team_row(out: &mut String, team: &TeamRow) {
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} |",
+        cell(&team.team),
+        team.calls,
+        team.pass_rate,
+        team.average_score,
+        team.top_violation
+            .as_ref()
+            .map(|rule| format!("{} ({})", cell(&rule.name), rule.rate))
+            .unwrap_or_default()
+    );
+}
+
+fn alerts(out: &mut String, alerts: &[AlertRow]) {
+    let _ = writeln!(out, "## Alerts\n");
+    if alerts.is_empty() {
+        let _ = writeln!(out, "None.");
+        return;
+    }
+    table_head(
+        out,
+        "who | metric | recent | baseline | calls | p",
+        "---|---|---:|---:|---:|---:",
+    );
+    for alert in alerts {
         let _ = writeln!(
             out,
-            "| team | calls | pass rate | average score | top violation |"
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(&alert.who),
+            alert.metric,
+            alert.recent,
+            alert.baseline,
+            alert.calls,
+            alert.p_value
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---|");
-        for team in &qa.teams {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {:.1} | {} |",
-                cell(&team.team),
-                thousands(team.calls),
-                percent(team.pass_rate),
-                team.average_score,
-                team.top_violations
-                    .first()
-                    .map(|rule| format!("{} ({})", cell(&rule.name), percent(rule.rate)))
-                    .unwrap_or_default()
-            );
-        }
-        let _ = writeln!(out);
     }
-    let _ = writeln!(out, "## Alerts\n");
-    if digest.alerts.is_empty() {
-        let _ = writeln!(out, "None.");
-    } else {
-        let _ = writeln!(out, "| who | metric | recent | baseline | calls | p |");
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
-        for alert in &digest.alerts {
-            let who = match (&alert.agent_id, &alert.team) {
-                (Some(agent), Some(team)) => format!("agent {agent} ({team})"),
-                (Some(agent), None) => format!("agent {agent}"),
-                (None, Some(team)) => format!("team {team}"),
-                (None, None) => "-".to_string(),
-            };
-            let (recent, baseline) = if alert.metric == "pass_rate" {
-                (percent(alert.recent), percent(alert.baseline))
-            } else {
-                (
-                    format!("{:.1}", alert.recent),
-                    format!("{:.1}", alert.baseline),
-                )
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {recent} | {baseline} | {} | {} |",
-                cell(&who),
-                alert.metric,
-                alert.calls,
-                super::text::p_value(alert.p_value)
-            );
-        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_keep_tables_intact() {
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+        let mut out = String::new();
+        table_head(&mut out, "term | calls", "---|---:");
+        assert_eq!(out, "| term | calls |\n|---|---:|\n");
     }
-    out
 }
