@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use callscope_core::dictionary::Dictionary;
-//! use crate::{DigestOptions, Digester};
+//! use callscope_digest::{DigestOptions, Digester};
 //! use callscope_store::Store;
 //! use callscope_testkit::synth_voc::{VocGenerator, VocScenario};
 //!
