@@ -1,10 +1,12 @@
-//! QA scoring throughput: synthetic calls stored in a temporary workspace,
-//! read back and scored against a 20-rule scorecard the way `callscope qa`
-//! does; and the false-positive rate of homophone matching on clean text.
+//! `callscope-bench qa`: QA scoring throughput. Synthetic calls stored in a
+//! temporary workspace, read back and scored against a 20-rule scorecard
+//! the way `callscope qa` does; and the false-positive rate of homophone
+//! matching on clean text.
 //!
 //! Passes over the same stored calls on one thread separate the costs:
 //! read + decode, then + prepare (normalize, word hits, timing), then + rule
 //! evaluation. A last pass on all cores stores the results like the command.
+//! docs/benchmarks.md ("QA scoring") has the command and the figures.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,13 +16,13 @@ use rayon::prelude::*;
 use super::Row;
 use callscope::output::Output;
 use callscope_core::error::{Error, Result};
-use callscope_core::model::Call;
+use callscope_core::model::{Call, QaResult};
 use callscope_core::text::Normalizer;
 use callscope_qa::{fuzzy, Operator, Scorecard, Scorer};
 use callscope_store::{CallFilter, Store};
 use callscope_testkit::synth::{self, Generator, SynthOptions};
 
-/// The benchmark's scorecard: 20 rules, every operator.
+/// The benchmark's scorecard: 20 rules, every operator (docs/qa-rules.md).
 pub const BENCH_SCORECARD: &str = r#"
 [scorecard]
 name = "bench: 20 rules"
@@ -230,11 +232,28 @@ pub fn run(calls: u64, seed: u64, texts: &[PathBuf], output: Output) -> Result<V
     let scorer = Scorer::new(vec![scorecard]);
 
     let directory = tempfile::tempdir().map_err(|error| Error::io("temp dir", error))?;
-    let mut store = Store::open(&directory.path().join("callscope.db"))?;
+    let database = directory.path().join("callscope.db");
     let generator = Generator::new(SynthOptions {
         seed,
         ..SynthOptions::default()
     });
+    let store = store_calls(&database, &generator, calls, output)?;
+    let passes = single_thread_passes(&store, &scorer)?;
+    let all_cores = score_and_store(&store, &database, &scorer)?;
+    let mut rows = throughput_rows(calls, rule_count, &passes, &all_cores);
+    rows.extend(false_positive_rows(&generator, texts)?);
+    Ok(rows)
+}
+
+/// A new store at `database` holding `calls` synthetic calls, generated
+/// and written in batches of 2000.
+fn store_calls(
+    database: &Path,
+    generator: &Generator,
+    calls: u64,
+    output: Output,
+) -> Result<Store> {
+    let mut store = Store::open(database)?;
     let bar = output.progress(calls, "calls stored");
     let mut start = 0;
     while start < calls {
@@ -248,77 +267,109 @@ pub fn run(calls: u64, seed: u64, texts: &[PathBuf], output: Output) -> Result<V
         start = end;
     }
     bar.finish_and_clear();
+    Ok(store)
+}
 
+/// A stored call's JSON, decoded (the bench wrote it just before).
+fn decode_stored(body: &str) -> Call {
+    serde_json::from_str(body).expect("stored calls decode")
+}
+
+/// One pass over the stored calls.
+struct Pass {
+    /// CPU seconds of the process during the pass.
+    cpu_seconds: f64,
+    /// Wall-clock seconds of the pass.
+    wall_seconds: f64,
+    /// The sum of what the work counted per call.
+    total: usize,
+}
+
+/// Reads every stored call on this thread and decodes and works on it in
+/// `pool`. One thread works at a time (this one reads, the pool's decodes
+/// and scores), so CPU time is the work itself, unaffected by other
+/// processes taking the cores.
+fn timed_pass(
+    store: &Store,
+    pool: &rayon::ThreadPool,
+    work: &(dyn Fn(&Call) -> usize + Sync),
+) -> Result<Pass> {
+    let started = Instant::now();
+    let cpu_started = cpu_seconds();
+    let mut total = 0usize;
+    store.for_each_call_batch(&CallFilter::default(), 1000, |bodies| {
+        total += pool.install(|| {
+            bodies
+                .par_iter()
+                .map(|body| work(&decode_stored(body)))
+                .sum::<usize>()
+        });
+        Ok(())
+    })?;
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = match (cpu_started, cpu_seconds()) {
+        (Some(before), Some(after)) if after > before => after - before,
+        _ => wall_seconds,
+    };
+    Ok(Pass {
+        cpu_seconds,
+        wall_seconds,
+        total,
+    })
+}
+
+/// The passes on one thread, each doing more of the work: read + decode
+/// (counting segments), + prepare (characters), + rule evaluation
+/// (violations).
+struct Passes {
+    decode: Pass,
+    prepare: Pass,
+    score: Pass,
+}
+
+fn single_thread_passes(store: &Store, scorer: &Scorer) -> Result<Passes> {
     let single = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .map_err(|error| Error::Usage(format!("cannot start a thread pool: {error}")))?;
-    let filter = CallFilter::default();
-    // Reading stays on this thread; decoding and scoring run in `pool`.
-    // Each pass returns (CPU seconds, wall seconds, total): one thread works
-    // at a time (this one reads, the pool's decodes and scores), so CPU time
-    // is the work itself, unaffected by other processes taking the cores.
-    let pass = |pool: &rayon::ThreadPool,
-                work: &(dyn Fn(&Call) -> usize + Sync)|
-     -> Result<(f64, f64, usize)> {
-        let started = Instant::now();
-        let cpu_started = cpu_seconds();
-        let mut total = 0usize;
-        store.for_each_call_batch(&filter, 1000, |bodies| {
-            total += pool.install(|| {
-                bodies
-                    .par_iter()
-                    .map(|body| {
-                        let call: Call = serde_json::from_str(body).expect("stored calls decode");
-                        work(&call)
-                    })
-                    .sum::<usize>()
-            });
-            Ok(())
-        })?;
-        let wall = started.elapsed().as_secs_f64();
-        let cpu = match (cpu_started, cpu_seconds()) {
-            (Some(before), Some(after)) if after > before => after - before,
-            _ => wall,
-        };
-        Ok((cpu, wall, total))
-    };
-    let (decode_seconds, _, segments) = pass(&single, &|call| call.segments.len())?;
-    let (prepare_seconds, _, characters) = pass(&single, &|call| scorer.prepare_only(call))?;
-    let (score_seconds, score_wall, violations) = pass(&single, &|call| {
-        scorer
-            .score(call)
-            .iter()
-            .map(|result| result.violations.len())
-            .sum()
-    })?;
+    Ok(Passes {
+        decode: timed_pass(store, &single, &|call| call.segments.len())?,
+        prepare: timed_pass(store, &single, &|call| scorer.prepare_only(call))?,
+        score: timed_pass(store, &single, &|call| {
+            scorer
+                .score(call)
+                .iter()
+                .map(|result| result.violations.len())
+                .sum()
+        })?,
+    })
+}
 
-    // All cores, the way `callscope qa` runs: read and decode, score, and
-    // store the results on a writer thread.
-    let writer = Store::open(&directory.path().join("callscope.db"))?;
-    let (sender, receiver) =
-        std::sync::mpsc::sync_channel::<Vec<callscope_core::model::QaResult>>(4);
-    let writer_thread = std::thread::spawn(move || -> Result<(f64, usize)> {
-        let mut writer = writer;
-        let (mut busy, mut written) = (0.0, 0);
-        for batch in receiver {
-            let started = Instant::now();
-            writer.put_qa_results(&batch)?;
-            busy += started.elapsed().as_secs_f64();
-            written += batch.len();
-        }
-        Ok((busy, written))
-    });
+/// What the pass on all cores did.
+struct AllCores {
+    threads: usize,
+    /// Wall-clock seconds of the whole pass.
+    seconds: f64,
+    /// Results that passed.
+    passed: u64,
+    /// Seconds the writer thread spent writing.
+    write_seconds: f64,
+    /// Results written.
+    written: usize,
+}
+
+/// All cores, the way `callscope qa` runs: read and decode, score, and
+/// store the results on a writer thread.
+fn score_and_store(store: &Store, database: &Path, scorer: &Scorer) -> Result<AllCores> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<QaResult>>(4);
+    let writer_thread = spawn_result_writer(Store::open(database)?, receiver);
     let threads = rayon::current_num_threads();
     let started = Instant::now();
     let mut passed = 0u64;
-    let read = store.for_each_call_batch(&filter, 1000, |bodies| {
-        let results: Vec<callscope_core::model::QaResult> = bodies
+    let read = store.for_each_call_batch(&CallFilter::default(), 1000, |bodies| {
+        let results: Vec<QaResult> = bodies
             .par_iter()
-            .flat_map_iter(|body| {
-                let call: Call = serde_json::from_str(body).expect("stored calls decode");
-                scorer.score(&call)
-            })
+            .flat_map_iter(|body| scorer.score(&decode_stored(body)))
             .collect();
         passed += results.iter().filter(|result| result.passed).count() as u64;
         sender
@@ -330,11 +381,41 @@ pub fn run(calls: u64, seed: u64, texts: &[PathBuf], output: Output) -> Result<V
         .join()
         .unwrap_or_else(|_| Err(Error::Store("the result writer panicked".to_string())))?;
     read?;
-    let all_seconds = started.elapsed().as_secs_f64();
+    Ok(AllCores {
+        threads,
+        seconds: started.elapsed().as_secs_f64(),
+        passed,
+        write_seconds,
+        written,
+    })
+}
 
+/// A thread that writes each batch of results it receives into `writer`;
+/// it returns the seconds spent writing and the results written.
+fn spawn_result_writer(
+    mut writer: Store,
+    receiver: std::sync::mpsc::Receiver<Vec<QaResult>>,
+) -> std::thread::JoinHandle<Result<(f64, usize)>> {
+    std::thread::spawn(move || -> Result<(f64, usize)> {
+        let (mut busy, mut written) = (0.0, 0);
+        for batch in receiver {
+            let started = Instant::now();
+            writer.put_qa_results(&batch)?;
+            busy += started.elapsed().as_secs_f64();
+            written += batch.len();
+        }
+        Ok((busy, written))
+    })
+}
+
+/// The throughput rows, from the passes on one thread and on all cores.
+fn throughput_rows(calls: u64, rule_count: usize, passes: &Passes, all: &AllCores) -> Vec<Row> {
     let per_second = |seconds: f64| calls as f64 / seconds.max(1e-9);
+    let (decode_seconds, segments) = (passes.decode.cpu_seconds, passes.decode.total);
+    let (prepare_seconds, characters) = (passes.prepare.cpu_seconds, passes.prepare.total);
+    let (score_seconds, violations) = (passes.score.cpu_seconds, passes.score.total);
     let evaluate_seconds = (score_seconds - prepare_seconds).max(0.0);
-    let mut rows = vec![
+    vec![
         Row::new(
             "score, per core",
             per_second(score_seconds),
@@ -343,25 +424,25 @@ pub fn run(calls: u64, seed: u64, texts: &[PathBuf], output: Output) -> Result<V
                 "calls per CPU-second, 1 thread: read + decode + normalize + {rule_count} rules; \
                  {calls} calls, {segments} segments, {characters} characters, {violations} \
                  violations; wall clock {:.0} calls/s",
-                per_second(score_wall)
+                per_second(passes.score.wall_seconds)
             ),
         ),
         Row::new(
-            format!("score + store results, {threads} threads"),
-            per_second(all_seconds),
+            format!("score + store results, {} threads", all.threads),
+            per_second(all.seconds),
             "calls/s",
             format!(
                 "as `callscope qa`; pass rate {:.1}%",
-                100.0 * passed as f64 / calls.max(1) as f64
+                100.0 * all.passed as f64 / calls.max(1) as f64
             ),
         ),
         Row::new(
             "store results (writer thread)",
-            written as f64 / write_seconds.max(1e-9),
+            all.written as f64 / all.write_seconds.max(1e-9),
             "results/s",
             format!(
                 "SQLite, batches of 1000, while the next batch is scored; busy {:.0}% of the pass",
-                100.0 * write_seconds / all_seconds.max(1e-9)
+                100.0 * all.write_seconds / all.seconds.max(1e-9)
             ),
         ),
         Row::new(
@@ -394,9 +475,7 @@ pub fn run(calls: u64, seed: u64, texts: &[PathBuf], output: Output) -> Result<V
             ),
         ),
         Row::new("peak memory", super::peak_rss_mib(), "MiB", "whole process"),
-    ];
-    rows.extend(false_positive_rows(&generator, texts)?);
-    Ok(rows)
+    ]
 }
 
 /// CPU time of this process so far (user + system), from /proc on Linux.
