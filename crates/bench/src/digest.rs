@@ -1,7 +1,10 @@
-//! VOC digest speed: a synthetic corpus with planted bursts in a fresh
-//! store, then the term-cache precompute (cold, then incremental after 1%
-//! more calls) and the digest itself, timed separately.
+//! `callscope-bench digest`: VOC digest speed. A synthetic corpus with
+//! planted bursts in a fresh store, then the term-cache precompute (cold,
+//! then incremental after 1% more calls) and the digest itself, timed
+//! separately. docs/benchmarks.md ("VOC digest") has the command and the
+//! figures.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -9,7 +12,7 @@ use rayon::prelude::*;
 use super::Row;
 use callscope_core::dictionary::Dictionary;
 use callscope_core::error::{Error, Result};
-use callscope_digest::{DigestOptions, Digester};
+use callscope_digest::{CacheReport, DigestOptions, DigestRun, Digester};
 use callscope_store::Store;
 use callscope_testkit::synth_voc::{VocGenerator, VocScenario};
 
@@ -19,12 +22,15 @@ const EXAMPLE_TOPICS: &str = include_str!("../../../corpora/topics/example.toml"
 /// Calls generated, written and committed together.
 const CHUNK: u64 = 20_000;
 
-fn store_bytes(path: &std::path::Path) -> u64 {
-    let size = |path: std::path::PathBuf| std::fs::metadata(path).map_or(0, |meta| meta.len());
-    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+/// Bytes of the store's database file and its write-ahead log.
+fn store_bytes(path: &Path) -> u64 {
+    let size = |path: PathBuf| std::fs::metadata(path).map_or(0, |meta| meta.len());
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
     size(path.to_path_buf()) + size(wal)
 }
 
+/// Generates the calls `indexes` with their QA results and stores them,
+/// a chunk at a time.
 fn put(store: &mut Store, generator: &VocGenerator, indexes: std::ops::Range<u64>) -> Result<()> {
     let mut start = indexes.start;
     while start < indexes.end {
@@ -58,10 +64,41 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
     let build_seconds = started.elapsed().as_secs_f64();
     let bytes_before = store_bytes(&path);
 
-    let scenario = generator.scenario();
-    let release = scenario.date(scenario.release_day);
+    let options = digest_options(generator.scenario(), topics);
+    let digester = Digester::new(options, Dictionary::load(None)?)?;
+
+    let cold = digester.update_cache(&mut store, |_, _| {})?;
+    let cache_bytes = store_bytes(&path).saturating_sub(bytes_before);
+
+    let (first, first_seconds) = timed_digest(&digester, &store)?;
+    let (second, second_seconds) = timed_digest(&digester, &store)?;
+
+    put_next_day(&mut store, calls, seed, total)?;
+    let incremental = digester.update_cache(&mut store, |_, _| {})?;
+
+    let extraction = raw_extraction(&generator, &digester, total);
+
+    let mut rows = store_rows(
+        generator.scenario(),
+        total,
+        build_seconds,
+        &cold,
+        cache_bytes,
+    );
+    rows.push(extraction.row());
+    rows.extend(digest_rows(
+        &incremental,
+        (&first, first_seconds),
+        (&second, second_seconds),
+    ));
+    Ok(rows)
+}
+
+/// The digest's settings: the example topics, a comparison of the two
+/// weeks around the fix, and a focus term.
+fn digest_options(scenario: &VocScenario, topics: PathBuf) -> DigestOptions {
     let fix = scenario.date(scenario.fix_day);
-    let options = DigestOptions {
+    DigestOptions {
         topics_file: Some(topics),
         compare: Some((
             format!(
@@ -74,20 +111,19 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
         )),
         focus: Some("按钮".to_string()),
         ..DigestOptions::default()
-    };
-    let digester = Digester::new(options, Dictionary::load(None)?)?;
+    }
+}
 
-    let cold = digester.update_cache(&mut store, |_, _| {})?;
-    let cache_bytes = store_bytes(&path).saturating_sub(bytes_before);
-
+/// One digest and the wall-clock seconds it took.
+fn timed_digest(digester: &Digester, store: &Store) -> Result<(DigestRun, f64)> {
     let started = Instant::now();
-    let first = digester.digest(&store)?;
-    let first_seconds = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    let second = digester.digest(&store)?;
-    let second_seconds = started.elapsed().as_secs_f64();
+    let run = digester.digest(store)?;
+    Ok((run, started.elapsed().as_secs_f64()))
+}
 
-    // One percent more calls (the next day's intake), then the incremental update.
+/// One percent more calls (the next day's intake, from another seed, with
+/// their own ids), stored without QA results.
+fn put_next_day(store: &mut Store, calls: u64, seed: u64, total: u64) -> Result<()> {
     let more = (total / 100).max(1);
     let extra = VocGenerator::new(VocScenario {
         seed: seed ^ 0xA5A5,
@@ -104,9 +140,34 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
     for chunk in new_calls.chunks(CHUNK as usize) {
         store.put_calls(chunk)?;
     }
-    let incremental = digester.update_cache(&mut store, |_, _| {})?;
+    Ok(())
+}
 
-    // Raw extraction speed without the memo, one thread, on a sample.
+/// Raw term extraction without the memo, on one thread.
+struct RawExtraction {
+    segments: usize,
+    bytes: usize,
+    terms: usize,
+    seconds: f64,
+}
+
+impl RawExtraction {
+    fn row(&self) -> Row {
+        Row::new(
+            "extraction without memo (1 thread)",
+            self.bytes as f64 / 1e6 / self.seconds,
+            "MB/s",
+            format!(
+                "t2s + jieba + stop words + phrases, {} segments, {} terms",
+                self.segments, self.terms
+            ),
+        )
+    }
+}
+
+/// Extraction speed on the customer lines of a sample of 2,000 calls
+/// spread over the corpus.
+fn raw_extraction(generator: &VocGenerator, digester: &Digester, total: u64) -> RawExtraction {
     let sample: Vec<String> = (0..2_000.min(total))
         .flat_map(|index| {
             generator
@@ -117,7 +178,7 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
                 .map(|segment| segment.text)
         })
         .collect();
-    let sample_bytes: usize = sample.iter().map(String::len).sum();
+    let bytes: usize = sample.iter().map(String::len).sum();
     let started = Instant::now();
     let mut terms = 0usize;
     for text in &sample {
@@ -128,10 +189,25 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
             .map(Vec::len)
             .sum::<usize>();
     }
-    let raw_seconds = started.elapsed().as_secs_f64();
+    RawExtraction {
+        segments: sample.len(),
+        bytes,
+        terms,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
 
-    let digest = &first.digest;
-    let mut rows = vec![
+/// The rows of the store and the cold term-cache precompute.
+fn store_rows(
+    scenario: &VocScenario,
+    total: u64,
+    build_seconds: f64,
+    cold: &CacheReport,
+    cache_bytes: u64,
+) -> Vec<Row> {
+    let release = scenario.date(scenario.release_day);
+    let fix = scenario.date(scenario.fix_day);
+    vec![
         Row::new(
             "build store (not timed below)",
             build_seconds,
@@ -163,16 +239,18 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
                 cold.vocabulary
             ),
         ),
-        Row::new(
-            "extraction without memo (1 thread)",
-            sample_bytes as f64 / 1e6 / raw_seconds,
-            "MB/s",
-            format!(
-                "t2s + jieba + stop words + phrases, {} segments, {} terms",
-                sample.len(),
-                terms
-            ),
-        ),
+    ]
+}
+
+/// The rows of the incremental update and the two digests (the second
+/// one's parts one by one), then the process's peak memory.
+fn digest_rows(
+    incremental: &CacheReport,
+    (first, first_seconds): (&DigestRun, f64),
+    (second, second_seconds): (&DigestRun, f64),
+) -> Vec<Row> {
+    let digest = &first.digest;
+    let mut rows = vec![
         Row::new(
             "incremental update (+1% calls)",
             incremental.seconds,
@@ -208,5 +286,5 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
         "MiB",
         "whole process",
     ));
-    Ok(rows)
+    rows
 }
