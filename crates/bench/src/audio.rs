@@ -1,14 +1,15 @@
-//! `callscope bench audio`: the audio stage measured on calls composed from
+//! `callscope-bench audio`: the audio stage measured on calls composed from
 //! the shared clips (`shared/asr-dev`, `shared/callcenter-tts`), where the
 //! truth is known: VAD frame precision/recall and boundary accuracy on
 //! stereo telephone calls, speaker purity of mono calls of two real
 //! speakers, role accuracy, and speed and memory on a long recording.
+//! docs/benchmarks.md ("Audio stage") has the command and the figures.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::Row;
-use callscope_audio::diarize;
+use callscope_audio::diarize::{self, SpeakerWindow};
 use callscope_audio::vad::frame_scores;
 use callscope_audio::{AudioOptions, CallReader};
 use callscope_core::error::{Error, Result};
@@ -301,7 +302,8 @@ fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) ->
     ])
 }
 
-/// Speaker purity on mono calls of two real speakers, and role accuracy.
+/// Speaker purity on mono calls of two real speakers, and role accuracy,
+/// once per encoding.
 fn speaker_separation(
     corpus: &Corpus,
     options: &AudioBenchOptions,
@@ -312,124 +314,173 @@ fn speaker_separation(
         (Encoding::Mulaw8k, "8 kHz mu-law"),
         (Encoding::Pcm16k, "16 kHz"),
     ] {
-        let mut correct = 0.0;
-        let mut total = 0.0;
-        let mut two_found = 0;
-        let mut role_correct = 0.0;
-        let mut role_total = 0.0;
-        let mut decisions_right = 0;
+        let mut tally = SeparationTally::default();
         for index in 0..options.calls {
-            let seed = options.seed + 1000 + index as u64;
-            // Speaker A plays the agent, B the customer; every other call the
-            // other way round, so "who speaks first" is no shortcut.
-            let (agent, customer) = if index % 2 == 0 {
-                (&corpus.speaker_a, &corpus.speaker_b)
-            } else {
-                (&corpus.speaker_b, &corpus.speaker_a)
-            };
-            let spec = compose::random_call_spec(agent, customer, CallLayout::Mono, seed);
-            let call = compose::compose(&spec);
+            let call = mono_call(corpus, options.seed + 1000 + index as u64, index);
             let path = scratch.join(format!("mono-{index}.wav"));
             call.write(&path, encoding)?;
             let (_, summary) = callscope_audio::read_call(&path, None, &AudioOptions::default())?;
-            let windows = &summary.speaker_windows;
-            let clusters = diarize::cluster_speakers(windows);
-            if clusters.two_speakers {
-                two_found += 1;
-            }
-            // Purity: windows that lie within one role's speech.
-            let mut agreement = [[0.0f64; 2]; 2];
-            for (window, label) in windows.iter().zip(&clusters.labels) {
-                let span = SpeechRegion {
-                    start: window.start,
-                    end: window.end,
-                };
-                let agent_time = overlap_seconds(&call.regions(Role::Agent), &span);
-                let customer_time = overlap_seconds(&call.regions(Role::Customer), &span);
-                let length = window.end - window.start;
-                let truth = if agent_time > 0.8 * length {
-                    0
-                } else if customer_time > 0.8 * length {
-                    1
-                } else {
-                    continue;
-                };
-                agreement[*label][truth] += length;
-            }
-            let straight = agreement[0][0] + agreement[1][1];
-            let crossed = agreement[0][1] + agreement[1][0];
-            correct += straight.max(crossed);
-            total += straight + crossed;
-            // Roles: each true turn as a recognized segment carrying a
-            // call-center line of its role (the audio is AISHELL speech).
-            let turns = diarize::speaker_turns(windows, &clusters);
-            let segments: Vec<AsrSegment> = call
-                .truth
-                .iter()
-                .enumerate()
-                .map(|(number, turn)| {
-                    let lines = if turn.role == Role::Agent {
-                        &corpus.agent_lines
-                    } else {
-                        &corpus.customer_lines
-                    };
-                    AsrSegment {
-                        start: turn.start,
-                        end: turn.end,
-                        text: lines[(number * 7 + index) % lines.len()].text.clone(),
-                        confidence: 0.9,
-                    }
-                })
-                .collect();
-            let assignment = diarize::assign_segment_roles(&turns, &segments);
-            let mut right = 0.0;
-            for (turn, role) in call.truth.iter().zip(&assignment.roles) {
-                let length = turn.end - turn.start;
-                if *role == turn.role {
-                    right += length;
-                }
-                role_total += length;
-            }
-            role_correct += right;
-            if right
-                > 0.5
-                    * call
-                        .truth
-                        .iter()
-                        .map(|turn| turn.end - turn.start)
-                        .sum::<f64>()
-            {
-                decisions_right += 1;
-            }
+            tally.add(corpus, &call, index, &summary.speaker_windows);
         }
-        let note = format!(
-            "{} mono calls of S0150 + S0252 (asr-dev), {label}, line noise, overlaps",
-            options.calls
-        );
-        rows.push(Row::new(
-            format!("speaker purity ({label})"),
-            correct / total.max(1e-9),
-            "",
-            note.clone(),
-        ));
-        rows.push(Row::new(
-            format!("two speakers found ({label})"),
-            f64::from(two_found) / options.calls as f64,
-            "share of calls",
-            note.clone(),
-        ));
-        rows.push(Row::new(
-            format!("role accuracy ({label})"),
-            role_correct / role_total.max(1e-9),
-            "share of speech time",
-            format!("{note}; texts: callcenter-tts lines of each role as if recognized"),
-        ));
-        rows.push(Row::new(
-            format!("agent decided right ({label})"),
-            f64::from(decisions_right) / options.calls as f64,
-            "share of calls",
-            "majority of speech time labeled with the right role",
-        ));
+        rows.extend(tally.rows(label, options.calls));
     }
     Ok(rows)
+}
+
+/// A mono call of the two real speakers: speaker A plays the agent, B the
+/// customer; every other call the other way round, so "who speaks first"
+/// is no shortcut.
+fn mono_call(corpus: &Corpus, seed: u64, index: usize) -> ComposedCall {
+    let (agent, customer) = if index % 2 == 0 {
+        (&corpus.speaker_a, &corpus.speaker_b)
+    } else {
+        (&corpus.speaker_b, &corpus.speaker_a)
+    };
+    compose::compose(&compose::random_call_spec(
+        agent,
+        customer,
+        CallLayout::Mono,
+        seed,
+    ))
+}
+
+/// What the separation measurement counts over the calls of one encoding.
+#[derive(Debug, Default)]
+struct SeparationTally {
+    /// Seconds of speaker windows in the better pairing of clusters with
+    /// roles.
+    correct: f64,
+    /// Seconds of speaker windows that lie within one role's speech.
+    total: f64,
+    /// Calls where two speakers were found.
+    two_found: u32,
+    /// Seconds of true turns given their own role.
+    role_correct: f64,
+    /// Seconds of true turns given a role.
+    role_total: f64,
+    /// Calls where most of the speech got the right role.
+    decisions_right: u32,
+}
+
+impl SeparationTally {
+    /// Clusters the speaker windows of call `index`, assigns roles and
+    /// counts both against the truth.
+    fn add(
+        &mut self,
+        corpus: &Corpus,
+        call: &ComposedCall,
+        index: usize,
+        windows: &[SpeakerWindow],
+    ) {
+        let clusters = diarize::cluster_speakers(windows);
+        if clusters.two_speakers {
+            self.two_found += 1;
+        }
+        let agreement = cluster_agreement(call, windows, &clusters.labels);
+        let straight = agreement[0][0] + agreement[1][1];
+        let crossed = agreement[0][1] + agreement[1][0];
+        self.correct += straight.max(crossed);
+        self.total += straight + crossed;
+        let turns = diarize::speaker_turns(windows, &clusters);
+        let assignment =
+            diarize::assign_segment_roles(&turns, &lines_as_heard(corpus, call, index));
+        let mut right = 0.0;
+        for (turn, role) in call.truth.iter().zip(&assignment.roles) {
+            let length = turn.end - turn.start;
+            if *role == turn.role {
+                right += length;
+            }
+            self.role_total += length;
+        }
+        self.role_correct += right;
+        let speech: f64 = call.truth.iter().map(|turn| turn.end - turn.start).sum();
+        if right > 0.5 * speech {
+            self.decisions_right += 1;
+        }
+    }
+
+    /// The rows of one encoding over `calls` calls.
+    fn rows(&self, label: &str, calls: usize) -> Vec<Row> {
+        let note =
+            format!("{calls} mono calls of S0150 + S0252 (asr-dev), {label}, line noise, overlaps");
+        vec![
+            Row::new(
+                format!("speaker purity ({label})"),
+                self.correct / self.total.max(1e-9),
+                "",
+                note.clone(),
+            ),
+            Row::new(
+                format!("two speakers found ({label})"),
+                f64::from(self.two_found) / calls as f64,
+                "share of calls",
+                note.clone(),
+            ),
+            Row::new(
+                format!("role accuracy ({label})"),
+                self.role_correct / self.role_total.max(1e-9),
+                "share of speech time",
+                format!("{note}; texts: callcenter-tts lines of each role as if recognized"),
+            ),
+            Row::new(
+                format!("agent decided right ({label})"),
+                f64::from(self.decisions_right) / calls as f64,
+                "share of calls",
+                "majority of speech time labeled with the right role",
+            ),
+        ]
+    }
+}
+
+/// Seconds of speaker windows by cluster label (rows) and true role
+/// (columns: agent, customer); windows not 80% within one role's speech
+/// are left out.
+fn cluster_agreement(
+    call: &ComposedCall,
+    windows: &[SpeakerWindow],
+    labels: &[usize],
+) -> [[f64; 2]; 2] {
+    let agent_regions = call.regions(Role::Agent);
+    let customer_regions = call.regions(Role::Customer);
+    let mut agreement = [[0.0f64; 2]; 2];
+    for (window, label) in windows.iter().zip(labels) {
+        let span = SpeechRegion {
+            start: window.start,
+            end: window.end,
+        };
+        let agent_time = overlap_seconds(&agent_regions, &span);
+        let customer_time = overlap_seconds(&customer_regions, &span);
+        let length = window.end - window.start;
+        let truth = if agent_time > 0.8 * length {
+            0
+        } else if customer_time > 0.8 * length {
+            1
+        } else {
+            continue;
+        };
+        agreement[*label][truth] += length;
+    }
+    agreement
+}
+
+/// Each true turn of call `index` as a recognized segment carrying a
+/// call-center line of its role (the audio is AISHELL speech).
+fn lines_as_heard(corpus: &Corpus, call: &ComposedCall, index: usize) -> Vec<AsrSegment> {
+    call.truth
+        .iter()
+        .enumerate()
+        .map(|(number, turn)| {
+            let lines = if turn.role == Role::Agent {
+                &corpus.agent_lines
+            } else {
+                &corpus.customer_lines
+            };
+            AsrSegment {
+                start: turn.start,
+                end: turn.end,
+                text: lines[(number * 7 + index) % lines.len()].text.clone(),
+                confidence: 0.9,
+            }
+        })
+        .collect()
 }
