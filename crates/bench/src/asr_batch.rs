@@ -455,8 +455,15 @@ impl FasterWhisperBatch<'_> {
                 .map(|call| (call.id.as_str(), call.path.as_path())),
         )?;
         let script = super::asr::faster_whisper_script();
+        let mut command = self.command(&script, list.path());
+        let stdout = super::asr::run_faster_whisper(&mut command, &script)?;
+        self.score(calls, &stdout)
+    }
+
+    /// The script's command line for the files listed in `list`.
+    fn command(&self, script: &Path, list: &Path) -> Command {
         let mut command = Command::new(self.python);
-        command.arg(&script);
+        command.arg(script);
         if self.mixdown {
             command.arg("--mixdown");
         }
@@ -472,8 +479,14 @@ impl FasterWhisperBatch<'_> {
             .args(["--beam-size", &self.beam_size.to_string()])
             .args(["--prompt", self.prompt])
             .arg("--stereo")
-            .arg(list.path());
-        let stdout = super::asr::run_faster_whisper(&mut command, &script)?;
+            .arg(list);
+        command
+    }
+
+    /// Scores what the script printed: a JSON line per call and channel
+    /// (`channel` -1: mixed down), and one with the batch's seconds and
+    /// peak memory.
+    fn score(&self, calls: &[BatchCall], stdout: &str) -> Result<BatchScore> {
         let mut score = BatchScore::default();
         let mut seen = 0;
         // each call's segments, for CER by line
@@ -501,20 +514,7 @@ impl FasterWhisperBatch<'_> {
                     Role::Customer
                 };
                 score.add(role, CerCount::of(call.reference(role), text));
-                for segment in value["segments"].as_array().into_iter().flatten() {
-                    if let (Some(start), Some(end), Some(text)) = (
-                        segment[0].as_f64(),
-                        segment[1].as_f64(),
-                        segment[2].as_str(),
-                    ) {
-                        spans[index].push(Span {
-                            role,
-                            start,
-                            end,
-                            text: text.to_string(),
-                        });
-                    }
-                }
+                spans[index].extend(channel_spans(role, &value["segments"]));
                 seen += 1;
             } else if let Some(seconds) = value["batch_seconds"].as_f64() {
                 score.wall_seconds = seconds;
@@ -535,6 +535,24 @@ impl FasterWhisperBatch<'_> {
         }
         Ok(score)
     }
+}
+
+/// One channel's segments as the script prints them, `[start, end, text]`
+/// each, as spans of `role` (malformed ones skipped).
+fn channel_spans(role: Role, segments: &serde_json::Value) -> Vec<Span> {
+    segments
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|segment| {
+            Some(Span {
+                role,
+                start: segment[0].as_f64()?,
+                end: segment[1].as_f64()?,
+                text: segment[2].as_str()?.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// The rows of one engine's batch run.
