@@ -1,5 +1,7 @@
-//! Import throughput: synthetic calls of ~30 segments, written as JSONL,
-//! then imported into a fresh store the way `callscope import` does.
+//! `callscope-bench import`: import throughput. Synthetic calls of ~30
+//! segments, written as transcript JSON Lines (docs/formats.md §2), then
+//! imported into a fresh store the way `callscope import` does.
+//! docs/benchmarks.md ("Import") has the command and the figures.
 
 use std::io::{BufReader, BufWriter};
 use std::time::Instant;

@@ -1,6 +1,7 @@
 //! Benchmarks behind `callscope-bench`: each measures one stage on
 //! synthetic or shared data and returns rows for a printed table. They are
-//! measurements, never assertions.
+//! measurements, never assertions; docs/benchmarks.md lists the command
+//! behind every figure, and the figures.
 
 pub mod args;
 pub mod asr;
@@ -40,7 +41,7 @@ impl Row {
     }
 }
 
-/// Prints rows as a Markdown table (pasted into the README as is).
+/// Prints rows as a Markdown table (pasted into docs/benchmarks.md as is).
 pub fn print_table(title: &str, rows: &[Row]) {
     println!("### {title}\n");
     println!("| measure | value | unit | note |");

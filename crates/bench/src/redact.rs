@@ -1,12 +1,14 @@
-//! Redaction throughput: synthetic calls with personal data planted in
-//! some customer lines (mobile, ID, card numbers in digits and numerals),
-//! detected, masked and sealed the way `callscope import` does.
+//! `callscope-bench redact`: redaction throughput. Synthetic calls with
+//! personal data planted in some customer lines (mobile, ID, card numbers
+//! in digits and numerals), detected, masked and sealed the way
+//! `callscope import` does. docs/benchmarks.md ("Redaction") has the
+//! command and the figures.
 
 use std::time::Instant;
 
 use super::Row;
 use callscope_core::error::Result;
-use callscope_core::model::Role;
+use callscope_core::model::{Call, Role};
 use callscope_redact::{RedactionPolicy, Redactor, SealKey};
 use callscope_testkit::synth::{Generator, SynthOptions};
 
@@ -19,8 +21,10 @@ const PLANTED: &[&str] = &[
     "邮箱是zhang.san@163.com。",
 ];
 
-/// Runs the benchmark over `calls` synthetic calls.
-pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
+/// `calls` synthetic calls with a [`PLANTED`] line in place of every
+/// fourth customer line (the second, sixth, ...); the calls and how many
+/// lines were planted.
+fn planted_corpus(calls: u64, seed: u64) -> (Vec<Call>, usize) {
     let generator = Generator::new(SynthOptions {
         seed,
         ..SynthOptions::default()
@@ -42,6 +46,12 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
         }
         corpus.push(call);
     }
+    (corpus, planted)
+}
+
+/// Runs the benchmark over `calls` synthetic calls.
+pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
+    let (corpus, planted) = planted_corpus(calls, seed);
     let segments: usize = corpus.iter().map(|call| call.segments.len()).sum();
     let characters: usize = corpus
         .iter()
