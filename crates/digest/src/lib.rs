@@ -56,7 +56,8 @@ use callscope_core::error::{Error, Result};
 use callscope_core::model::{Call, Role};
 use callscope_store::Store;
 use report::{
-    CallCounts, DayCount, Period, Quote, Settings, TermChange, TermCount, TopicCount, WeekCount,
+    Alert, CallCounts, DayCount, Period, QaSummary, Quote, Settings, TermChange, TermCount,
+    TopicCount, WeekCount,
 };
 use table::{CallTable, DayRange};
 use topics::{Compiled, Topic};
@@ -291,222 +292,193 @@ impl Digester {
     /// Computes the digest from the term cache and stored QA results (call
     /// [`Digester::update_cache`] first, or use [`Digester::run`]).
     pub fn digest(&self, store: &Store) -> Result<DigestRun> {
-        let options = &self.options;
-        let queue = options.queue.as_deref();
-        let mut timings = Vec::new();
-        let mut clock = Instant::now();
-        let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
-            timings.push((name, clock.elapsed().as_secs_f64()));
-            clock = Instant::now();
-        };
+        let mut laps = Laps::start();
         let periods = self.periods(store)?;
-        let Periods {
-            window,
-            baseline,
-            span,
-        } = periods;
-        let mut load_range = span;
-        if let Some((before, after, _)) = &self.compare {
-            load_range = load_range.union(before).union(after);
-        }
-        let table = CallTable::load(store, load_range, queue)?;
-        lap("load term cache", &mut timings);
+        let table = self.load_table(store, periods)?;
+        laps.lap("load term cache");
 
-        let mut counts = table.count_terms(&[window, baseline]).into_iter();
-        let (window_counts, window_calls) = counts.next().unwrap_or_default();
-        let (baseline_counts, baseline_calls) = counts.next().unwrap_or_default();
-        let per_day = table.calls_per_day(span);
-        lap("count terms", &mut timings);
+        let counts = Counts::new(&table, periods);
+        laps.lap("count terms");
 
-        let thresholds = emerging::Thresholds {
-            min_calls: options.min_calls,
-            min_lift: options.min_lift,
-            alpha: options.alpha,
-        };
-        let ranked = emerging::rank(
-            &window_counts,
-            window_calls,
-            &baseline_counts,
-            baseline_calls,
-            thresholds,
-        );
-        let mut top: Vec<u32> = (0..window_counts.len() as u32)
-            .filter(|&id| window_counts[id as usize] > 0)
-            .collect();
-        top.sort_by(|&left, &right| {
-            window_counts[right as usize]
-                .cmp(&window_counts[left as usize])
-                .then(left.cmp(&right))
-        });
-        top.truncate(options.top_terms);
-        let candidates = options.top_changes * 3;
-        let mut wanted: Vec<u32> = top.clone();
-        wanted.extend(
-            ranked
-                .rising
-                .iter()
-                .take(candidates)
-                .map(|change| change.id),
-        );
-        wanted.extend(
-            ranked
-                .falling
-                .iter()
-                .take(candidates)
-                .map(|change| change.id),
-        );
-        let names = store.terms_by_id(&wanted)?;
-        let name = |id: u32| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
-        let fold = |changes: &[emerging::Change], rising: bool| {
-            let support = |change: &emerging::Change| {
-                if rising {
-                    change.calls
-                } else {
-                    change.baseline_calls
-                }
-            };
-            let items: Vec<(emerging::Change, String)> = changes
-                .iter()
-                .take(candidates)
-                .map(|change| (change.clone(), name(change.id)))
-                .collect();
-            let folded = emerging::fold_covered(&items, support);
-            // Who says one says the other: count pairs in the period where
-            // the terms are frequent.
-            let ids: Vec<u32> = folded.iter().map(|(change, _, _)| change.id).collect();
-            let (single, pairs) = table.pair_counts(&ids, if rising { window } else { baseline });
-            let mut themes = emerging::group_by_calls(
-                &folded,
-                |index| single[index],
-                |left, right| pairs[left * ids.len() + right],
-            );
-            themes.truncate(options.top_changes);
-            themes
-        };
-        let rising = fold(&ranked.rising, true);
-        let falling = fold(&ranked.falling, false);
-        lap("rank changes", &mut timings);
+        let ranking = self.rank(store, &table, periods, &counts)?;
+        laps.lap("rank changes");
 
-        let mut series_ids: Vec<u32> = top.clone();
-        series_ids.extend(rising.iter().map(|(change, _, _)| change.id));
-        series_ids.extend(falling.iter().map(|(change, _, _)| change.id));
-        let series = table.term_series(&series_ids, span);
-        let series_of: HashMap<u32, &Vec<u64>> =
-            series_ids.iter().copied().zip(series.iter()).collect();
-        let empty_series = vec![0u64; span.days()];
-        let series_for = |id: u32| *series_of.get(&id).unwrap_or(&&empty_series);
-        lap("term series", &mut timings);
+        let series = TermSeries::new(&table, &ranking.listed_ids(), periods.span);
+        laps.lap("term series");
 
-        let mut targets: Vec<(u32, DayRange)> = Vec::new();
-        targets.extend(rising.iter().map(|(change, _, _)| (change.id, window)));
-        targets.extend(falling.iter().map(|(change, _, _)| (change.id, baseline)));
-        let mut quotes = self.quotes(store, &table, &targets, &names)?;
-        lap("examples", &mut timings);
+        let targets = ranking.quote_targets(periods);
+        let mut quotes = self.quotes(store, &table, &targets, &ranking.names)?;
+        laps.lap("examples");
 
-        let share = |count: u64, total: u64| {
-            if total == 0 {
-                0.0
-            } else {
-                count as f64 / total as f64
-            }
-        };
-        let terms: Vec<TermCount> = top
-            .iter()
-            .map(|&id| {
-                let per_day = series_for(id);
-                TermCount {
-                    term: name(id),
-                    calls: u64::from(window_counts[id as usize]),
-                    share: share(u64::from(window_counts[id as usize]), window_calls),
-                    baseline_calls: u64::from(
-                        baseline_counts.get(id as usize).copied().unwrap_or(0),
-                    ),
-                    baseline_share: share(
-                        u64::from(baseline_counts.get(id as usize).copied().unwrap_or(0)),
-                        baseline_calls,
-                    ),
-                    days: day_counts(span, per_day),
-                    weeks: week_counts(span, per_day),
-                }
+        let terms = ranking.term_counts(&counts, &series, periods.span);
+        let emerging = term_changes(ranking.rising, &series, &mut quotes, periods.span);
+        let falling = term_changes(ranking.falling, &series, &mut quotes, periods.span);
+        let (topics, compiled) = self.topics(store, &table, periods, &counts)?;
+        laps.lap("topics");
+
+        let mut notes = Vec::new();
+        let compare = self
+            .compare
+            .as_ref()
+            .map(|(before, after, term)| {
+                self.comparison(store, &table, *before, *after, term, &compiled, &mut notes)
             })
-            .collect();
-        let mut change_list = |changes: Vec<(emerging::Change, String, Vec<String>)>| {
-            changes
-                .into_iter()
-                .map(|(change, term, covers)| TermChange {
-                    days: day_counts(span, series_for(change.id)),
-                    examples: quotes.remove(&change.id).unwrap_or_default(),
-                    term,
-                    calls: change.calls,
-                    baseline_calls: change.baseline_calls,
-                    share: change.share,
-                    baseline_share: change.baseline_share,
-                    lift: change.lift,
-                    score: change.score,
-                    p_value: change.p_value,
-                    covers,
-                })
-                .collect::<Vec<_>>()
-        };
-        let emerging = change_list(rising);
-        let falling = change_list(falling);
+            .transpose()?;
+        let cooccurrence = self
+            .options
+            .focus
+            .as_ref()
+            .map(|focus| self.cooccurrence(store, periods.window, focus, &mut notes))
+            .transpose()?;
+        laps.lap("compare and co-occurrence");
 
+        let (qa, alerts) = self.qa_and_alerts(store, periods)?;
+        laps.lap("qa and alerts");
+
+        notes.extend(missing_data_notes(periods, &counts, qa.calls));
+        let digest = Digest {
+            window: period(periods.window, counts.window_calls),
+            baseline: period(periods.baseline, counts.baseline_calls),
+            calls: counts.call_counts(periods.span),
+            terms,
+            emerging,
+            falling,
+            topics,
+            compare,
+            cooccurrence,
+            qa,
+            alerts,
+            settings: self.settings(ranking.tested),
+            notes,
+        };
+        Ok(DigestRun {
+            digest,
+            timings: laps.timings,
+        })
+    }
+
+    /// The term cache of the span's calls and of the comparison's periods.
+    fn load_table(&self, store: &Store, periods: Periods) -> Result<CallTable> {
+        let mut range = periods.span;
+        if let Some((before, after, _)) = &self.compare {
+            range = range.union(before).union(after);
+        }
+        CallTable::load(store, range, self.options.queue.as_deref())
+    }
+
+    /// Finds the rising and falling terms, folds each list into themes and
+    /// names them with the window's top terms.
+    fn rank(
+        &self,
+        store: &Store,
+        table: &CallTable,
+        periods: Periods,
+        counts: &Counts,
+    ) -> Result<Ranking> {
+        let options = &self.options;
+        let ranked = emerging::rank(
+            &counts.window,
+            counts.window_calls,
+            &counts.baseline,
+            counts.baseline_calls,
+            emerging::Thresholds {
+                min_calls: options.min_calls,
+                min_lift: options.min_lift,
+                alpha: options.alpha,
+            },
+        );
+        let top = most_mentioned(&counts.window, options.top_terms);
+        let candidates = self.theme_candidates();
+        let mut wanted: Vec<u32> = top.clone();
+        for changes in [&ranked.rising, &ranked.falling] {
+            wanted.extend(changes.iter().take(candidates).map(|change| change.id));
+        }
+        let names = store.terms_by_id(&wanted)?;
+        // Rising terms are supported by the window's calls, falling ones by
+        // the baseline's.
+        let rising = self.themes(table, &ranked.rising, &names, periods.window, |change| {
+            change.calls
+        });
+        let falling = self.themes(table, &ranked.falling, &names, periods.baseline, |change| {
+            change.baseline_calls
+        });
+        Ok(Ranking {
+            top,
+            rising,
+            falling,
+            names,
+            tested: ranked.tested,
+        })
+    }
+
+    /// Changes ranked for themes: more than are listed, as folding and
+    /// grouping merge some.
+    fn theme_candidates(&self) -> usize {
+        self.options.top_changes * 3
+    }
+
+    /// The strongest changes folded into the terms that cover them, then
+    /// grouped by who says one says the other (pairs counted in `period`,
+    /// where the terms are frequent).
+    fn themes(
+        &self,
+        table: &CallTable,
+        changes: &[emerging::Change],
+        names: &HashMap<u32, String>,
+        period: DayRange,
+        support: fn(&emerging::Change) -> u64,
+    ) -> Vec<Theme> {
+        let items: Vec<(emerging::Change, String)> = changes
+            .iter()
+            .take(self.theme_candidates())
+            .map(|change| (change.clone(), term_name(names, change.id)))
+            .collect();
+        let folded = emerging::fold_covered(&items, support);
+        let ids: Vec<u32> = folded.iter().map(|(change, _, _)| change.id).collect();
+        let (single, pairs) = table.pair_counts(&ids, period);
+        let mut themes = emerging::group_by_calls(
+            &folded,
+            |index| single[index],
+            |left, right| pairs[left * ids.len() + right],
+        );
+        themes.truncate(self.options.top_changes);
+        themes
+    }
+
+    /// The topics' counts, and the compiled topics (a comparison may name
+    /// one).
+    fn topics(
+        &self,
+        store: &Store,
+        table: &CallTable,
+        periods: Periods,
+        counts: &Counts,
+    ) -> Result<(Vec<TopicCount>, Vec<Compiled>)> {
         let compiled: Vec<Compiled> = self
             .topics
             .iter()
             .map(|topic| Compiled::new(&topic.query, store))
             .collect::<Result<_>>()?;
-        let topic_series = topic_series(&table, &compiled, span);
-        let topics: Vec<TopicCount> = self
+        let series = topic_series(table, &compiled, periods.span);
+        let topics = self
             .topics
             .iter()
-            .zip(&topic_series)
-            .map(|(topic, per_day)| {
-                let in_range = |range: DayRange| -> u64 {
-                    (range.first..=range.last)
-                        .map(|day| per_day[(day - span.first) as usize])
-                        .sum()
-                };
-                let (calls, before) = (in_range(window), in_range(baseline));
-                TopicCount {
-                    name: topic.name.clone(),
-                    query: topic.definition.clone(),
-                    calls,
-                    share: share(calls, window_calls),
-                    baseline_calls: before,
-                    baseline_share: share(before, baseline_calls),
-                    p_value: stats::chi_square_1_upper_tail(stats::log_likelihood_ratio(
-                        calls,
-                        window_calls,
-                        before,
-                        baseline_calls,
-                    )),
-                    days: day_counts(span, per_day),
-                    weeks: week_counts(span, per_day),
-                }
-            })
+            .zip(&series)
+            .map(|(topic, per_day)| topic_count(topic, per_day, periods, counts))
             .collect();
-        lap("topics", &mut timings);
+        Ok((topics, compiled))
+    }
 
-        let mut notes = Vec::new();
-        let comparison = match &self.compare {
-            Some((before, after, term)) => {
-                Some(self.comparison(store, &table, *before, *after, term, &compiled, &mut notes)?)
-            }
-            None => None,
-        };
-        let cooccurrence = match &options.focus {
-            Some(focus) => Some(self.cooccurrence(store, window, focus, &mut notes)?),
-            None => None,
-        };
-        lap("compare and co-occurrence", &mut timings);
-
-        let recent_qa = qa_summary::read(store, window, queue, true)?;
-        let baseline_qa = qa_summary::read(store, baseline, queue, false)?;
-        let qa = qa_summary::summarize(&recent_qa);
+    /// The window's QA summary, and the agents and teams that dropped
+    /// against their own baseline.
+    fn qa_and_alerts(&self, store: &Store, periods: Periods) -> Result<(QaSummary, Vec<Alert>)> {
+        let options = &self.options;
+        let queue = options.queue.as_deref();
+        let recent = qa_summary::read(store, periods.window, queue, true)?;
+        let baseline = qa_summary::read(store, periods.baseline, queue, false)?;
         let alerts = alerts::find(
-            &recent_qa,
-            &baseline_qa,
+            &recent,
+            &baseline,
             alerts::AlertRules {
                 min_calls: options.alert_min_calls,
                 fdr: options.alert_fdr,
@@ -514,57 +486,23 @@ impl Digester {
                 min_pass_rate_drop: options.alert_min_pass_rate_drop,
             },
         );
-        lap("qa and alerts", &mut timings);
+        Ok((qa_summary::summarize(&recent), alerts))
+    }
 
-        if window_calls == 0 {
-            notes.push(format!(
-                "no calls in the window {}..{}: pick --from/--to where there are calls",
-                window.from(),
-                window.to()
-            ));
+    /// The thresholds the digest used, as reported.
+    fn settings(&self, terms_tested: u64) -> Settings {
+        let options = &self.options;
+        Settings {
+            min_calls: options.min_calls,
+            min_lift: options.min_lift,
+            alpha: options.alpha,
+            terms_tested,
+            alert_min_calls: options.alert_min_calls,
+            alert_fdr: options.alert_fdr,
+            alert_min_score_drop: options.alert_min_score_drop,
+            alert_min_pass_rate_drop: options.alert_min_pass_rate_drop,
+            queue: options.queue.clone(),
         }
-        if baseline_calls == 0 {
-            notes.push(format!(
-                "no calls in the baseline {}..{}: rising and falling terms need one; pick \
-                 --baseline-from/--baseline-to where there are calls",
-                baseline.from(),
-                baseline.to()
-            ));
-        }
-        if qa.calls == 0 {
-            notes.push("no QA results in the window: run `callscope qa` to score calls".into());
-        }
-        let digest = Digest {
-            window: period(window, window_calls),
-            baseline: period(baseline, baseline_calls),
-            calls: CallCounts {
-                window: window_calls,
-                baseline: baseline_calls,
-                days: day_counts(span, &per_day),
-                weeks: week_counts(span, &per_day),
-            },
-            terms,
-            emerging,
-            falling,
-            topics,
-            compare: comparison,
-            cooccurrence,
-            qa,
-            alerts,
-            settings: Settings {
-                min_calls: options.min_calls,
-                min_lift: options.min_lift,
-                alpha: options.alpha,
-                terms_tested: ranked.tested,
-                alert_min_calls: options.alert_min_calls,
-                alert_fdr: options.alert_fdr,
-                alert_min_score_drop: options.alert_min_score_drop,
-                alert_min_pass_rate_drop: options.alert_min_pass_rate_drop,
-                queue: options.queue.clone(),
-            },
-            notes,
-        };
-        Ok(DigestRun { digest, timings })
     }
 
     /// Up to `examples` quotes for each `(term, period)`: calls picked by a
@@ -787,6 +725,269 @@ fn period(range: DayRange, calls: u64) -> Period {
         days: range.days(),
         calls,
     }
+}
+
+/// The time each part of a digest took, in the order they ran.
+struct Laps {
+    clock: Instant,
+    timings: Vec<(&'static str, f64)>,
+}
+
+impl Laps {
+    fn start() -> Laps {
+        Laps {
+            clock: Instant::now(),
+            timings: Vec::new(),
+        }
+    }
+
+    /// Ends part `name`, which began when the previous part ended.
+    fn lap(&mut self, name: &'static str) {
+        self.timings
+            .push((name, self.clock.elapsed().as_secs_f64()));
+        self.clock = Instant::now();
+    }
+}
+
+/// How many calls of the window and of the baseline mention each term.
+struct Counts {
+    /// Per term id, calls of the window mentioning it.
+    window: Vec<u32>,
+    /// Calls in the window.
+    window_calls: u64,
+    /// Per term id, calls of the baseline mentioning it.
+    baseline: Vec<u32>,
+    /// Calls in the baseline.
+    baseline_calls: u64,
+    /// Calls per day over the span.
+    per_day: Vec<u64>,
+}
+
+impl Counts {
+    fn new(table: &CallTable, periods: Periods) -> Counts {
+        let mut counts = table
+            .count_terms(&[periods.window, periods.baseline])
+            .into_iter();
+        let (window, window_calls) = counts.next().unwrap_or_default();
+        let (baseline, baseline_calls) = counts.next().unwrap_or_default();
+        Counts {
+            window,
+            window_calls,
+            baseline,
+            baseline_calls,
+            per_day: table.calls_per_day(periods.span),
+        }
+    }
+
+    /// Calls of the window mentioning term `id`.
+    fn in_window(&self, id: u32) -> u64 {
+        self.window.get(id as usize).copied().map_or(0, u64::from)
+    }
+
+    /// Calls of the baseline mentioning term `id`.
+    fn in_baseline(&self, id: u32) -> u64 {
+        self.baseline.get(id as usize).copied().map_or(0, u64::from)
+    }
+
+    /// The call counts as reported.
+    fn call_counts(&self, span: DayRange) -> CallCounts {
+        CallCounts {
+            window: self.window_calls,
+            baseline: self.baseline_calls,
+            days: day_counts(span, &self.per_day),
+            weeks: week_counts(span, &self.per_day),
+        }
+    }
+}
+
+/// A rising or falling term, its name, and the terms folded into it.
+type Theme = (emerging::Change, String, Vec<String>);
+
+/// The terms a digest lists, with their names.
+struct Ranking {
+    /// The window's most mentioned terms, most first.
+    top: Vec<u32>,
+    /// Rising themes, strongest first.
+    rising: Vec<Theme>,
+    /// Falling themes, strongest first.
+    falling: Vec<Theme>,
+    /// Names of the top terms and of the changes considered.
+    names: HashMap<u32, String>,
+    /// Terms tested for a change.
+    tested: u64,
+}
+
+impl Ranking {
+    /// Every listed term: top terms, then rising, then falling.
+    fn listed_ids(&self) -> Vec<u32> {
+        let mut ids = self.top.clone();
+        ids.extend(self.rising.iter().map(|(change, _, _)| change.id));
+        ids.extend(self.falling.iter().map(|(change, _, _)| change.id));
+        ids
+    }
+
+    /// Where to quote each change from: the window for rising terms, the
+    /// baseline for falling ones.
+    fn quote_targets(&self, periods: Periods) -> Vec<(u32, DayRange)> {
+        let rising = self.rising.iter().map(|theme| (theme.0.id, periods.window));
+        let falling = self
+            .falling
+            .iter()
+            .map(|theme| (theme.0.id, periods.baseline));
+        rising.chain(falling).collect()
+    }
+
+    /// The top terms as reported.
+    fn term_counts(&self, counts: &Counts, series: &TermSeries, span: DayRange) -> Vec<TermCount> {
+        self.top
+            .iter()
+            .map(|&id| {
+                let (calls, baseline_calls) = (counts.in_window(id), counts.in_baseline(id));
+                let per_day = series.of(id);
+                TermCount {
+                    term: term_name(&self.names, id),
+                    calls,
+                    share: share(calls, counts.window_calls),
+                    baseline_calls,
+                    baseline_share: share(baseline_calls, counts.baseline_calls),
+                    days: day_counts(span, per_day),
+                    weeks: week_counts(span, per_day),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Calls per day over the span that mention each listed term.
+struct TermSeries {
+    by_id: HashMap<u32, Vec<u64>>,
+    /// The series of a term not listed: no calls on any day.
+    empty: Vec<u64>,
+}
+
+impl TermSeries {
+    fn new(table: &CallTable, ids: &[u32], span: DayRange) -> TermSeries {
+        let series = table.term_series(ids, span);
+        TermSeries {
+            by_id: ids.iter().copied().zip(series).collect(),
+            empty: vec![0; span.days()],
+        }
+    }
+
+    /// Term `id`'s calls per day.
+    fn of(&self, id: u32) -> &[u64] {
+        self.by_id.get(&id).unwrap_or(&self.empty)
+    }
+}
+
+/// The `limit` terms that the most calls of the window mention, most first
+/// (ties by id).
+fn most_mentioned(window: &[u32], limit: usize) -> Vec<u32> {
+    let mut top: Vec<u32> = (0..window.len() as u32)
+        .filter(|&id| window[id as usize] > 0)
+        .collect();
+    top.sort_by(|&left, &right| {
+        window[right as usize]
+            .cmp(&window[left as usize])
+            .then(left.cmp(&right))
+    });
+    top.truncate(limit);
+    top
+}
+
+/// A term's name, or `#id` for an id the store does not know.
+fn term_name(names: &HashMap<u32, String>, id: u32) -> String {
+    names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+}
+
+/// `count` over `total`, 0 for an empty period.
+fn share(count: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        count as f64 / total as f64
+    }
+}
+
+/// Rising or falling themes as reported, each with its quotes (taken out
+/// of `quotes`).
+fn term_changes(
+    themes: Vec<Theme>,
+    series: &TermSeries,
+    quotes: &mut HashMap<u32, Vec<Quote>>,
+    span: DayRange,
+) -> Vec<TermChange> {
+    themes
+        .into_iter()
+        .map(|(change, term, covers)| TermChange {
+            days: day_counts(span, series.of(change.id)),
+            examples: quotes.remove(&change.id).unwrap_or_default(),
+            term,
+            calls: change.calls,
+            baseline_calls: change.baseline_calls,
+            share: change.share,
+            baseline_share: change.baseline_share,
+            lift: change.lift,
+            score: change.score,
+            p_value: change.p_value,
+            covers,
+        })
+        .collect()
+}
+
+/// A topic's counts from its matching calls per day over the span.
+fn topic_count(topic: &Topic, per_day: &[u64], periods: Periods, counts: &Counts) -> TopicCount {
+    let span = periods.span;
+    let in_range = |range: DayRange| -> u64 {
+        (range.first..=range.last)
+            .map(|day| per_day[(day - span.first) as usize])
+            .sum()
+    };
+    let (calls, before) = (in_range(periods.window), in_range(periods.baseline));
+    TopicCount {
+        name: topic.name.clone(),
+        query: topic.definition.clone(),
+        calls,
+        share: share(calls, counts.window_calls),
+        baseline_calls: before,
+        baseline_share: share(before, counts.baseline_calls),
+        p_value: stats::chi_square_1_upper_tail(stats::log_likelihood_ratio(
+            calls,
+            counts.window_calls,
+            before,
+            counts.baseline_calls,
+        )),
+        days: day_counts(span, per_day),
+        weeks: week_counts(span, per_day),
+    }
+}
+
+/// What the reader should know about missing data: no calls in a period,
+/// no scored calls.
+fn missing_data_notes(periods: Periods, counts: &Counts, scored_calls: u64) -> Vec<String> {
+    let Periods {
+        window, baseline, ..
+    } = periods;
+    let mut notes = Vec::new();
+    if counts.window_calls == 0 {
+        notes.push(format!(
+            "no calls in the window {}..{}: pick --from/--to where there are calls",
+            window.from(),
+            window.to()
+        ));
+    }
+    if counts.baseline_calls == 0 {
+        notes.push(format!(
+            "no calls in the baseline {}..{}: rising and falling terms need one; pick \
+             --baseline-from/--baseline-to where there are calls",
+            baseline.from(),
+            baseline.to()
+        ));
+    }
+    if scored_calls == 0 {
+        notes.push("no QA results in the window: run `callscope qa` to score calls".into());
+    }
+    notes
 }
 
 /// Matching calls per topic per day over `span`.
