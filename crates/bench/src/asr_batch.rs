@@ -82,7 +82,8 @@ fn plan_note(workers: usize, threads: usize, beam_size: usize, how: &str) -> Str
 }
 
 /// callscope's batch path at each plan on the quantized models (f16 is
-/// slower than q8_0 and no more accurate), unless models were named.
+/// slower than q8_0 and no more accurate: docs/benchmarks.md), unless
+/// models were named.
 fn callscope_batch_rows(
     args: &BenchAsrArgs,
     calls: &[BatchCall],
