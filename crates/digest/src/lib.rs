@@ -507,7 +507,7 @@ impl Digester {
 
     /// Up to `examples` quotes for each `(term, period)`: calls picked by a
     /// hash of (call, term), so the choice is spread over the period and
-    /// stable from run to run.
+    /// stable from run to run over the same term cache.
     fn quotes(
         &self,
         store: &Store,
@@ -519,42 +519,9 @@ impl Digester {
         if targets.is_empty() || keep == 0 {
             return Ok(HashMap::new());
         }
-        let mut slot_of: HashMap<u32, usize> = HashMap::new();
-        for (slot, (id, _)) in targets.iter().enumerate() {
-            slot_of.insert(*id, slot);
-        }
         // Candidates: more than needed, in case a call is gone or says the
         // same sentence as an earlier quote.
-        let wanted = keep * 4;
-        let picked = table.fold(
-            || vec![Vec::<(u64, usize)>::new(); targets.len()],
-            |state, call| {
-                let day = table.days[call];
-                for &id in table.terms_of(call) {
-                    let Some(&slot) = slot_of.get(&id) else {
-                        continue;
-                    };
-                    if !targets[slot].1.contains(day) {
-                        continue;
-                    }
-                    let key = mix(table.rows[call] as u64 ^ (u64::from(id) << 40));
-                    let list = &mut state[slot];
-                    if list.len() < wanted || key < list[list.len() - 1].0 {
-                        let position = list.partition_point(|entry| entry.0 < key);
-                        list.insert(position, (key, call));
-                        list.truncate(wanted);
-                    }
-                }
-            },
-            |mut left, right| {
-                for (list, other) in left.iter_mut().zip(right) {
-                    list.extend(other);
-                    list.sort_unstable();
-                    list.truncate(wanted);
-                }
-                left
-            },
-        );
+        let picked = quote_candidates(table, targets, keep * 4);
         let rows: Vec<i64> = picked
             .iter()
             .flatten()
@@ -705,6 +672,50 @@ impl Digester {
             self.options.top_companions,
         ))
     }
+}
+
+/// For each `(term, period)`, up to `wanted` calls of the period that
+/// mention the term, in the order of a hash of (call row, term id): spread
+/// over the period, and the same from run to run while the cache keeps its
+/// term ids.
+fn quote_candidates(
+    table: &CallTable,
+    targets: &[(u32, DayRange)],
+    wanted: usize,
+) -> Vec<Vec<(u64, usize)>> {
+    let mut slot_of: HashMap<u32, usize> = HashMap::new();
+    for (slot, (id, _)) in targets.iter().enumerate() {
+        slot_of.insert(*id, slot);
+    }
+    table.fold(
+        || vec![Vec::<(u64, usize)>::new(); targets.len()],
+        |state, call| {
+            let day = table.days[call];
+            for &id in table.terms_of(call) {
+                let Some(&slot) = slot_of.get(&id) else {
+                    continue;
+                };
+                if !targets[slot].1.contains(day) {
+                    continue;
+                }
+                let key = mix(table.rows[call] as u64 ^ (u64::from(id) << 40));
+                let list = &mut state[slot];
+                if list.len() < wanted || key < list[list.len() - 1].0 {
+                    let position = list.partition_point(|entry| entry.0 < key);
+                    list.insert(position, (key, call));
+                    list.truncate(wanted);
+                }
+            }
+        },
+        |mut left, right| {
+            for (list, other) in left.iter_mut().zip(right) {
+                list.extend(other);
+                list.sort_unstable();
+                list.truncate(wanted);
+            }
+            left
+        },
+    )
 }
 
 /// Longest quote, in characters.

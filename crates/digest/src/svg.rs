@@ -171,6 +171,15 @@ pub struct Panel {
     pub smooth: Vec<f64>,
 }
 
+/// Panels per row of a small-multiples chart.
+const PANEL_COLUMNS: usize = 2;
+/// Width and height of one panel.
+const PANEL_SIZE: (f64, f64) = (420.0, 132.0);
+/// Space between two panels of a row.
+const PANEL_GAP: f64 = 20.0;
+/// A panel's margins around its plot: left, right, top, bottom.
+const PANEL_MARGINS: (f64, f64, f64, f64) = (44.0, 10.0, 26.0, 22.0);
+
 /// One small chart per panel, two per row, each with its own y scale (a
 /// rare topic's trend stays visible next to a common one), shares on the
 /// y axis, the window shaded.
@@ -181,112 +190,170 @@ pub fn small_multiples(
     panels: &[Panel],
     highlight: Option<(usize, usize)>,
 ) -> String {
-    let columns = 2;
-    let (panel_width, panel_height) = (420.0, 132.0);
-    let (left, right, top, bottom) = (44.0, 10.0, 26.0, 22.0);
-    let rows = panels.len().div_ceil(columns).max(1);
-    let width = panel_width * columns as f64 + 20.0;
+    let (panel_width, panel_height) = PANEL_SIZE;
+    let rows = panels.len().div_ceil(PANEL_COLUMNS).max(1);
+    let width = panel_width * PANEL_COLUMNS as f64 + PANEL_GAP;
     let height = panel_height * rows as f64;
     let mut svg = Svg::new(width, height);
-    let count = dates.len().max(1);
     for (number, panel) in panels.iter().enumerate() {
-        let origin_x = (number % columns) as f64 * (panel_width + 20.0);
-        let origin_y = (number / columns) as f64 * panel_height;
-        let plot_width = panel_width - left - right;
-        let plot_height = panel_height - top - bottom;
-        let x = |index: usize| origin_x + left + plot_width * (index as f64 + 0.5) / count as f64;
+        let origin = (
+            (number % PANEL_COLUMNS) as f64 * (panel_width + PANEL_GAP),
+            (number / PANEL_COLUMNS) as f64 * panel_height,
+        );
+        let plot = PanelPlot::new(origin, dates.len().max(1), panel);
+        let color = PALETTE[number % PALETTE.len()];
+        draw_panel_frame(&mut svg, &plot, panel, color, dates, highlight);
+        draw_panel_lines(&mut svg, &plot, panel, color, dates);
+    }
+    svg.finish(kind, label)
+}
+
+/// Where one panel of a small-multiples chart sits and how it scales.
+#[derive(Debug)]
+struct PanelPlot {
+    /// The panel's top-left corner.
+    origin: (f64, f64),
+    /// The plot's width and height inside the margins.
+    size: (f64, f64),
+    /// Days on the x axis.
+    count: usize,
+    /// The y axis's top value.
+    top_value: f64,
+}
+
+impl PanelPlot {
+    fn new(origin: (f64, f64), count: usize, panel: &Panel) -> PanelPlot {
+        let (panel_width, panel_height) = PANEL_SIZE;
+        let (left, right, top, bottom) = PANEL_MARGINS;
         let max = panel
             .daily
             .iter()
             .chain(&panel.smooth)
             .copied()
             .fold(0.0, f64::max);
-        let (top_value, _) = nice_scale(max);
-        let y = |value: f64| origin_y + top + plot_height * (1.0 - value / top_value);
-        let color = PALETTE[number % PALETTE.len()];
-        svg.text(
-            (origin_x + left, origin_y + 16.0),
-            &panel.title,
-            13.0,
-            "start",
-            INK,
-        );
-        svg.text(
-            (origin_x + panel_width - right, origin_y + 16.0),
-            &panel.subtitle,
-            12.0,
-            "end",
-            color,
-        );
-        if let Some((first, last)) = highlight {
-            let x0 = origin_x + left + plot_width * first as f64 / count as f64;
-            let x1 = origin_x + left + plot_width * (last + 1) as f64 / count as f64;
-            svg.rect(
-                x0,
-                origin_y + top,
-                x1 - x0,
-                plot_height,
-                WINDOW_BAND,
-                "window",
-            );
+        PanelPlot {
+            origin,
+            size: (panel_width - left - right, panel_height - top - bottom),
+            count,
+            top_value: nice_scale(max).0,
         }
-        for value in [0.0, top_value] {
-            svg.line(
-                (origin_x + left, y(value)),
-                (origin_x + left + plot_width, y(value)),
-                if value == 0.0 { MUTED } else { "#e5e7eb" },
-                1.0,
-            );
+    }
+
+    /// The plot's left edge.
+    fn left(&self) -> f64 {
+        self.origin.0 + PANEL_MARGINS.0
+    }
+
+    /// The x of day `index` (the middle of its slot).
+    fn x(&self, index: usize) -> f64 {
+        self.left() + self.size.0 * (index as f64 + 0.5) / self.count as f64
+    }
+
+    /// The x of the edge before day `index`.
+    fn edge(&self, index: usize) -> f64 {
+        self.left() + self.size.0 * index as f64 / self.count as f64
+    }
+
+    /// The y of `value`.
+    fn y(&self, value: f64) -> f64 {
+        self.origin.1 + PANEL_MARGINS.2 + self.size.1 * (1.0 - value / self.top_value)
+    }
+}
+
+/// A panel's title and figure, the window's band, the y axis's bottom and
+/// top lines, and the first and last dates.
+fn draw_panel_frame(
+    svg: &mut Svg,
+    plot: &PanelPlot,
+    panel: &Panel,
+    color: &str,
+    dates: &[String],
+    highlight: Option<(usize, usize)>,
+) {
+    let (origin_x, origin_y) = plot.origin;
+    let (panel_width, panel_height) = PANEL_SIZE;
+    let (left, right, top, _) = PANEL_MARGINS;
+    svg.text(
+        (origin_x + left, origin_y + 16.0),
+        &panel.title,
+        13.0,
+        "start",
+        INK,
+    );
+    svg.text(
+        (origin_x + panel_width - right, origin_y + 16.0),
+        &panel.subtitle,
+        12.0,
+        "end",
+        color,
+    );
+    if let Some((first, last)) = highlight {
+        let (x0, x1) = (plot.edge(first), plot.edge(last + 1));
+        svg.rect(
+            x0,
+            origin_y + top,
+            x1 - x0,
+            plot.size.1,
+            WINDOW_BAND,
+            "window",
+        );
+    }
+    for value in [0.0, plot.top_value] {
+        svg.line(
+            (plot.left(), plot.y(value)),
+            (plot.left() + plot.size.0, plot.y(value)),
+            if value == 0.0 { MUTED } else { "#e5e7eb" },
+            1.0,
+        );
+        svg.text(
+            (plot.left() - 5.0, plot.y(value) + 4.0),
+            &tick_label(value, true),
+            10.0,
+            "end",
+            MUTED,
+        );
+    }
+    for index in [0, plot.count - 1] {
+        if let Some(date) = dates.get(index) {
             svg.text(
-                (origin_x + left - 5.0, y(value) + 4.0),
-                &tick_label(value, true),
+                (plot.x(index), origin_y + panel_height - 6.0),
+                date.get(5..).unwrap_or(date),
                 10.0,
-                "end",
+                if index == 0 { "start" } else { "end" },
                 MUTED,
             );
         }
-        for index in [0, count - 1] {
-            if let Some(date) = dates.get(index) {
-                svg.text(
-                    (x(index), origin_y + panel_height - 6.0),
-                    date.get(5..).unwrap_or(date),
-                    10.0,
-                    if index == 0 { "start" } else { "end" },
-                    MUTED,
-                );
-            }
-        }
-        let daily: Vec<(f64, f64)> = panel
-            .daily
+    }
+}
+
+/// A panel's daily values (thin, grey) and smoothed values (bold, in
+/// `color`, with a dot a week that names its figure).
+fn draw_panel_lines(svg: &mut Svg, plot: &PanelPlot, panel: &Panel, color: &str, dates: &[String]) {
+    let points = |values: &[f64]| -> Vec<(f64, f64)> {
+        values
             .iter()
             .enumerate()
-            .map(|(index, &value)| (x(index), y(value)))
-            .collect();
-        svg.polyline(&daily, "#d1d5db", 1.0);
-        let smooth: Vec<(f64, f64)> = panel
-            .smooth
-            .iter()
-            .enumerate()
-            .map(|(index, &value)| (x(index), y(value)))
-            .collect();
-        svg.polyline(&smooth, color, 2.2);
-        for (index, point) in smooth.iter().enumerate() {
-            if index % 7 == (count - 1) % 7 {
-                svg.circle(
-                    *point,
-                    2.5,
-                    color,
-                    &format!(
-                        "{} {}: {:.1}% (7-day average)",
-                        panel.title,
-                        dates.get(index).map_or("", |date| date.as_str()),
-                        panel.smooth[index] * 100.0
-                    ),
-                );
-            }
+            .map(|(index, &value)| (plot.x(index), plot.y(value)))
+            .collect()
+    };
+    svg.polyline(&points(&panel.daily), "#d1d5db", 1.0);
+    let smooth = points(&panel.smooth);
+    svg.polyline(&smooth, color, 2.2);
+    for (index, point) in smooth.iter().enumerate() {
+        if index % 7 == (plot.count - 1) % 7 {
+            svg.circle(
+                *point,
+                2.5,
+                color,
+                &format!(
+                    "{} {}: {:.1}% (7-day average)",
+                    panel.title,
+                    dates.get(index).map_or("", |date| date.as_str()),
+                    panel.smooth[index] * 100.0
+                ),
+            );
         }
     }
-    svg.finish(kind, label)
 }
 
 /// A bar chart of `values` over `dates` with the window highlighted.
