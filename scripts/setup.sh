@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 . scripts/env.sh
 
-cargo build --release
+cargo build --release -p callscope
 BIN="$CARGO_TARGET_DIR/release/callscope"
 mkdir -p bin && ln -sf "$BIN" bin/callscope
 

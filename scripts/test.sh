@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, the Whisper model
 # (fetched and converted once, cached), all tests including the ones that
-# run the real model, and the benchmarks compile.
+# run the real model, and the benchmark binary compiles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 . scripts/env.sh
 
-cargo fmt --check
-cargo clippy --release --all-targets -- -D warnings
-cargo build --release
+cargo fmt --all --check
+cargo clippy --release --workspace --all-targets -- -D warnings
+# Every crate, the callscope and callscope-bench binaries included.
+cargo build --release --workspace
 "$CARGO_TARGET_DIR/release/callscope" model fetch
 export CALLSCOPE_MODEL_TESTS=1
-cargo test --release -- --test-threads=2
-cargo bench --no-run
+cargo test --release --workspace -- --test-threads=2

@@ -33,9 +33,9 @@ const SAMPLES_PER_AUDIO_CTX: usize = 320;
 const TIMESTAMP_SECONDS: f64 = 0.02;
 /// Seconds per unit of whisper.cpp's aligned token times.
 const DTW_SECONDS: f64 = 0.01;
-/// An aligned token's time lags the start of its sound by about this (0.1
-/// to 0.4 s on packed windows of composed calls): tokens are placed, and
-/// sentences start, this much before their times.
+/// An aligned token's time lags the start of its sound by about this on
+/// packed windows: tokens are placed, and sentences start, this much
+/// before their times.
 const ALIGNMENT_LAG_SECONDS: f64 = 0.2;
 /// Characters a sentence needs to become a segment of its own.
 const MIN_SENTENCE_CHARS: usize = 2;
@@ -53,7 +53,7 @@ const AUDIO_CTX_MARGIN: usize = 50;
 /// The encoder context is rounded up to a multiple of this: ggml's tinyBLAS
 /// f16 kernels (the attention products) need the inner dimension to be a
 /// multiple of 16 (AVX-512; 8 with AVX2), else attention-times-values
-/// falls back to dot products, measured at 16% of the time.
+/// falls back to slower dot products.
 const AUDIO_CTX_ALIGN: usize = 32;
 /// Prompt budget in tokens: whisper keeps at most n_text_ctx / 2 - 1 (223).
 const MAX_PROMPT_TOKENS: usize = 200;

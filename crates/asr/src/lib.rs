@@ -85,7 +85,7 @@ pub struct AsrConfig {
     /// Retry hard windows at higher temperatures (slower on noisy audio).
     pub temperature_fallback: bool,
     /// Longest stretch of packed speech decoded at once, in seconds (≤ 30;
-    /// 20 measured better than 30: whisper drops fewer short sentences).
+    /// shorter windows lose fewer short sentences, docs/benchmarks.md).
     pub max_window_seconds: f64,
     /// Silence put between packed speech regions, in seconds.
     pub gap_seconds: f64,
@@ -97,17 +97,11 @@ pub struct AsrConfig {
     /// others).
     pub redecode_skipped: bool,
     /// The shortest audio the encoder sees, in seconds (1 to 30): shorter
-    /// windows are padded with silence up to it. Measured on
-    /// callcenter-tts (40 short lines, q8_0): encoding just the clip
-    /// (+0.3 s) gave CER 16.6% with repetition loops, 10 s 11.9%, the full
-    /// 30 s 10.9% at 3.2x the compute of 10 s; on asr-dev 16 kHz (80 clips
-    /// of ~5 s, iq4_nl, 2 threads) 7.7 s gave 23.9% and 6.4 s 25.0%,
-    /// against 18.8% at 10 s. Beam search on short recordings gains from
-    /// 15 s (asr-dev, q8_0, beam 5: 17.3% / 20.0% on 16 kHz / 8 kHz mu-law
-    /// against 18.2% / 21.7%, RTF 0.16 against 0.11), packed calls do not
-    /// (the stereo batch, beam 5, 2x1: 17.7% against 17.0%, 13% slower),
-    /// nor does greedy decoding (clips 18.7% / 21.0% against 19.1% /
-    /// 20.3%). Default 10 s.
+    /// windows are padded with silence up to it. Encoding just a short
+    /// clip makes whisper loop and drop sentences; a padded 30 s window is
+    /// the most accurate and costs about three times the compute of 10 s.
+    /// Default 10 s; docs/benchmarks.md has the trade-off measured on clips
+    /// and packed calls, greedy and beam.
     pub min_context_seconds: f64,
     /// Align every token to the audio (whisper.cpp's dynamic time warping
     /// over the decoder's cross-attention alignment heads): a packed

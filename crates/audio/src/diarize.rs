@@ -30,7 +30,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use super::features::{FrameAnalyzer, HOP, MFCC, WINDOW};
 use super::SAMPLE_RATE;
 use callscope_core::lexicon;
-use callscope_core::model::{AsrSegment, Role};
+use callscope_core::model::{AsrSegment, Role, Segment, SpeechRegion};
 use callscope_core::text::Normalizer;
 
 /// Seconds per speaker window (regions are cut into windows of about this).
@@ -739,6 +739,106 @@ pub fn assign_roles(inputs: &[RoleInput]) -> RoleAssignment {
     }
 }
 
+/// Shortest piece a region is cut into at a speaker change; shorter pieces
+/// stay with their neighbour.
+const MIN_TURN_PIECE: f64 = 0.4;
+
+/// Two regions of different speakers at most this far apart (seconds)
+/// are made to touch at the midpoint of the pause between them.
+const MAX_JOINED_PAUSE: f64 = 1.0;
+
+/// Cuts speech regions where the speaker changes, so that each piece is
+/// one speaker's (recognized, and given a role, on its own). Where the
+/// speaker changes across a short pause (under a second; quick exchanges),
+/// the two sides are extended to touch at the pause's midpoint: recognition
+/// keeps touching regions apart, while it would merge the close ones into
+/// one piece of speech and one segment could then span both speakers.
+pub fn split_at_turns(regions: &[SpeechRegion], turns: &[SpeakerTurn]) -> Vec<SpeechRegion> {
+    let mut pieces = cut_at_turns(regions, turns);
+    let speaker_of = |piece: &SpeechRegion| covering_speaker(turns, piece.start, piece.end);
+    for index in 1..pieces.len() {
+        let (before, after) = (pieces[index - 1], pieces[index]);
+        let pause = after.start - before.end;
+        if pause > 0.0
+            && pause <= MAX_JOINED_PAUSE
+            && speaker_of(&before)
+                .zip(speaker_of(&after))
+                .is_some_and(|(a, b)| a != b)
+        {
+            let middle = (before.end + after.start) / 2.0;
+            pieces[index - 1].end = middle;
+            pieces[index].start = middle;
+        }
+    }
+    pieces
+}
+
+/// [`split_at_turns`]'s cuts inside regions.
+fn cut_at_turns(regions: &[SpeechRegion], turns: &[SpeakerTurn]) -> Vec<SpeechRegion> {
+    let mut pieces = Vec::with_capacity(regions.len());
+    for region in regions {
+        let mut cuts: Vec<f64> = Vec::new();
+        for pair in turns.windows(2) {
+            if pair[0].speaker == pair[1].speaker {
+                continue;
+            }
+            let cut = (pair[0].end + pair[1].start) / 2.0;
+            if cut - region.start >= MIN_TURN_PIECE
+                && region.end - cut >= MIN_TURN_PIECE
+                && cuts.last().is_none_or(|last| cut - last >= MIN_TURN_PIECE)
+            {
+                cuts.push(cut);
+            }
+        }
+        let mut start = region.start;
+        for cut in cuts {
+            pieces.push(SpeechRegion { start, end: cut });
+            start = cut;
+        }
+        pieces.push(SpeechRegion {
+            start,
+            end: region.end,
+        });
+    }
+    pieces
+}
+
+/// Mono recordings: clusters the speech into two speakers, decides which
+/// one is the agent (the one saying the greeting and script phrases) and
+/// turns the recognized pieces into segments with roles and confidences.
+pub fn label_mono_segments(windows: &[SpeakerWindow], found: Vec<AsrSegment>) -> Vec<Segment> {
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let clusters = cluster_speakers(windows);
+    let turns = speaker_turns(windows, &clusters);
+    let assignment = assign_segment_roles(&turns, &found);
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(index, segment)| Segment {
+            start: round3(segment.start),
+            end: round3(segment.end),
+            role: assignment
+                .roles
+                .get(index)
+                .copied()
+                .unwrap_or(Role::Unknown),
+            text: segment.text,
+            confidence: Some(round3(segment.confidence.clamp(0.0, 1.0))),
+            role_confidence: assignment
+                .confidences
+                .get(index)
+                .map(|confidence| round3(*confidence)),
+        })
+        .collect()
+}
+
+/// Three decimals: milliseconds for times, enough for confidences.
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -899,5 +999,66 @@ mod tests {
         assert_eq!(labels[1].0, 1);
         assert!(labels[1].1 < 0.8 && labels[1].1 > 0.5);
         assert_eq!(labels[2], (1, 0.5));
+    }
+
+    fn turn(start: f64, end: f64, speaker: usize) -> SpeakerTurn {
+        SpeakerTurn {
+            start,
+            end,
+            speaker,
+            confidence: 0.9,
+        }
+    }
+
+    #[test]
+    fn regions_are_cut_where_the_speaker_changes() {
+        let regions = [SpeechRegion {
+            start: 0.5,
+            end: 14.8,
+        }];
+        let turns = [turn(0.5, 6.0, 0), turn(6.2, 9.0, 1), turn(9.0, 14.8, 0)];
+        let pieces = split_at_turns(&regions, &turns);
+        let bounds: Vec<(f64, f64)> = pieces
+            .iter()
+            .map(|piece| (piece.start, piece.end))
+            .collect();
+        assert_eq!(bounds, vec![(0.5, 6.1), (6.1, 9.0), (9.0, 14.8)]);
+    }
+
+    #[test]
+    fn close_regions_of_two_speakers_touch_so_they_stay_apart() {
+        let region = |start, end| SpeechRegion { start, end };
+        let regions = [
+            region(1.0, 4.0),
+            region(4.4, 6.0),
+            region(6.3, 8.0),
+            region(12.0, 14.0),
+        ];
+        let turns = [
+            turn(1.0, 4.0, 0),
+            turn(4.4, 6.0, 1),
+            turn(6.3, 8.0, 1),
+            turn(12.0, 14.0, 0),
+        ];
+        let bounds: Vec<(f64, f64)> = split_at_turns(&regions, &turns)
+            .iter()
+            .map(|piece| (piece.start, piece.end))
+            .collect();
+        // Speaker change over 0.4 s: joined at 4.2; the same speaker over
+        // 0.3 s: left alone; a change over 4 s: left alone.
+        assert_eq!(
+            bounds,
+            vec![(1.0, 4.2), (4.2, 6.0), (6.3, 8.0), (12.0, 14.0)]
+        );
+    }
+
+    #[test]
+    fn slivers_at_region_edges_are_not_cut() {
+        let regions = [SpeechRegion {
+            start: 1.0,
+            end: 3.0,
+        }];
+        let turns = [turn(0.0, 1.1, 0), turn(1.1, 3.0, 1)];
+        assert_eq!(split_at_turns(&regions, &turns).len(), 1);
     }
 }

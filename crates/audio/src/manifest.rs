@@ -1,4 +1,4 @@
-//! Audio manifests (formats.md §1) and folder scans: which recordings to
+//! Audio manifests (docs/formats.md §1) and folder scans: which recordings to
 //! transcribe, with their call ids, times, agents and channel layouts.
 //!
 //! A bad row is reported with its line number and reason and the other rows
@@ -97,7 +97,7 @@ pub fn parse_manifest(bytes: &[u8], manifest: &Path) -> Result<ManifestReport> {
         return Err(Error::InvalidFile {
             file,
             reason: format!(
-                "no `path` column: the header row must name one (found: {}); see formats.md §1",
+                "no `path` column: the header row must name one (found: {}); see docs/formats.md §1",
                 headers.join(", ")
             ),
         });

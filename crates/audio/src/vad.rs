@@ -20,10 +20,9 @@
 //!    periodic, which rejects clicks, bursts of noise and breathing), and must
 //!    not be music: a frame is *tonal* when a spectral peak (12 dB above the
 //!    band's mean log power) has stayed in the same 31 Hz slot for 250 ms;
-//!    sustained notes and chords make most frames of hold music tonal (84% on
-//!    the composer's hold music), while speech harmonics glide with the pitch
-//!    (4.5% of frames on average over the shared clips, 40% at worst, 9-14%
-//!    for speech over background music). Regions with more than
+//!    sustained notes and chords make most frames of hold music tonal, while
+//!    speech harmonics glide with the pitch (docs/design/audio.md has the
+//!    shares measured on music and speech). Regions with more than
 //!    `max_tonal_ratio` tonal frames are dropped as music.
 //!
 //! Decisions lag the input by `lookahead + merge_gap` (about 1.5 s); memory

@@ -47,7 +47,7 @@ pub struct GlobalArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Import transcripts (JSON Lines, formats.md §2) from a file or stdin.
+    /// Import transcripts (JSON Lines, docs/formats.md §2) from a file or stdin.
     ///
     /// Bad lines are reported with their line number and skipped; a call id
     /// that is already in the workspace is replaced, never duplicated.
@@ -64,7 +64,7 @@ pub enum Command {
     /// the two speakers of mono recordings. Calls already transcribed from
     /// the same audio with the same model are skipped (--force redoes them).
     /// A recording that fails is listed in DATA/failures.jsonl and the batch
-    /// goes on (exit code 1). --json prints the transcripts (formats.md §2).
+    /// goes on (exit code 1). --json prints the transcripts (docs/formats.md §2).
     Transcribe(TranscribeArgs),
     /// The main job: transcribe recordings, score them with the workspace's
     /// scorecards (`[qa] scorecards` in DATA/callscope.toml, else the bundled
@@ -84,10 +84,10 @@ pub enum Command {
     /// Score calls against QA scorecards (智能质检) and store the results.
     ///
     /// Scores the workspace's calls (or a transcript file with --input, without
-    /// storing) against one or more scorecards (TOML files of rules; see the
-    /// README's scorecard section), and prints a summary: calls, pass rate,
+    /// storing) against one or more scorecards (TOML files of rules; see
+    /// docs/qa-rules.md), and prints a summary: calls, pass rate,
     /// average score, the most violated rules and the worst agents. With
-    /// --json: one QA result per call and scorecard (formats.md §3). With
+    /// --json: one QA result per call and scorecard (docs/formats.md §3). With
     /// --against OLD.toml: a backtest that lists the calls whose verdict or
     /// score would change, storing nothing.
     Qa(QaArgs),
@@ -98,15 +98,18 @@ pub enum Command {
     ///
     /// Compares a window (default: the last 7 days with calls) with a
     /// baseline (default: the 4 weeks before it). Prints a summary; --json
-    /// prints the digest object (formats.md §5); --markdown and --html write
+    /// prints the digest object (docs/formats.md §5); --markdown and --html write
     /// reports. Each call's customer-side terms are computed once and cached
     /// in the workspace, so later digests only segment new or changed calls.
     Digest(Box<DigestArgs>),
-    /// Search transcripts: words, "phrases", "proximity"~N, OR, -NOT, fields.
+    /// Search transcripts: words, "phrases", "phrase"~的, "proximity"~N, OR, -NOT, fields.
     ///
     /// All words are required. Chinese is matched exactly (a word is found
-    /// inside any sentence, traditional or simplified); a quoted phrase may
-    /// have particles (的 了 ...) between its words. Fields: agent:, customer:,
+    /// inside any sentence, traditional or simplified) and nothing typed is
+    /// dropped: 对的 finds only 对的. A token is cut only between two words
+    /// of 2+ characters, where a particle (的 了 地 得 着 过 之) is optional:
+    /// 按钮的位置 = 按钮 位置. A quoted phrase is exactly its characters in a
+    /// row; "按钮位置"~的 also finds 按钮的位置. Fields: agent:, customer:,
     /// agent_id:, team:, queue:, violated:, meta:key=value, date:FROM..TO.
     /// Example: callscope search 'customer:"投诉 退款"~10 -到账' --team T2 --from 2026-09-01
     Search(SearchArgs),
@@ -127,7 +130,7 @@ pub struct ImportArgs {
 /// `callscope transcribe` and `callscope run`.
 #[derive(Debug, Args)]
 pub struct TranscribeArgs {
-    /// A folder of recordings, or a manifest CSV (formats.md §1).
+    /// A folder of recordings, or a manifest CSV (docs/formats.md §1).
     pub input: PathBuf,
     /// A whisper.cpp ggml model (default: `[asr] model`, else
     /// models/ggml-base-q8_0.bin from `callscope model fetch`).
@@ -213,7 +216,7 @@ pub struct QaArgs {
     /// any call is scored.
     #[arg(long = "scorecard", value_name = "FILE.toml", required = true)]
     pub scorecards: Vec<PathBuf>,
-    /// Score the calls of this transcript JSONL file (formats.md §2, `-` for
+    /// Score the calls of this transcript JSONL file (docs/formats.md §2, `-` for
     /// stdin) instead of the workspace's; nothing is stored.
     #[arg(long, value_name = "FILE.jsonl")]
     pub input: Option<PathBuf>,
@@ -221,21 +224,9 @@ pub struct QaArgs {
     /// list the calls whose verdict or score changes; nothing is stored.
     #[arg(long, value_name = "OLD.toml")]
     pub against: Option<PathBuf>,
-    /// First day (YYYY-MM-DD, the call's local date), inclusive.
-    #[arg(long, value_name = "DATE")]
-    pub from: Option<String>,
-    /// Last day (YYYY-MM-DD), inclusive.
-    #[arg(long, value_name = "DATE")]
-    pub to: Option<String>,
-    /// Only this agent's calls.
-    #[arg(long)]
-    pub agent: Option<String>,
-    /// Only this team's calls.
-    #[arg(long)]
-    pub team: Option<String>,
-    /// Only this queue's calls.
-    #[arg(long)]
-    pub queue: Option<String>,
+    /// Which calls: dates, agent, team, queue.
+    #[command(flatten)]
+    pub filter: CallFilterArgs,
     /// Only this call; repeat for several.
     #[arg(long = "call", value_name = "ID")]
     pub calls: Vec<String>,
@@ -363,21 +354,9 @@ pub struct SearchArgs {
     /// Only words said by the agent or by the customer.
     #[arg(long, value_enum)]
     pub role: Option<RoleArg>,
-    /// Only calls of this agent id.
-    #[arg(long)]
-    pub agent: Option<String>,
-    /// Only calls of this team.
-    #[arg(long)]
-    pub team: Option<String>,
-    /// Only calls of this queue.
-    #[arg(long)]
-    pub queue: Option<String>,
-    /// First day, YYYY-MM-DD, inclusive, in each call's own time zone.
-    #[arg(long, value_parser = parse_search_date)]
-    pub from: Option<chrono::NaiveDate>,
-    /// Last day, YYYY-MM-DD, inclusive, in each call's own time zone.
-    #[arg(long, value_parser = parse_search_date)]
-    pub to: Option<chrono::NaiveDate>,
+    /// Which calls: dates, agent, team, queue.
+    #[command(flatten)]
+    pub calls: CallFilterArgs,
     /// Only calls whose QA score (the lowest over their scorecards) is at least this.
     #[arg(long)]
     pub min_score: Option<f64>,
@@ -414,8 +393,49 @@ pub struct IndexArgs {
     pub rebuild: bool,
 }
 
-/// Parses a `--from`/`--to` date of `callscope search`.
-pub fn parse_search_date(text: &str) -> Result<chrono::NaiveDate, String> {
+/// The filters that select calls, shared by `search`, `qa` and `digest`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CallFilterArgs {
+    /// First day, YYYY-MM-DD, inclusive, in each call's own time zone.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day, YYYY-MM-DD, inclusive, in each call's own time zone.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only calls of this agent id.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Only calls of this team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only calls of this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+}
+
+impl CallFilterArgs {
+    /// The store's filter for these flags; `--from` after `--to` is refused.
+    pub fn to_filter(&self) -> Result<callscope_store::CallFilter, callscope_core::error::Error> {
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from > to {
+                return Err(callscope_core::error::Error::Usage(format!(
+                    "--from {from} is after --to {to}: swap them"
+                )));
+            }
+        }
+        Ok(callscope_store::CallFilter {
+            from: self.from,
+            to: self.to,
+            agent_id: self.agent.clone(),
+            team: self.team.clone(),
+            queue: self.queue.clone(),
+            call_ids: Vec::new(),
+        })
+    }
+}
+
+/// Parses a `--from`/`--to` date.
+pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| "not a date; write YYYY-MM-DD, e.g. 2026-09-01".to_string())
 }

@@ -7,7 +7,7 @@ fn main() {
     let code = match callscope::commands::dispatch(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(error) => {
-            eprintln!("error: {error}");
+            callscope::errln!("error: {error}");
             2
         }
     };

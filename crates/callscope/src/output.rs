@@ -3,6 +3,30 @@
 
 use std::io::{IsTerminal, Write};
 
+/// `println!` for text that may come from calls, files or users: the line
+/// goes through [`callscope_core::text::printable`], so no control
+/// character or bidirectional override reaches the terminal.
+#[macro_export]
+macro_rules! outln {
+    () => {
+        println!()
+    };
+    ($($arg:tt)*) => {
+        println!("{}", callscope_core::text::printable(&format!($($arg)*)))
+    };
+}
+
+/// `eprintln!` with the same escaping as [`outln!`].
+#[macro_export]
+macro_rules! errln {
+    () => {
+        eprintln!()
+    };
+    ($($arg:tt)*) => {
+        eprintln!("{}", callscope_core::text::printable(&format!($($arg)*)))
+    };
+}
+
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 

@@ -1,4 +1,4 @@
-//! Transcript import: reads transcript JSON Lines (formats.md §2) from
+//! Transcript import: reads transcript JSON Lines (docs/formats.md §2) from
 //! another ASR vendor or from `callscope transcribe`, validates every line and
 //! hands good calls on in batches.
 //!
@@ -94,6 +94,9 @@ impl Importer {
     ) -> Result<ImportReport> {
         let mut report = ImportReport::default();
         let mut pending = Vec::with_capacity(self.options.batch_size);
+        // Where each call id was first seen in this input.
+        let mut first_lines: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         loop {
             let raw = self.read_line(reader, source, &mut report)?;
             let finished = raw.is_none();
@@ -121,9 +124,22 @@ impl Importer {
                     })
                     .collect();
                 let mut calls = Vec::with_capacity(parsed.len());
-                for (_, outcome) in parsed {
+                for (line, outcome) in parsed {
                     match outcome {
+                        Ok(Some((call, _))) if first_lines.contains_key(&call.call_id) => {
+                            let first = first_lines.get(&call.call_id).copied().unwrap_or(0);
+                            report.failed.push(LineError {
+                                line,
+                                reason: format!(
+                                    "call_id '{}' already appeared on line {first}; each call \
+                                     once per file (the first one was kept)",
+                                    call.call_id
+                                ),
+                                call_id: Some(call.call_id),
+                            });
+                        }
                         Ok(Some((call, was_sorted))) => {
+                            first_lines.insert(call.call_id.clone(), line);
                             report.segments += call.segments.len();
                             report.sorted += usize::from(was_sorted);
                             calls.push(call);
@@ -146,7 +162,7 @@ impl Importer {
             return Err(Error::InvalidFile {
                 file: source.to_string(),
                 reason: "no calls in the input (the file is empty or blank); \
-                         expected one JSON transcript per line (formats.md §2)"
+                         expected one JSON transcript per line (docs/formats.md §2)"
                     .to_string(),
             });
         }
@@ -283,7 +299,12 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Checks what serde's types cannot: times, timestamps, durations.
+/// The longest time accepted anywhere in a transcript, in seconds (a week):
+/// anything later is a unit mistake or a corrupt file, not a call.
+pub const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// Checks what serde's types cannot: times, timestamps, durations,
+/// confidences, silences.
 pub fn validate(call: &Call) -> std::result::Result<(), String> {
     if let Some(started_at) = &call.started_at {
         if crate::model::parse_timestamp(started_at).is_none() {
@@ -294,40 +315,59 @@ pub fn validate(call: &Call) -> std::result::Result<(), String> {
         }
     }
     if let Some(duration) = call.duration {
-        if !duration.is_finite() || duration < 0.0 {
+        if !duration.is_finite() || !(0.0..=MAX_SECONDS).contains(&duration) {
             return Err(format!(
-                "duration {duration} must be a non-negative number of seconds"
+                "duration {duration} must be a number of seconds between 0 and {MAX_SECONDS}"
             ));
         }
     }
     for (index, segment) in call.segments.iter().enumerate() {
-        if !segment.start.is_finite() || !segment.end.is_finite() {
-            return Err(format!(
-                "segment {index}: start and end must be finite numbers"
-            ));
-        }
-        if segment.start < 0.0 {
-            return Err(format!(
-                "segment {index}: negative start {}; times are seconds from the start of \
-                 the recording",
-                segment.start
-            ));
-        }
-        if segment.end < segment.start {
-            return Err(format!(
-                "segment {index}: end {} is before start {} (reversed times)",
-                segment.end, segment.start
-            ));
-        }
-        if let Some(confidence) = segment.confidence {
-            if !(0.0..=1.0).contains(&confidence) {
-                return Err(format!(
-                    "segment {index}: confidence {confidence} is outside 0..1"
-                ));
-            }
-        }
+        check_span(&format!("segment {index}"), segment.start, segment.end)?;
+        check_share(&format!("segment {index}: confidence"), segment.confidence)?;
+        check_share(
+            &format!("segment {index}: role_confidence"),
+            segment.role_confidence,
+        )?;
+    }
+    for (index, silence) in call.silences.iter().enumerate() {
+        check_span(&format!("silence {index}"), silence.start, silence.end)?;
     }
     Ok(())
+}
+
+/// A start and end in seconds from the start of the recording: finite, in
+/// order, within [`MAX_SECONDS`].
+fn check_span(what: &str, start: f64, end: f64) -> std::result::Result<(), String> {
+    if !start.is_finite() || !end.is_finite() {
+        return Err(format!("{what}: start and end must be finite numbers"));
+    }
+    if start < 0.0 {
+        return Err(format!(
+            "{what}: negative start {start}; times are seconds from the start of the recording"
+        ));
+    }
+    if end < start {
+        return Err(format!(
+            "{what}: end {end} is before start {start} (reversed times)"
+        ));
+    }
+    if end > MAX_SECONDS {
+        return Err(format!(
+            "{what}: end {end} is more than a week of seconds ({MAX_SECONDS}); times are \
+             seconds from the start of the recording, not milliseconds or timestamps"
+        ));
+    }
+    Ok(())
+}
+
+/// An optional share between 0 and 1.
+fn check_share(what: &str, value: Option<f64>) -> std::result::Result<(), String> {
+    match value {
+        Some(value) if !(0.0..=1.0).contains(&value) => {
+            Err(format!("{what} {value} is outside 0..1"))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -393,6 +433,57 @@ mod tests {
             "not an RFC 3339",
         );
         check("[1,2,3]", "expected a JSON object");
+        check(
+            r#"{"call_id":"x","segments":[{"start":0,"end":1e308,"role":"agent","text":""}]}"#,
+            "more than a week",
+        );
+        check(
+            r#"{"call_id":"x","duration":1e308,"segments":[]}"#,
+            "between 0 and",
+        );
+        check(
+            r#"{"call_id":"x","segments":[{"start":0,"end":1,"role":"agent","text":"","role_confidence":7}]}"#,
+            "role_confidence 7 is outside 0..1",
+        );
+        check(
+            r#"{"call_id":"x","segments":[],"silences":[{"start":5,"end":2}]}"#,
+            "silence 0: end 2 is before start 5",
+        );
+        check(
+            r#"{"call_id":"x","segments":[],"silences":[{"start":-1,"end":2}]}"#,
+            "silence 0: negative start",
+        );
+    }
+
+    #[test]
+    fn a_call_id_twice_in_one_file_is_reported_and_kept_once() {
+        let input = concat!(
+            r#"{"call_id":"a","segments":[]}"#,
+            "\n",
+            r#"{"call_id":"b","segments":[]}"#,
+            "\n",
+            r#"{"call_id":"a","segments":[{"start":0,"end":1,"role":"agent","text":"again"}]}"#,
+            "\n",
+        );
+        for batch_size in [1, 2, 10] {
+            let (report, calls) = import(
+                input.as_bytes(),
+                ImportOptions {
+                    batch_size,
+                    ..ImportOptions::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(report.calls, 2);
+            let ids: Vec<&str> = calls.iter().map(|call| call.call_id.as_str()).collect();
+            assert_eq!(ids, ["a", "b"]);
+            assert!(calls[0].segments.is_empty(), "the first line is kept");
+            assert_eq!(report.failed.len(), 1);
+            assert_eq!(report.failed[0].line, 3);
+            assert!(report.failed[0]
+                .reason
+                .contains("already appeared on line 1"));
+        }
     }
 
     #[test]

@@ -141,9 +141,52 @@ pub fn clock(seconds: f64) -> String {
     format!("{:02}:{:04.1}", minutes as u64, seconds - minutes * 60.0)
 }
 
+/// Text made safe for a terminal: control characters (C0, DEL, C1, NUL
+/// included) and the bidirectional overrides and isolates that can reorder
+/// what a terminal shows are written as `\u{XXXX}` escapes; tab and newline
+/// stay. Everything callscope prints as text from a call, a file or a user
+/// goes through this.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for character in text.chars() {
+        if needs_escape(character) {
+            escaped.push_str(&format!("\\u{{{:04X}}}", u32::from(character)));
+        } else {
+            escaped.push(character);
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
+}
+
+/// Whether a character must not reach a terminal as is.
+fn needs_escape(character: char) -> bool {
+    (character.is_control() && character != '\n' && character != '\t')
+        || matches!(
+            character,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_escapes_what_a_terminal_would_obey() {
+        assert_eq!(printable("您好，tab\there"), "您好，tab\there");
+        assert_eq!(
+            printable("a\u{1b}[2Jb\u{0}c\u{7f}\u{9b}"),
+            "a\\u{001B}[2Jb\\u{0000}c\\u{007F}\\u{009B}"
+        );
+        assert_eq!(
+            printable("x\u{202E}txt.exe\u{2066}y\rz"),
+            "x\\u{202E}txt.exe\\u{2066}y\\u{000D}z"
+        );
+        assert!(matches!(printable("plain"), std::borrow::Cow::Borrowed(_)));
+    }
 
     #[test]
     fn normalizes_and_maps_back() {

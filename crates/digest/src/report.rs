@@ -1,4 +1,4 @@
-//! The digest as users and scripts see it (formats.md §5): one object,
+//! The digest as users and scripts see it (docs/formats.md §5): one object,
 //! serialized as is by `callscope digest --json` and rendered as text,
 //! Markdown and HTML.
 

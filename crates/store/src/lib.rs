@@ -22,7 +22,7 @@ use callscope_core::error::{Error, Result};
 use callscope_core::model::{Call, QaResult};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations, index `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -106,6 +106,11 @@ const MIGRATIONS: &[&str] = &[
      CREATE TRIGGER term_cache_call_deleted AFTER DELETE ON calls BEGIN
         DELETE FROM term_cache WHERE call_id = OLD.call_id;
      END;
+",
+    // 3 -> 4: the change number of a call's last content write, so a QA
+    // result computed from an older transcript is refused instead of stored.
+    "ALTER TABLE calls ADD COLUMN content_seq INTEGER NOT NULL DEFAULT 0;
+     UPDATE calls SET content_seq = change_seq;
 ",
 ];
 
@@ -238,10 +243,21 @@ impl Store {
         Ok(store)
     }
 
+    /// Brings the schema up to this build's version. The version is read
+    /// under the write lock (an immediate transaction), so two processes
+    /// opening a fresh workspace at once migrate it once: the second waits
+    /// and then finds it done.
     fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self
+        let current = |connection: &Connection| -> Result<i64> {
+            Ok(connection.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+        };
+        if current(&self.connection)? == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let transaction = self
             .connection
-            .query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version = current(&transaction)?;
         if version > SCHEMA_VERSION {
             return Err(Error::Store(format!(
                 "{} has schema version {version}, newer than this build's {SCHEMA_VERSION}: \
@@ -249,12 +265,11 @@ impl Store {
                 self.path.display()
             )));
         }
-        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let transaction = self.connection.transaction()?;
+        for migration in MIGRATIONS.iter().skip(version as usize) {
             transaction.execute_batch(migration)?;
-            transaction.pragma_update(None, "user_version", index as i64 + 1)?;
-            transaction.commit()?;
         }
+        transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        transaction.commit()?;
         Ok(())
     }
 
@@ -264,44 +279,26 @@ impl Store {
     }
 
     /// Writes calls in one transaction, replacing calls with the same id
-    /// (and dropping their now stale QA results). Either all are written or
-    /// none.
+    /// (and dropping their now stale QA results, redaction spans and sealed
+    /// originals). Either all are written or none.
     pub fn put_calls(&mut self, calls: &[Call]) -> Result<()> {
-        let mut prepared = Vec::with_capacity(calls.len());
-        for call in calls {
-            let body = serde_json::to_string(call)
-                .map_err(|error| Error::Store(format!("call {}: {error}", call.call_id)))?;
-            prepared.push((call, call_columns(call)?, body));
-        }
+        self.put_call_batch(&CallBatch {
+            calls,
+            ..CallBatch::default()
+        })
+    }
+
+    /// Writes calls with everything that belongs to them (their redaction
+    /// records and QA results) in one transaction: a crash leaves each call
+    /// either wholly written or as it was, never a call without the sealed
+    /// original or results written beside it.
+    pub fn put_call_batch(&mut self, batch: &CallBatch<'_>) -> Result<()> {
         let now = now_epoch();
         let transaction = self.connection.transaction()?;
         let sequence = next_sequence(&transaction)?;
-        {
-            let mut insert = transaction.prepare_cached(
-                "INSERT OR REPLACE INTO calls (call_id, started_at, started_epoch, local_date,
-                    agent_id, team, queue, duration, segment_count, asr_model, audio_sha256,
-                    body, updated_at, change_seq, indexed_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0)",
-            )?;
-            for (call, columns, body) in &prepared {
-                insert.execute(params![
-                    call.call_id,
-                    call.started_at,
-                    columns.started_epoch,
-                    columns.local_date,
-                    call.agent_id,
-                    call.team,
-                    call.queue,
-                    call.effective_duration(),
-                    call.segments.len() as i64,
-                    call.asr_model,
-                    call.audio_sha256,
-                    body,
-                    now,
-                    sequence,
-                ])?;
-            }
-        }
+        write_calls(&transaction, batch.calls, sequence, now)?;
+        write_redactions(&transaction, batch.redactions, now)?;
+        write_qa_results(&transaction, batch.qa_results, sequence, now)?;
         transaction.commit()?;
         Ok(())
     }
@@ -383,6 +380,37 @@ impl Store {
         Ok(count)
     }
 
+    /// Reads calls in batches of raw JSON bodies with each call's version
+    /// (the change number of its last content write), for callers that store
+    /// something computed from the call ([`Store::put_qa_results_if_current`]).
+    pub fn for_each_versioned_call_batch(
+        &self,
+        filter: &CallFilter,
+        batch_size: usize,
+        mut visit: impl FnMut(Vec<(String, i64)>) -> Result<()>,
+    ) -> Result<u64> {
+        let (where_clause, values) = filter_sql(filter, "");
+        let sql = format!("SELECT body, content_seq FROM calls {where_clause} ORDER BY call_id");
+        let mut statement = self.connection.prepare(&sql)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(values.iter()))?;
+        let mut batch = Vec::with_capacity(batch_size);
+        let mut count = 0;
+        while let Some(row) = rows.next()? {
+            batch.push((row.get::<_, String>(0)?, row.get::<_, i64>(1)?));
+            count += 1;
+            if batch.len() == batch_size {
+                visit(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(batch_size),
+                ))?;
+            }
+        }
+        if !batch.is_empty() {
+            visit(batch)?;
+        }
+        Ok(count)
+    }
+
     /// Number of calls that pass `filter`.
     pub fn count_calls(&self, filter: &CallFilter) -> Result<u64> {
         let (where_clause, values) = filter_sql(filter, "");
@@ -446,34 +474,55 @@ impl Store {
     /// Stores QA results (replacing earlier results of the same call and
     /// scorecard) in one transaction, and marks the calls for re-indexing.
     pub fn put_qa_results(&mut self, results: &[QaResult]) -> Result<()> {
+        self.put_call_batch(&CallBatch {
+            qa_results: results,
+            ..CallBatch::default()
+        })
+    }
+
+    /// Stores QA results computed from the calls' versions in `versions`
+    /// (call id → the version [`Store::for_each_versioned_call_batch`]
+    /// gave), in one transaction. A result whose call changed since (or is
+    /// gone) is not stored: its call id is returned, to be scored again.
+    pub fn put_qa_results_if_current(
+        &mut self,
+        results: &[QaResult],
+        versions: &std::collections::HashMap<String, i64>,
+    ) -> Result<Vec<String>> {
         let now = now_epoch();
         let transaction = self.connection.transaction()?;
-        let sequence = next_sequence(&transaction)?;
+        let mut stale = Vec::new();
+        let mut current = Vec::with_capacity(results.len());
         {
-            let mut insert = transaction.prepare_cached(
-                "INSERT OR REPLACE INTO qa_results
-                    (call_id, scorecard, score, passed, fatal, body, scored_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            let mut mark = transaction
-                .prepare_cached("UPDATE calls SET change_seq = ?2 WHERE call_id = ?1")?;
+            let mut version_of =
+                transaction.prepare_cached("SELECT content_seq FROM calls WHERE call_id = ?1")?;
+            let mut known: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
             for result in results {
-                let body = serde_json::to_string(result)
-                    .map_err(|error| Error::Store(format!("call {}: {error}", result.call_id)))?;
-                insert.execute(params![
-                    result.call_id,
-                    result.scorecard,
-                    result.score,
-                    result.passed,
-                    result.fatal,
-                    body,
-                    now,
-                ])?;
-                mark.execute(params![result.call_id, sequence])?;
+                let call_id = result.call_id.as_str();
+                let is_current = match known.get(call_id) {
+                    Some(is_current) => *is_current,
+                    None => {
+                        let stored: Option<i64> = version_of
+                            .query_row([call_id], |row| row.get(0))
+                            .optional()?;
+                        let is_current =
+                            stored.is_some() && stored == versions.get(call_id).copied();
+                        if !is_current {
+                            stale.push(call_id.to_string());
+                        }
+                        known.insert(call_id, is_current);
+                        is_current
+                    }
+                };
+                if is_current {
+                    current.push(result.clone());
+                }
             }
         }
+        let sequence = next_sequence(&transaction)?;
+        write_qa_results(&transaction, &current, sequence, now)?;
         transaction.commit()?;
-        Ok(())
+        Ok(stale)
     }
 
     /// The QA results of one call, one per scorecard.
@@ -568,46 +617,16 @@ impl Store {
     /// Records what redaction did to calls already written with
     /// [`Store::put_calls`], in one transaction: each record replaces the
     /// call's earlier spans and sealed original (a record without spans or
-    /// seal clears them).
+    /// seal clears them). New writes use [`Store::put_call_batch`], which
+    /// writes a call and its record together.
     pub fn put_call_redactions(
         &mut self,
         records: &[callscope_core::model::CallRedaction],
     ) -> Result<()> {
-        let now = now_epoch();
-        let transaction = self.connection.transaction()?;
-        {
-            let mut clear_sealed =
-                transaction.prepare_cached("DELETE FROM sealed_originals WHERE call_id = ?1")?;
-            let mut clear_spans =
-                transaction.prepare_cached("DELETE FROM redacted_spans WHERE call_id = ?1")?;
-            let mut insert_sealed = transaction.prepare_cached(
-                "INSERT INTO sealed_originals (call_id, key_id, nonce, ciphertext, sealed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut insert_spans = transaction
-                .prepare_cached("INSERT INTO redacted_spans (call_id, spans) VALUES (?1, ?2)")?;
-            for record in records {
-                clear_sealed.execute([&record.call_id])?;
-                clear_spans.execute([&record.call_id])?;
-                if !record.spans.is_empty() {
-                    let spans = serde_json::to_string(&record.spans).map_err(|error| {
-                        Error::Store(format!("call {}: {error}", record.call_id))
-                    })?;
-                    insert_spans.execute(params![record.call_id, spans])?;
-                }
-                if let Some(sealed) = &record.sealed {
-                    insert_sealed.execute(params![
-                        sealed.call_id,
-                        sealed.key_id,
-                        sealed.nonce,
-                        sealed.ciphertext,
-                        now
-                    ])?;
-                }
-            }
-        }
-        transaction.commit()?;
-        Ok(())
+        self.put_call_batch(&CallBatch {
+            redactions: records,
+            ..CallBatch::default()
+        })
     }
 
     /// The sealed original of a call, if one was kept (for QA re-scoring
@@ -939,6 +958,121 @@ impl Store {
 }
 
 /// Takes the next change number; every write transaction takes one.
+/// Calls to write with everything that belongs to them, in one
+/// transaction ([`Store::put_call_batch`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallBatch<'a> {
+    /// The calls (masked as the policy says), replacing calls with the same
+    /// id.
+    pub calls: &'a [Call],
+    /// What redaction did to them: spans and sealed originals.
+    pub redactions: &'a [callscope_core::model::CallRedaction],
+    /// QA results to store beside them.
+    pub qa_results: &'a [QaResult],
+}
+
+fn write_calls(
+    transaction: &rusqlite::Transaction<'_>,
+    calls: &[Call],
+    sequence: i64,
+    now: i64,
+) -> Result<()> {
+    let mut insert = transaction.prepare_cached(
+        "INSERT OR REPLACE INTO calls (call_id, started_at, started_epoch, local_date,
+            agent_id, team, queue, duration, segment_count, asr_model, audio_sha256,
+            body, updated_at, change_seq, indexed_seq, content_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?14)",
+    )?;
+    for call in calls {
+        let body = serde_json::to_string(call)
+            .map_err(|error| Error::Store(format!("call {}: {error}", call.call_id)))?;
+        let columns = call_columns(call)?;
+        insert.execute(params![
+            call.call_id,
+            call.started_at,
+            columns.started_epoch,
+            columns.local_date,
+            call.agent_id,
+            call.team,
+            call.queue,
+            call.effective_duration(),
+            call.segments.len() as i64,
+            call.asr_model,
+            call.audio_sha256,
+            body,
+            now,
+            sequence,
+        ])?;
+    }
+    Ok(())
+}
+
+fn write_redactions(
+    transaction: &rusqlite::Transaction<'_>,
+    records: &[callscope_core::model::CallRedaction],
+    now: i64,
+) -> Result<()> {
+    let mut clear_sealed =
+        transaction.prepare_cached("DELETE FROM sealed_originals WHERE call_id = ?1")?;
+    let mut clear_spans =
+        transaction.prepare_cached("DELETE FROM redacted_spans WHERE call_id = ?1")?;
+    let mut insert_sealed = transaction.prepare_cached(
+        "INSERT INTO sealed_originals (call_id, key_id, nonce, ciphertext, sealed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut insert_spans = transaction
+        .prepare_cached("INSERT INTO redacted_spans (call_id, spans) VALUES (?1, ?2)")?;
+    for record in records {
+        clear_sealed.execute([&record.call_id])?;
+        clear_spans.execute([&record.call_id])?;
+        if !record.spans.is_empty() {
+            let spans = serde_json::to_string(&record.spans)
+                .map_err(|error| Error::Store(format!("call {}: {error}", record.call_id)))?;
+            insert_spans.execute(params![record.call_id, spans])?;
+        }
+        if let Some(sealed) = &record.sealed {
+            insert_sealed.execute(params![
+                sealed.call_id,
+                sealed.key_id,
+                sealed.nonce,
+                sealed.ciphertext,
+                now
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+fn write_qa_results(
+    transaction: &rusqlite::Transaction<'_>,
+    results: &[QaResult],
+    sequence: i64,
+    now: i64,
+) -> Result<()> {
+    let mut insert = transaction.prepare_cached(
+        "INSERT OR REPLACE INTO qa_results
+            (call_id, scorecard, score, passed, fatal, body, scored_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut mark =
+        transaction.prepare_cached("UPDATE calls SET change_seq = ?2 WHERE call_id = ?1")?;
+    for result in results {
+        let body = serde_json::to_string(result)
+            .map_err(|error| Error::Store(format!("call {}: {error}", result.call_id)))?;
+        insert.execute(params![
+            result.call_id,
+            result.scorecard,
+            result.score,
+            result.passed,
+            result.fatal,
+            body,
+            now,
+        ])?;
+        mark.execute(params![result.call_id, sequence])?;
+    }
+    Ok(())
+}
+
 fn next_sequence(transaction: &rusqlite::Transaction<'_>) -> Result<i64> {
     Ok(transaction.query_row(
         "UPDATE sequence SET value = value + 1 RETURNING value",
@@ -1066,5 +1200,119 @@ mod tests {
         drop(connection);
         let error = Store::open(&path).err().unwrap().to_string();
         assert!(error.contains("upgrade callscope"), "{error}");
+    }
+
+    fn result(call_id: &str) -> QaResult {
+        QaResult {
+            call_id: call_id.to_string(),
+            scorecard: "售后".to_string(),
+            score: 90.0,
+            passed: true,
+            fatal: false,
+            violations: Vec::new(),
+        }
+    }
+
+    fn sealed(call_id: &str) -> callscope_core::model::CallRedaction {
+        callscope_core::model::CallRedaction {
+            call_id: call_id.to_string(),
+            spans: Vec::new(),
+            sealed: Some(callscope_core::model::SealedOriginal {
+                call_id: call_id.to_string(),
+                key_id: "k1".to_string(),
+                nonce: vec![1; 24],
+                ciphertext: vec![2; 40],
+            }),
+        }
+    }
+
+    #[test]
+    fn two_processes_opening_a_fresh_workspace_migrate_it_once() {
+        for _ in 0..10 {
+            let directory = tempfile::tempdir().unwrap();
+            let path = directory.path().join("callscope.db");
+            let barrier = std::sync::Barrier::new(4);
+            std::thread::scope(|scope| {
+                let openers: Vec<_> = (0..4)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            Store::open(&path).map(|_| ())
+                        })
+                    })
+                    .collect();
+                for opener in openers {
+                    opener.join().unwrap().unwrap();
+                }
+            });
+            let store = Store::open(&path).unwrap();
+            let version: i64 = store
+                .connection
+                .query_row("PRAGMA user_version", [], |row| row.get(0))
+                .unwrap();
+            assert_eq!(version, SCHEMA_VERSION);
+        }
+    }
+
+    #[test]
+    fn a_result_computed_from_an_older_transcript_is_refused() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.put_calls(&[call("C1", "您好"), call("C2", "您好")]).unwrap();
+        let mut versions = std::collections::HashMap::new();
+        store
+            .for_each_versioned_call_batch(&CallFilter::default(), 10, |rows| {
+                for (body, version) in rows {
+                    versions.insert(decode_call(&body)?.call_id, version);
+                }
+                Ok(())
+            })
+            .unwrap();
+        // C1 is imported again while it is scored; C3 was never stored.
+        store.put_calls(&[call("C1", "再见")]).unwrap();
+        versions.insert("C3".to_string(), 1);
+        let stale = store
+            .put_qa_results_if_current(&[result("C1"), result("C2"), result("C3")], &versions)
+            .unwrap();
+        assert_eq!(stale, ["C1", "C3"]);
+        assert!(store.qa_results_of("C1").unwrap().is_empty());
+        assert_eq!(store.qa_results_of("C2").unwrap().len(), 1);
+        // Storing a result does not make the call's own version stale.
+        let stale = store
+            .put_qa_results_if_current(&[result("C2")], &versions)
+            .unwrap();
+        assert!(stale.is_empty());
+    }
+
+    #[test]
+    fn a_call_batch_writes_the_call_its_original_and_its_results_together() {
+        let mut store = Store::open_in_memory().unwrap();
+        let calls = [call("C1", "您好")];
+        let redactions = [sealed("C1")];
+        let results = [result("C1")];
+        let batch = CallBatch {
+            calls: &calls,
+            redactions: &redactions,
+            qa_results: &results,
+        };
+        store.put_call_batch(&batch).unwrap();
+        // Written again (redact --apply): replacing the row must not lose
+        // what was written beside it in the same batch.
+        store.put_call_batch(&batch).unwrap();
+        assert!(store.sealed_original("C1").unwrap().is_some());
+        assert_eq!(store.qa_results_of("C1").unwrap().len(), 1);
+        // A batch that fails (a bad timestamp) leaves nothing behind.
+        let mut bad = call("C2", "您好");
+        bad.started_at = Some("yesterday".to_string());
+        let calls = [call("C3", "您好"), bad];
+        let redactions = [sealed("C3")];
+        assert!(store
+            .put_call_batch(&CallBatch {
+                calls: &calls,
+                redactions: &redactions,
+                ..CallBatch::default()
+            })
+            .is_err());
+        assert!(store.get_call("C3").unwrap().is_none());
+        assert!(store.sealed_original("C3").unwrap().is_none());
     }
 }

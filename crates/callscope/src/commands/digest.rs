@@ -88,13 +88,14 @@ pub(super) fn run(workspace: &Workspace, args: &DigestArgs, output: Output) -> R
     })?;
     bar.finish_and_clear();
     if report.computed > 0 && !output.quiet && !output.json {
-        eprintln!(
+        crate::errln!(
             "cached the terms of {} new or changed calls in {:.1} s",
-            report.computed, report.seconds
+            report.computed,
+            report.seconds
         );
     }
     for (call_id, reason) in &report.failed {
-        eprintln!("call {call_id}: {reason}");
+        crate::errln!("call {call_id}: {reason}");
     }
     let digest = run.digest;
     if let Some(path) = &args.markdown {
@@ -106,10 +107,13 @@ pub(super) fn run(workspace: &Workspace, args: &DigestArgs, output: Output) -> R
     if output.json {
         output.json_line(&digest);
     } else {
-        print!("{}", text::render(&digest));
+        print!(
+            "{}",
+            callscope_core::text::printable(&text::render(&digest))
+        );
         for (flag, path) in [("markdown", &args.markdown), ("html", &args.html)] {
             if let Some(path) = path {
-                println!("\nwrote {flag} to {}", path.display());
+                crate::outln!("\nwrote {flag} to {}", path.display());
             }
         }
     }

@@ -7,6 +7,7 @@ use crate::output::{Outcome, Output};
 use callscope_core::error::{Error, Result};
 use callscope_core::import::{ImportOptions, ImportReport, Importer};
 use callscope_store::workspace::Workspace;
+use callscope_store::CallBatch;
 
 pub(super) fn run(workspace: &Workspace, args: &ImportArgs, output: Output) -> Result<Outcome> {
     let source = args.file.display().to_string();
@@ -31,8 +32,11 @@ pub(super) fn run(workspace: &Workspace, args: &ImportArgs, output: Output) -> R
         &source,
         |calls| {
             let batch = redactor.redact_batch(calls)?;
-            store.put_calls(&batch.calls)?;
-            store.put_call_redactions(&batch.records)?;
+            store.put_call_batch(&CallBatch {
+                calls: &batch.calls,
+                redactions: &batch.records,
+                ..CallBatch::default()
+            })?;
             redacted.add(&batch.counts);
             Ok(())
         },
@@ -47,7 +51,7 @@ pub(super) fn run(workspace: &Workspace, args: &ImportArgs, output: Output) -> R
     write_failures(workspace, &source, &report)?;
     print_report(&source, &report, &redacted, output);
     if !output.json && redacted.calls_masked > 0 {
-        println!(
+        crate::outln!(
             "  masked {} personal data items in {} calls",
             redacted.total_items(),
             redacted.calls_masked
@@ -83,7 +87,7 @@ fn print_report(
     output: Output,
 ) {
     for failure in &report.failed {
-        eprintln!("{source}:{}: {}", failure.line, failure.reason);
+        crate::errln!("{source}:{}: {}", failure.line, failure.reason);
     }
     if output.json {
         output.json_line(&serde_json::json!({
@@ -97,18 +101,19 @@ fn print_report(
         }));
         return;
     }
-    println!(
+    crate::outln!(
         "imported {} calls ({} segments) from {source}",
-        report.calls, report.segments
+        report.calls,
+        report.segments
     );
     if report.sorted > 0 {
-        println!(
+        crate::outln!(
             "  {} calls had segments out of order; they were sorted",
             report.sorted
         );
     }
     if !report.failed.is_empty() {
-        println!(
+        crate::outln!(
             "  {} lines refused (listed above and in failures.jsonl); fix them and import the file again",
             report.failed.len()
         );

@@ -2,41 +2,17 @@
 //! (or rebuilds it), and the helpers other commands use to open the index
 //! and let it follow the store.
 
-use std::path::PathBuf;
-
-use serde::Deserialize;
-
 use crate::cli::IndexArgs;
 use crate::output::{Outcome, Output};
-use callscope_core::dictionary::Dictionary;
 use callscope_core::error::Result;
 use callscope_index::{SearchIndex, SyncReport};
+use callscope_pipeline::indexing;
 use callscope_store::workspace::Workspace;
 use callscope_store::Store;
 
-/// The `[dictionary]` section of the workspace config.
-#[derive(Debug, Default, Deserialize)]
-struct DictionarySection {
-    /// A user dictionary in jieba's format (`word [frequency] [tag]` per
-    /// line), relative to the config file.
-    user: Option<PathBuf>,
-}
-
-/// The workspace's segmenter: jieba, the call-center words and the user
-/// dictionary named in `[dictionary] user = "..."`.
-pub(super) fn dictionary(workspace: &Workspace) -> Result<Dictionary> {
-    let config = workspace.config()?;
-    let section: DictionarySection = config.section("dictionary")?;
-    let user = section.user.map(|path| match config.base_dir() {
-        Some(base) if path.is_relative() => base.join(path),
-        _ => path,
-    });
-    Dictionary::load(user.as_deref())
-}
-
 /// Opens the workspace's search index.
 pub(super) fn open_index(workspace: &Workspace) -> Result<SearchIndex> {
-    SearchIndex::open(&workspace.index_dir(), dictionary(workspace)?)
+    indexing::open_index(workspace)
 }
 
 /// Syncs the index with a progress bar.
@@ -46,10 +22,7 @@ pub(super) fn sync(
     output: Output,
 ) -> Result<SyncReport> {
     let bar = output.progress(0, "calls indexed");
-    let report = index.sync(store, |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    });
+    let report = indexing::sync(index, store, &bar);
     bar.finish_and_clear();
     report
 }
@@ -66,7 +39,7 @@ pub(super) fn follow_store(
     match result {
         Ok(report) => Some(report),
         Err(error) => {
-            eprintln!(
+            crate::errln!(
                 "warning: the search index is not up to date ({error}); \
                  `callscope index` brings it up to date"
             );
@@ -80,15 +53,12 @@ pub(super) fn follow_store(
 pub(super) fn rebuild_quietly(workspace: &Workspace, store: &mut Store, output: Output) {
     let result = open_index(workspace).and_then(|mut index| {
         let bar = output.progress(0, "calls indexed");
-        let report = index.rebuild(store, |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        });
+        let report = indexing::rebuild(&mut index, store, &bar);
         bar.finish_and_clear();
         report
     });
     if let Err(error) = result {
-        eprintln!(
+        crate::errln!(
             "warning: the search index was not rebuilt ({error}); run `callscope index --rebuild`"
         );
     }
@@ -99,10 +69,7 @@ pub(super) fn run(workspace: &Workspace, args: &IndexArgs, output: Output) -> Re
     let mut index = open_index(workspace)?;
     let report = if args.rebuild {
         let bar = output.progress(0, "calls indexed");
-        let report = index.rebuild(&mut store, |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        });
+        let report = indexing::rebuild(&mut index, &mut store, &bar);
         bar.finish_and_clear();
         report?
     } else {
@@ -117,9 +84,11 @@ pub(super) fn run(workspace: &Workspace, args: &IndexArgs, output: Output) -> Re
     } else {
         ""
     };
-    println!(
+    crate::outln!(
         "{verb}{} calls indexed in {:.1} s; the index holds {} calls",
-        report.indexed, report.seconds, report.documents
+        report.indexed,
+        report.seconds,
+        report.documents
     );
     Ok(Outcome::ok())
 }

@@ -38,7 +38,7 @@ fn fetch(dir: &Path, force: bool, threads: usize, output: Output) -> Result<Outc
     let quiet = output.quiet || output.json;
     let report = fetcher.run(&mut |line| {
         if !quiet {
-            eprintln!("{line}");
+            crate::errln!("{line}");
         }
     })?;
     if output.json {
@@ -52,7 +52,7 @@ fn fetch(dir: &Path, force: bool, threads: usize, output: Output) -> Result<Outc
             }
             _ => String::new(),
         };
-        println!(
+        crate::outln!(
             "{} {} ({:.1} MB, sha256 {}){check}",
             model.status,
             model.path.display(),
@@ -126,13 +126,13 @@ fn list(workspace: &Workspace, dir: &Path, output: Output) -> Result<Outcome> {
         return Ok(Outcome::ok());
     }
     if rows.is_empty() {
-        println!(
+        crate::outln!(
             "no models in {}: run `callscope model fetch` to get Whisper base",
             dir.display()
         );
     }
     for row in &rows {
-        println!(
+        crate::outln!(
             "{} {:<28} {:<16} {:<6} {:>7.1} MB{}",
             if row.default { "*" } else { " " },
             row.path.display(),
@@ -143,14 +143,14 @@ fn list(workspace: &Workspace, dir: &Path, output: Output) -> Result<Outcome> {
         );
     }
     if !rows.iter().any(|row| row.default) {
-        println!(
+        crate::outln!(
             "the default model {} is missing: run `callscope model fetch`, or set `[asr] model` \
              in {}",
             asr.model.display(),
             workspace.config_path().display()
         );
     } else {
-        println!("* default (`[asr] model` in the workspace config changes it)");
+        crate::outln!("* default (`[asr] model` in the workspace config changes it)");
     }
     Ok(Outcome::ok())
 }

@@ -5,14 +5,12 @@ use std::io::BufReader;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use chrono::NaiveDate;
-use rayon::prelude::*;
-
 use crate::cli::QaArgs;
 use crate::output::{Outcome, Output};
 use callscope_core::error::{Error, Result};
 use callscope_core::import::{ImportOptions, Importer};
 use callscope_core::model::{Call, QaResult};
+use callscope_pipeline as pipeline;
 use callscope_qa::backtest::{self, BacktestTotals, Change};
 use callscope_qa::summary::ScorecardSummary;
 use callscope_qa::{Scorecard, Scorer, Summary};
@@ -69,41 +67,16 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Scorecard>> {
         return Ok(scorecards);
     };
     for error in errors {
-        eprintln!("error: {error}");
+        crate::errln!("error: {error}");
     }
     Err(last)
 }
 
-fn parse_date(flag: &str, value: &Option<String>) -> Result<Option<NaiveDate>> {
-    value
-        .as_deref()
-        .map(|text| {
-            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-                Error::Usage(format!(
-                    "{flag} '{text}' is not a date: write YYYY-MM-DD, e.g. 2026-09-01"
-                ))
-            })
-        })
-        .transpose()
-}
-
 fn call_filter(args: &QaArgs) -> Result<CallFilter> {
-    let filter = CallFilter {
-        from: parse_date("--from", &args.from)?,
-        to: parse_date("--to", &args.to)?,
-        agent_id: args.agent.clone(),
-        team: args.team.clone(),
-        queue: args.queue.clone(),
+    Ok(CallFilter {
         call_ids: args.calls.clone(),
-    };
-    if let (Some(from), Some(to)) = (filter.from, filter.to) {
-        if from > to {
-            return Err(Error::Usage(format!(
-                "--from {from} is after --to {to}: swap them"
-            )));
-        }
-    }
-    Ok(filter)
+        ..args.filter.to_filter()?
+    })
 }
 
 /// The store's filter applied to a call read from a file.
@@ -136,97 +109,68 @@ fn admits(filter: &CallFilter, call: &Call) -> bool {
     filter.from.is_none_or(|from| date >= from) && filter.to.is_none_or(|to| date <= to)
 }
 
-/// Reads the calls to score (the workspace's, or an input file's) in
-/// batches; returns how many inputs failed (reported on stderr).
-fn for_each_batch(
-    workspace: &Workspace,
-    args: &QaArgs,
+/// Reads the calls of the `--input` file in batches, reporting bad lines on
+/// stderr; returns how many inputs failed.
+fn for_each_input_batch(
+    input: &std::path::Path,
     filter: &CallFilter,
     output: Output,
     mut visit: impl FnMut(Vec<Call>) -> Result<()>,
 ) -> Result<usize> {
-    let mut failed = 0;
-    let mut seen: Vec<String> = Vec::new();
-    let track = !filter.call_ids.is_empty();
-    if let Some(input) = &args.input {
-        let source = input.display().to_string();
-        let (mut reader, total): (Box<dyn std::io::BufRead>, u64) = if source == "-" {
-            (Box::new(std::io::stdin().lock()), 0)
-        } else {
-            let file = std::fs::File::open(input).map_err(|error| Error::io(input, error))?;
-            let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
-            (Box::new(BufReader::with_capacity(1 << 20, file)), length)
-        };
-        let bar = output.progress(total, "bytes");
-        let report = Importer::new(ImportOptions {
-            batch_size: BATCH,
-            ..ImportOptions::default()
-        })
-        .run(
-            &mut reader,
-            &source,
-            |calls| {
-                let calls: Vec<Call> = calls
-                    .into_iter()
-                    .filter(|call| admits(filter, call))
-                    .collect();
-                if track {
-                    seen.extend(calls.iter().map(|call| call.call_id.clone()));
-                }
-                visit(calls)
-            },
-            |bytes| bar.set_position(bytes),
-        );
-        bar.finish_and_clear();
-        let report = report?;
-        for failure in &report.failed {
-            eprintln!("{source}:{}: {}", failure.line, failure.reason);
-        }
-        failed += report.failed.len();
+    let source = input.display().to_string();
+    let (mut reader, total): (Box<dyn std::io::BufRead>, u64) = if source == "-" {
+        (Box::new(std::io::stdin().lock()), 0)
     } else {
-        let store = workspace.open_existing_store()?;
-        let originals = SealedOriginals::open(workspace)?;
-        let bar = output.progress(store.count_calls(filter)?, "calls");
-        store.for_each_call_batch(filter, BATCH, |bodies| {
-            let decoded: Vec<std::result::Result<Call, String>> = bodies
-                .par_iter()
-                .map(|body| serde_json::from_str::<Call>(body).map_err(|error| error.to_string()))
+        let file = std::fs::File::open(input).map_err(|error| Error::io(input, error))?;
+        let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+        (Box::new(BufReader::with_capacity(1 << 20, file)), length)
+    };
+    let bar = output.progress(total, "bytes");
+    let report = Importer::new(ImportOptions {
+        batch_size: BATCH,
+        ..ImportOptions::default()
+    })
+    .run(
+        &mut reader,
+        &source,
+        |calls| {
+            let calls: Vec<Call> = calls
+                .into_iter()
+                .filter(|call| admits(filter, call))
                 .collect();
-            let mut calls = Vec::with_capacity(decoded.len());
-            for call in decoded {
-                match call {
-                    Ok(call) => calls.push(call),
-                    Err(error) => {
-                        eprintln!("a stored call does not decode ({error}); import it again");
-                        failed += 1;
-                    }
-                }
-            }
-            bar.inc(calls.len() as u64);
-            let calls = originals.scoring_views(calls)?;
-            if track {
-                seen.extend(calls.iter().map(|call| call.call_id.clone()));
-            }
             visit(calls)
-        })?;
-        bar.finish_and_clear();
+        },
+        |bytes| bar.set_position(bytes),
+    );
+    bar.finish_and_clear();
+    let report = report?;
+    for failure in &report.failed {
+        crate::errln!("{source}:{}: {}", failure.line, failure.reason);
     }
+    Ok(report.failed.len())
+}
+
+/// Reports the calls asked for with --call that were not found; returns
+/// how many.
+fn report_missing(args: &QaArgs, filter: &CallFilter, seen: &[String]) -> usize {
+    let mut missing = 0;
     for wanted in &filter.call_ids {
-        if !seen.contains(wanted) {
-            match &args.input {
-                Some(input) => eprintln!(
-                    "no call '{wanted}' in {} (or it does not pass the other filters)",
-                    input.display()
-                ),
-                None => eprintln!(
-                    "no call '{wanted}' in the workspace (or it does not pass the other \
-                     filters): `callscope stats` shows what is there"
-                ),
-            }
-            failed += 1;
+        if seen.contains(wanted) {
+            continue;
         }
+        match &args.input {
+            Some(input) => crate::errln!(
+                "no call '{wanted}' in {} (or it does not pass the other filters)",
+                input.display()
+            ),
+            None => crate::errln!(
+                "no call '{wanted}' in the workspace (or it does not pass the other \
+                 filters): `callscope stats` shows what is there"
+            ),
+        }
+        missing += 1;
     }
-    Ok(failed)
+    missing
 }
 
 fn score(
@@ -241,46 +185,54 @@ fn score(
         .map(|scorecard| scorecard.name.clone())
         .collect();
     let scorer = Scorer::new(scorecards);
-    // Scoring may see originals; everything printed or stored is masked.
-    let redactor = Redactor::for_display(workspace)?;
-    // Results are written by their own thread while the next batch is read
-    // and scored.
-    let writer = match &args.input {
-        None => Some(ResultWriter::start(workspace.open_existing_store()?)),
-        Some(_) => None,
-    };
     let started = Instant::now();
     let mut summary = Summary::default();
     let (mut calls, mut unscored) = (0u64, 0u64);
-    let scored = for_each_batch(workspace, args, filter, output, |batch| {
-        let scored: Vec<Vec<QaResult>> = batch.par_iter().map(|call| scorer.score(call)).collect();
-        let mut stored = Vec::new();
-        for (call, results) in batch.iter().zip(scored) {
-            calls += 1;
-            unscored += u64::from(results.is_empty());
-            for result in results {
-                let result = redactor.mask_qa_result(&result);
-                summary.add(&result, call.agent_id.as_deref());
-                if output.json {
-                    output.json_line(&result);
-                }
-                stored.push(result);
+    let mut seen: Vec<String> = Vec::new();
+    let track = !filter.call_ids.is_empty();
+    let mut visit = |call: &Call, results: &[QaResult]| {
+        calls += 1;
+        unscored += u64::from(results.is_empty());
+        if track {
+            seen.push(call.call_id.clone());
+        }
+        for result in results {
+            summary.add(result, call.agent_id.as_deref());
+            if output.json {
+                output.json_line(result);
             }
         }
-        match &writer {
-            Some(writer) if !stored.is_empty() => writer.send(stored),
-            _ => Ok(()),
+    };
+    let failed = match &args.input {
+        Some(input) => {
+            // Nothing is stored: score the file's calls as they are.
+            let redactor = Redactor::for_display(workspace)?;
+            for_each_input_batch(input, filter, output, |batch| {
+                let results = pipeline::score_and_mask(&scorer, &redactor, &batch);
+                for (call, results) in batch.iter().zip(results) {
+                    visit(call, &results);
+                }
+                Ok(())
+            })?
         }
-    });
-    let written = writer.map(ResultWriter::finish).unwrap_or(Ok(()));
-    // A failed write explains a failed send: report the writer's error first.
-    written?;
-    if args.input.is_none() {
-        // The index carries QA scores and violated rules: bring it along.
-        let mut store = workspace.open_existing_store()?;
-        super::index_after_write(workspace, &mut store, output)?;
-    }
-    let failed = scored?;
+        None => {
+            // Rules see sealed originals where kept; what is stored is masked.
+            let redactor = Redactor::from_workspace(workspace)?;
+            let bar = output.progress(0, "calls");
+            let report =
+                pipeline::score_stored(workspace, &scorer, &redactor, filter, &bar, &mut visit);
+            bar.finish_and_clear();
+            let report = report?;
+            for failure in &report.failures {
+                crate::errln!("{failure}");
+            }
+            // The index carries QA scores and violated rules: bring it along.
+            let mut store = workspace.open_existing_store()?;
+            super::index_after_write(workspace, &mut store, output)?;
+            report.failures.len()
+        }
+    };
+    let failed = failed + report_missing(args, filter, &seen);
     if !output.json {
         print_summary(
             workspace,
@@ -293,70 +245,6 @@ fn score(
         );
     }
     Ok(Outcome { failed })
-}
-
-/// The sealed originals of stored calls, when the workspace keeps them and
-/// the seal key is at hand: QA scores what was said, not the masked text.
-struct SealedOriginals {
-    opened: Option<(Redactor, callscope_store::Store)>,
-}
-
-impl SealedOriginals {
-    fn open(workspace: &Workspace) -> Result<SealedOriginals> {
-        let redactor = Redactor::from_workspace(workspace)?;
-        if redactor.key_id().is_none() {
-            return Ok(SealedOriginals { opened: None });
-        }
-        Ok(SealedOriginals {
-            opened: Some((redactor, workspace.open_existing_store()?)),
-        })
-    }
-
-    /// Replaces each call by its original where one is sealed.
-    fn scoring_views(&self, calls: Vec<Call>) -> Result<Vec<Call>> {
-        let Some((redactor, store)) = &self.opened else {
-            return Ok(calls);
-        };
-        calls
-            .into_iter()
-            .map(|call| {
-                let sealed = store.sealed_original(&call.call_id)?;
-                redactor.scoring_view(&call, sealed.as_ref())
-            })
-            .collect()
-    }
-}
-
-/// Stores result batches on a thread of its own.
-struct ResultWriter {
-    sender: std::sync::mpsc::SyncSender<Vec<QaResult>>,
-    thread: std::thread::JoinHandle<Result<()>>,
-}
-
-impl ResultWriter {
-    fn start(mut store: callscope_store::Store) -> ResultWriter {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<QaResult>>(4);
-        let thread = std::thread::spawn(move || {
-            for batch in receiver {
-                store.put_qa_results(&batch)?;
-            }
-            Ok(())
-        });
-        ResultWriter { sender, thread }
-    }
-
-    fn send(&self, batch: Vec<QaResult>) -> Result<()> {
-        self.sender
-            .send(batch)
-            .map_err(|_| Error::Store("the result writer stopped".to_string()))
-    }
-
-    fn finish(self) -> Result<()> {
-        drop(self.sender);
-        self.thread
-            .join()
-            .unwrap_or_else(|_| Err(Error::Store("the result writer panicked".to_string())))
-    }
 }
 
 fn plural(count: u64, word: &str) -> String {
@@ -384,45 +272,47 @@ fn print_summary(
         Some(input) => format!("{}", input.display()),
         None => "the workspace".to_string(),
     };
-    println!(
+    crate::outln!(
         "scored {} from {source} against {} in {seconds:.1} s",
         plural(calls, "call"),
         plural(names.len() as u64, "scorecard"),
     );
     if calls == 0 {
-        println!("no calls match the filters; `callscope stats` shows what the workspace holds");
+        crate::outln!(
+            "no calls match the filters; `callscope stats` shows what the workspace holds"
+        );
         return;
     }
     if unscored > 0 {
-        println!(
+        crate::outln!(
             "{} outside every scorecard's queues were not scored",
             plural(unscored, "call")
         );
     }
     match &args.input {
-        Some(_) => println!("results not stored (--input)"),
-        None => println!(
+        Some(_) => crate::outln!("results not stored (--input)"),
+        None => crate::outln!(
             "results stored in {} (see them with `callscope show CALL_ID`)",
             workspace.root().display()
         ),
     }
     for name in names {
-        println!();
+        crate::outln!();
         let Some(totals) = report.iter().find(|totals| &totals.scorecard == name) else {
-            println!("{name}: no calls in its queues");
+            crate::outln!("{name}: no calls in its queues");
             continue;
         };
-        println!("{name}");
-        println!("  calls          {}", totals.calls);
-        println!(
+        crate::outln!("{name}");
+        crate::outln!("  calls          {}", totals.calls);
+        crate::outln!(
             "  passed         {} ({})",
             totals.passed,
             percent(totals.pass_rate)
         );
-        println!("  average score  {:.1}", totals.average_score);
-        println!("  fatal          {}", totals.fatal);
+        crate::outln!("  average score  {:.1}", totals.average_score);
+        crate::outln!("  fatal          {}", totals.fatal);
         if !totals.most_violated.is_empty() {
-            println!("  most violated rules");
+            crate::outln!("  most violated rules");
             let width = totals
                 .most_violated
                 .iter()
@@ -430,7 +320,7 @@ fn print_summary(
                 .max()
                 .unwrap_or(0);
             for rule in &totals.most_violated {
-                println!(
+                crate::outln!(
                     "    {:<width$}  {:>5} calls ({:>6})  {}",
                     rule.rule_id,
                     rule.calls,
@@ -440,7 +330,7 @@ fn print_summary(
             }
         }
         if !totals.worst_agents.is_empty() {
-            println!("  worst agents (average score)");
+            crate::outln!("  worst agents (average score)");
             let width = totals
                 .worst_agents
                 .iter()
@@ -448,7 +338,7 @@ fn print_summary(
                 .max()
                 .unwrap_or(0);
             for agent in &totals.worst_agents {
-                println!(
+                crate::outln!(
                     "    {:<width$}  {:>5.1}  {}, {} passed",
                     agent.agent_id,
                     agent.average_score,
@@ -471,17 +361,17 @@ fn backtest(
     let (old_scorer, new_scorer) = (Scorer::new(old), Scorer::new(new));
     let mut totals = BacktestTotals::default();
     let mut changes: Vec<Change> = Vec::new();
-    let failed = for_each_batch(workspace, args, filter, output, |batch| {
-        let compared: Vec<(Option<QaResult>, Option<QaResult>)> = batch
-            .par_iter()
-            .map(|call| {
-                (
-                    old_scorer.score(call).into_iter().next(),
-                    new_scorer.score(call).into_iter().next(),
-                )
-            })
-            .collect();
-        for (call, (old, new)) in batch.iter().zip(compared) {
+    let mut seen: Vec<String> = Vec::new();
+    let track = !filter.call_ids.is_empty();
+    // Nothing is stored; what is printed is masked.
+    let mut compare = |redactor: &Redactor, stored: &[Call], views: &[Call]| {
+        let old = pipeline::score_and_mask(&old_scorer, redactor, views);
+        let new = pipeline::score_and_mask(&new_scorer, redactor, views);
+        for ((call, old), new) in stored.iter().zip(old).zip(new) {
+            if track {
+                seen.push(call.call_id.clone());
+            }
+            let (old, new) = (old.into_iter().next(), new.into_iter().next());
             let change = backtest::compare(
                 &call.call_id,
                 call.agent_id.as_deref(),
@@ -497,8 +387,37 @@ fn backtest(
                 }
             }
         }
-        Ok(())
-    })?;
+    };
+    let failed = match &args.input {
+        Some(input) => {
+            let redactor = Redactor::for_display(workspace)?;
+            for_each_input_batch(input, filter, output, |batch| {
+                compare(&redactor, &batch, &batch);
+                Ok(())
+            })?
+        }
+        None => {
+            let redactor = Redactor::from_workspace(workspace)?;
+            let bar = output.progress(0, "calls");
+            let read = pipeline::scoring::for_each_stored_batch(
+                workspace,
+                &redactor,
+                filter,
+                &bar,
+                |batch| {
+                    compare(&redactor, &batch.stored, &batch.views);
+                    Ok(())
+                },
+            );
+            bar.finish_and_clear();
+            let failures = read?;
+            for failure in &failures {
+                crate::errln!("{failure}");
+            }
+            failures.len()
+        }
+    };
+    let failed = failed + report_missing(args, filter, &seen);
     if !output.json {
         print_backtest(args, &totals, &changes);
     }
@@ -533,29 +452,31 @@ fn print_backtest(args: &QaArgs, totals: &BacktestTotals, changes: &[Change]) {
         .as_ref()
         .map(|path| path.display().to_string())
         .unwrap_or_default();
-    println!(
+    crate::outln!(
         "backtest of {new} against {old} on {}",
         plural(totals.calls, "call")
     );
     let average = |sum: f64, count: u64| if count == 0 { 0.0 } else { sum / count as f64 };
-    println!(
+    crate::outln!(
         "  scored         {} → {}",
-        totals.old_scored, totals.new_scored
+        totals.old_scored,
+        totals.new_scored
     );
-    println!(
+    crate::outln!(
         "  passed         {} → {}",
-        totals.old_passed, totals.new_passed
+        totals.old_passed,
+        totals.new_passed
     );
-    println!(
+    crate::outln!(
         "  average score  {:.1} → {:.1}",
         average(totals.old_score_sum, totals.old_scored),
         average(totals.new_score_sum, totals.new_scored)
     );
     if changes.is_empty() {
-        println!("no call changes verdict or score");
+        crate::outln!("no call changes verdict or score");
         return;
     }
-    println!(
+    crate::outln!(
         "{} change ({} now fail, {} now pass, {} score or scope only):",
         plural(totals.changed, "call"),
         totals.now_fail,
@@ -574,9 +495,12 @@ fn print_backtest(args: &QaArgs, totals: &BacktestTotals, changes: &[Change]) {
         .max()
         .unwrap_or(5)
         .max(5);
-    println!(
+    crate::outln!(
         "  {:<id_width$}  {:<agent_width$}  {:>11}    {:>11}  rules",
-        "call", "agent", "old", "new"
+        "call",
+        "agent",
+        "old",
+        "new"
     );
     for change in changes {
         let mut rules: Vec<String> = change
@@ -593,7 +517,7 @@ fn print_backtest(args: &QaArgs, totals: &BacktestTotals, changes: &[Change]) {
         if rules.is_empty() {
             rules.push("(same rules, other points)".to_string());
         }
-        println!(
+        crate::outln!(
             "  {:<id_width$}  {:<agent_width$}  {:<11} →  {:<11}  {}",
             change.call_id,
             change.agent_id.as_deref().unwrap_or("-"),

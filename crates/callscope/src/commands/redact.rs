@@ -10,6 +10,7 @@ use callscope_core::model::CallRedaction;
 use callscope_redact::audit::{AuditContext, Auditor};
 use callscope_redact::{audio, RedactionCounts, Redactor, SealKey, SEAL_KEY_ENV};
 use callscope_store::workspace::Workspace;
+use callscope_store::CallBatch;
 use callscope_store::CallFilter;
 
 /// Calls masked per transaction by `--apply`.
@@ -36,12 +37,12 @@ fn keygen(workspace: &Workspace, out: &std::path::Path, output: Output) -> Resul
     if output.json {
         output.json_line(&serde_json::json!({"key_file": out, "key_id": key.id()}));
     } else {
-        println!("wrote seal key {} (key id {})", out.display(), key.id());
-        println!(
+        crate::outln!("wrote seal key {} (key id {})", out.display(), key.id());
+        crate::outln!(
             "  use it: export {SEAL_KEY_ENV}={}  (or seal_key_file in [redaction] of callscope.toml)",
             out.display()
         );
-        println!("  keep it outside the workspace and back it up: without it sealed originals cannot be opened");
+        crate::outln!("  keep it outside the workspace and back it up: without it sealed originals cannot be opened");
     }
     Ok(Outcome::ok())
 }
@@ -55,7 +56,7 @@ fn check(workspace: &Workspace, output: Output) -> Result<Outcome> {
     }
     let (redactor, disabled) = Redactor::for_audit(workspace)?;
     if disabled && !output.json {
-        println!("redaction is disabled in callscope.toml: auditing every kind");
+        crate::outln!("redaction is disabled in callscope.toml: auditing every kind");
     }
     let store = if workspace.store_path().exists() {
         Some(workspace.open_existing_store()?)
@@ -87,7 +88,7 @@ fn check(workspace: &Workspace, output: Output) -> Result<Outcome> {
         }));
     } else {
         for finding in &report.findings {
-            println!("{finding}");
+            crate::outln!("{finding}");
         }
         let scanned: Vec<String> = report
             .scanned
@@ -95,12 +96,12 @@ fn check(workspace: &Workspace, output: Output) -> Result<Outcome> {
             .map(|(surface, count)| format!("{surface} {count}"))
             .collect();
         if report.findings.is_empty() {
-            println!(
+            crate::outln!(
                 "no unmasked personal data found (scanned: {})",
                 scanned.join(", ")
             );
         } else {
-            println!(
+            crate::outln!(
                 "{} unmasked personal data items found (scanned: {}); \
                  `callscope redact --apply` masks the store, regenerate reports after it",
                 report.findings.len(),
@@ -173,9 +174,12 @@ fn apply(workspace: &Workspace, output: Output) -> Result<Outcome> {
                 with_earlier_spans(&store, record)?
             });
         }
-        store.put_calls(&batch.calls)?;
-        store.put_call_redactions(&records)?;
-        store.put_qa_results(&results)?;
+        // The call, its record and its re-masked results in one transaction.
+        store.put_call_batch(&CallBatch {
+            calls: &batch.calls,
+            redactions: &records,
+            qa_results: &results,
+        })?;
         counts.add(&batch.counts);
         bar.inc(chunk.len() as u64);
     }
@@ -199,14 +203,14 @@ fn apply(workspace: &Workspace, output: Output) -> Result<Outcome> {
             "sealed_key_id": redactor.key_id(),
         }));
     } else {
-        println!(
+        crate::outln!(
             "masked {} items in {} calls and {} QA results of other calls; store vacuumed",
             counts.total_items(),
             counts.calls_masked,
             results.len()
         );
         print_sealing(&redactor, &counts);
-        println!("  reports and digests written before keep their text: regenerate them, then `callscope redact --check`");
+        crate::outln!("  reports and digests written before keep their text: regenerate them, then `callscope redact --check`");
     }
     Ok(Outcome::ok())
 }
@@ -230,11 +234,11 @@ pub(super) fn print_sealing(redactor: &Redactor, counts: &RedactionCounts) {
         return;
     }
     match redactor.key_id() {
-        Some(key_id) => println!(
+        Some(key_id) => crate::outln!(
             "  originals of {} calls sealed with key {key_id} (QA re-scores on them)",
             counts.sealed
         ),
-        None => println!(
+        None => crate::outln!(
             "  originals not kept (no seal key: set {SEAL_KEY_ENV} to keep them sealed for QA)"
         ),
     }
@@ -330,17 +334,19 @@ pub(super) fn export_audio(
             "silenced": report,
         }));
     } else {
-        println!("wrote {} ({})", args.out.display(), clock(report.duration));
+        crate::outln!("wrote {} ({})", args.out.display(), clock(report.duration));
         if args.silence_pii {
             if report.stretches == 0 {
-                println!(
+                crate::outln!(
                     "  no personal data spans in call {}: nothing silenced",
                     call.call_id
                 );
             } else {
-                println!(
+                crate::outln!(
                     "  silenced {} stretches, {:.2} s in all (margin {:.2} s each side)",
-                    report.stretches, report.seconds, args.margin
+                    report.stretches,
+                    report.seconds,
+                    args.margin
                 );
             }
         }

@@ -1,6 +1,6 @@
 //! `callscope search`: the index brought up to date, the query run, the
 //! results printed as a readable list (matches in bold on a terminal) or as
-//! JSON lines (formats.md §4).
+//! JSON lines (docs/formats.md §4).
 
 use std::io::IsTerminal;
 
@@ -25,19 +25,20 @@ pub(super) fn run(workspace: &Workspace, args: &SearchArgs, output: Output) -> R
     // left stale by a crash) are indexed before searching.
     if let Err(error) = super::index::sync(&mut index, &mut store, output) {
         let stale = store.count_unindexed().unwrap_or(0);
-        eprintln!("warning: {stale} calls are not searchable yet ({error})");
+        crate::errln!("warning: {stale} calls are not searchable yet ({error})");
     }
+    let calls = args.calls.to_filter()?;
     let query = SearchQuery {
         text: args.query.clone(),
         role: args.role.map(|role| match role {
             RoleArg::Agent => Role::Agent,
             RoleArg::Customer => Role::Customer,
         }),
-        agent_id: args.agent.clone(),
-        team: args.team.clone(),
-        queue: args.queue.clone(),
-        from: args.from,
-        to: args.to,
+        agent_id: calls.agent_id,
+        team: calls.team,
+        queue: calls.queue,
+        from: calls.from,
+        to: calls.to,
         min_score: args.min_score,
         max_score: args.max_score,
         violated: args.violated.clone(),
@@ -82,27 +83,27 @@ struct FacetsLine<'a> {
 fn print_text(query: &str, response: &SearchResponse, terminal: bool) {
     let shown = response.results.len() as u64;
     match response.total {
-        0 => println!("no calls match {query}"),
-        1 => println!("1 call matches {query}"),
+        0 => crate::outln!("no calls match {query}"),
+        1 => crate::outln!("1 call matches {query}"),
         total if shown < total => {
-            println!("{total} calls match {query}; the best {shown} (--limit shows more)")
+            crate::outln!("{total} calls match {query}; the best {shown} (--limit shows more)")
         }
-        total => println!("{total} calls match {query}"),
+        total => crate::outln!("{total} calls match {query}"),
     }
     for result in &response.results {
-        println!();
+        crate::outln!();
         print_result(result, terminal);
     }
     if let Some(facets) = &response.facets {
-        println!();
-        println!("calls per facet");
+        crate::outln!();
+        crate::outln!("calls per facet");
         for (name, counts) in [
             ("agent", &facets.agent_id),
             ("team", &facets.team),
             ("queue", &facets.queue),
             ("violated", &facets.violated),
         ] {
-            println!("  {name:<9} {}", facet_line(counts));
+            crate::outln!("  {name:<9} {}", facet_line(counts));
         }
     }
 }
@@ -126,7 +127,7 @@ fn print_result(result: &SearchResult, terminal: bool) {
     } else {
         result.call_id.clone()
     };
-    println!(
+    crate::outln!(
         "{title}  {when}  agent {}  team {}  queue {}  {qa}  relevance {:.2}",
         field(&result.agent_id),
         field(&result.team),
@@ -139,14 +140,14 @@ fn print_result(result: &SearchResult, terminal: bool) {
             Role::Customer => "客户",
             Role::Unknown => "未知",
         };
-        println!(
+        crate::outln!(
             "  {} {label}  {}",
             clock(hit.start),
             render_highlight(&hit.highlight, terminal)
         );
     }
     if result.hits.len() > HITS_SHOWN {
-        println!(
+        crate::outln!(
             "  … {} more matching segments (`callscope show {}`)",
             result.hits.len() - HITS_SHOWN,
             result.call_id

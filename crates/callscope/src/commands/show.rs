@@ -18,30 +18,30 @@ pub(super) fn run(workspace: &Workspace, args: &ShowArgs, output: Output) -> Res
         return Ok(Outcome::ok());
     }
     let field = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_string());
-    println!("call      {}", call.call_id);
-    println!("started   {}", field(&call.started_at));
-    println!(
+    crate::outln!("call      {}", call.call_id);
+    crate::outln!("started   {}", field(&call.started_at));
+    crate::outln!(
         "agent     {}   team {}   queue {}",
         field(&call.agent_id),
         field(&call.team),
         field(&call.queue)
     );
-    println!(
+    crate::outln!(
         "duration  {}   segments {}",
         clock(call.effective_duration()),
         call.segments.len()
     );
     for (key, value) in &call.meta {
-        println!("meta      {key} = {value}");
+        crate::outln!("meta      {key} = {value}");
     }
-    println!();
+    crate::outln!();
     for (index, segment) in call.segments.iter().enumerate() {
         let label = match segment.role {
             callscope_core::model::Role::Agent => "坐席",
             callscope_core::model::Role::Customer => "客户",
             callscope_core::model::Role::Unknown => "未知",
         };
-        println!(
+        crate::outln!(
             "[{index:>3}] {} - {}  {label} {:<8}  {}",
             clock(segment.start),
             clock(segment.end),
@@ -51,8 +51,8 @@ pub(super) fn run(workspace: &Workspace, args: &ShowArgs, output: Output) -> Res
     }
     for result in store.qa_results_of(&call.call_id)? {
         let result = redactor.mask_qa_result(&result);
-        println!();
-        println!(
+        crate::outln!();
+        crate::outln!(
             "QA {}: score {} {}{}",
             result.scorecard,
             result.score,
@@ -60,12 +60,14 @@ pub(super) fn run(workspace: &Workspace, args: &ShowArgs, output: Output) -> Res
             if result.fatal { " (fatal)" } else { "" }
         );
         for violation in &result.violations {
-            println!(
+            crate::outln!(
                 "  - {} ({}): -{}",
-                violation.name, violation.rule_id, violation.points
+                violation.name,
+                violation.rule_id,
+                violation.points
             );
             for evidence in &violation.evidence {
-                println!(
+                crate::outln!(
                     "      {} {} 「{}」 matched {}",
                     clock(evidence.start),
                     evidence.role,

@@ -12,16 +12,16 @@ pub(super) fn run(workspace: &Workspace, output: Output) -> Result<Outcome> {
         return Ok(Outcome::ok());
     }
     let dash = || "-".to_string();
-    println!("workspace  {}", workspace.root().display());
-    println!("calls      {}", stats.calls);
-    println!("hours      {:.2}", stats.hours);
-    println!("agents     {}", stats.agents);
-    println!("teams      {}", stats.teams);
-    println!("queues     {}", stats.queues);
-    println!("segments   {}", stats.segments);
-    println!("from       {}", stats.from.clone().unwrap_or_else(dash));
-    println!("to         {}", stats.to.clone().unwrap_or_else(dash));
-    println!("QA scored  {}", stats.scored_calls);
-    println!("indexed    {}", stats.indexed_calls);
+    crate::outln!("workspace  {}", workspace.root().display());
+    crate::outln!("calls      {}", stats.calls);
+    crate::outln!("hours      {:.2}", stats.hours);
+    crate::outln!("agents     {}", stats.agents);
+    crate::outln!("teams      {}", stats.teams);
+    crate::outln!("queues     {}", stats.queues);
+    crate::outln!("segments   {}", stats.segments);
+    crate::outln!("from       {}", stats.from.clone().unwrap_or_else(dash));
+    crate::outln!("to         {}", stats.to.clone().unwrap_or_else(dash));
+    crate::outln!("QA scored  {}", stats.scored_calls);
+    crate::outln!("indexed    {}", stats.indexed_calls);
     Ok(Outcome::ok())
 }

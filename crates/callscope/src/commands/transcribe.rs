@@ -12,6 +12,7 @@ use callscope_pipeline::{self as pipeline, BatchOptions, BatchReport, Failure, T
 use callscope_qa::Scorer;
 use callscope_redact::Redactor;
 use callscope_store::workspace::Workspace;
+use callscope_store::CallFilter;
 
 /// Which steps follow transcription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +60,7 @@ pub(super) fn run(
         })
         .collect();
     for failure in &failures {
-        eprintln!("{}", failure.reason);
+        crate::errln!("{}", failure.reason);
     }
     let call_ids: Vec<String> = listing
         .entries
@@ -101,9 +102,21 @@ pub(super) fn run(
         }
     }
     let scoring = match &scorer {
-        Some(scorer) => Some(pipeline::score_stored(
-            &mut store, scorer, &redactor, &call_ids,
-        )?),
+        Some(scorer) => {
+            let filter = CallFilter {
+                call_ids: call_ids.clone(),
+                ..CallFilter::default()
+            };
+            let bar = output.progress(0, "calls scored");
+            let scored =
+                pipeline::score_stored(workspace, scorer, &redactor, &filter, &bar, |_, _| {});
+            bar.finish_and_clear();
+            let scored = scored?;
+            for failure in &scored.failures {
+                crate::errln!("{failure}");
+            }
+            Some(scored)
+        }
         None => None,
     };
     let indexed = super::index_after_write(workspace, &mut store, output)?;
@@ -149,7 +162,7 @@ fn print_report(
     output: Output,
 ) {
     for warning in &report.warnings {
-        eprintln!("warning: {warning}");
+        crate::errln!("warning: {warning}");
     }
     if output.json {
         if scoring.is_some() || indexed.is_some() {
@@ -173,7 +186,7 @@ fn print_report(
     } else {
         0.0
     };
-    println!(
+    crate::outln!(
         "transcribed {} calls ({:.1} min of audio, {:.1} min of speech, {} segments) in {:.1} s \
          ({:.1}x real time; model {model}, {} workers x {} threads)",
         report.transcribed,
@@ -186,34 +199,36 @@ fn print_report(
         plan.threads_per_worker,
     );
     if report.skipped > 0 {
-        println!(
+        crate::outln!(
             "  skipped {} calls already transcribed from the same audio with {model} (--force redoes them)",
             report.skipped
         );
     }
     if report.redacted.calls_masked > 0 {
-        println!(
+        crate::outln!(
             "  masked {} personal data items in {} calls",
             report.redacted.total_items(),
             report.redacted.calls_masked
         );
     }
     if let Some(scoring) = scoring {
-        println!(
+        crate::outln!(
             "  QA: {} calls scored, {} of {} results passed",
-            scoring.calls, scoring.passed, scoring.results
+            scoring.calls,
+            scoring.passed,
+            scoring.results
         );
     }
     if let Some(indexed) = indexed {
-        println!("  search index: {indexed} calls updated");
+        crate::outln!("  search index: {indexed} calls updated");
     }
     if !failures.is_empty() {
-        println!(
+        crate::outln!(
             "  {} inputs failed (listed above and in failures.jsonl); the others were done",
             failures.len()
         );
         for failure in failures {
-            eprintln!("{}: {}", failure.path, failure.reason);
+            crate::errln!("{}: {}", failure.path, failure.reason);
         }
     }
 }
