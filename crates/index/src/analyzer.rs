@@ -12,10 +12,12 @@
 //!   grams at consecutive positions, and a single unit is every gram that
 //!   starts with it; so every query word has a guaranteed substring match,
 //!   however jieba splits the sentence around it.
-//! - **Words** (ranking and phrases across particles): jieba's words with the
-//!   project's dictionary. Structural particles (的 了 地 得 着 过, jieba tags
-//!   `u*`) take no position, so the words of `按钮的位置` stand next to each
-//!   other exactly as those of `按钮位置`.
+//! - **Words** (ranking, and where a query token is cut into parts): jieba's
+//!   words with the project's dictionary. Structural particles (的 了 地 得 着
+//!   过 之) take no position in the indexed words, so the words of `按钮的位置`
+//!   stand next to each other exactly as those of `按钮位置`. Words decide
+//!   ranking and where a query may be cut, never what is found: every query
+//!   part is matched on grams.
 //!
 //! Segments of a call are laid out one after the other with
 //! [`SEGMENT_GAP`] empty positions between them, so that neither a phrase
@@ -57,7 +59,7 @@ pub struct Word {
     pub start: usize,
     /// One past the last normalized character.
     pub end: usize,
-    /// A structural particle (的 了 地 得 着 过): takes no word position.
+    /// A structural particle (的 了 地 得 着 过 之): takes no word position.
     pub particle: bool,
 }
 
@@ -178,23 +180,6 @@ impl Analyzer {
             });
         }
         words
-    }
-
-    /// The words a query token stands for: jieba's words without particles
-    /// (unless the token is nothing but particles).
-    pub fn query_words(&self, text: &str) -> Vec<String> {
-        let analyzed = self.analyze(text);
-        let words = self.words(&analyzed);
-        let content: Vec<String> = words
-            .iter()
-            .filter(|word| !word.particle)
-            .map(|word| word.text.clone())
-            .collect();
-        if content.is_empty() {
-            words.into_iter().map(|word| word.text).collect()
-        } else {
-            content
-        }
     }
 }
 
@@ -516,13 +501,5 @@ mod tests {
                 .original("好的，退款到賬了", account.start, account.end),
             "到賬"
         );
-    }
-
-    #[test]
-    fn query_words_drop_particles_unless_alone() {
-        let analyzer = analyzer();
-        assert_eq!(analyzer.query_words("申请的退款"), ["申请", "退款"]);
-        assert_eq!(analyzer.query_words("的"), ["的"]);
-        assert!(analyzer.query_words("，").is_empty());
     }
 }

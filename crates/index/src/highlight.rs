@@ -1,6 +1,8 @@
 //! Hits of a found call: its segments re-matched against the query plan with
-//! the index's own analyzer, with the matches marked `<b>…</b>` in the
-//! segment's own (HTML-escaped) text.
+//! the index's own analyzer, with exactly what matched marked `<b>…</b>` in
+//! the segment's own (HTML-escaped) text: every occurrence of an exact part
+//! or phrase, a sequence with the particle it crossed, each word of a
+//! proximity window.
 
 use super::analyzer::{Analyzed, Analyzer, PARTICLES};
 use super::near::{near_windows, sequence_matches};
@@ -69,12 +71,12 @@ fn find(
         )
     };
     match pattern {
-        Pattern::Word { units } => {
+        Pattern::Exact { units } => {
             for start in occurrences(texts, units) {
                 ranges.push(unit_range(start, units.len()));
             }
         }
-        Pattern::Phrase { pieces } => {
+        Pattern::Sequence { pieces } => {
             let found: Vec<Vec<u32>> = pieces
                 .iter()
                 .map(|units| {
@@ -238,17 +240,38 @@ mod tests {
             &[(customer, "退款到賬了嗎？")],
             &["<b>退款到賬</b>了嗎？"],
         );
+        // A phrase is exact; with ~的 a particle between its words may stand.
         check(
             "\"按钮位置\"",
+            None,
+            &[(customer, "支付按钮的位置找不到"), (customer, "按钮位置")],
+            &["<b>按钮位置</b>"],
+        );
+        check(
+            "\"按钮位置\"~的",
             None,
             &[(customer, "支付按钮的位置找不到")],
             &["支付<b>按钮的位置</b>找不到"],
         );
         check(
-            "\"按钮的位置\"",
+            "\"按钮的位置\"~的",
             None,
             &[(customer, "按钮位置，按钮在位置")],
             &["<b>按钮位置</b>，按钮在位置"],
+        );
+        // A word keeps its particle: 对 alone is not marked.
+        check(
+            "对的",
+            None,
+            &[(customer, "对不起，不对，对的。"), (customer, "对于这个")],
+            &["对不起，不对，<b>对的</b>。"],
+        );
+        // An unquoted token's parts are marked wherever they stand.
+        check(
+            "按钮的位置",
+            None,
+            &[(customer, "位置在哪个按钮")],
+            &["<b>位置</b>在哪个<b>按钮</b>"],
         );
         check("\"好的\"", None, &[(customer, "好呀")], &[] as &[&str]);
         check(

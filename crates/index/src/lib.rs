@@ -4,10 +4,12 @@
 //! - **Exact recall for Chinese.** Every segment is indexed as grams (a
 //!   character and the next, see [`analyzer`]) and as jieba words. A query
 //!   word is found wherever its characters occur, however jieba split the
-//!   sentence around it (退款 is found in 申请的退款到现在 and in 退款到账);
-//!   jieba's words rank whole-word matches higher and let a quoted phrase
-//!   skip particles ("按钮位置" finds 按钮的位置). Query and transcript are
-//!   normalized alike (traditional to simplified, width, case, punctuation).
+//!   sentence around it (退款 is found in 申请的退款到现在 and in 退款到账),
+//!   and never loses a character (对的 finds 对的, not every 对); a quoted
+//!   phrase is exactly its characters in a row. jieba's words rank
+//!   whole-word matches higher and say where a query may be cut into parts
+//!   ([`plan`]). Query and transcript are normalized alike (traditional to
+//!   simplified, width, case, punctuation).
 //! - **Follows the store.** [`SearchIndex::sync`] indexes the calls the store
 //!   marks stale, commits tantivy, then marks them indexed. A crash between
 //!   the two leaves them stale, and re-indexing deletes a call's document
@@ -18,7 +20,7 @@
 //!
 //! ```no_run
 //! use callscope_core::dictionary::Dictionary;
-//! use crate::SearchIndex;
+//! use callscope_index::SearchIndex;
 //! use callscope_core::model::SearchQuery;
 //! use callscope_store::Store;
 //!
@@ -404,7 +406,7 @@ impl SearchIndex {
         let facet_collector = search.facets.then_some(FacetCollector);
         // Ranked by relevance, more candidates than shown are collected and
         // re-ranked with the whole-word (jieba) bonus.
-        let ranking_words = plan.ranking_words();
+        let ranking_words = plan.ranking_words(&self.analyzer);
         let rerank = search.sort == SearchSort::Relevance && !ranking_words.is_empty();
         let candidates = if rerank {
             (search.limit * RERANK_FACTOR).max(RERANK_MIN)

@@ -9,9 +9,9 @@
 //! - **in a row, across a particle** ([`Arrangement::Sequence`]): one after
 //!   the other, with at most one particle (的 了 地 得 着 过 之) between two
 //!   of them, in calls that have such a particle at all: with tantivy's
-//!   exact phrase beside it, the phrase `"按钮位置"` finds 按钮位置 and
-//!   按钮的位置 while the scorer only visits calls with a 的 (or another
-//!   particle) before 位置.
+//!   exact phrase beside it, `"按钮位置"~的` finds 按钮位置 and 按钮的位置
+//!   while the scorer only visits calls with a 的 (or another particle)
+//!   before 位置.
 //!
 //! The same rules ([`near_windows`], [`sequence_matches`]) decide matches
 //! here and when hits are highlighted.
@@ -318,7 +318,10 @@ impl WordCursor {
         output.clear();
         match self {
             WordCursor::Chain(members) => {
-                let (first, rest) = members.split_first_mut().expect("a chain has grams");
+                // A chain always has grams (a word of two or more units).
+                let Some((first, rest)) = members.split_first_mut() else {
+                    return;
+                };
                 first.1.positions(output);
                 for (offset, postings) in rest {
                     postings.positions(buffer);

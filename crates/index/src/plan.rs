@@ -2,12 +2,17 @@
 //! with the index's own analyzer into a [`Plan`], which compiles to a tantivy
 //! query and also drives highlighting, so both agree on what matched.
 //!
-//! - An unquoted token is split by jieba; every word (particles dropped) must
-//!   occur somewhere in the call as an exact substring (a chain of grams).
-//! - A quoted phrase matches its characters in a row, where between two of
-//!   its jieba words of two or more characters one particle (的 了 地 得 着
-//!   过 之) may stand or not: `"按钮位置"` finds 按钮的位置 and
-//!   `"按钮的位置"` finds 按钮位置; `"好的"` stays exact.
+//! - An unquoted token is cut into parts where jieba puts a boundary between
+//!   two words of two or more characters; a particle (的 了 地 得 着 过 之)
+//!   standing between two such words is optional and not searched. Every
+//!   part must occur somewhere in the call as an exact substring (a chain
+//!   of grams). Nothing else is ever dropped: a word of one character,
+//!   particles included, stays joined to its neighbours, so `对的` finds
+//!   only 对的, never every 对, and `按钮的位置` is `按钮` and `位置`.
+//! - A quoted phrase matches exactly its characters in a row (after
+//!   normalization): `"按钮的位置"` does not find 按钮位置, nor the reverse.
+//! - `"按钮位置"~的`: the token's parts in a row, where one particle may stand
+//!   between two of them or not, so it finds 按钮位置 and 按钮的位置.
 //! - `"A B"~N`: the words in one segment, at most N characters apart, any order.
 
 use std::ops::Bound;
@@ -17,7 +22,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption, Term};
 
-use super::analyzer::{gram_term, Analyzer};
+use super::analyzer::{gram_term, Analyzer, Word};
 use super::near::{Arrangement, NearQuery, NearWord};
 use super::query::{Expr, FilterExpr, QueryError, TextExpr};
 use super::schema::{date_number, Fields};
@@ -53,15 +58,16 @@ pub struct Match {
 /// What a [`Match`] looks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pattern {
-    /// A word: its units in a row.
-    Word {
+    /// Units in a row, exactly: a part of an unquoted token, or a quoted
+    /// phrase.
+    Exact {
         /// The units.
         units: Units,
     },
-    /// A phrase: its pieces in a row, one particle allowed between two
-    /// pieces (one piece: exact).
-    Phrase {
-        /// The units of each piece.
+    /// Pieces in a row, where one particle may stand between two pieces
+    /// (`"按钮位置"~的`).
+    Sequence {
+        /// The units of each piece (two or more pieces).
         pieces: Vec<Units>,
     },
     /// Words within `distance` units of each other in one segment.
@@ -106,48 +112,47 @@ impl Plan {
                 let matching = |pattern| Plan::Match(Match { scope, pattern });
                 match text {
                     TextExpr::Words(text) => {
-                        let words = analyzer.query_words(text);
-                        if words.is_empty() {
-                            return Err(nothing(text));
-                        }
-                        let mut plans: Vec<Plan> = words
+                        let mut plans: Vec<Plan> = token_parts(analyzer, text)
                             .into_iter()
-                            .map(|word| {
-                                matching(Pattern::Word {
-                                    units: units(analyzer, &word),
-                                })
-                            })
+                            .map(|units| matching(Pattern::Exact { units }))
                             .collect();
-                        if plans.len() == 1 {
-                            plans.remove(0)
-                        } else {
-                            Plan::And(plans)
+                        match plans.len() {
+                            0 => return Err(nothing(text)),
+                            1 => plans.remove(0),
+                            _ => Plan::And(plans),
                         }
                     }
                     TextExpr::Phrase(text) => {
-                        let pieces = phrase_pieces(analyzer, text);
-                        if pieces.is_empty() {
+                        let units = units(analyzer, text);
+                        if units.is_empty() {
                             return Err(nothing(text));
                         }
-                        matching(Pattern::Phrase { pieces })
+                        matching(Pattern::Exact { units })
+                    }
+                    TextExpr::PhraseWithParticles(text) => {
+                        let mut pieces = token_parts(analyzer, text);
+                        match pieces.len() {
+                            0 => return Err(nothing(text)),
+                            1 => matching(Pattern::Exact {
+                                units: pieces.remove(0),
+                            }),
+                            _ => matching(Pattern::Sequence { pieces }),
+                        }
                     }
                     TextExpr::Near(text, distance) => {
                         let pieces: Vec<&str> = text.split_whitespace().collect();
-                        let mut words: Vec<String> = if pieces.len() >= 2 {
-                            pieces.iter().map(|piece| piece.to_string()).collect()
+                        let mut words: Vec<Units> = if pieces.len() >= 2 {
+                            pieces.iter().map(|piece| units(analyzer, piece)).collect()
                         } else {
-                            analyzer.query_words(text)
+                            token_parts(analyzer, text)
                         };
                         let mut seen = std::collections::HashSet::new();
-                        words.retain(|word| {
-                            let normalized = units(analyzer, word);
-                            !normalized.is_empty() && seen.insert(normalized)
-                        });
+                        words.retain(|units| !units.is_empty() && seen.insert(units.clone()));
                         if words.is_empty() {
                             return Err(nothing(text));
                         }
                         matching(Pattern::Near {
-                            words: words.iter().map(|word| units(analyzer, word)).collect(),
+                            words,
                             distance: *distance,
                         })
                     }
@@ -157,19 +162,22 @@ impl Plan {
     }
 
     /// The words whose whole-word (jieba) matches rank a call higher: the
-    /// query's words and phrase pieces of two or more characters.
-    pub fn ranking_words(&self) -> Vec<String> {
+    /// jieba words of two or more characters (particles aside) of what the
+    /// query looks for.
+    pub fn ranking_words(&self, analyzer: &Analyzer) -> Vec<String> {
         let mut words = Vec::new();
         for matching in self.positive_matches() {
             let pieces: Vec<&Units> = match &matching.pattern {
-                Pattern::Word { units } => vec![units],
-                Pattern::Phrase { pieces } => pieces.iter().collect(),
+                Pattern::Exact { units } => vec![units],
+                Pattern::Sequence { pieces } => pieces.iter().collect(),
                 Pattern::Near { words, .. } => words.iter().collect(),
             };
             for units in pieces {
                 let text: String = units.iter().map(|(unit, _)| unit.as_str()).collect();
-                if text.chars().count() >= 2 && !words.contains(&text) {
-                    words.push(text);
+                for word in analyzer.words(&analyzer.analyze(&text)) {
+                    if is_long(&word) && !words.contains(&word.text) {
+                        words.push(word.text);
+                    }
                 }
             }
         }
@@ -204,51 +212,49 @@ pub fn units(analyzer: &Analyzer, text: &str) -> Units {
         .collect()
 }
 
-/// Splits a phrase into pieces at the jieba word boundaries where a particle
-/// may stand: between two words of two or more characters (a particle the
-/// query has there is dropped). Elsewhere the phrase is exact.
-fn phrase_pieces(analyzer: &Analyzer, text: &str) -> Pieces {
-    let analyzed = analyzer.analyze(text);
-    let words = analyzer.words(&analyzed);
-    let unit_of = |index: usize| (analyzed.unit_text(index), analyzed.units[index].ascii);
-    let units_in = |start: usize, end: usize| -> Units {
-        (0..analyzed.units.len())
-            .filter(|&index| {
-                analyzed.units[index].start >= start && analyzed.units[index].start < end
-            })
-            .map(unit_of)
-            .collect()
-    };
-    let long = |index: usize| {
-        words
-            .get(index)
-            .is_some_and(|word: &super::analyzer::Word| {
-                !word.particle && word.end - word.start >= 2
-            })
-    };
-    let mut pieces: Pieces = Vec::new();
-    let mut current: Units = Vec::new();
-    let mut previous_long = false;
-    for (index, word) in words.iter().enumerate() {
-        let units = units_in(word.start, word.end);
-        if word.particle && previous_long && long(index + 1) {
-            // A particle between two words: the gap stays flexible.
-            continue;
-        }
-        if long(index) && previous_long && !current.is_empty() {
-            pieces.push(std::mem::take(&mut current));
-        }
-        current.extend(units);
-        previous_long = long(index);
-    }
-    if !current.is_empty() {
-        pieces.push(current);
-    }
-    pieces
+/// A jieba word of two or more characters that is not a particle: the
+/// words a token is cut between.
+fn is_long(word: &Word) -> bool {
+    !word.particle && word.end - word.start >= 2
 }
 
-/// Pieces of units.
-type Pieces = Vec<Units>;
+/// Cuts a token into parts where jieba puts a boundary between two words of
+/// two or more characters. A particle standing alone between two such words
+/// is left out (it is optional there); everything else stays in a part, so
+/// no part is ever a word shortened by a particle: `对的` stays `对的`,
+/// `我退款` stays `我退款`, `申请退款` is `申请` and `退款`, `按钮的位置` is
+/// `按钮` and `位置`.
+pub fn token_parts(analyzer: &Analyzer, text: &str) -> Vec<Units> {
+    let analyzed = analyzer.analyze(text);
+    let words = analyzer.words(&analyzed);
+    let units_in = |start: usize, end: usize| {
+        analyzed
+            .units
+            .iter()
+            .enumerate()
+            .filter(move |(_, unit)| unit.start >= start && unit.start < end)
+            .map(|(index, unit)| (analyzed.unit_text(index), unit.ascii))
+    };
+    let long = |index: usize| words.get(index).is_some_and(is_long);
+    let mut parts: Vec<Units> = Vec::new();
+    let mut current: Units = Vec::new();
+    for (index, word) in words.iter().enumerate() {
+        let after_long = index > 0 && long(index - 1);
+        if word.particle && after_long && long(index + 1) {
+            // Optional: cut here and leave the particle out.
+            parts.extend((!current.is_empty()).then(|| std::mem::take(&mut current)));
+            continue;
+        }
+        if after_long && long(index) {
+            parts.extend((!current.is_empty()).then(|| std::mem::take(&mut current)));
+        }
+        current.extend(units_in(word.start, word.end));
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
 
 /// Compiles a plan, with the search's flags as filters, to a tantivy query.
 pub fn compile(plan: &Plan, fields: &Fields, search: &SearchQuery) -> Box<dyn Query> {
@@ -301,14 +307,11 @@ fn compile_plan(plan: &Plan, fields: &Fields) -> Box<dyn Query> {
 fn compile_match(matching: &Match, fields: &Fields) -> Box<dyn Query> {
     let gram_field = fields.gram(matching.scope);
     match &matching.pattern {
-        Pattern::Word { units } => exact_units(gram_field, units),
-        Pattern::Phrase { pieces } => {
-            let exact = exact_units(gram_field, &pieces.concat());
-            if pieces.len() == 1 {
-                return exact;
-            }
+        Pattern::Exact { units } => exact_units(gram_field, units),
+        Pattern::Sequence { pieces } => {
             // The pieces right after each other (tantivy's phrase), or with a
             // particle between two of them (visits only calls with one).
+            let exact = exact_units(gram_field, &pieces.concat());
             let across_particles = NearQuery::new(
                 gram_field,
                 pieces
@@ -462,55 +465,67 @@ mod tests {
         Plan::build(&parse(query)?, &analyzer, None)
     }
 
-    fn word(text: &str) -> Plan {
+    fn exact(text: &str) -> Plan {
         let analyzer = Analyzer::new(Dictionary::load(None).unwrap());
         Plan::Match(Match {
             scope: None,
-            pattern: Pattern::Word {
+            pattern: Pattern::Exact {
                 units: units(&analyzer, text),
             },
         })
     }
 
+    fn texts(pieces: &[Units]) -> Vec<String> {
+        pieces
+            .iter()
+            .map(|units| units.iter().map(|(unit, _)| unit.as_str()).collect())
+            .collect()
+    }
+
     #[test]
-    fn unquoted_tokens_become_required_words() {
-        assert_eq!(plan("退款").unwrap(), word("退款"));
+    fn unquoted_tokens_become_required_parts() {
+        assert_eq!(plan("退款").unwrap(), exact("退款"));
         assert_eq!(
             plan("申请的退款").unwrap(),
-            Plan::And(vec![word("申请"), word("退款")])
+            Plan::And(vec![exact("申请"), exact("退款")])
         );
         // Traditional characters are searched as simplified ones.
         assert_eq!(
             plan("退款到賬").unwrap(),
-            Plan::And(vec![word("退款"), word("到账")])
+            Plan::And(vec![exact("退款"), exact("到账")])
         );
     }
 
     #[test]
-    fn phrases_split_where_a_particle_may_stand() {
-        let pieces = |query: &str| {
-            let Plan::Match(Match {
-                pattern: Pattern::Phrase { pieces },
-                ..
-            }) = plan(query).unwrap()
-            else {
-                panic!("not a phrase");
-            };
-            pieces
-                .iter()
-                .map(|units| {
-                    units
-                        .iter()
-                        .map(|(unit, _)| unit.as_str())
-                        .collect::<String>()
-                })
-                .collect::<Vec<_>>()
+    fn tokens_are_cut_only_between_two_long_words() {
+        let analyzer = Analyzer::new(Dictionary::load(None).unwrap());
+        let parts = |text: &str| texts(&token_parts(&analyzer, text));
+        // A particle between two words of 2+ characters is optional.
+        assert_eq!(parts("按钮的位置"), ["按钮", "位置"]);
+        assert_eq!(parts("按钮位置"), ["按钮", "位置"]);
+        assert_eq!(parts("还没有到账"), ["还没有", "到账"]);
+        // Elsewhere nothing is dropped and one character never stands alone.
+        for whole in ["对的", "好的", "走了", "的位置", "退款了", "退款", "的"] {
+            assert_eq!(parts(whole), [whole], "{whole}");
+        }
+        assert_eq!(parts("退款到現在"), ["退款到现在"]);
+        assert!(parts("，").is_empty());
+    }
+
+    #[test]
+    fn phrases_are_exact_and_particles_optional_on_request() {
+        assert_eq!(plan("\"按钮的位置\"").unwrap(), exact("按钮的位置"));
+        assert_eq!(plan("\"按钮位置\"").unwrap(), exact("按钮位置"));
+        let Plan::Match(Match {
+            pattern: Pattern::Sequence { pieces },
+            ..
+        }) = plan("\"按钮的位置\"~的").unwrap()
+        else {
+            panic!("not a sequence");
         };
-        assert_eq!(pieces("\"按钮的位置\""), ["按钮", "位置"]);
-        assert_eq!(pieces("\"按钮位置\""), ["按钮", "位置"]);
-        assert_eq!(pieces("\"好的\""), ["好的"]);
-        assert_eq!(pieces("\"还没有到账\""), ["还没有", "到账"]);
-        assert_eq!(pieces("\"退款\""), ["退款"]);
+        assert_eq!(texts(&pieces), ["按钮", "位置"]);
+        // One piece: nothing is optional, the phrase is exact.
+        assert_eq!(plan("\"好的\"~的").unwrap(), exact("好的"));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! 退款 到账              both words, anywhere in the call (AND is implied)
 //! 退款 OR 退货           either
 //! 退款 -到账             退款 but not 到账 (also: NOT 到账)
+//! 对的  按钮的位置        a token: its words anywhere (按钮 and 位置; 对的 stays whole)
 //! "按钮位置"             an exact phrase (“中文引号” and 「」 work too)
+//! "按钮位置"~的          the phrase's words in a row, a particle between them optional
 //! "投诉 退款"~5          the words within 5 characters of each other, any order
 //! (退款 OR 退货) 投诉     grouping
 //! customer:投诉          words said by the customer (agent: for the agent)
@@ -47,8 +49,11 @@ pub enum Expr {
 pub enum TextExpr {
     /// An unquoted token: its words (as jieba splits it) are all required.
     Words(String),
-    /// A quoted phrase.
+    /// A quoted phrase: exactly its characters in a row.
     Phrase(String),
+    /// A quoted phrase with `~的`: its words in a row, where a particle may
+    /// stand between two of them.
+    PhraseWithParticles(String),
     /// A quoted phrase with `~N`: its words within N characters.
     Near(String, u32),
 }
@@ -111,6 +116,9 @@ fn display_width(character: char) -> usize {
     }
 }
 
+/// After `~`, asks for a phrase whose particles are optional: `"按钮位置"~的`.
+const PARTICLES_SUFFIX: char = '的';
+
 const FIELDS: &str = "agent:, customer:, agent_id:, team:, queue:, violated:, meta:, date:";
 
 /// Parses a query.
@@ -151,7 +159,18 @@ enum Kind {
     Minus,
     Field(String),
     Word(String),
-    Phrase(String, Option<u32>),
+    Phrase(String, Suffix),
+}
+
+/// What follows a phrase's closing quote.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Suffix {
+    /// Nothing: the exact phrase.
+    None,
+    /// `~N`: proximity.
+    Distance(u32),
+    /// `~的`: particles optional between the phrase's words.
+    Particles,
 }
 
 #[derive(Debug, Clone)]
@@ -218,7 +237,7 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, QueryError> {
                 });
             }
             index = start + length + 1;
-            let mut near = None;
+            let mut suffix = Suffix::None;
             if index < chars.len() && (chars[index] == '~' || chars[index] == '～') {
                 let tilde = index + 1;
                 index += 1;
@@ -231,20 +250,22 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, QueryError> {
                     .parse::<u32>()
                     .ok()
                     .filter(|&distance| distance <= MAX_NEAR_DISTANCE);
-                match distance {
-                    Some(distance) => near = Some(distance),
-                    None => {
-                        return Err(QueryError {
-                            column: tilde,
-                            message: format!(
-                                "~ needs a distance in characters from 0 to {MAX_NEAR_DISTANCE}, e.g. \"按钮 位置\"~3"
-                            ),
-                        })
-                    }
+                if digits.is_empty() && chars.get(index) == Some(&PARTICLES_SUFFIX) {
+                    index += 1;
+                    suffix = Suffix::Particles;
+                } else if let Some(distance) = distance {
+                    suffix = Suffix::Distance(distance);
+                } else {
+                    return Err(QueryError {
+                        column: tilde,
+                        message: format!(
+                            "~ needs a distance in characters from 0 to {MAX_NEAR_DISTANCE}, e.g. \"按钮 位置\"~3, or {PARTICLES_SUFFIX} for a phrase whose particles are optional, e.g. \"按钮位置\"~{PARTICLES_SUFFIX}"
+                        ),
+                    });
                 }
             }
             tokens.push(Lexeme {
-                kind: Kind::Phrase(text, near),
+                kind: Kind::Phrase(text, suffix),
                 column,
             });
             continue;
@@ -320,6 +341,14 @@ impl Parser {
         self.tokens.last().map_or(1, |token| token.column + 1)
     }
 
+    /// The error for a missing term at the end of the query.
+    fn expected_here(&self) -> QueryError {
+        QueryError {
+            column: self.end_column(),
+            message: "expected a word, a \"phrase\" or a (group) here".to_string(),
+        }
+    }
+
     fn or_expr(&mut self) -> Result<Expr, QueryError> {
         let mut alternatives = vec![self.and_expr()?];
         while let Some(Lexeme {
@@ -387,7 +416,9 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, QueryError> {
-        let token = self.take().expect("and_expr checked there is a token");
+        let Some(token) = self.take() else {
+            return Err(self.expected_here());
+        };
         match token.kind {
             Kind::Minus | Kind::Not => {
                 if matches!(
@@ -409,7 +440,9 @@ impl Parser {
     }
 
     fn primary(&mut self) -> Result<Expr, QueryError> {
-        let token = self.take().expect("callers checked there is a token");
+        let Some(token) = self.take() else {
+            return Err(self.expected_here());
+        };
         let column = token.column;
         match token.kind {
             Kind::Open => {
@@ -439,12 +472,17 @@ impl Parser {
                 text: TextExpr::Words(word),
                 column,
             }),
-            Kind::Phrase(text, None) => Ok(Expr::Text {
+            Kind::Phrase(text, Suffix::None) => Ok(Expr::Text {
                 scope: None,
                 text: TextExpr::Phrase(text),
                 column,
             }),
-            Kind::Phrase(text, Some(distance)) => Ok(Expr::Text {
+            Kind::Phrase(text, Suffix::Particles) => Ok(Expr::Text {
+                scope: None,
+                text: TextExpr::PhraseWithParticles(text),
+                column,
+            }),
+            Kind::Phrase(text, Suffix::Distance(distance)) => Ok(Expr::Text {
                 scope: None,
                 text: TextExpr::Near(text, distance),
                 column,
@@ -476,7 +514,7 @@ impl Parser {
         }
         let value_column = self.peek().map_or(column, |token| token.column);
         let value = match self.take().map(|token| token.kind) {
-            Some(Kind::Word(value)) | Some(Kind::Phrase(value, None)) => value,
+            Some(Kind::Word(value)) | Some(Kind::Phrase(value, Suffix::None)) => value,
             _ => {
                 return Err(QueryError {
                     column,
@@ -650,6 +688,13 @@ mod tests {
                 column: 0,
             },
         );
+        let with_particles = Expr::Text {
+            scope: None,
+            text: TextExpr::PhraseWithParticles("按钮位置".to_string()),
+            column: 0,
+        };
+        check("\"按钮位置\"~的", with_particles.clone());
+        check("“按钮位置”～的", with_particles);
     }
 
     #[test]
@@ -708,6 +753,7 @@ mod tests {
         check_error("\"\"", 1, "empty phrase");
         check_error("\"按钮 位置\"~", 8, "distance");
         check_error("\"按钮 位置\"~500", 8, "distance");
+        check_error("\"按钮位置\"~了", 7, "or 的");
         check_error("team: T2", 1, "no value");
         check_error("team:(T1 OR T2)", 1, "takes one value");
         check_error("()", 1, "empty parentheses");

@@ -147,10 +147,14 @@ fn phrases_particles_and_proximity() {
         &[
             // An unquoted token: its words anywhere in the call.
             ("按钮位置", &["B1", "B2", "B3", "B4"]),
-            // A phrase: exact, or with particles between its words.
-            ("\"按钮位置\"", &["B1", "B2"]),
-            ("\"按钮的位置\"", &["B1", "B2"]),
-            ("“按钮位置”", &["B1", "B2"]),
+            // A phrase: exactly its characters in a row.
+            ("\"按钮位置\"", &["B2"]),
+            ("\"按钮的位置\"", &["B1"]),
+            ("“按钮位置”", &["B2"]),
+            // ~的: a particle between its words may stand or not.
+            ("\"按钮位置\"~的", &["B1", "B2"]),
+            ("\"按钮的位置\"~的", &["B1", "B2"]),
+            ("\"按钮了位置\"~的", &["B1", "B2"]),
             ("\"退款到账\"", &["R2"]),
             ("\"退款到賬\"", &["R2"]),
             ("\"到现在还没有到账\"", &["R1", "R3"]),
@@ -406,7 +410,7 @@ fn ranking_and_sorting() {
         .collect();
     assert_eq!(ids, ["R2", "R3", "R1", "U1"]);
     // The exact phrase ranks above its particle variant (按钮的位置).
-    let phrase = fixture.search(&text("\"按钮位置\""));
+    let phrase = fixture.search(&text("\"按钮位置\"~的"));
     let ids: Vec<&str> = phrase
         .results
         .iter()
@@ -454,14 +458,14 @@ fn calls_stored_but_not_indexed_are_caught_up() {
     let mut new_call = fixture.store.get_call("B1").unwrap().unwrap();
     new_call.call_id = "B5".to_string();
     fixture.store.put_calls(&[new_call]).unwrap();
-    assert_eq!(fixture.ids(&text("\"按钮位置\"")), ["B1", "B2"]);
+    assert_eq!(fixture.ids(&text("\"按钮位置\"~的")), ["B1", "B2"]);
     // The state after a crash between the index's commit and the store's
     // marks: the index has the calls, the store says they are stale.
     let all = calls();
     fixture.store.put_calls(&all[..3]).unwrap();
     let report = fixture.index.sync(&mut fixture.store, |_, _| {}).unwrap();
     assert_eq!((report.indexed, report.documents), (4, 12));
-    assert_eq!(fixture.ids(&text("\"按钮位置\"")), ["B1", "B2", "B5"]);
+    assert_eq!(fixture.ids(&text("\"按钮位置\"~的")), ["B1", "B2", "B5"]);
     assert_eq!(fixture.ids(&text("退款")), ["R1", "R2", "R3", "U1"]);
     assert_eq!(fixture.store.count_unindexed().unwrap(), 0);
 }
@@ -581,3 +585,5 @@ fn whole_words_rank_above_characters_that_meet_across_words() {
     };
     assert!(relevance("K2") > relevance("K1"), "{by_characters:?}");
 }
+
+mod particles;
