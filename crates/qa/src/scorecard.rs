@@ -1,4 +1,4 @@
-//! Scorecards: the TOML language of `shared/spec/qa-rules.md`, parsed and
+//! Scorecards: the TOML language of `docs/qa-rules.md`, parsed and
 //! validated into [`Scorecard`] before any call is scored.
 //!
 //! Validation collects every problem of a file (not only the first), each
@@ -410,6 +410,17 @@ const OPERATORS: &[&str] = &[
     "not",
 ];
 
+/// The keys of a `[[rule]]` table.
+const RULE_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "expect",
+    "points",
+    "fatal",
+    "when",
+    "description",
+];
+
 /// Keys every operator takes besides its own.
 const COMMON_KEYS: &[&str] = &["op", "role", "first", "last"];
 
@@ -767,26 +778,39 @@ impl<'t> Parser<'t> {
     /// A rule's fields except id and line (filled by the caller).
     fn rule(&mut self, table: &DeTable<'_>, offset: usize, label: &str) -> Option<Rule> {
         let rule = Some(label);
-        self.unknown_keys(
-            table,
-            &[
-                "id",
-                "name",
-                "expect",
-                "points",
-                "fatal",
-                "when",
-                "description",
-            ],
-            "[[rule]]",
-            rule,
-        );
+        self.unknown_keys(table, RULE_KEYS, "[[rule]]", rule);
         let name = self
             .string(table, "name", rule, "[[rule]]")
             .map(|(name, _)| name)
             .unwrap_or_else(|| label.to_string());
         let _ = self.string(table, "description", rule, "[[rule]]");
-        let expect = match self.string(table, "expect", rule, "[[rule]]") {
+        let expect = self.expect(table, offset, label);
+        let points = self.points(table, label);
+        let fatal = self.fatal(table, label);
+        if let (Some(None), Some(false)) = (points, fatal) {
+            self.issue(
+                offset,
+                rule,
+                "missing points/fatal: add points = N (deducted when violated) or fatal = true \
+                 (a violation scores the call 0), or both",
+            );
+        }
+        let when = self.when(table, offset, label);
+        Some(Rule {
+            id: String::new(),
+            name,
+            expect: expect?,
+            points: points?.unwrap_or(0.0),
+            fatal: fatal?,
+            line: 0,
+            when: when?,
+        })
+    }
+
+    /// `expect`: present or absent, required.
+    fn expect(&mut self, table: &DeTable<'_>, offset: usize, label: &str) -> Option<Expect> {
+        let rule = Some(label);
+        match self.string(table, "expect", rule, "[[rule]]") {
             Some((text, _)) if text == "present" => Some(Expect::Present),
             Some((text, _)) if text == "absent" => Some(Expect::Absent),
             Some((text, offset)) => {
@@ -811,8 +835,14 @@ impl<'t> Parser<'t> {
                 }
                 None
             }
-        };
-        let points = match self.number(table, "points", rule, "[[rule]]") {
+        }
+    }
+
+    /// `points`: `Some(Some(n))`, `Some(None)` when absent, `None` when
+    /// invalid (reported).
+    fn points(&mut self, table: &DeTable<'_>, label: &str) -> Option<Option<f64>> {
+        let rule = Some(label);
+        match self.number(table, "points", rule, "[[rule]]") {
             Some((value, offset)) if !(value >= 0.0 && value.is_finite()) => {
                 self.issue(
                     offset,
@@ -828,58 +858,47 @@ impl<'t> Parser<'t> {
             Some((value, _)) => Some(Some(value)),
             None if table.contains_key("points") => None,
             None => Some(None),
-        };
-        let fatal = match table.get("fatal") {
-            Some(value) => match value.get_ref() {
-                DeValue::Boolean(fatal) => Some(*fatal),
-                other => {
-                    self.issue(
-                        value.span().start,
-                        rule,
-                        format!("fatal is {}, expected true or false", type_name(other)),
-                    );
-                    None
-                }
-            },
-            None => Some(false),
-        };
-        if let (Some(None), Some(false)) = (points, fatal) {
-            self.issue(
-                offset,
-                rule,
-                "missing points/fatal: add points = N (deducted when violated) or fatal = true \
-                 (a violation scores the call 0), or both",
-            );
         }
-        let when = match table.get("when") {
-            Some(value) => self.condition(
-                value,
-                Place {
-                    rule: label,
-                    path: "[rule.when]",
-                    in_sequence: false,
-                },
-                Inherited::default(),
-            ),
-            None => {
+    }
+
+    /// `fatal`: false when absent, `None` when not a boolean (reported).
+    fn fatal(&mut self, table: &DeTable<'_>, label: &str) -> Option<bool> {
+        let Some(value) = table.get("fatal") else {
+            return Some(false);
+        };
+        match value.get_ref() {
+            DeValue::Boolean(fatal) => Some(*fatal),
+            other => {
                 self.issue(
-                    offset,
-                    rule,
-                    "missing condition: add a [rule.when] section with op = \"keyword\" (or \
-                     another operator) and its keys",
+                    value.span().start,
+                    Some(label),
+                    format!("fatal is {}, expected true or false", type_name(other)),
                 );
                 None
             }
+        }
+    }
+
+    /// `[rule.when]`, required.
+    fn when(&mut self, table: &DeTable<'_>, offset: usize, label: &str) -> Option<Condition> {
+        let Some(value) = table.get("when") else {
+            self.issue(
+                offset,
+                Some(label),
+                "missing condition: add a [rule.when] section with op = \"keyword\" (or \
+                 another operator) and its keys",
+            );
+            return None;
         };
-        Some(Rule {
-            id: String::new(),
-            name,
-            expect: expect?,
-            points: points?.unwrap_or(0.0),
-            fatal: fatal?,
-            line: 0,
-            when: when?,
-        })
+        self.condition(
+            value,
+            Place {
+                rule: label,
+                path: "[rule.when]",
+                in_sequence: false,
+            },
+            Inherited::default(),
+        )
     }
 
     fn condition(
@@ -888,14 +907,65 @@ impl<'t> Parser<'t> {
         place: Place<'_>,
         inherited: Inherited,
     ) -> Option<Condition> {
-        let rule = Some(place.rule);
         let offset = value.span().start;
-        let table = match value.get_ref() {
-            DeValue::Table(table) => table,
+        let table = self.condition_table(value, place)?;
+        let line = self.line(offset);
+        let op = self.operator_name(table, place, offset)?;
+        let mut allowed: Vec<&str> = COMMON_KEYS.to_vec();
+        allowed.extend_from_slice(operator_keys(&op));
+        let where_ = format!("{} (op = \"{op}\")", place.path);
+        self.unknown_keys(table, &allowed, &where_, Some(place.rule));
+
+        // Role and scope: the sequence's `first` is its first condition.
+        let role = self.role(table, "role", place, &op);
+        let scope = self.scope(table, op != "sequence", place);
+        let explicit_role = role.flatten();
+        let explicit_scope = scope.flatten();
+        let passed_on = Inherited {
+            role: explicit_role.or(inherited.role),
+            scope: explicit_scope.or(inherited.scope),
+        };
+        let role_value = passed_on.role.unwrap_or(RoleFilter::Any);
+        let scope_value = passed_on.scope.unwrap_or(Scope::All);
+
+        let op_value = match op.as_str() {
+            "keyword" | "lexicon" | "regex" | "similar" => {
+                self.text_operator(&op, table, place, offset)
+            }
+            "silence" | "overtalk" | "speech_rate" | "repeat" => {
+                self.turn_operator(&op, table, place, offset)
+            }
+            "talk_ratio" | "duration" => {
+                self.whole_call_operator(&op, table, place, offset, role_value)
+            }
+            "sequence" | "all" | "any" | "not" => {
+                self.logic_operator(&op, table, place, offset, passed_on)
+            }
+            _ => None,
+        };
+        let op_value = op_value?;
+        self.refuse_whole_call_step(&op_value, place, offset)?;
+        role?;
+        Some(Condition {
+            line,
+            role: role_value,
+            scope: scope_value,
+            op: op_value,
+        })
+    }
+
+    /// The table of a condition, or `None` (reported) when it is not one.
+    fn condition_table<'v, 'i>(
+        &mut self,
+        value: &'v Value<'i>,
+        place: Place<'_>,
+    ) -> Option<&'v DeTable<'i>> {
+        match value.get_ref() {
+            DeValue::Table(table) => Some(table),
             other => {
                 self.issue(
-                    offset,
-                    rule,
+                    value.span().start,
+                    Some(place.rule),
                     format!(
                         "{} is {}, expected a condition table such as {{ op = \"keyword\", \
                          words = [\"...\"] }}",
@@ -903,89 +973,111 @@ impl<'t> Parser<'t> {
                         type_name(other)
                     ),
                 );
-                return None;
+                None
             }
-        };
-        let line = self.line(offset);
-        let op = match self.string(table, "op", rule, place.path) {
-            Some((op, op_offset)) => {
-                if !OPERATORS.contains(&op.as_str()) {
-                    let hint = match suggestion(&op, OPERATORS) {
-                        Some(candidate) => format!("did you mean \"{candidate}\"? "),
-                        None => String::new(),
-                    };
-                    self.issue(
-                        op_offset,
-                        rule,
-                        format!(
-                            "unknown operator op = \"{op}\" in {}: {hint}the operators are {}",
-                            place.path,
-                            OPERATORS.join(", ")
-                        ),
-                    );
-                    return None;
-                }
-                op
-            }
-            None => {
-                if !table.contains_key("op") {
-                    self.issue(
-                        offset,
-                        rule,
-                        format!(
-                            "{} has no op: add op = \"keyword\" (or one of {})",
-                            place.path,
-                            OPERATORS.join(", ")
-                        ),
-                    );
-                }
-                return None;
-            }
-        };
-        let own_keys = operator_keys(&op);
-        let mut allowed: Vec<&str> = COMMON_KEYS.to_vec();
-        allowed.extend_from_slice(own_keys);
-        let where_ = format!("{} (op = \"{op}\")", place.path);
-        self.unknown_keys(table, &allowed, &where_, rule);
+        }
+    }
 
-        // Role and scope: the sequence's `first` is its first condition.
-        let role = self.role(table, "role", place, &op);
-        let scope = if op == "sequence" {
-            self.scope(table, false, place)
-        } else {
-            self.scope(table, true, place)
+    /// A condition's `op`, one of [`OPERATORS`]; `None` (reported) when
+    /// missing or unknown.
+    fn operator_name(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<String> {
+        let rule = Some(place.rule);
+        let Some((op, op_offset)) = self.string(table, "op", rule, place.path) else {
+            if !table.contains_key("op") {
+                self.issue(
+                    offset,
+                    rule,
+                    format!(
+                        "{} has no op: add op = \"keyword\" (or one of {})",
+                        place.path,
+                        OPERATORS.join(", ")
+                    ),
+                );
+            }
+            return None;
         };
-        let explicit_role = role.flatten();
-        let explicit_scope = scope.flatten();
-        let role_value = explicit_role.or(inherited.role).unwrap_or(RoleFilter::Any);
-        let scope_value = explicit_scope.or(inherited.scope).unwrap_or(Scope::All);
-        let passed_on = Inherited {
-            role: explicit_role.or(inherited.role),
-            scope: explicit_scope.or(inherited.scope),
+        if OPERATORS.contains(&op.as_str()) {
+            return Some(op);
+        }
+        let hint = match suggestion(&op, OPERATORS) {
+            Some(candidate) => format!("did you mean \"{candidate}\"? "),
+            None => String::new(),
         };
+        self.issue(
+            op_offset,
+            rule,
+            format!(
+                "unknown operator op = \"{op}\" in {}: {hint}the operators are {}",
+                place.path,
+                OPERATORS.join(", ")
+            ),
+        );
+        None
+    }
 
-        let op_value = match op.as_str() {
+    /// The operators that match a sentence's text: keyword, lexicon, regex,
+    /// similar.
+    fn text_operator(
+        &mut self,
+        op: &str,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<Operator> {
+        match op {
             "keyword" => self.keyword(table, place, offset),
             "lexicon" => self.lexicon(table, place, offset),
             "regex" => self.regex(table, place, offset),
             "similar" => self.similar(table, place, offset),
-            "sequence" => self.sequence(table, place, offset, passed_on),
+            _ => None,
+        }
+    }
+
+    /// The operators about turns and their timing: silence, overtalk,
+    /// speech_rate, repeat.
+    fn turn_operator(
+        &mut self,
+        op: &str,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<Operator> {
+        match op {
             "silence" => self.silence(table, place, offset),
             "overtalk" => self.overtalk(table, place, offset),
             "speech_rate" => self.speech_rate(table, place, offset),
+            "repeat" => self.repeat(table, place, offset),
+            _ => None,
+        }
+    }
+
+    /// The operators that describe the whole call (talk_ratio, duration),
+    /// with the role and scope keys they refuse.
+    fn whole_call_operator(
+        &mut self,
+        op: &str,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+        role: RoleFilter,
+    ) -> Option<Operator> {
+        let rule = Some(place.rule);
+        match op {
             "talk_ratio" => {
-                let role_ok = match role_value {
-                    RoleFilter::Any => {
-                        self.issue(
-                            table.get("role").map_or(offset, |value| value.span().start),
-                            rule,
-                            "talk_ratio needs role = \"agent\" or role = \"customer\": the share \
-                             of speech time of that role",
-                        );
-                        false
-                    }
-                    _ => true,
-                };
+                let role_ok = role != RoleFilter::Any;
+                if !role_ok {
+                    self.issue(
+                        table.get("role").map_or(offset, |value| value.span().start),
+                        rule,
+                        "talk_ratio needs role = \"agent\" or role = \"customer\": the share \
+                         of speech time of that role",
+                    );
+                }
                 if let Some(scope_key) = ["first", "last"]
                     .into_iter()
                     .find(|key| table.contains_key(*key))
@@ -1019,59 +1111,79 @@ impl<'t> Parser<'t> {
                 }
                 self.duration(table, place, offset)
             }
-            "repeat" => self.repeat(table, place, offset),
-            "all" | "any" => self
-                .nested(table, place, offset, &op, passed_on)
-                .map(|conditions| {
-                    if op == "all" {
-                        Operator::All(conditions)
-                    } else {
-                        Operator::Any(conditions)
-                    }
-                }),
-            "not" => {
-                self.nested(table, place, offset, &op, passed_on)
-                    .and_then(|mut conditions| {
-                        if conditions.len() == 1 {
-                            conditions
-                                .pop()
-                                .map(|condition| Operator::Not(Box::new(condition)))
-                        } else {
-                            self.issue(
-                                table.get("of").map_or(offset, |value| value.span().start),
-                                rule,
-                                format!(
-                                "not takes exactly one condition in of, found {}: write of = [{{ \
-                                 op = ... }}], or wrap several in op = \"any\"",
-                                conditions.len()
-                            ),
-                            );
-                            None
-                        }
-                    })
-            }
             _ => None,
-        };
-        let op_value = op_value?;
-        if place.in_sequence && op_value.is_call_level() {
-            self.issue(
-                offset,
-                rule,
-                format!(
-                    "{} describes the whole call, not a sentence, so it cannot be a step of a \
-                     sequence: move it out of the sequence (combine with op = \"all\")",
-                    op_value.name()
-                ),
-            );
-            return None;
         }
-        role?;
-        Some(Condition {
-            line,
-            role: role_value,
-            scope: scope_value,
-            op: op_value,
-        })
+    }
+
+    /// The operators that compose conditions: sequence, all, any, not.
+    fn logic_operator(
+        &mut self,
+        op: &str,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+        passed_on: Inherited,
+    ) -> Option<Operator> {
+        match op {
+            "sequence" => self.sequence(table, place, offset, passed_on),
+            "all" => self
+                .nested(table, place, offset, op, passed_on)
+                .map(Operator::All),
+            "any" => self
+                .nested(table, place, offset, op, passed_on)
+                .map(Operator::Any),
+            "not" => self.not(table, place, offset, passed_on),
+            _ => None,
+        }
+    }
+
+    /// `not`: exactly one nested condition.
+    fn not(
+        &mut self,
+        table: &DeTable<'_>,
+        place: Place<'_>,
+        offset: usize,
+        passed_on: Inherited,
+    ) -> Option<Operator> {
+        let mut conditions = self.nested(table, place, offset, "not", passed_on)?;
+        if conditions.len() == 1 {
+            return conditions
+                .pop()
+                .map(|condition| Operator::Not(Box::new(condition)));
+        }
+        self.issue(
+            table.get("of").map_or(offset, |value| value.span().start),
+            Some(place.rule),
+            format!(
+                "not takes exactly one condition in of, found {}: write of = [{{ op = ... }}], \
+                 or wrap several in op = \"any\"",
+                conditions.len()
+            ),
+        );
+        None
+    }
+
+    /// Refuses (reports, returns `None`) a whole-call operator as a step of
+    /// a sequence.
+    fn refuse_whole_call_step(
+        &mut self,
+        op: &Operator,
+        place: Place<'_>,
+        offset: usize,
+    ) -> Option<()> {
+        if !(place.in_sequence && op.is_call_level()) {
+            return Some(());
+        }
+        self.issue(
+            offset,
+            Some(place.rule),
+            format!(
+                "{} describes the whole call, not a sentence, so it cannot be a step of a \
+                 sequence: move it out of the sequence (combine with op = \"all\")",
+                op.name()
+            ),
+        );
+        None
     }
 
     /// A role key: `Some(None)` when absent, `None` when invalid.
