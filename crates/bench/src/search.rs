@@ -8,6 +8,10 @@
 //! `callscope search` runs it (plus each result's segments re-read from the
 //! store and highlighted).
 //!
+//! A `~的` phrase (its parts in a row, one particle or none between two)
+//! is, for FTS5, the OR of every spelling it matches, and for ripgrep one
+//! regular expression.
+//!
 //! FTS5's trigram tokenizer cannot look up strings shorter than three
 //! characters, and most Chinese words have two; for those the FTS5 baseline
 //! uses `LIKE '%词%'` on the same table, as its documentation advises, which
@@ -59,10 +63,14 @@ const TOP: usize = 20;
 struct BenchQuery {
     /// callscope's query language.
     text: &'static str,
-    /// The words (or the phrase) for FTS5 and ripgrep: all required.
+    /// The words (or the phrase) for FTS5 and ripgrep: all required; with
+    /// `particles`, the parts of a phrase in a row.
     words: &'static [&'static str],
     /// Team and date window, for the filtered kind.
     filter: Option<(&'static str, u32, u32)>,
+    /// A `~的` phrase: one particle (的 了 地 得 着 过 之) or none between two
+    /// of the `words`.
+    particles: bool,
 }
 
 const fn words(text: &'static str, words: &'static [&'static str]) -> BenchQuery {
@@ -70,7 +78,40 @@ const fn words(text: &'static str, words: &'static [&'static str]) -> BenchQuery
         text,
         words,
         filter: None,
+        particles: false,
     }
+}
+
+const fn with_particles(text: &'static str, parts: &'static [&'static str]) -> BenchQuery {
+    BenchQuery {
+        text,
+        words: parts,
+        filter: None,
+        particles: true,
+    }
+}
+
+/// The particles a `~的` phrase lets stand between its parts.
+const PARTICLES: [char; 7] = ['的', '了', '地', '得', '着', '过', '之'];
+
+/// Every string a `~的` phrase matches: its parts joined by nothing or one
+/// particle at each gap (FTS5 has no optional token, so it gets them all).
+fn particle_variants(parts: &[&str]) -> Vec<String> {
+    let mut variants = vec![String::new()];
+    for (index, part) in parts.iter().enumerate() {
+        let gaps: Vec<String> = if index == 0 {
+            vec![String::new()]
+        } else {
+            std::iter::once(String::new())
+                .chain(PARTICLES.iter().map(char::to_string))
+                .collect()
+        };
+        variants = variants
+            .iter()
+            .flat_map(|variant| gaps.iter().map(move |gap| format!("{variant}{gap}{part}")))
+            .collect();
+    }
+    variants
 }
 
 /// The workload: words from the generator's vocabulary, common and rare.
@@ -79,6 +120,7 @@ fn workload() -> Vec<(&'static str, Vec<BenchQuery>)> {
         text,
         words: word,
         filter: Some((team, first_day, last_day)),
+        particles: false,
     };
     vec![
         (
@@ -123,6 +165,16 @@ fn workload() -> Vec<(&'static str, Vec<BenchQuery>)> {
                 words("\"自动扣费\"", &["自动扣费"]),
                 words("\"原路退回\"", &["原路退回"]),
                 words("\"不归我们部门管\"", &["不归我们部门管"]),
+            ],
+        ),
+        (
+            "phrase ~的",
+            vec![
+                with_particles("\"还没有到账\"~的", &["还没有", "到账"]),
+                with_particles("\"态度太差\"~的", &["态度太差"]),
+                with_particles("\"自动扣费\"~的", &["自动", "扣费"]),
+                with_particles("\"原路退回\"~的", &["原路", "退回"]),
+                with_particles("\"不归我们部门管\"~的", &["不归", "我们", "部门管"]),
             ],
         ),
         (
@@ -395,6 +447,8 @@ pub fn run(options: &SearchBenchOptions) -> Result<Vec<Row>> {
             })?;
             let note = if kind == "filtered" {
                 "team matched as text, dates not filtered"
+            } else if queries.iter().any(|query| query.particles) {
+                "count of matching lines; one regular expression per phrase"
             } else {
                 "count of matching lines; words chained with pipes"
             };
@@ -607,9 +661,18 @@ impl FtsQuery {
             .words
             .iter()
             .copied()
-            .filter(|word| word.chars().count() < 3)
+            .filter(|word| !query.particles && word.chars().count() < 3)
             .collect();
-        if !long.is_empty() {
+        if query.particles {
+            values.push(
+                particle_variants(query.words)
+                    .iter()
+                    .map(|variant| format!("\"{variant}\""))
+                    .collect::<Vec<_>>()
+                    .join(" OR "),
+            );
+            conditions.push(format!("calls MATCH ?{}", values.len()));
+        } else if !long.is_empty() {
             values.push(
                 long.iter()
                     .map(|word| format!("\"{word}\""))
@@ -637,7 +700,11 @@ impl FtsQuery {
             conditions.push(format!("local_date <= ?{}", values.len()));
         }
         let where_clause = conditions.join(" AND ");
-        let order = if long.is_empty() { "" } else { "ORDER BY rank" };
+        let order = if long.is_empty() && !query.particles {
+            ""
+        } else {
+            "ORDER BY rank"
+        };
         FtsQuery {
             count_sql: format!("SELECT COUNT(*) FROM calls WHERE {where_clause}"),
             top_sql: format!("SELECT call_id FROM calls WHERE {where_clause} {order} LIMIT {TOP}"),
@@ -675,20 +742,29 @@ impl FtsQuery {
 }
 
 /// ripgrep's count of JSONL lines (calls) holding every word, the words
-/// chained through pipes; a team filter is matched as text.
+/// chained through pipes; a team filter is matched as text. A `~的` phrase
+/// is one regular expression (`还没有[的了地得着过之]?到账`).
 fn ripgrep_count(jsonl: &Path, query: &BenchQuery) -> Result<u64> {
     let mut patterns: Vec<String> = Vec::new();
     if let Some((team, _, _)) = query.filter {
         patterns.push(format!("\"team\":\"{team}\""));
     }
-    patterns.extend(query.words.iter().map(|word| word.to_string()));
+    let particle_class: String = PARTICLES.iter().collect();
+    if query.particles {
+        patterns.push(query.words.join(&format!("[{particle_class}]?")));
+    } else {
+        patterns.extend(query.words.iter().map(|word| word.to_string()));
+    }
     let spawn_error = |error: std::io::Error| Error::io("rg", error);
     let mut previous: Option<std::process::Child> = None;
     let mut upstream = Vec::new();
     for (position, pattern) in patterns.iter().enumerate() {
         let last = position + 1 == patterns.len();
         let mut command = Command::new("rg");
-        command.arg("--no-config").arg("-F");
+        command.arg("--no-config");
+        if !query.particles {
+            command.arg("-F");
+        }
         if last {
             command.arg("-c");
         }
