@@ -115,6 +115,17 @@ pub enum Command {
     Search(SearchArgs),
     /// Bring the search index up to date with the workspace (`--rebuild`: from scratch).
     Index(IndexArgs),
+    /// The web workspace: search and call pages (audio, transcript, QA) and
+    /// a JSON API, on loopback as one local admin (README, "Web workspace").
+    Serve(ServeArgs),
+}
+
+/// `callscope serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on; loopback only until users and logins come.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
 }
 
 /// `callscope import`.
@@ -271,22 +282,16 @@ pub enum ModelCommand {
 /// `callscope digest`.
 #[derive(Debug, Args)]
 pub struct DigestArgs {
-    /// First day of the window, YYYY-MM-DD (inclusive, the calls' own time
-    /// zone; default: 6 days before --to).
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Last day of the window (default: the last day with calls).
-    #[arg(long)]
-    pub to: Option<String>,
+    /// Which calls: --from/--to is the window (default: the last day with
+    /// calls and the six days before it); agent, team, queue narrow it.
+    #[command(flatten)]
+    pub calls: CallFilterArgs,
     /// First day of the baseline (default: 27 days before --baseline-to).
     #[arg(long)]
     pub baseline_from: Option<String>,
     /// Last day of the baseline (default: the day before --from).
     #[arg(long)]
     pub baseline_to: Option<String>,
-    /// Only calls of this queue.
-    #[arg(long)]
-    pub queue: Option<String>,
     /// Topics to count (TOML, see corpora/topics/example.toml); default:
     /// `topics` in the [digest] section of DATA/callscope.toml.
     #[arg(long, value_name = "FILE")]

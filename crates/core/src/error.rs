@@ -95,7 +95,19 @@ impl Error {
 #[cfg(feature = "rusqlite")]
 impl From<rusqlite::Error> for Error {
     fn from(error: rusqlite::Error) -> Error {
-        Error::Store(error.to_string())
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Error::Store(
+                "the disk holding the workspace is full: free some space and run the command \
+                 again (what was finished is kept, the rest is done then)"
+                    .to_string(),
+            ),
+            Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::PermissionDenied) => {
+                Error::Store(format!(
+                    "{error}: the workspace is not writable; check the folder's permissions"
+                ))
+            }
+            _ => Error::Store(error.to_string()),
+        }
     }
 }
 

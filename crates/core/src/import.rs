@@ -18,8 +18,12 @@ use crate::model::Call;
 pub struct ImportOptions {
     /// Longest accepted line in bytes; longer lines are refused.
     pub max_line_bytes: usize,
-    /// Calls handed on (and committed) together.
+    /// Calls handed on (and committed) together, at most.
     pub batch_size: usize,
+    /// Bytes of input lines held for one batch, at most: a batch is handed
+    /// on when either bound is reached, so memory stays flat whatever the
+    /// file's size and line lengths.
+    pub batch_bytes: usize,
 }
 
 impl Default for ImportOptions {
@@ -27,6 +31,7 @@ impl Default for ImportOptions {
         ImportOptions {
             max_line_bytes: 16 * 1024 * 1024,
             batch_size: 2000,
+            batch_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -94,6 +99,7 @@ impl Importer {
     ) -> Result<ImportReport> {
         let mut report = ImportReport::default();
         let mut pending = Vec::with_capacity(self.options.batch_size);
+        let mut pending_bytes = 0usize;
         // Where each call id was first seen in this input.
         let mut first_lines: std::collections::HashMap<String, usize> =
             std::collections::HashMap::new();
@@ -101,10 +107,17 @@ impl Importer {
             let raw = self.read_line(reader, source, &mut report)?;
             let finished = raw.is_none();
             if let Some(raw) = raw {
+                if let RawLine::Text(_, bytes) = &raw {
+                    pending_bytes += bytes.len();
+                }
                 pending.push(raw);
             }
-            if pending.len() >= self.options.batch_size || (finished && !pending.is_empty()) {
+            if pending.len() >= self.options.batch_size
+                || pending_bytes >= self.options.batch_bytes
+                || (finished && !pending.is_empty())
+            {
                 let batch = std::mem::take(&mut pending);
+                pending_bytes = 0;
                 let parsed: Vec<(usize, ParsedLine)> = batch
                     .into_par_iter()
                     .map(|raw| match raw {
@@ -456,6 +469,37 @@ mod tests {
     }
 
     #[test]
+    fn batches_are_bounded_by_bytes_as_well_as_by_calls() {
+        let text = "好".repeat(200);
+        let input: String = (0..20)
+            .map(|index| {
+                format!(
+                    r#"{{"call_id":"C{index}","segments":[{{"start":0,"end":1,"role":"agent","text":"{text}"}}]}}"#
+                ) + "\n"
+            })
+            .collect();
+        let mut sizes = Vec::new();
+        Importer::new(ImportOptions {
+            batch_size: 1000,
+            batch_bytes: 2000,
+            ..ImportOptions::default()
+        })
+        .run(
+            &mut std::io::Cursor::new(input.as_bytes()),
+            "big.jsonl",
+            |batch| {
+                sizes.push(batch.len());
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        // Each line is about 660 bytes: three lines fill a 2,000-byte batch.
+        assert_eq!(sizes.iter().sum::<usize>(), 20);
+        assert!(sizes.iter().all(|size| *size <= 4), "{sizes:?}");
+    }
+
+    #[test]
     fn a_call_id_twice_in_one_file_is_reported_and_kept_once() {
         let input = concat!(
             r#"{"call_id":"a","segments":[]}"#,
@@ -501,6 +545,7 @@ mod tests {
         let options = ImportOptions {
             max_line_bytes: 100,
             batch_size: 10,
+            ..ImportOptions::default()
         };
         let long = format!("{{\"call_id\":\"{}\",\"segments\":[]}}", "x".repeat(500));
         let input = format!("{long}\n{{\"call_id\":\"b\",\"segments\":[]}}\n");

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 
 use super::cache::decode_sentences;
 use super::report::{Companion, Cooccurrence};
-use super::table::DayRange;
 use callscope_core::error::{Error, Result};
 use callscope_store::{CallFilter, Store};
 
@@ -29,16 +28,10 @@ pub struct Counts {
     pub together: HashMap<u32, u64>,
 }
 
-/// Counts sentences of calls in `range` around term `focus`.
-pub fn count(store: &Store, range: DayRange, queue: Option<&str>, focus: u32) -> Result<Counts> {
-    let filter = CallFilter {
-        from: Some(range.from()),
-        to: Some(range.to()),
-        queue: queue.map(str::to_string),
-        ..CallFilter::default()
-    };
+/// Counts sentences of the calls `filter` selects around term `focus`.
+pub fn count(store: &Store, filter: &CallFilter, focus: u32) -> Result<Counts> {
     let mut counts = Counts::default();
-    store.for_each_cached_terms(&filter, true, |row, _, _, sentences| {
+    store.for_each_cached_terms(filter, true, |row, _, _, sentences| {
         decode_sentences(sentences, |terms| {
             counts.sentences += 1;
             let with_focus = terms.binary_search(&focus).is_ok();

@@ -88,10 +88,10 @@ fn header(out: &mut String, view: &DigestView) {
         baseline.from,
         baseline.to,
         baseline.days,
-        view.queue
-            .as_ref()
-            .map(|queue| format!(", queue {}", escape(queue)))
-            .unwrap_or_default()
+        view.scope
+            .iter()
+            .map(|(label, value)| format!(", {label} {}", escape(value)))
+            .collect::<String>()
     );
     for note in &view.notes {
         let _ = writeln!(out, "<div class=note>{}</div>", escape(note));

@@ -54,7 +54,7 @@ pub use report::Digest;
 use callscope_core::dictionary::Dictionary;
 use callscope_core::error::{Error, Result};
 use callscope_core::model::{Call, Role};
-use callscope_store::Store;
+use callscope_store::{CallFilter, Store};
 use report::{
     Alert, CallCounts, DayCount, Period, QaSummary, Quote, Settings, TermChange, TermCount,
     TopicCount, WeekCount,
@@ -75,6 +75,10 @@ pub struct DigestOptions {
     pub baseline_to: Option<NaiveDate>,
     /// Only calls of this queue.
     pub queue: Option<String>,
+    /// Only calls of this agent.
+    pub agent_id: Option<String>,
+    /// Only calls of this team.
+    pub team: Option<String>,
     /// The analysts' topic file (TOML, see [`topics`]).
     pub topics_file: Option<PathBuf>,
     /// A before/after comparison: `(BEFORE, AFTER, term or topic)`, periods
@@ -111,6 +115,21 @@ pub struct DigestOptions {
     pub dictionary_fingerprint: String,
 }
 
+impl DigestOptions {
+    /// The calls of `range` that the digest covers (its queue, agent and
+    /// team, if given).
+    fn calls_of(&self, range: DayRange) -> CallFilter {
+        CallFilter {
+            from: Some(range.from()),
+            to: Some(range.to()),
+            queue: self.queue.clone(),
+            agent_id: self.agent_id.clone(),
+            team: self.team.clone(),
+            call_ids: Vec::new(),
+        }
+    }
+}
+
 impl Default for DigestOptions {
     fn default() -> DigestOptions {
         DigestOptions {
@@ -119,6 +138,8 @@ impl Default for DigestOptions {
             baseline_from: None,
             baseline_to: None,
             queue: None,
+            agent_id: None,
+            team: None,
             topics_file: None,
             compare: None,
             focus: None,
@@ -363,7 +384,7 @@ impl Digester {
         if let Some((before, after, _)) = &self.compare {
             range = range.union(before).union(after);
         }
-        CallTable::load(store, range, self.options.queue.as_deref())
+        CallTable::load(store, self.options.calls_of(range))
     }
 
     /// Finds the rising and falling terms, folds each list into themes and
@@ -473,9 +494,8 @@ impl Digester {
     /// against their own baseline.
     fn qa_and_alerts(&self, store: &Store, periods: Periods) -> Result<(QaSummary, Vec<Alert>)> {
         let options = &self.options;
-        let queue = options.queue.as_deref();
-        let recent = qa_summary::read(store, periods.window, queue, true)?;
-        let baseline = qa_summary::read(store, periods.baseline, queue, false)?;
+        let recent = qa_summary::read(store, &options.calls_of(periods.window), true)?;
+        let baseline = qa_summary::read(store, &options.calls_of(periods.baseline), false)?;
         let alerts = alerts::find(
             &recent,
             &baseline,
@@ -502,6 +522,8 @@ impl Digester {
             alert_min_score_drop: options.alert_min_score_drop,
             alert_min_pass_rate_drop: options.alert_min_pass_rate_drop,
             queue: options.queue.clone(),
+            agent_id: options.agent_id.clone(),
+            team: options.team.clone(),
         }
     }
 
@@ -656,7 +678,7 @@ impl Digester {
                 0,
             ));
         };
-        let counts = cooccur::count(store, window, self.options.queue.as_deref(), id)?;
+        let counts = cooccur::count(store, &self.options.calls_of(window), id)?;
         let ids: Vec<u32> = counts
             .together
             .iter()

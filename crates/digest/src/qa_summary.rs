@@ -11,7 +11,6 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::report::{QaSummary, RuleCount, TeamQa};
-use super::table::DayRange;
 use callscope_core::error::Result;
 use callscope_core::model::QaFigures;
 use callscope_store::{CallFilter, Store};
@@ -56,22 +55,11 @@ struct RuleOnly {
     name: String,
 }
 
-/// Reads the scored calls of `range` (and `queue`); `with_violations` also
+/// Reads the scored calls that `filter` selects; `with_violations` also
 /// decodes which rules were violated (the costly part).
-pub fn read(
-    store: &Store,
-    range: DayRange,
-    queue: Option<&str>,
-    with_violations: bool,
-) -> Result<Vec<ScoredCall>> {
-    let filter = CallFilter {
-        from: Some(range.from()),
-        to: Some(range.to()),
-        queue: queue.map(str::to_string),
-        ..CallFilter::default()
-    };
+pub fn read(store: &Store, filter: &CallFilter, with_violations: bool) -> Result<Vec<ScoredCall>> {
     let mut rows: Vec<QaFigures> = Vec::new();
-    store.for_each_qa_figures(&filter, with_violations, |figures| {
+    store.for_each_qa_figures(filter, with_violations, |figures| {
         rows.push(figures);
         Ok(())
     })?;

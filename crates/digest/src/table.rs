@@ -102,13 +102,16 @@ pub struct CallTable {
 }
 
 impl CallTable {
-    /// Loads the cached terms of calls in `span` (and `queue`, if given).
-    pub fn load(store: &Store, span: DayRange, queue: Option<&str>) -> Result<CallTable> {
-        let filter = CallFilter {
-            from: Some(span.from()),
-            to: Some(span.to()),
-            queue: queue.map(str::to_string),
-            ..CallFilter::default()
+    /// Loads the cached terms of the calls `filter` selects; its dates are
+    /// the table's span (both must be given).
+    pub fn load(store: &Store, filter: CallFilter) -> Result<CallTable> {
+        let span = match (filter.from, filter.to) {
+            (Some(from), Some(to)) => DayRange::new(from, to),
+            _ => {
+                return Err(Error::Usage(
+                    "the digest's term table needs a first and a last day".to_string(),
+                ))
+            }
         };
         let mut table = CallTable {
             span: Some(span),

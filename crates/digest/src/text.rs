@@ -86,10 +86,10 @@ fn header(out: &mut String, view: &DigestView) {
         baseline.range,
         baseline.days,
         baseline.calls,
-        view.queue
-            .as_ref()
-            .map(|queue| format!(", queue {queue}"))
-            .unwrap_or_default()
+        view.scope
+            .iter()
+            .map(|(label, value)| format!(", {label} {value}"))
+            .collect::<String>()
     );
     for note in &view.notes {
         let _ = writeln!(out, "note: {note}");

@@ -145,8 +145,9 @@ pub struct DigestView {
     pub window: PeriodView,
     /// The baseline it is compared with.
     pub baseline: PeriodView,
-    /// The queue the digest was restricted to.
-    pub queue: Option<String>,
+    /// What the digest was restricted to: `("queue", name)`, `("team",
+    /// name)`, `("agent", id)`, in that order, those given.
+    pub scope: Vec<(&'static str, String)>,
     /// Things the reader should know first.
     pub notes: Vec<String>,
     /// The span's dates, baseline start to window end (the charts' x axis).
@@ -480,7 +481,14 @@ impl DigestView {
             title: format!("VOC digest {}..{}", digest.window.from, digest.window.to),
             window: PeriodView::new(&digest.window),
             baseline: PeriodView::new(&digest.baseline),
-            queue: digest.settings.queue.clone(),
+            scope: [
+                ("queue", &digest.settings.queue),
+                ("team", &digest.settings.team),
+                ("agent", &digest.settings.agent_id),
+            ]
+            .into_iter()
+            .filter_map(|(label, value)| value.clone().map(|value| (label, value)))
+            .collect(),
             notes: digest.notes.clone(),
             dates: totals.iter().map(|day| day.date.clone()).collect(),
             window_days: window_days(digest),

@@ -396,8 +396,27 @@ impl Surface for WorkspaceFiles {
 
 /// The raw bytes of the database files (`callscope.db`, `-wal`,
 /// `-journal`): rows deleted or replaced since the last vacuum linger
-/// there. Only values that no structured surface found are reported.
+/// there. The JSON strings in them are checked (see [`json_strings`]);
+/// only values that no structured surface found are reported.
 pub struct DatabaseBytes;
+
+/// The JSON string values in raw database bytes, with their byte offsets:
+/// every text people read (segments, evidence, metadata) is stored inside
+/// a call's or a result's JSON body, so a deleted row's text is one of
+/// these. Scanning each string on its own keeps the digits of neighbouring
+/// columns of a record (a call id next to a timestamp) from reading as one
+/// number.
+fn json_strings(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    static STRINGS: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    STRINGS
+        .get_or_init(|| regex::Regex::new(r#""((?:[^"\\\x00-\x1f]|\\.)+)""#).ok())
+        .iter()
+        .flat_map(move |strings| {
+            strings
+                .captures_iter(text)
+                .filter_map(|found| found.get(1).map(|value| (value.start(), value.as_str())))
+        })
+}
 
 /// Bytes read at a time, and the overlap between reads so that a number
 /// across the boundary is still seen whole.
@@ -441,18 +460,21 @@ impl Surface for DatabaseBytes {
                 let filled = kept + read;
                 scanned += read as u64;
                 let text = String::from_utf8_lossy(&buffer[..filled]);
-                for detection in context.redactor.detect(&text) {
-                    report(Finding::new(
-                        self.name(),
-                        format!(
-                            "{name} near byte {} (outside stored call texts and QA evidence: \
-                             deleted rows not yet overwritten; `callscope redact --apply` vacuums)",
-                            offset + detection.byte_start as u64
-                        ),
-                        detection.kind,
-                        context.redactor.masked_form(&detection),
-                        detection.value.clone(),
-                    ));
+                for (start, value) in json_strings(&text) {
+                    for detection in context.redactor.detect(value) {
+                        report(Finding::new(
+                            self.name(),
+                            format!(
+                                "{name} near byte {} (outside stored call texts and QA \
+                                 evidence: deleted rows not yet overwritten; `callscope \
+                                 redact --apply` vacuums)",
+                                offset + (start + detection.byte_start) as u64
+                            ),
+                            detection.kind,
+                            context.redactor.masked_form(&detection),
+                            detection.value.clone(),
+                        ));
+                    }
                 }
                 let keep = filled.min(OVERLAP);
                 buffer.copy_within(filled - keep..filled, 0);
@@ -461,5 +483,21 @@ impl Surface for DatabaseBytes {
             }
         }
         Ok(scanned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_bytes_are_read_as_json_strings_so_columns_do_not_join() {
+        // A record's columns side by side: a call id, a timestamp, a body.
+        let raw =
+            "\u{1}S00000209\u{17}2026-09-08T10:20:00+08:00{\"text\":\"我的手机号是13812345678\"}";
+        let strings: Vec<&str> = json_strings(raw).map(|(_, value)| value).collect();
+        assert_eq!(strings, ["text", "我的手机号是13812345678"]);
+        let (start, value) = json_strings(raw).nth(1).unwrap();
+        assert_eq!(&raw[start..start + value.len()], value);
     }
 }

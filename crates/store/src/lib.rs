@@ -840,13 +840,39 @@ impl Store {
         with_sentences: bool,
         mut visit: impl FnMut(i64, &str, &[u8], &[u8]) -> Result<()>,
     ) -> Result<u64> {
-        let filter = CallFilter {
+        // The cache holds dates and queues; agents and teams come from the
+        // calls table.
+        let cached = CallFilter {
             from: filter.from,
             to: filter.to,
             queue: filter.queue.clone(),
             ..CallFilter::default()
         };
-        let (where_clause, values) = filter_sql(&filter, "");
+        let (mut where_clause, mut values) = filter_sql(&cached, "");
+        if filter.agent_id.is_some() || filter.team.is_some() {
+            let by_call = CallFilter {
+                agent_id: filter.agent_id.clone(),
+                team: filter.team.clone(),
+                ..CallFilter::default()
+            };
+            let (calls_clause, calls_values) = filter_sql(&by_call, "");
+            // Renumber the subquery's placeholders after the cache's own.
+            let offset = values.len();
+            let mut renumbered = calls_clause;
+            for index in (1..=calls_values.len()).rev() {
+                renumbered =
+                    renumbered.replace(&format!("?{index}"), &format!("?{}", index + offset));
+            }
+            let joiner = if where_clause.is_empty() {
+                "WHERE"
+            } else {
+                " AND"
+            };
+            where_clause.push_str(&format!(
+                "{joiner} call_id IN (SELECT call_id FROM calls {renumbered})"
+            ));
+            values.extend(calls_values);
+        }
         let sentences = if with_sentences { "sentences" } else { "x''" };
         let sql =
             format!("SELECT rowid, local_date, terms, {sentences} FROM term_cache {where_clause}");
@@ -1257,7 +1283,9 @@ mod tests {
     #[test]
     fn a_result_computed_from_an_older_transcript_is_refused() {
         let mut store = Store::open_in_memory().unwrap();
-        store.put_calls(&[call("C1", "您好"), call("C2", "您好")]).unwrap();
+        store
+            .put_calls(&[call("C1", "您好"), call("C2", "您好")])
+            .unwrap();
         let mut versions = std::collections::HashMap::new();
         store
             .for_each_versioned_call_batch(&CallFilter::default(), 10, |rows| {

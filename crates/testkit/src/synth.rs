@@ -235,6 +235,43 @@ impl Generator {
     }
 }
 
+/// Lines with personal data, planted into one customer line in four.
+pub const PLANTED: &[&str] = &[
+    "我的手机号是一三八一二三四五六七八。",
+    "身份证号11010519491231002X，你们核实一下。",
+    "卡号是6222 6002 6000 1072 444。",
+    "座机零七五五 八八八八 六六六六，白天打这个。",
+    "邮箱是zhang.san@163.com。",
+];
+
+/// `calls` synthetic calls with a [`PLANTED`] line in place of every
+/// fourth customer line (the second, sixth, ...); the calls and how many
+/// lines were planted.
+pub fn planted_corpus(calls: u64, seed: u64) -> (Vec<Call>, usize) {
+    let generator = Generator::new(SynthOptions {
+        seed,
+        ..SynthOptions::default()
+    });
+    let mut corpus = Vec::with_capacity(calls as usize);
+    let mut planted = 0usize;
+    for index in 0..calls {
+        let mut call = generator.call(index);
+        let mut customer_line = 0usize;
+        for segment in &mut call.segments {
+            if segment.role == Role::Customer {
+                if customer_line % 4 == 1 {
+                    segment.text =
+                        PLANTED[(index as usize + customer_line) % PLANTED.len()].to_string();
+                    planted += 1;
+                }
+                customer_line += 1;
+            }
+        }
+        corpus.push(call);
+    }
+    (corpus, planted)
+}
+
 fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }

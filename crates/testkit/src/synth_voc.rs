@@ -469,7 +469,7 @@ impl VocGenerator {
             .collect()
     }
 
-    /// Writes all calls as transcript JSON Lines (formats.md §2).
+    /// Writes all calls as transcript JSON Lines (docs/formats.md §2).
     pub fn write_jsonl(&self, writer: &mut impl std::io::Write) -> std::io::Result<()> {
         for index in 0..self.total_calls() {
             serde_json::to_writer(&mut *writer, &self.call(index))?;

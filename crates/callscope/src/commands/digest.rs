@@ -55,12 +55,15 @@ pub(super) fn run(workspace: &Workspace, args: &DigestArgs, output: Output) -> R
             })
         }
     };
+    let calls = args.calls.to_filter()?;
     let options = DigestOptions {
-        from: date("--from", &args.from)?,
-        to: date("--to", &args.to)?,
+        from: calls.from,
+        to: calls.to,
         baseline_from: date("--baseline-from", &args.baseline_from)?,
         baseline_to: date("--baseline-to", &args.baseline_to)?,
-        queue: args.queue.clone(),
+        queue: calls.queue,
+        agent_id: calls.agent_id,
+        team: calls.team,
         topics_file,
         compare: match (&args.compare, &args.term) {
             (Some(periods), Some(term)) if periods.len() == 2 => {

@@ -9,6 +9,7 @@ mod model;
 mod qa;
 mod redact;
 mod search;
+mod serve;
 mod show;
 mod stats;
 mod transcribe;
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Digest(args) => digest::run(&workspace, &args, output),
         Command::Search(args) => search::run(&workspace, &args, output),
         Command::Index(args) => index::run(&workspace, &args, output),
+        Command::Serve(args) => serve::run(&workspace, &args, output),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::cli::QaArgs;
 use crate::output::{Outcome, Output};
 use callscope_core::error::{Error, Result};
 use callscope_core::import::{ImportOptions, Importer};
-use callscope_core::model::{Call, QaResult};
+use callscope_core::model::{Call, QaResult, ScoringView};
 use callscope_pipeline as pipeline;
 use callscope_qa::backtest::{self, BacktestTotals, Change};
 use callscope_qa::summary::ScorecardSummary;
@@ -31,6 +31,14 @@ pub(super) fn run(workspace: &Workspace, args: &QaArgs, output: Output) -> Resul
         )));
     }
     let scorecards = load_all(&args.scorecards)?;
+    if args.input.is_none() {
+        // Stored calls are masked: say which rules look for what masking
+        // removes when no seal key keeps the originals.
+        let redactor = Redactor::from_workspace(workspace)?;
+        for warning in pipeline::scoring::masking_warnings(&scorecards, &redactor) {
+            crate::errln!("warning: {warning}");
+        }
+    }
     match &args.against {
         Some(old_path) => {
             let old = load_all(std::slice::from_ref(old_path))?;
@@ -112,6 +120,7 @@ fn admits(filter: &CallFilter, call: &Call) -> bool {
 /// Reads the calls of the `--input` file in batches, reporting bad lines on
 /// stderr; returns how many inputs failed.
 fn for_each_input_batch(
+    workspace: &Workspace,
     input: &std::path::Path,
     filter: &CallFilter,
     output: Output,
@@ -144,8 +153,14 @@ fn for_each_input_batch(
     );
     bar.finish_and_clear();
     let report = report?;
+    // Refusal reasons quote values (serde names the bad value): masked.
+    let redactor = Redactor::for_display(workspace)?;
     for failure in &report.failed {
-        crate::errln!("{source}:{}: {}", failure.line, failure.reason);
+        crate::errln!(
+            "{source}:{}: {}",
+            failure.line,
+            redactor.mask_text(&failure.reason)
+        );
     }
     Ok(report.failed.len())
 }
@@ -207,8 +222,9 @@ fn score(
         Some(input) => {
             // Nothing is stored: score the file's calls as they are.
             let redactor = Redactor::for_display(workspace)?;
-            for_each_input_batch(input, filter, output, |batch| {
-                let results = pipeline::score_and_mask(&scorer, &redactor, &batch);
+            for_each_input_batch(workspace, input, filter, output, |batch| {
+                let views = pipeline::scoring::input_views(&redactor, &batch);
+                let results = pipeline::score_and_mask(&scorer, &redactor, &views);
                 for (call, results) in batch.iter().zip(results) {
                     visit(call, &results);
                 }
@@ -364,7 +380,7 @@ fn backtest(
     let mut seen: Vec<String> = Vec::new();
     let track = !filter.call_ids.is_empty();
     // Nothing is stored; what is printed is masked.
-    let mut compare = |redactor: &Redactor, stored: &[Call], views: &[Call]| {
+    let mut compare = |redactor: &Redactor, stored: &[Call], views: &[ScoringView]| {
         let old = pipeline::score_and_mask(&old_scorer, redactor, views);
         let new = pipeline::score_and_mask(&new_scorer, redactor, views);
         for ((call, old), new) in stored.iter().zip(old).zip(new) {
@@ -391,8 +407,12 @@ fn backtest(
     let failed = match &args.input {
         Some(input) => {
             let redactor = Redactor::for_display(workspace)?;
-            for_each_input_batch(input, filter, output, |batch| {
-                compare(&redactor, &batch, &batch);
+            for_each_input_batch(workspace, input, filter, output, |batch| {
+                compare(
+                    &redactor,
+                    &batch,
+                    &pipeline::scoring::input_views(&redactor, &batch),
+                );
                 Ok(())
             })?
         }

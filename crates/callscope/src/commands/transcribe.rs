@@ -49,6 +49,7 @@ pub(super) fn run(
         Steps::Run => Some(Scorer::new(pipeline::workspace_scorecards(&config)?)),
         Steps::Transcribe => None,
     };
+    let display_redactor = Redactor::for_display(workspace)?;
     let listing = callscope_audio::manifest::read_input(&args.input)?;
     let mut failures: Vec<Failure> = listing
         .errors
@@ -56,7 +57,9 @@ pub(super) fn run(
         .map(|error| Failure {
             call_id: None,
             path: args.input.display().to_string(),
-            reason: error.to_string(),
+            // A manifest row's error may quote its values: masked before
+            // anything prints it.
+            reason: display_redactor.mask_text(&error.to_string()),
         })
         .collect();
     for failure in &failures {

@@ -1,5 +1,5 @@
 //! `callscope digest`: planted burst and fix, before/after, alerts, the JSON
-//! contract (formats.md §5), Markdown, and the HTML page in headless
+//! contract (docs/formats.md §5), Markdown, and the HTML page in headless
 //! Chromium.
 //!
 //! The corpus comes from `callscope_testkit::synth_voc` (63 days, ~6,000 calls with
@@ -151,6 +151,42 @@ fn the_window_before_the_burst_has_no_burst() {
         "{in_queue} of {everywhere}"
     );
     assert!(listed(&queue["emerging"]).contains(&"支付按钮".to_string()));
+}
+
+#[test]
+fn agent_and_team_narrow_the_digest_like_search_and_qa() {
+    let test = workspace(VocScenario::small());
+    let digest = digest_json(&test, &["--team", "T01"]);
+    assert_eq!(digest["settings"]["team"], "T01");
+    let store = Store::open(&test.data().join("callscope.db")).unwrap();
+    let window = |digest: &Value, key: &str| {
+        chrono::NaiveDate::parse_from_str(digest["window"][key].as_str().unwrap(), "%Y-%m-%d").ok()
+    };
+    let in_team = store
+        .count_calls(&callscope_store::CallFilter {
+            from: window(&digest, "from"),
+            to: window(&digest, "to"),
+            team: Some("T01".to_string()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(in_team > 0);
+    assert_eq!(digest["window"]["calls"].as_u64().unwrap(), in_team);
+    let teams: Vec<&str> = digest["qa"]["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|team| team["team"].as_str().unwrap())
+        .collect();
+    assert_eq!(teams, ["T01"]);
+    // An agent of that team: a subset of the team's calls.
+    let agent = digest_json(&test, &["--team", "T01", "--agent", "A012"]);
+    let of_agent = agent["window"]["calls"].as_u64().unwrap();
+    assert!(of_agent < in_team, "{of_agent} of {in_team}");
+    // The shared flags are checked the same way everywhere.
+    let run = test.run(&["digest", "--from", "2026-09-20", "--to", "2026-09-10"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("swap them"), "{}", run.stderr);
 }
 
 #[test]

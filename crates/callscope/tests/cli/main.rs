@@ -1,6 +1,7 @@
 //! Black-box tests of the `callscope` binary: each runs the real binary in a
 //! fresh temporary workspace.
 
+mod crash;
 mod digest;
 mod import;
 mod model;

@@ -65,10 +65,15 @@ impl TestCommand {
 
     /// A `callscope` command with `--data` set, not yet run.
     pub fn command(&self, args: &[&str]) -> Command {
+        self.command_at(&self.data(), args)
+    }
+
+    /// A `callscope` command on the workspace at `data`, not yet run.
+    pub fn command_at(&self, data: &Path, args: &[&str]) -> Command {
         let mut command = Command::new(binary());
         command
             .arg("--data")
-            .arg(self.data())
+            .arg(data)
             .args(args)
             .current_dir(self.dir())
             .env_remove("CALLSCOPE_DATA")
@@ -79,6 +84,11 @@ impl TestCommand {
     /// Runs `callscope` with these arguments.
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().unwrap())
+    }
+
+    /// Runs `callscope` on the workspace at `data`.
+    pub fn run_at(&self, data: &Path, args: &[&str]) -> Run {
+        Run::from(self.command_at(data, args).output().unwrap())
     }
 
     /// Runs and insists on exit code `code`.
