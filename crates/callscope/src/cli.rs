@@ -198,6 +198,14 @@ pub enum RedactCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Re-seal every sealed original under a new key (made with `keygen`),
+    /// opening them with the current one; resumable (run it again after an
+    /// interruption). Then point the configuration at the new key.
+    Rekey {
+        /// The new key file.
+        #[arg(long, value_name = "FILE")]
+        new_key: PathBuf,
+    },
 }
 
 /// `callscope export-audio`.

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use callscope_core::config::WorkspaceConfig;
 use callscope_core::error::{Error, Result};
-use callscope_core::model::{Call, QaResult};
-use callscope_qa::{Scorecard, Scorer};
+use callscope_core::model::{Call, QaResult, ScoringView};
+use callscope_qa::{Matcher, Scorecard, Scorer};
 use callscope_redact::Redactor;
 use callscope_store::workspace::Workspace;
 use callscope_store::{CallFilter, Store};
@@ -74,15 +74,20 @@ pub struct ScoringReport {
     pub failures: Vec<String>,
 }
 
-/// Scores `calls` in parallel and masks every result: what may be stored,
-/// printed or indexed. `calls` are the scoring views (originals where
-/// sealed); one list of masked results per call, in order.
-pub fn score_and_mask(scorer: &Scorer, redactor: &Redactor, calls: &[Call]) -> Vec<Vec<QaResult>> {
-    calls
+/// Scores `views` in parallel and masks every result: what may be stored,
+/// printed or indexed. `views` are what the rules see of each call
+/// (`Redactor::scoring_view`, or [`input_views`] for calls read from a
+/// file); one list of masked results per call, in order.
+pub fn score_and_mask(
+    scorer: &Scorer,
+    redactor: &Redactor,
+    views: &[ScoringView],
+) -> Vec<Vec<QaResult>> {
+    views
         .par_iter()
-        .map(|call| {
+        .map(|view| {
             scorer
-                .score(call)
+                .score_view(view)
                 .iter()
                 .map(|result| redactor.mask_qa_result(result))
                 .collect()
@@ -97,8 +102,9 @@ pub struct StoredBatch {
     pub stored: Vec<Call>,
     /// The same calls as the rules see them: each one's sealed original
     /// where the workspace keeps one and the redactor holds the key, else
-    /// the stored call. Never printed or stored.
-    pub views: Vec<Call>,
+    /// the stored call with stand-ins for what was masked; with the
+    /// personal data in it. Never printed or stored.
+    pub views: Vec<ScoringView>,
     /// Each call's version (the change number of its last write), for
     /// storing what was computed from it.
     pub versions: Vec<i64>,
@@ -106,8 +112,8 @@ pub struct StoredBatch {
 
 /// Reads the stored calls that `filter` selects in batches, with their
 /// scoring views; returns the calls that could not be read (each with what
-/// to do), which the batch goes on without. A sealed original that does not
-/// open is an error (the key does not fit the workspace).
+/// to do), which the batch goes on without: a call that does not decode,
+/// or whose sealed original does not open with the current key.
 pub fn for_each_stored_batch(
     workspace: &Workspace,
     redactor: &Redactor,
@@ -122,12 +128,28 @@ pub fn for_each_stored_batch(
         store.for_each_versioned_call_batch(chunk, BATCH, |rows| {
             bar.inc(rows.len() as u64);
             let (stored, versions) = decode_calls(rows, &mut failures);
-            let views = scoring_views(&store, redactor, &stored)?;
-            visit(StoredBatch {
-                stored,
-                views,
-                versions,
-            })
+            let opened = scoring_views(&store, redactor, &stored)?;
+            // A call whose sealed original does not open fails alone.
+            let mut batch = StoredBatch {
+                stored: Vec::with_capacity(stored.len()),
+                views: Vec::with_capacity(stored.len()),
+                versions: Vec::with_capacity(stored.len()),
+            };
+            for ((call, view), version) in stored.into_iter().zip(opened).zip(versions) {
+                match view {
+                    Ok(view) => {
+                        batch.stored.push(call);
+                        batch.views.push(view);
+                        batch.versions.push(version);
+                    }
+                    Err(error) => failures.push(format!(
+                        "call {}: not scored: {error}; `callscope redact rekey` re-seals \
+                         originals under the current key",
+                        call.call_id
+                    )),
+                }
+            }
+            visit(batch)
         })?;
         Ok(())
     })?;
@@ -306,19 +328,61 @@ fn decode_calls(rows: Vec<(String, i64)>, failures: &mut Vec<String>) -> (Vec<Ca
     (calls, versions)
 }
 
-/// What the rules see: each call's sealed original where one is kept and
-/// the key is at hand, else the stored (masked) call.
-fn scoring_views(store: &Store, redactor: &Redactor, calls: &[Call]) -> Result<Vec<Call>> {
-    if redactor.key_id().is_none() {
-        return Ok(calls.to_vec());
+/// What the rules see (`Redactor::scoring_view`): each call's sealed
+/// original where one is kept and the key is at hand, else the stored call
+/// with a stand-in of the same shape for each masked span; with the spans
+/// redaction recorded.
+fn scoring_views(
+    store: &Store,
+    redactor: &Redactor,
+    calls: &[Call],
+) -> Result<Vec<Result<ScoringView>>> {
+    let mut records = Vec::with_capacity(calls.len());
+    for call in calls {
+        let spans = store.redacted_spans(&call.call_id)?;
+        let sealed = match redactor.key_id() {
+            Some(_) => store.sealed_original(&call.call_id)?,
+            None => None,
+        };
+        records.push((spans, sealed));
     }
+    Ok(calls
+        .par_iter()
+        .zip(records.par_iter())
+        .map(|(call, (spans, sealed))| redactor.scoring_view(call, sealed.as_ref(), spans))
+        .collect())
+}
+
+/// What the rules see of calls read from a file (`qa --input`): each call
+/// as given, with the personal data the detector finds in it.
+pub fn input_views(redactor: &Redactor, calls: &[Call]) -> Vec<ScoringView> {
     calls
-        .iter()
-        .map(|call| {
-            let sealed = store.sealed_original(&call.call_id)?;
-            redactor.scoring_view(call, sealed.as_ref())
-        })
+        .par_iter()
+        .map(|call| redactor.input_view(call))
         .collect()
+}
+
+/// Warnings for the keywords and regexes of `scorecards` that can only
+/// match text masking removes, when `redactor` holds no seal key (stored
+/// calls then keep only masks; rules read stand-ins of the same shape):
+/// each names the file, line and rule, and says what to use instead.
+pub fn masking_warnings(scorecards: &[Scorecard], redactor: &Redactor) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for scorecard in scorecards {
+        for found in scorecard.text_matchers() {
+            let warning = match found.matcher {
+                Matcher::Word(word) => redactor.keyword_warning(word),
+                Matcher::Pattern(pattern) => redactor.regex_warning(pattern),
+            };
+            if let Some(warning) = warning {
+                warnings.push(format!(
+                    "{}: line {}, rule '{}': {warning}",
+                    scorecard.file, found.line, found.rule
+                ));
+            }
+        }
+    }
+    warnings
 }
 
 /// A batch for the writer: masked results and the versions of the calls

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use callscope_core::model::{Call, Role, Segment};
-//! use crate::{RedactionPolicy, Redactor, SealKey};
+//! use callscope_redact::{RedactionPolicy, Redactor, SealKey};
 //!
 //! let redactor = Redactor::new(RedactionPolicy::default(), Some(SealKey::generate()?))?;
 //! assert_eq!(redactor.mask_text("我的手机号是一三八一二三四五六七八。"), "我的手机号是138****5678。");
@@ -41,6 +41,9 @@ pub mod mask;
 pub mod numerals;
 pub mod policy;
 pub mod seal;
+pub mod surrogate;
+mod view;
+mod warnings;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -220,6 +223,12 @@ impl Redactor {
         &self.detector
     }
 
+    /// The seal key, when one is configured (for re-sealing under a new
+    /// key: `callscope redact rekey`).
+    pub fn seal_key(&self) -> Option<&SealKey> {
+        self.key.as_ref()
+    }
+
     /// The seal key's id, when originals are sealed.
     pub fn key_id(&self) -> Option<&str> {
         self.key.as_ref().map(SealKey::id)
@@ -314,13 +323,22 @@ impl Redactor {
             match place {
                 Place::Segment(index) => {
                     let segment = &masked.segments[index];
-                    let (text, applied) = mask::apply(&segment.text, &detections, &self.policy);
-                    for detection in applied {
+                    let (text, placed) =
+                        mask::apply_placed(&segment.text, &detections, &self.policy);
+                    for place in placed {
+                        let detection = place.detection;
                         kinds.push(detection.kind);
                         let (start, end) =
                             audio::estimate_times(segment, detection.start, detection.end);
                         // Milliseconds are plenty, and survive JSON exactly.
                         let millis = |seconds: f64| (seconds * 1000.0).round() / 1000.0;
+                        // The form it was said in (no digits), for QA's
+                        // stand-in; emails are stood in for by their mask.
+                        let shape = (detection.kind != PiiKind::Email).then(|| {
+                            surrogate::shape_of(
+                                &segment.text[detection.byte_start..detection.byte_end],
+                            )
+                        });
                         spans.push(RedactedSpan {
                             segment: index,
                             kind: detection.kind,
@@ -328,6 +346,9 @@ impl Redactor {
                             char_end: detection.end,
                             start: millis(start),
                             end: millis(end),
+                            masked_start: Some(place.masked_start),
+                            masked_end: Some(place.masked_end),
+                            shape,
                         });
                     }
                     let original =
@@ -494,15 +515,6 @@ impl Redactor {
             }
         }
         Ok(original)
-    }
-
-    /// What QA should score: the original when a sealed original is at hand
-    /// (and the key opens it), else the stored (masked) call.
-    pub fn scoring_view(&self, call: &Call, sealed: Option<&SealedOriginal>) -> Result<Call> {
-        match sealed {
-            Some(sealed) => self.unseal(call, sealed),
-            None => Ok(call.clone()),
-        }
     }
 
     /// The masked form of one detection (what audits and logs may print

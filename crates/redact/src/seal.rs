@@ -42,6 +42,33 @@ impl std::fmt::Debug for SealKey {
     }
 }
 
+/// Refuses a key file that its group or other users can read or write: a
+/// key anyone on the machine can read protects nothing.
+#[cfg(unix)]
+fn refuse_shared_key_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(metadata) = std::fs::metadata(path) else {
+        // A missing file is reported by the read, with what to do.
+        return Ok(());
+    };
+    let mode = metadata.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(Error::seal(format!(
+            "the seal key {} can be read by other users (mode {:o}); make it private \
+             with `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_shared_key_file(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
 impl SealKey {
     /// A key from its 32 bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> SealKey {
@@ -63,6 +90,7 @@ impl SealKey {
 
     /// Reads a key file (64 hex characters, surrounding whitespace ignored).
     pub fn load(path: &Path) -> Result<SealKey> {
+        refuse_shared_key_file(path)?;
         let text = std::fs::read_to_string(path).map_err(|error| {
             Error::seal(format!(
                 "cannot read the seal key {}: {error}; create one with \
@@ -315,6 +343,13 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0);
+            // A key others can read is refused, naming the fix.
+            for shared in [0o640, 0o604, 0o620] {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(shared)).unwrap();
+                let error = SealKey::load(&path).unwrap_err().to_string();
+                assert!(error.contains("chmod 600"), "{error}");
+            }
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         std::fs::write(&path, "not a key").unwrap();
         assert!(SealKey::load(&path)

@@ -652,6 +652,54 @@ impl Store {
             .optional()?)
     }
 
+    /// Up to `limit` sealed originals not sealed under `key_id`, in call-id
+    /// order (for re-sealing under a new key, batch by batch).
+    pub fn sealed_originals_not_under(
+        &self,
+        key_id: &str,
+        limit: usize,
+    ) -> Result<Vec<callscope_core::model::SealedOriginal>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT call_id, key_id, nonce, ciphertext FROM sealed_originals
+             WHERE key_id != ?1 ORDER BY call_id LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![key_id, limit as i64], |row| {
+            Ok(callscope_core::model::SealedOriginal {
+                call_id: row.get(0)?,
+                key_id: row.get(1)?,
+                nonce: row.get(2)?,
+                ciphertext: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Replaces sealed originals (same calls, re-sealed) in one transaction.
+    pub fn replace_sealed_originals(
+        &mut self,
+        sealed: &[callscope_core::model::SealedOriginal],
+    ) -> Result<()> {
+        let now = now_epoch();
+        let transaction = self.connection.transaction()?;
+        {
+            let mut update = transaction.prepare_cached(
+                "UPDATE sealed_originals SET key_id = ?2, nonce = ?3, ciphertext = ?4,
+                    sealed_at = ?5 WHERE call_id = ?1",
+            )?;
+            for original in sealed {
+                update.execute(params![
+                    original.call_id,
+                    original.key_id,
+                    original.nonce,
+                    original.ciphertext,
+                    now
+                ])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
     /// The masked spans of a call (positions and estimated times).
     pub fn redacted_spans(
         &self,

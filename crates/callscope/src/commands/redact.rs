@@ -19,6 +19,7 @@ const APPLY_BATCH: usize = 500;
 pub(super) fn run(workspace: &Workspace, args: &RedactArgs, output: Output) -> Result<Outcome> {
     match &args.action {
         Some(RedactCommand::Keygen { out }) => keygen(workspace, out, output),
+        Some(RedactCommand::Rekey { new_key }) => rekey(workspace, new_key, output),
         None if args.check => check(workspace, output),
         None if args.apply => apply(workspace, output),
         None => Err(Error::Usage(
@@ -45,6 +46,76 @@ fn keygen(workspace: &Workspace, out: &std::path::Path, output: Output) -> Resul
         crate::outln!("  keep it outside the workspace and back it up: without it sealed originals cannot be opened");
     }
     Ok(Outcome::ok())
+}
+
+/// Sealed originals re-sealed per transaction by `rekey`.
+const REKEY_BATCH: usize = 500;
+
+/// Re-seals every sealed original under the key in `new_key`, opening each
+/// with the workspace's current key. Resumable: each batch commits on its
+/// own, and originals already under the new key are skipped, so a killed
+/// run is simply run again. Originals the current key cannot open are
+/// listed and left as they are.
+fn rekey(workspace: &Workspace, new_key: &std::path::Path, output: Output) -> Result<Outcome> {
+    callscope_redact::refuse_inside_workspace(new_key, workspace.root())?;
+    let new = SealKey::load(new_key)?;
+    let redactor = Redactor::from_workspace(workspace)?;
+    let Some(current) = redactor.seal_key() else {
+        return Err(Error::Usage(format!(
+            "no current seal key: set {SEAL_KEY_ENV} (or seal_key_file in [redaction]) to the \
+             key the originals were sealed with, then run `callscope redact rekey` again"
+        )));
+    };
+    let mut store = workspace.open_existing_store()?;
+    let (mut resealed, mut failed) = (0usize, Vec::new());
+    let mut skip: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let batch = store.sealed_originals_not_under(new.id(), REKEY_BATCH + skip.len())?;
+        let todo: Vec<_> = batch
+            .into_iter()
+            .filter(|sealed| !skip.contains(&sealed.call_id))
+            .collect();
+        if todo.is_empty() {
+            break;
+        }
+        let mut done = Vec::with_capacity(todo.len());
+        for sealed in todo {
+            match callscope_redact::seal::open(current, &sealed)
+                .and_then(|payload| callscope_redact::seal::seal(&new, &sealed.call_id, &payload))
+            {
+                Ok(resealed) => done.push(resealed),
+                Err(error) => {
+                    failed.push(format!("call {}: {error}", sealed.call_id));
+                    skip.insert(sealed.call_id);
+                }
+            }
+        }
+        resealed += done.len();
+        store.replace_sealed_originals(&done)?;
+    }
+    for failure in &failed {
+        crate::errln!("{failure}");
+    }
+    if output.json {
+        output.json_line(&serde_json::json!({
+            "resealed": resealed,
+            "failed": failed.len(),
+            "key_id": new.id(),
+        }));
+    } else {
+        crate::outln!(
+            "re-sealed {resealed} originals under key {}; {} could not be opened with the current key",
+            new.id(),
+            failed.len()
+        );
+        crate::outln!(
+            "  now point {SEAL_KEY_ENV} (or seal_key_file) at {} and keep the old key until you have checked `callscope qa`",
+            new_key.display()
+        );
+    }
+    Ok(Outcome {
+        failed: failed.len(),
+    })
 }
 
 fn check(workspace: &Workspace, output: Output) -> Result<Outcome> {

@@ -4,6 +4,7 @@
 mod crash;
 mod digest;
 mod import;
+mod keys;
 mod model;
 mod pipeline;
 mod qa;
