@@ -1,0 +1,409 @@
+//! The server-rendered pages: `/` (search) and `/calls/{id}` (a call).
+//! Templates are embedded and rendered with HTML auto-escaping; the only
+//! markup that does not come from a template is a search highlight's
+//! `<b>` marks, passed through [`query::safe_highlight`].
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{context, Environment};
+use serde::Serialize;
+
+use callscope_core::error::Error;
+use callscope_core::model::Role;
+
+use crate::http::{blocking, status_of};
+use crate::query::{self, SearchParams};
+use crate::state::AppState;
+
+/// ASR confidence under which a sentence is marked as doubtful.
+pub const LOW_CONFIDENCE: f64 = 0.6;
+
+fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
+    static TEMPLATES: OnceLock<Result<Environment<'static>, minijinja::Error>> = OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        let mut environment = Environment::new();
+        environment.add_template("base.html", include_str!("../templates/base.html"))?;
+        environment.add_template("search.html", include_str!("../templates/search.html"))?;
+        environment.add_template("call.html", include_str!("../templates/call.html"))?;
+        Ok(environment)
+    })
+}
+
+fn render(name: &str, context: minijinja::Value) -> Response {
+    let rendered = match templates() {
+        Ok(environment) => environment
+            .get_template(name)
+            .and_then(|template| template.render(context))
+            .map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match rendered {
+        Ok(page) => Html(page).into_response(),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the page could not be rendered: {error}"),
+        )
+            .into_response(),
+    }
+}
+
+fn error_page(state: &AppState, error: &Error) -> Response {
+    let message = state.redactor.mask_text(&error.to_string());
+    let mut response = render(
+        "search.html",
+        context! { params => SearchParams::default(), error => message, searched => false },
+    );
+    *response.status_mut() = status_of(error);
+    response
+}
+
+/// Minutes and seconds (`mm:ss`, `h:mm:ss` past an hour).
+pub fn clock(seconds: f64) -> String {
+    let total = if seconds.is_finite() && seconds > 0.0 {
+        seconds.floor() as u64
+    } else {
+        0
+    };
+    let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("{minutes:02}:{seconds:02}")
+    }
+}
+
+fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Agent => "坐席",
+        Role::Customer => "客户",
+        Role::Unknown => "未知",
+    }
+}
+
+fn field(value: &Option<String>) -> String {
+    value.clone().unwrap_or_else(|| "-".to_string())
+}
+
+fn started(value: &Option<String>) -> String {
+    value
+        .as_deref()
+        .map(|text| match callscope_store::parse_timestamp(text) {
+            Some(time) => time.format("%Y-%m-%d %H:%M").to_string(),
+            None => text.to_string(),
+        })
+        .unwrap_or_else(|| "-".to_string())
+}
+
+/// `text` percent-encoded for a URL's query or path.
+pub fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// The page URL of a search (only the fields that are set).
+fn search_url(params: &SearchParams, offset: usize, limit: usize) -> String {
+    let mut pairs = vec![("q", params.q.clone())];
+    for (name, value) in [
+        ("agent", &params.agent),
+        ("team", &params.team),
+        ("queue", &params.queue),
+        ("from", &params.from),
+        ("to", &params.to),
+        ("role", &params.role),
+    ] {
+        if !value.trim().is_empty() {
+            pairs.push((name, value.clone()));
+        }
+    }
+    pairs.push(("limit", limit.to_string()));
+    if offset > 0 {
+        pairs.push(("offset", offset.to_string()));
+    }
+    let query = pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={}", percent_encode(value)))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("/?{query}")
+}
+
+fn call_url(call_id: &str) -> String {
+    format!("/calls/{}", percent_encode(call_id))
+}
+
+#[derive(Serialize)]
+struct HitView {
+    clock: String,
+    url: String,
+    role: &'static str,
+    role_label: &'static str,
+    highlight_html: String,
+}
+
+#[derive(Serialize)]
+struct ResultView {
+    call_id: String,
+    url: String,
+    started: String,
+    agent: String,
+    team: String,
+    queue: String,
+    qa_score: String,
+    hits: Vec<HitView>,
+}
+
+/// `GET /`: the search form, and the results when the URL holds a query.
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<SearchParams>,
+) -> Response {
+    if params.q.trim().is_empty() {
+        return render(
+            "search.html",
+            context! { params, limit => query::DEFAULT_LIMIT, searched => false },
+        );
+    }
+    let shared = Arc::clone(&state);
+    let asked = params.clone();
+    let page = match blocking(move || query::search(&shared, &asked)).await {
+        Ok(page) => page,
+        Err(error) => {
+            let message = state.redactor.mask_text(&error.to_string());
+            let mut response = render(
+                "search.html",
+                context! { params, limit => query::DEFAULT_LIMIT, error => message, searched => false },
+            );
+            *response.status_mut() = status_of(&error);
+            return response;
+        }
+    };
+    let results: Vec<ResultView> = page
+        .results
+        .iter()
+        .map(|result| {
+            let url = call_url(&result.call_id);
+            ResultView {
+                call_id: result.call_id.clone(),
+                started: started(&result.started_at),
+                agent: field(&result.agent_id),
+                team: field(&result.team),
+                queue: field(&result.queue),
+                qa_score: result
+                    .qa_score
+                    .map_or_else(|| "-".to_string(), |score| score.to_string()),
+                hits: result
+                    .hits
+                    .iter()
+                    .map(|hit| HitView {
+                        clock: clock(hit.start),
+                        url: format!("{url}#t={:.2}", hit.start),
+                        role: hit.role.as_str(),
+                        role_label: role_label(hit.role),
+                        highlight_html: query::safe_highlight(&hit.highlight),
+                    })
+                    .collect(),
+                url,
+            }
+        })
+        .collect();
+    let shown = results.len();
+    let next_offset = page.offset + page.limit;
+    let previous_url = (page.offset > 0)
+        .then(|| search_url(&params, page.offset.saturating_sub(page.limit), page.limit));
+    let next_url = (u64::try_from(next_offset).unwrap_or(u64::MAX) < page.total
+        && next_offset <= query::MAX_OFFSET)
+        .then(|| search_url(&params, next_offset, page.limit));
+    render(
+        "search.html",
+        context! {
+            params,
+            limit => page.limit,
+            searched => true,
+            total => page.total,
+            first => page.offset + 1,
+            last => page.offset + shown,
+            results,
+            previous_url,
+            next_url,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct MetaItem {
+    key: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct CallHead {
+    call_id: String,
+    started: String,
+    agent: String,
+    team: String,
+    queue: String,
+    duration: String,
+    meta: Vec<MetaItem>,
+}
+
+#[derive(Serialize)]
+struct SegmentView {
+    index: usize,
+    start: f64,
+    end: f64,
+    clock: String,
+    role: &'static str,
+    role_label: &'static str,
+    text: String,
+    low_confidence: bool,
+    confidence: String,
+}
+
+#[derive(Serialize)]
+struct EvidenceView {
+    segment: usize,
+    start: f64,
+    clock: String,
+    role_label: &'static str,
+    text: String,
+    matched: String,
+}
+
+#[derive(Serialize)]
+struct ViolationView {
+    name: String,
+    rule_id: String,
+    points: f64,
+    fatal: bool,
+    evidence: Vec<EvidenceView>,
+}
+
+#[derive(Serialize)]
+struct QaView {
+    scorecard: String,
+    score: f64,
+    passed: bool,
+    fatal: bool,
+    violations: Vec<ViolationView>,
+}
+
+/// `GET /calls/{id}`: the masked call, its recording and its QA results.
+pub async fn call(State(state): State<Arc<AppState>>, Path(call_id): Path<String>) -> Response {
+    let shared = Arc::clone(&state);
+    let asked = call_id.clone();
+    let view = match blocking(move || query::call(&shared, &asked)).await {
+        Ok(view) => view,
+        Err(error) => return error_page(&state, &error),
+    };
+    let call = &view.call;
+    let head = CallHead {
+        call_id: call.call_id.clone(),
+        started: started(&call.started_at),
+        agent: field(&call.agent_id),
+        team: field(&call.team),
+        queue: field(&call.queue),
+        duration: clock(call.effective_duration()),
+        meta: call
+            .meta
+            .iter()
+            .map(|(key, value)| MetaItem {
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+    };
+    let segments: Vec<SegmentView> = call
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(index, segment)| SegmentView {
+            index,
+            start: segment.start,
+            end: segment.end,
+            clock: clock(segment.start),
+            role: segment.role.as_str(),
+            role_label: role_label(segment.role),
+            text: segment.text.clone(),
+            low_confidence: segment
+                .confidence
+                .is_some_and(|confidence| confidence < LOW_CONFIDENCE),
+            confidence: segment
+                .confidence
+                .map_or_else(String::new, |confidence| format!("{confidence:.2}")),
+        })
+        .collect();
+    let qa_results: Vec<QaView> = view
+        .qa_results
+        .iter()
+        .map(|result| QaView {
+            scorecard: result.scorecard.clone(),
+            score: result.score,
+            passed: result.passed,
+            fatal: result.fatal,
+            violations: result
+                .violations
+                .iter()
+                .map(|violation| ViolationView {
+                    name: violation.name.clone(),
+                    rule_id: violation.rule_id.clone(),
+                    points: violation.points,
+                    fatal: violation.fatal,
+                    evidence: violation
+                        .evidence
+                        .iter()
+                        .map(|evidence| EvidenceView {
+                            segment: evidence.segment,
+                            start: evidence.start,
+                            clock: clock(evidence.start),
+                            role_label: role_label(evidence.role),
+                            text: evidence.text.clone(),
+                            matched: evidence.matched.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    let audio_url = view.has_audio.then(|| {
+        format!(
+            "{}/audio",
+            call_url(&call.call_id).replacen("/calls/", "/api/calls/", 1)
+        )
+    });
+    render(
+        "call.html",
+        context! { call => head, segments, qa_results, audio_url },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_and_urls() {
+        assert_eq!(clock(0.4), "00:00");
+        assert_eq!(clock(75.9), "01:15");
+        assert_eq!(clock(3725.0), "1:02:05");
+        assert_eq!(percent_encode("退款 a&b"), "%E9%80%80%E6%AC%BE%20a%26b");
+        let params = SearchParams {
+            q: "退款".to_string(),
+            team: "T1".to_string(),
+            ..SearchParams::default()
+        };
+        assert_eq!(
+            search_url(&params, 20, 20),
+            "/?q=%E9%80%80%E6%AC%BE&team=T1&limit=20&offset=20"
+        );
+    }
+}
