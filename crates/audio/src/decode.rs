@@ -11,14 +11,15 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use symphonia::core::audio::{AudioBuffer, Signal};
-use symphonia::core::codecs::{self, CodecType, Decoder, DecoderOptions};
+use symphonia::core::codecs::audio::well_known as codecs;
+use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
 
+use super::crash::{self, Component};
 use super::resample::StreamResampler;
 use super::wav::{self, WavSource};
 use super::{MIN_SAMPLE_RATE, SAMPLE_RATE};
@@ -97,9 +98,10 @@ pub fn decode(path: &Path) -> Result<DecodedAudio> {
     })
 }
 
-/// SHA-256 of a file's bytes, hex, read in blocks.
+/// SHA-256 of a file's bytes, hex, read in blocks. Only regular files are
+/// read (see [`open_recording`]).
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|error| Error::io(path, error))?;
+    let mut file = open_recording(path)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
     loop {
@@ -116,6 +118,67 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect())
+}
+
+/// Opens a recording for reading, refusing anything but a regular file (or
+/// a link to one): opening a named pipe waits for a writer forever, and a
+/// folder or device is not a recording.
+pub fn open_recording(path: &Path) -> Result<File> {
+    let metadata = std::fs::metadata(path).map_err(|error| Error::io(path, error))?;
+    if let Some(reason) = not_a_recording(&metadata) {
+        return Err(audio_error(path, reason));
+    }
+    let file = File::open(path).map_err(|error| Error::io(path, error))?;
+    // The path may have been replaced between the two looks.
+    let opened = file.metadata().map_err(|error| Error::io(path, error))?;
+    match not_a_recording(&opened) {
+        Some(reason) => Err(audio_error(path, reason)),
+        None => Ok(file),
+    }
+}
+
+/// Why a file of this kind cannot be a recording, or `None` for a regular
+/// file.
+pub fn not_a_recording(metadata: &std::fs::Metadata) -> Option<String> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some(
+            "a folder, not a recording: give the folder itself to `transcribe` to scan it, or \
+             name the recordings inside it"
+                .to_string(),
+        );
+    }
+    Some(format!(
+        "not a regular file ({}): callscope reads recordings from regular files only, since \
+         reading this would wait or never end; copy the recording to a file",
+        file_kind(&kind)
+    ))
+}
+
+/// The kind of a file that is neither a regular file nor a folder.
+#[cfg(unix)]
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "a special file"
+    }
+}
+
+/// The kind of a file that is neither a regular file nor a folder.
+#[cfg(not(unix))]
+fn file_kind(_kind: &std::fs::FileType) -> &'static str {
+    "a special file"
 }
 
 fn audio_error(path: &Path, reason: impl Into<String>) -> Error {
@@ -137,36 +200,36 @@ fn unsupported(path: &Path, codec: &str) -> Error {
 }
 
 /// The name of a symphonia codec, for messages.
-fn codec_name(codec: CodecType) -> String {
+fn codec_name(codec: AudioCodecId) -> String {
     let name = match codec {
-        codecs::CODEC_TYPE_OPUS => "Opus",
-        codecs::CODEC_TYPE_SPEEX => "Speex",
-        codecs::CODEC_TYPE_VORBIS => "Vorbis",
-        codecs::CODEC_TYPE_MP1 => "MP1",
-        codecs::CODEC_TYPE_MP2 => "MP2",
-        codecs::CODEC_TYPE_MP3 => "mp3",
-        codecs::CODEC_TYPE_AAC => "aac",
-        codecs::CODEC_TYPE_FLAC => "flac",
-        codecs::CODEC_TYPE_ALAC => "alac",
-        codecs::CODEC_TYPE_WMA => "Windows Media Audio",
-        codecs::CODEC_TYPE_EAC3 => "E-AC-3",
-        codecs::CODEC_TYPE_AC4 => "AC-4",
-        codecs::CODEC_TYPE_DCA => "DTS",
-        codecs::CODEC_TYPE_WAVPACK => "WavPack",
-        codecs::CODEC_TYPE_MONKEYS_AUDIO => "Monkey's Audio",
-        codecs::CODEC_TYPE_TTA => "TTA",
-        codecs::CODEC_TYPE_MUSEPACK => "Musepack",
-        codecs::CODEC_TYPE_ATRAC1
-        | codecs::CODEC_TYPE_ATRAC3
-        | codecs::CODEC_TYPE_ATRAC3PLUS
-        | codecs::CODEC_TYPE_ATRAC9 => "ATRAC",
-        codecs::CODEC_TYPE_ADPCM_G722 => "G.722",
-        codecs::CODEC_TYPE_ADPCM_G726 | codecs::CODEC_TYPE_ADPCM_G726LE => "G.726",
-        codecs::CODEC_TYPE_ADPCM_MS => "adpcm_ms",
-        codecs::CODEC_TYPE_ADPCM_IMA_WAV | codecs::CODEC_TYPE_ADPCM_IMA_QT => "adpcm_ima",
-        codecs::CODEC_TYPE_PCM_ALAW => "g711_alaw",
-        codecs::CODEC_TYPE_PCM_MULAW => "g711_mulaw",
-        codecs::CODEC_TYPE_NULL => "unknown",
+        codecs::CODEC_ID_OPUS => "Opus",
+        codecs::CODEC_ID_SPEEX => "Speex",
+        codecs::CODEC_ID_VORBIS => "Vorbis",
+        codecs::CODEC_ID_MP1 => "MP1",
+        codecs::CODEC_ID_MP2 => "MP2",
+        codecs::CODEC_ID_MP3 => "mp3",
+        codecs::CODEC_ID_AAC => "aac",
+        codecs::CODEC_ID_FLAC => "flac",
+        codecs::CODEC_ID_ALAC => "alac",
+        codecs::CODEC_ID_WMA => "Windows Media Audio",
+        codecs::CODEC_ID_EAC3 => "E-AC-3",
+        codecs::CODEC_ID_AC4 => "AC-4",
+        codecs::CODEC_ID_DCA => "DTS",
+        codecs::CODEC_ID_WAVPACK => "WavPack",
+        codecs::CODEC_ID_MONKEYS_AUDIO => "Monkey's Audio",
+        codecs::CODEC_ID_TTA => "TTA",
+        codecs::CODEC_ID_MUSEPACK => "Musepack",
+        codecs::CODEC_ID_ATRAC1
+        | codecs::CODEC_ID_ATRAC3
+        | codecs::CODEC_ID_ATRAC3PLUS
+        | codecs::CODEC_ID_ATRAC9 => "ATRAC",
+        codecs::CODEC_ID_ADPCM_G722 => "G.722",
+        codecs::CODEC_ID_ADPCM_G726 | codecs::CODEC_ID_ADPCM_G726LE => "G.726",
+        codecs::CODEC_ID_ADPCM_MS => "adpcm_ms",
+        codecs::CODEC_ID_ADPCM_IMA_WAV | codecs::CODEC_ID_ADPCM_IMA_QT => "adpcm_ima",
+        codecs::CODEC_ID_PCM_ALAW => "g711_alaw",
+        codecs::CODEC_ID_PCM_MULAW => "g711_mulaw",
+        symphonia::core::codecs::audio::CODEC_ID_NULL_AUDIO => "unknown",
         other => return format!("pcm ({other})"),
     };
     name.to_string()
@@ -206,9 +269,10 @@ enum Source {
 
 struct SymphoniaSource {
     format: Box<dyn FormatReader>,
-    decoder: Box<dyn Decoder>,
+    decoder: Box<dyn AudioDecoder>,
     track_id: u32,
-    buffer: Option<AudioBuffer<f32>>,
+    /// The rate and channel count of the last decoded block.
+    spec: Option<(u32, usize)>,
     /// A block decoded while opening (to learn the rate and channels).
     primed: Option<Vec<Vec<f32>>>,
     skipped_packets: usize,
@@ -223,7 +287,8 @@ impl SymphoniaSource {
         let mut consecutive_errors = 0;
         loop {
             let packet = match self.format.next_packet() {
-                Ok(packet) => packet,
+                Ok(Some(packet)) => packet,
+                Ok(None) => return Ok(None),
                 Err(SymphoniaError::IoError(error))
                     if error.kind() == std::io::ErrorKind::UnexpectedEof =>
                 {
@@ -243,7 +308,7 @@ impl SymphoniaSource {
                 }
                 Err(error) => return Err(audio_error(path, format!("cannot read audio: {error}"))),
             };
-            if packet.track_id() != self.track_id {
+            if packet.track_id != self.track_id {
                 continue;
             }
             let decoded = match self.decoder.decode(&packet) {
@@ -270,22 +335,10 @@ impl SymphoniaSource {
             if decoded.frames() == 0 {
                 continue;
             }
-            let spec = *decoded.spec();
-            let capacity = decoded.capacity() as u64;
-            let buffer = match self.buffer.as_mut() {
-                Some(buffer)
-                    if buffer.capacity() as u64 >= capacity
-                        && buffer.spec().channels == spec.channels =>
-                {
-                    buffer
-                }
-                _ => self.buffer.insert(AudioBuffer::new(capacity, spec)),
-            };
-            decoded.convert(buffer);
-            let channels = buffer.spec().channels.count();
-            let block = (0..channels)
-                .map(|channel| buffer.chan(channel).to_vec())
-                .collect();
+            let spec = decoded.spec();
+            self.spec = Some((spec.rate(), spec.channels().count()));
+            let mut block: Vec<Vec<f32>> = Vec::new();
+            decoded.copy_to_vecs_planar::<f32>(&mut block);
             return Ok(Some(block));
         }
     }
@@ -302,13 +355,22 @@ pub struct AudioStream {
     emitted_frames: u64,
     source_done: bool,
     warnings: Vec<String>,
+    /// Why the stream is unusable (the decoder crashed): every later read
+    /// fails with it rather than touch the decoder's broken state.
+    crashed: Option<String>,
 }
 
 impl AudioStream {
     /// Opens `path`, reads its header and checks that callscope can use it:
-    /// a known codec, at least 8 kHz, at least one channel.
+    /// a known codec, at least 8 kHz, at least one channel. Only a regular
+    /// file is opened; a decoder that panics on the file gives an
+    /// [`Error::Audio`] naming it ([`crash::isolate`]).
     pub fn open(path: &Path) -> Result<AudioStream> {
-        let mut file = File::open(path).map_err(|error| Error::io(path, error))?;
+        crash::isolate(path, Component::Decoder, || Self::open_unisolated(path))
+    }
+
+    fn open_unisolated(path: &Path) -> Result<AudioStream> {
+        let mut file = open_recording(path)?;
         let file_len = file
             .metadata()
             .map_err(|error| Error::io(path, error))?
@@ -348,6 +410,7 @@ impl AudioStream {
             emitted_frames: 0,
             source_done: false,
             warnings: Vec::new(),
+            crashed: None,
         })
     }
 
@@ -430,12 +493,12 @@ impl AudioStream {
             hint.with_extension(extension);
         }
         let stream = MediaSourceStream::new(Box::new(file), MediaSourceStreamOptions::default());
-        let probed = symphonia::default::get_probe()
-            .format(
+        let format = symphonia::default::get_probe()
+            .probe(
                 &hint,
                 stream,
-                &FormatOptions::default(),
-                &MetadataOptions::default(),
+                FormatOptions::default(),
+                MetadataOptions::default(),
             )
             .map_err(|error| {
                 if looks_like_text(head) {
@@ -460,20 +523,25 @@ impl AudioStream {
                     )
                 }
             })?;
-        let format = probed.format;
         let Some(track) = format
-            .tracks()
-            .iter()
-            .find(|track| track.codec_params.codec != codecs::CODEC_TYPE_NULL)
-            .or_else(|| format.tracks().first())
+            .default_track(TrackType::Audio)
+            .or_else(|| format.first_track(TrackType::Audio))
         else {
             return Err(audio_error(path, "no audio track in the file"));
         };
-        let params = track.codec_params.clone();
+        let Some(params) = track
+            .codec_params
+            .as_ref()
+            .and_then(|params| params.audio())
+            .cloned()
+        else {
+            return Err(audio_error(path, "no audio track in the file"));
+        };
         let track_id = track.id;
+        let frames = track.num_frames;
         let codec = codec_name(params.codec);
         let decoder = symphonia::default::get_codecs()
-            .make(&params, &DecoderOptions::default())
+            .make_audio_decoder(&params, &AudioDecoderOptions::default())
             .map_err(|_| unsupported(path, &codec))?;
         let container = path
             .extension()
@@ -484,22 +552,22 @@ impl AudioStream {
             format,
             decoder,
             track_id,
-            buffer: None,
+            spec: None,
             primed: None,
             skipped_packets: 0,
         };
         let mut sample_rate = params.sample_rate;
-        let mut channels = params.channels.map(|channels| channels.count());
+        let mut channels = params.channels.as_ref().map(|channels| channels.count());
         if sample_rate.is_none() || channels.is_none() {
             source.primed = source.next_block(path)?;
-            let Some(spec) = source.buffer.as_ref().map(|buffer| *buffer.spec()) else {
+            let Some((rate, count)) = source.spec else {
                 return Err(audio_error(
                     path,
                     "no audio: the recording is 0 seconds long",
                 ));
             };
-            sample_rate = Some(spec.rate);
-            channels = Some(spec.channels.count());
+            sample_rate = Some(rate);
+            channels = Some(count);
         }
         let info = AudioInfo {
             path: path.to_path_buf(),
@@ -507,7 +575,7 @@ impl AudioStream {
             codec,
             sample_rate: sample_rate.unwrap_or(0),
             channels: channels.unwrap_or(0),
-            frames: params.n_frames,
+            frames,
         };
         Ok((info, Source::Symphonia(Box::new(source))))
     }
@@ -535,8 +603,20 @@ impl AudioStream {
     /// original channel; `None` at the end. A recording with no samples at
     /// all is an error.
     pub fn read(&mut self, max_frames: usize) -> Result<Option<Vec<Vec<f32>>>> {
+        if let Some(reason) = &self.crashed {
+            return Err(audio_error(&self.info.path, reason.clone()));
+        }
         while self.pending_len() < max_frames && !self.source_done {
-            self.pull()?;
+            let path = self.info.path.clone();
+            match crash::catch(&path, Component::Decoder, || self.pull()) {
+                Ok(pulled) => pulled?,
+                Err(crashed) => {
+                    if let Error::Audio { reason, .. } = &crashed {
+                        self.crashed = Some(reason.clone());
+                    }
+                    return Err(crashed);
+                }
+            }
         }
         let available = self.pending_len().min(max_frames);
         if available == 0 {

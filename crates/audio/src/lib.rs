@@ -10,7 +10,7 @@
 //! stays bounded whatever the length of the recording.
 //!
 //! ```no_run
-//! use crate::{AudioOptions, CallReader};
+//! use callscope_audio::{AudioOptions, CallReader};
 //! use std::path::Path;
 //!
 //! let mut reader = CallReader::open(Path::new("call.wav"), None, &AudioOptions::default())?;
@@ -25,6 +25,7 @@
 //! # Ok::<(), callscope_core::error::Error>(())
 //! ```
 
+pub mod crash;
 pub mod decode;
 pub mod diarize;
 pub mod features;

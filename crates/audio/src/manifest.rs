@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
 
+use super::decode::not_a_recording;
 use super::AUDIO_EXTENSIONS;
 use callscope_core::error::{Error, Result};
 use callscope_core::model::{AudioEntry, ChannelLayout};
@@ -32,6 +33,9 @@ pub struct ManifestReport {
     pub entries: Vec<AudioEntry>,
     /// One error per bad row, naming the file and line.
     pub errors: Vec<Error>,
+    /// Things the user should know that are not failures: files a folder
+    /// scan skipped (named pipes, devices and other non-regular files).
+    pub warnings: Vec<String>,
 }
 
 /// China Standard Time, the offset call centers record in.
@@ -186,11 +190,18 @@ fn parse_row(
             base.join(given)
         }
     };
-    if !path.is_file() {
-        return Err(format!(
-            "no such file: {} (paths are relative to the manifest's folder)",
-            path.display()
-        ));
+    match std::fs::metadata(&path) {
+        Err(_) => {
+            return Err(format!(
+                "no such file: {} (paths are relative to the manifest's folder)",
+                path.display()
+            ))
+        }
+        Ok(metadata) => {
+            if let Some(reason) = not_a_recording(&metadata) {
+                return Err(format!("{}: {reason}", path.display()));
+            }
+        }
     }
     let channels = match field("channels") {
         None => None,
@@ -257,8 +268,11 @@ fn is_audio(path: &Path) -> bool {
 
 /// Every audio file under `folder` (recursively, hidden entries skipped),
 /// sorted by path, with the defaults: call_id the file stem, started_at the
-/// modification time, channels by channel count.
+/// modification time, channels by channel count. A name with an audio
+/// extension that is not a regular file (a named pipe, a device, a link to
+/// a folder) is skipped with a warning: reading a pipe would wait forever.
 pub fn scan_directory(folder: &Path) -> Result<ManifestReport> {
+    let mut report = ManifestReport::default();
     let mut files = Vec::new();
     let mut pending = vec![folder.to_path_buf()];
     while let Some(directory) = pending.pop() {
@@ -274,12 +288,22 @@ pub fn scan_directory(folder: &Path) -> Result<ManifestReport> {
             if kind.is_dir() {
                 pending.push(path);
             } else if is_audio(&path) {
-                files.push(path);
+                // Links are followed; a dangling one is kept, to fail with
+                // its own error.
+                let skipped = std::fs::metadata(&path)
+                    .ok()
+                    .and_then(|metadata| not_a_recording(&metadata));
+                match skipped {
+                    Some(reason) => report
+                        .warnings
+                        .push(format!("skipped {}: {reason}", path.display())),
+                    None => files.push(path),
+                }
             }
         }
     }
     files.sort();
-    let mut report = ManifestReport::default();
+    report.warnings.sort();
     let mut first: HashMap<String, PathBuf> = HashMap::new();
     for path in files {
         let call_id = match stem(&path) {
