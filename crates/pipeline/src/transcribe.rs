@@ -9,6 +9,7 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 
 use callscope_asr::{AsrEngine, AsrWorker};
+use callscope_audio::crash::{self, Component};
 use callscope_audio::diarize;
 use callscope_audio::{AudioOptions, CallReader, SpeechBatch};
 use callscope_core::error::{Error, Result};
@@ -52,6 +53,11 @@ impl Transcriber {
     }
 
     /// Transcribes one recording whose content hash is `audio_sha256`.
+    ///
+    /// A panic inside the decoder or the recognizer comes back as an
+    /// [`Error::Audio`] naming the recording ([`crash::isolate`]); after a
+    /// recognizer crash ([`crash::crashed_component`]) `worker` must be
+    /// replaced by a new one from [`Transcriber::worker`].
     pub fn transcribe(
         &self,
         worker: &mut AsrWorker,
@@ -162,12 +168,14 @@ fn recognize(
     regions: &[SpeechRegion],
     recognized: &mut [Vec<AsrSegment>],
 ) -> Result<()> {
-    let found = worker
-        .transcribe(&batch.samples, regions)
-        .map_err(|error| Error::Audio {
-            file: entry.path.display().to_string(),
-            reason: error.to_string(),
-        })?;
+    let found = crash::isolate(&entry.path, Component::Recognizer, || {
+        worker
+            .transcribe(&batch.samples, regions)
+            .map_err(|error| Error::Audio {
+                file: entry.path.display().to_string(),
+                reason: error.to_string(),
+            })
+    })?;
     recognized[batch.track].extend(found.into_iter().map(|mut segment| {
         segment.start += batch.offset;
         segment.end += batch.offset;
@@ -260,10 +268,18 @@ pub fn transcribe_batch(
                 }
             }
         }
-        let seconds = callscope_audio::AudioStream::open(&entry.path)
-            .ok()
-            .and_then(|stream| stream.info().duration_seconds())
-            .unwrap_or(0.0);
+        // The probe opens the recording as transcription will: a file it
+        // cannot open (or that crashes the decoder) fails here, alone.
+        let probe = crash::isolate(&entry.path, Component::Decoder, || {
+            callscope_audio::AudioStream::open(&entry.path)
+        });
+        let seconds = match probe {
+            Ok(stream) => stream.info().duration_seconds().unwrap_or(0.0),
+            Err(error) => {
+                report.failures.push(failure(&entry, &error));
+                continue;
+            }
+        };
         total_seconds += seconds;
         todo.push((entry, hash, seconds));
     }
@@ -292,13 +308,25 @@ pub fn transcribe_batch(
                 let mut worker = None;
                 while let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let (entry, hash, _) = &todo[index];
-                    let worker = worker.get_or_insert_with(|| {
+                    let state = worker.get_or_insert_with(|| {
                         transcriber.worker().map_err(|error| error.to_string())
                     });
-                    let outcome = match worker {
-                        Ok(worker) => transcriber.transcribe(worker, entry, hash.clone()),
+                    // One call's steps run isolated: a panic fails this
+                    // call alone, and the whisper state it may have broken
+                    // is dropped (the next call makes a new one).
+                    let outcome = match state {
+                        Ok(state) => crash::isolate(&entry.path, Component::Transcription, || {
+                            transcriber.transcribe(state, entry, hash.clone())
+                        }),
                         Err(reason) => Err(Error::Model(reason.clone())),
                     };
+                    if let Err(error) = &outcome {
+                        if crash::crashed_component(error)
+                            .is_some_and(|component| component != Component::Decoder)
+                        {
+                            worker = None;
+                        }
+                    }
                     // The receiver only hangs up on a store failure, which
                     // ends the batch anyway.
                     if sender.send((index, outcome)).is_err() {
