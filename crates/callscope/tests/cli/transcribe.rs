@@ -557,3 +557,166 @@ fn a_number_read_aloud_is_masked_in_the_stored_transcript() {
     assert!(stored.contains("138****5678"), "{stored}");
     test.expect(&["redact", "--check"], 0);
 }
+
+/// The demo MP3 call with its ID3v2.4 tag replaced by one whose extended
+/// header carries the tag restrictions byte 0x40: symphonia-metadata 0.5.5
+/// hit `unreachable!()` on it while probing durations, before anything was
+/// transcribed.
+fn mp3_with_restrictions_0x40() -> Vec<u8> {
+    let original = std::fs::read(repo().join("corpora/demo/audio/C20260906-0011.mp3")).unwrap();
+    assert_eq!(&original[..3], b"ID3");
+    let tag_size = original[6..10]
+        .iter()
+        .fold(0usize, |size, byte| (size << 7) | usize::from(byte & 0x7f));
+    // Version 2.4.0, flags 0x40 (extended header); the extended header
+    // sets flag 0x10 (restrictions) with the byte 0x40; then padding.
+    let mut bytes = vec![b'I', b'D', b'3', 4, 0, 0x40, 0, 0, 0, 18];
+    bytes.extend_from_slice(&[0, 0, 0, 8, 1, 0x10, 1, 0x40]);
+    bytes.extend_from_slice(&[0; 10]);
+    bytes.extend_from_slice(&original[10 + tag_size..]);
+    bytes
+}
+
+/// A named pipe at `path`.
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Runs `callscope ARGS` and fails if it has not ended within ten minutes
+/// (a batch blocked on a named pipe never ends).
+fn run_with_deadline(test: &TestCommand, args: &[&str]) -> crate::util::Run {
+    let mut child = test
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("callscope {args:?} still running after ten minutes: blocked");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let output = child.wait_with_output().unwrap();
+    crate::util::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Regression: an MP3 whose ID3v2.4 restrictions byte is 0x40 made
+/// `transcribe` exit 101 with nothing done, and a named pipe `x.wav` in the
+/// folder blocked the batch forever. Now the MP3 is transcribed, the pipe
+/// is skipped, the other call is done, and nothing panics.
+#[test]
+fn a_crafted_mp3_and_a_named_pipe_do_not_stop_a_folder_batch() {
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
+    let test = TestCommand::new();
+    let folder = test.dir().join("batch");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(
+        repo().join("corpora/demo/audio/C20260902-0003.wav"),
+        folder.join("good.wav"),
+    )
+    .unwrap();
+    std::fs::write(folder.join("restricted.mp3"), mp3_with_restrictions_0x40()).unwrap();
+    mkfifo(&folder.join("x.wav"));
+    let run = run_with_deadline(
+        &test,
+        &[
+            "transcribe",
+            folder.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(run.stdout.contains("transcribed 2 calls"), "{}", run.stdout);
+    let show = test
+        .expect(&["show", "restricted", "--json"], 0)
+        .json_lines()[0]
+        .clone();
+    assert!(
+        !show["segments"].as_array().unwrap().is_empty(),
+        "the MP3's speech is transcribed: {show}"
+    );
+    let failures = std::fs::read_to_string(test.data().join("failures.jsonl")).unwrap_or_default();
+    assert!(failures.trim().is_empty(), "{failures}");
+}
+
+/// `run` over a manifest whose rows name the crafted MP3, a named pipe, a
+/// folder and a good call: the pipe's and the folder's rows fail alone,
+/// named in failures.jsonl with what they are; both calls are transcribed
+/// and stored; exit code 1.
+#[test]
+fn run_with_manifest_rows_naming_a_pipe_and_a_folder_fails_those_rows_alone() {
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
+    let test = TestCommand::new();
+    let folder = test.dir().join("calls");
+    std::fs::create_dir_all(folder.join("folder.wav")).unwrap();
+    std::fs::copy(
+        repo().join("corpora/demo/audio/C20260902-0003.wav"),
+        folder.join("good.wav"),
+    )
+    .unwrap();
+    std::fs::write(folder.join("restricted.mp3"), mp3_with_restrictions_0x40()).unwrap();
+    mkfifo(&folder.join("pipe.wav"));
+    let manifest = test.write(
+        "calls/manifest.csv",
+        "path,call_id,channels\n\
+         good.wav,G1,agent-left\n\
+         pipe.wav,P1,\n\
+         restricted.mp3,R1,agent-left\n\
+         folder.wav,F1,\n",
+    );
+    let run = run_with_deadline(
+        &test,
+        &[
+            "run",
+            manifest.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(run.stdout.contains("transcribed 2 calls"), "{}", run.stdout);
+    let failures = std::fs::read_to_string(test.data().join("failures.jsonl")).unwrap();
+    let failures: Vec<&str> = failures.lines().collect();
+    assert_eq!(failures.len(), 2, "{failures:#?}");
+    assert!(
+        failures
+            .iter()
+            .any(|line| line.contains("pipe.wav: not a regular file (a named pipe (FIFO))")),
+        "{failures:#?}"
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|line| line.contains("folder.wav: a folder, not a recording")),
+        "{failures:#?}"
+    );
+    assert!(run.stderr.contains("pipe.wav"), "{}", run.stderr);
+    let stats = test.expect(&["stats", "--json"], 0).json_lines()[0].clone();
+    assert_eq!(stats["calls"], 2, "{stats}");
+}
