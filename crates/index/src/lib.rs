@@ -186,6 +186,36 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
+    /// Visits every term of the text fields (grams, words, metadata) in
+    /// every segment, those of deleted documents not yet merged away
+    /// included: what an audit of the index must see. `visit` gets the
+    /// field's name and the term.
+    pub fn for_each_text_term(&self, mut visit: impl FnMut(&str, &str)) -> Result<u64> {
+        let searcher = self.reader.searcher();
+        let fields = [
+            ("gram_all", self.fields.gram_all),
+            ("words_all", self.fields.words_all),
+            ("meta", self.fields.meta),
+        ];
+        let mut count = 0u64;
+        for segment in searcher.segment_readers() {
+            for (name, field) in fields {
+                let inverted = segment.inverted_index(field)?;
+                let mut terms = inverted
+                    .terms()
+                    .stream()
+                    .map_err(|error| Error::Index(format!("reading the index's terms: {error}")))?;
+                while terms.advance() {
+                    if let Ok(term) = std::str::from_utf8(terms.key()) {
+                        visit(name, term);
+                        count += 1;
+                    }
+                }
+            }
+        }
+        Ok(count)
+    }
+
     /// Indexes every call the store marks stale (new, re-imported, re-scored),
     /// committing in batches; `progress(done, total)` follows along.
     ///

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use callscope_core::dictionary::Dictionary;
 use callscope_core::error::Result;
 use callscope_index::{SearchIndex, SyncReport};
+use callscope_redact::audit::{AuditContext, Finding, Surface};
 use callscope_store::workspace::Workspace;
 use callscope_store::Store;
 
@@ -44,6 +45,43 @@ pub fn sync(index: &mut SearchIndex, store: &mut Store, bar: &ProgressBar) -> Re
         bar.set_length(total);
         bar.set_position(done);
     })
+}
+
+/// The search index as a surface of `callscope redact --check`: every term
+/// of its text fields (deleted documents not yet merged away included) is
+/// read by the same detector as the store's text. A number said in digits
+/// is one term, so clear digits anywhere in the index are found.
+pub struct IndexTerms;
+
+impl Surface for IndexTerms {
+    fn name(&self) -> &'static str {
+        "index"
+    }
+
+    fn raw(&self) -> bool {
+        true
+    }
+
+    fn scan(&self, context: &AuditContext<'_>, report: &mut dyn FnMut(Finding)) -> Result<u64> {
+        if !context.workspace.index_dir().exists() {
+            return Ok(0);
+        }
+        let index = open_index(context.workspace)?;
+        index.for_each_text_term(|field, term| {
+            for detection in context.redactor.detect(term) {
+                report(Finding::new(
+                    self.name(),
+                    format!(
+                        "a {field} term (text the index still holds; `callscope index \
+                         --rebuild` rebuilds it from the masked store)"
+                    ),
+                    detection.kind,
+                    context.redactor.masked_form(&detection),
+                    detection.value.clone(),
+                ));
+            }
+        })
+    }
 }
 
 /// Rebuilds `index` from the store, showing progress on `bar`.

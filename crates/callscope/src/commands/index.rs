@@ -4,7 +4,7 @@
 
 use crate::cli::IndexArgs;
 use crate::output::{Outcome, Output};
-use callscope_core::error::Result;
+use callscope_core::error::{Error, Result};
 use callscope_index::{SearchIndex, SyncReport};
 use callscope_pipeline::indexing;
 use callscope_store::workspace::Workspace;
@@ -48,20 +48,28 @@ pub(super) fn follow_store(
     }
 }
 
-/// Rebuilds the index from the store (after the store was masked in
-/// place); a failure is a warning naming the command that fixes it.
-pub(super) fn rebuild_quietly(workspace: &Workspace, store: &mut Store, output: Output) {
-    let result = open_index(workspace).and_then(|mut index| {
+/// Rebuilds the index from the store after the store was masked in place:
+/// the old index still holds the clear text, so a failure here fails the
+/// command, saying how to finish (the store's masking is kept; running
+/// `redact --apply` again rebuilds the index again).
+pub(super) fn rebuild_after_masking(
+    workspace: &Workspace,
+    store: &mut Store,
+    output: Output,
+) -> Result<()> {
+    let rebuilt = open_index(workspace).and_then(|mut index| {
         let bar = output.progress(0, "calls indexed");
         let report = indexing::rebuild(&mut index, store, &bar);
         bar.finish_and_clear();
         report
     });
-    if let Err(error) = result {
-        crate::errln!(
-            "warning: the search index was not rebuilt ({error}); run `callscope index --rebuild`"
-        );
-    }
+    rebuilt.map(|_| ()).map_err(|error| {
+        Error::Index(format!(
+            "the store is masked, but the search index could not be rebuilt ({error}) and \
+             still holds the text it had: close what holds it and run `callscope redact \
+             --apply` again (or `callscope index --rebuild`)"
+        ))
+    })
 }
 
 pub(super) fn run(workspace: &Workspace, args: &IndexArgs, output: Output) -> Result<Outcome> {

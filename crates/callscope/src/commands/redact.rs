@@ -144,7 +144,9 @@ fn check(workspace: &Workspace, output: Output) -> Result<Outcome> {
         redactor: &redactor,
         progress: output.progress(items, "items"),
     };
-    let report = Auditor::standard().run(&context);
+    let report = Auditor::standard()
+        .with(Box::new(callscope_pipeline::indexing::IndexTerms))
+        .run(&context);
     context.progress.finish_and_clear();
     let report = report?;
     if output.json {
@@ -266,7 +268,7 @@ fn apply(workspace: &Workspace, output: Output) -> Result<Outcome> {
     store.compact()?;
     // Rebuilt, not synced: a synced index keeps deleted documents (and their
     // terms) until tantivy merges segments.
-    super::index::rebuild_quietly(workspace, &mut store, output);
+    super::index::rebuild_after_masking(workspace, &mut store, output)?;
     if output.json {
         output.json_line(&serde_json::json!({
             "masked": counts,

@@ -4,6 +4,7 @@
 mod crash;
 mod digest;
 mod import;
+mod index_audit;
 mod keys;
 mod model;
 mod pipeline;
