@@ -101,7 +101,8 @@ fn within_a_minute<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static)
 
 /// A named pipe called `x.wav` in a scanned folder blocked the batch
 /// forever: hashing it waited for a writer. The scan skips it with a
-/// warning; the recording beside it is kept.
+/// warning, and so a socket and a link to a folder; the recording beside
+/// them is kept.
 #[cfg(unix)]
 #[test]
 fn a_named_pipe_in_a_scanned_folder_is_skipped_with_a_warning() {
@@ -109,6 +110,9 @@ fn a_named_pipe_in_a_scanned_folder_is_skipped_with_a_warning() {
     let root = directory.path().to_path_buf();
     std::fs::create_dir_all(root.join("day")).unwrap();
     mkfifo(&root.join("day/x.wav"));
+    let _socket = std::os::unix::net::UnixListener::bind(root.join("day/socket.wav")).unwrap();
+    std::fs::create_dir_all(root.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(root.join("elsewhere"), root.join("day/link.wav")).unwrap();
     std::fs::copy(
         demo().join("audio/C20260902-0003.wav"),
         root.join("day/good.wav"),
@@ -122,12 +126,22 @@ fn a_named_pipe_in_a_scanned_folder_is_skipped_with_a_warning() {
         .collect();
     assert_eq!(ids, ["good"]);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
-    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
-    let warning = &report.warnings[0];
-    assert!(
-        warning.contains("x.wav") && warning.contains("not a regular file (a named pipe (FIFO))"),
-        "{warning}"
-    );
+    let warnings = &report.warnings;
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    for (name, reason) in [
+        ("day/link.wav", "a folder, not a recording"),
+        ("day/socket.wav", "not a regular file (a socket)"),
+        ("day/x.wav", "not a regular file (a named pipe (FIFO))"),
+    ] {
+        assert!(
+            warnings
+                .iter()
+                .any(|warning| warning.starts_with("skipped ")
+                    && warning.contains(name)
+                    && warning.contains(reason)),
+            "no '{reason}' for {name}: {warnings:?}"
+        );
+    }
 }
 
 /// A manifest row naming a named pipe, a folder or a device fails alone,
