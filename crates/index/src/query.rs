@@ -121,8 +121,24 @@ const PARTICLES_SUFFIX: char = '的';
 
 const FIELDS: &str = "agent:, customer:, agent_id:, team:, queue:, violated:, meta:, date:";
 
+/// The longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 2000;
+
+/// The deepest nesting of groups `( )` and exclusions `-`/`NOT` accepted.
+pub const MAX_QUERY_DEPTH: usize = 32;
+
 /// Parses a query.
 pub fn parse(query: &str) -> Result<Expr, QueryError> {
+    let length = query.chars().count();
+    if length > MAX_QUERY_CHARS {
+        return Err(QueryError {
+            column: MAX_QUERY_CHARS + 1,
+            message: format!(
+                "the query is {length} characters long, over the limit of {MAX_QUERY_CHARS}; \
+                 search for fewer words at once"
+            ),
+        });
+    }
     let tokens = lex(query)?;
     if tokens.is_empty() {
         return Err(QueryError {
@@ -131,7 +147,11 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
                 .to_string(),
         });
     }
-    let mut parser = Parser { tokens, next: 0 };
+    let mut parser = Parser {
+        tokens,
+        next: 0,
+        depth: 0,
+    };
     let expr = parser.or_expr()?;
     if let Some(token) = parser.peek() {
         let column = token.column;
@@ -324,9 +344,26 @@ fn lex(query: &str) -> Result<Vec<Lexeme>, QueryError> {
 struct Parser {
     tokens: Vec<Lexeme>,
     next: usize,
+    /// Groups and exclusions open around the current position.
+    depth: usize,
 }
 
 impl Parser {
+    /// Enters a group or exclusion at `column`, refusing one too deep.
+    fn enter(&mut self, column: usize) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_QUERY_DEPTH {
+            return Err(QueryError {
+                column,
+                message: format!(
+                    "groups and exclusions nest more than {MAX_QUERY_DEPTH} deep here; \
+                     simplify the query"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Lexeme> {
         self.tokens.get(self.next)
     }
@@ -430,7 +467,10 @@ impl Parser {
                         message: "say what to exclude right after it, e.g. -退款".to_string(),
                     });
                 }
-                Ok(Expr::Not(Box::new(self.unary()?)))
+                self.enter(token.column)?;
+                let inner = self.unary()?;
+                self.depth -= 1;
+                Ok(Expr::Not(Box::new(inner)))
             }
             _ => {
                 self.next -= 1;
@@ -452,7 +492,9 @@ impl Parser {
                         message: "empty parentheses; put words inside or remove them".to_string(),
                     });
                 }
+                self.enter(column)?;
                 let inner = self.or_expr()?;
+                self.depth -= 1;
                 match self.take() {
                     Some(Lexeme {
                         kind: Kind::Close, ..
@@ -767,5 +809,81 @@ mod tests {
             rendered.ends_with("\n  退款 \"到账\n       ^"),
             "{rendered}"
         );
+    }
+
+    #[test]
+    fn huge_and_deeply_nested_queries_are_refused_with_a_reason() {
+        for query in [
+            "-".repeat(10_000),
+            "(".repeat(10_000),
+            format!("{}退款{}", "(".repeat(5_000), ")".repeat(5_000)),
+            "退款 ".repeat(1_000),
+        ] {
+            let error = parse(&query).unwrap_err();
+            assert!(error.message.contains("limit"), "{}", error.message);
+        }
+        let deep = format!("{}退款{}", "(".repeat(40), ")".repeat(40));
+        let error = parse(&deep).unwrap_err();
+        assert!(
+            error.message.contains("nest more than"),
+            "{}",
+            error.message
+        );
+        assert_eq!(error.column, MAX_QUERY_DEPTH + 1);
+        let nots = format!("{}退款", "-".repeat(40));
+        assert!(parse(&nots).unwrap_err().message.contains("nest more than"));
+        // At the limit, still a query.
+        let fine = format!(
+            "{}退款{}",
+            "(".repeat(MAX_QUERY_DEPTH),
+            ")".repeat(MAX_QUERY_DEPTH)
+        );
+        assert!(parse(&fine).is_ok());
+    }
+
+    #[test]
+    fn random_queries_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let pieces = [
+            "退款",
+            "的",
+            "(",
+            ")",
+            "\"",
+            "~",
+            "~3",
+            "~的",
+            "-",
+            "NOT ",
+            "OR ",
+            "AND ",
+            " ",
+            "agent:",
+            "customer:",
+            "date:",
+            "2026-09-01..2026-09-30",
+            "meta:",
+            "a=b",
+            "x",
+            "１２３",
+            "\\",
+            "*",
+            ":",
+            "..",
+            "按钮 位置",
+            "\u{202e}",
+            "\u{0}",
+        ];
+        let mut random = rand::rngs::SmallRng::seed_from_u64(19);
+        for _ in 0..20_000 {
+            let length = random.random_range(0..24);
+            let query: String = (0..length)
+                .map(|_| pieces[random.random_range(0..pieces.len())])
+                .collect();
+            match parse(&query) {
+                Ok(_) => {}
+                Err(error) => assert!(!error.message.is_empty(), "{query}"),
+            }
+        }
     }
 }
