@@ -1,5 +1,5 @@
 //! The data that flows between stages, and the user-facing contract types
-//! of `shared/spec/formats.md`.
+//! of `docs/formats.md`.
 //!
 //! Every type that a user, a script or another system sees is defined here
 //! with its serde form; stages exchange these types and nothing else.
@@ -56,7 +56,7 @@ impl std::fmt::Display for Role {
     }
 }
 
-/// One sentence of a transcript (formats.md §2).
+/// One sentence of a transcript (docs/formats.md §2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     /// Seconds from the start of the recording.
@@ -84,7 +84,7 @@ impl Segment {
 }
 
 /// One call with its transcript: a line of the transcript JSONL
-/// (formats.md §2).
+/// (docs/formats.md §2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Call {
     /// Unique id of the call.
@@ -154,7 +154,7 @@ pub struct Silence {
     pub end: f64,
 }
 
-/// One row of an audio manifest (formats.md §1), resolved to defaults.
+/// One row of an audio manifest (docs/formats.md §1), resolved to defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AudioEntry {
     /// The audio file, absolute or relative to the working directory.
@@ -175,7 +175,7 @@ pub struct AudioEntry {
     pub meta: BTreeMap<String, String>,
 }
 
-/// How the channels of a recording map to roles (formats.md §1).
+/// How the channels of a recording map to roles (docs/formats.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChannelLayout {
@@ -199,7 +199,7 @@ impl ChannelLayout {
     }
 }
 
-/// The result of scoring one call against one scorecard (formats.md §3).
+/// The result of scoring one call against one scorecard (docs/formats.md §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QaResult {
     /// The call scored.
@@ -217,7 +217,7 @@ pub struct QaResult {
     pub violations: Vec<Violation>,
 }
 
-/// A violated rule (formats.md §3).
+/// A violated rule (docs/formats.md §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Violation {
     /// The rule's id.
@@ -232,7 +232,7 @@ pub struct Violation {
     pub evidence: Vec<Evidence>,
 }
 
-/// A segment that made a rule fire (formats.md §3).
+/// A segment that made a rule fire (docs/formats.md §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// Index of the segment in the call's sorted segments.
@@ -249,7 +249,7 @@ pub struct Evidence {
     pub matched: String,
 }
 
-/// One search hit (formats.md §4).
+/// One search hit (docs/formats.md §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchResult {
     /// The call found.
@@ -270,7 +270,7 @@ pub struct SearchResult {
     pub hits: Vec<SearchHit>,
 }
 
-/// A matching segment of a search result (formats.md §4).
+/// A matching segment of a search result (docs/formats.md §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
     /// Index of the segment in the call.
@@ -381,6 +381,20 @@ pub struct RedactedSpan {
     pub start: f64,
     /// Estimated end, seconds from the start of the recording.
     pub end: f64,
+    /// First character of the mask in the stored (masked) segment text.
+    /// Absent in spans recorded before callscope kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masked_start: Option<usize>,
+    /// One past the mask's last character in the stored text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masked_end: Option<usize>,
+    /// How the number was said, without its digits: each digit becomes `d`
+    /// (written), `f` (full width) or `n` (a Chinese numeral), every other
+    /// character (spaces, dashes, 杠, comma pauses) is kept, so
+    /// 一三八，一二三四，五六七八 gives `nnn，nnnn，nnnn`. QA's stand-in for the
+    /// masked number takes this form. Absent for emails and older spans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<String>,
 }
 
 /// The original text of a call's masked parts, encrypted with the seal key
@@ -410,6 +424,51 @@ pub struct CallRedaction {
     pub sealed: Option<SealedOriginal>,
 }
 
+/// One piece of personal data in the text QA rules read (a
+/// [`ScoringView`]), as the redaction stage found it. The `pii` rule
+/// operator counts these; evidence shows `shown` in place of the characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PiiMention {
+    /// Index of the segment in the view's `call.segments`.
+    pub segment: usize,
+    /// What it is.
+    pub kind: PiiKind,
+    /// First character of the span in the view's segment text.
+    pub char_start: usize,
+    /// One past the span's last character; equal to `char_start` when only
+    /// the segment is known (spans stored before their place was recorded).
+    pub char_end: usize,
+    /// What people may see instead of these characters: the masked form as
+    /// stored (138****5678), or the text itself for a kind the policy
+    /// leaves in clear.
+    pub shown: String,
+}
+
+/// A call as QA rules read it, with the personal data in it. Built by the
+/// redaction stage (`Redactor::scoring_view` for stored calls,
+/// `Redactor::input_view` for calls read from a file); never stored,
+/// printed or indexed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoringView {
+    /// What the rules read: the sealed original where one is kept and the
+    /// key is at hand; else the stored call with each masked span replaced
+    /// by a stand-in of the same kind and shape; for a file, the call as
+    /// given.
+    pub call: Call,
+    /// The personal data in `call`'s segments, by segment then position.
+    pub pii: Vec<PiiMention>,
+}
+
+impl ScoringView {
+    /// A view of a call in which no personal data is known.
+    pub fn plain(call: Call) -> ScoringView {
+        ScoringView {
+            call,
+            pii: Vec::new(),
+        }
+    }
+}
+
 /// One stored QA result's figures without its evidence, for summaries over
 /// many calls (the digest's QA summary and alerts).
 #[derive(Debug, Clone, PartialEq)]
@@ -430,7 +489,7 @@ pub struct QaFigures {
     pub passed: bool,
     /// Whether a fatal rule was violated.
     pub fatal: bool,
-    /// The result's contract JSON (formats.md §3), when asked for.
+    /// The result's contract JSON (docs/formats.md §3), when asked for.
     pub body: Option<String>,
 }
 

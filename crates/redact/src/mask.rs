@@ -126,20 +126,54 @@ pub fn apply<'a>(
     detections: &'a [Detection],
     policy: &RedactionPolicy,
 ) -> (String, Vec<&'a Detection>) {
+    let (masked, placed) = apply_placed(text, detections, policy);
+    (
+        masked,
+        placed.into_iter().map(|place| place.detection).collect(),
+    )
+}
+
+/// A detection that was masked, and where its mask lies in the masked text.
+#[derive(Debug, Clone, Copy)]
+pub struct Placed<'a> {
+    /// The detection (positions in the original text).
+    pub detection: &'a Detection,
+    /// First character of the mask in the masked text.
+    pub masked_start: usize,
+    /// One past the mask's last character.
+    pub masked_end: usize,
+}
+
+/// [`apply`], also saying where each mask lies in the masked text
+/// (characters), so that QA can put a stand-in there.
+pub fn apply_placed<'a>(
+    text: &str,
+    detections: &'a [Detection],
+    policy: &RedactionPolicy,
+) -> (String, Vec<Placed<'a>>) {
     let mut masked = String::with_capacity(text.len());
-    let mut applied = Vec::new();
+    let mut placed = Vec::new();
     let mut last = 0;
+    let mut chars = 0;
     for detection in detections {
         let Some(replacement) = render(detection, policy) else {
             continue;
         };
-        masked.push_str(&text[last..detection.byte_start]);
+        let before = &text[last..detection.byte_start];
+        masked.push_str(before);
+        chars += before.chars().count();
+        let masked_start = chars;
         masked.push_str(&replacement);
+        chars += replacement.chars().count();
         last = detection.byte_end;
-        applied.push(detection);
+        placed.push(Placed {
+            detection,
+            masked_start,
+            masked_end: chars,
+        });
     }
     masked.push_str(&text[last..]);
-    (masked, applied)
+    (masked, placed)
 }
 
 #[cfg(test)]
