@@ -1,8 +1,8 @@
 //! A call prepared for scoring: every segment normalized once, keyword and
 //! lexicon hits found once (one Aho-Corasick pass over all words of all
-//! scorecards, plus homophones), and the timing facts the time-based
-//! operators need. Built once per call and shared by every rule of every
-//! scorecard.
+//! scorecards, plus homophones), the personal data of its scoring view
+//! placed in each segment, and the timing facts the time-based operators
+//! need. Built once per call and shared by every rule of every scorecard.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -11,7 +11,7 @@ use aho_corasick::AhoCorasick;
 
 use super::fuzzy::{HomophoneHit, HomophoneIndex};
 use super::similar;
-use callscope_core::model::{Call, Role};
+use callscope_core::model::{Call, PiiKind, PiiMention, Role};
 use callscope_core::text::{Normalized, Normalizer};
 
 /// A word occurrence in a segment's normalized text.
@@ -25,6 +25,19 @@ pub(crate) struct WordHit {
     pub end: u32,
     /// Found by sound, not by spelling.
     pub homophone: bool,
+}
+
+/// A piece of personal data of the scoring view, placed in its segment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlacedMention {
+    /// Index in [`Prepared::mentions`].
+    pub mention: usize,
+    pub kind: PiiKind,
+    /// Bytes of the segment text it covers (empty when only its segment is
+    /// known).
+    pub bytes: (usize, usize),
+    /// Normalized characters it covers, if any.
+    pub normalized: Option<(u32, u32)>,
 }
 
 /// One segment in matching form.
@@ -49,6 +62,8 @@ pub(crate) struct PreparedSegment {
     /// Longest overlap with an earlier-starting segment of the other role,
     /// seconds (0 when it starts in the clear).
     pub overlap_before: f64,
+    /// Personal data in the segment, in text order.
+    pub pii: Vec<PlacedMention>,
 }
 
 impl PreparedSegment {
@@ -61,6 +76,8 @@ impl PreparedSegment {
 #[derive(Debug)]
 pub(crate) struct Prepared<'c> {
     pub call: Cow<'c, Call>,
+    /// The personal data of the scoring view (segment indices as given).
+    pub mentions: &'c [PiiMention],
     pub segments: Vec<PreparedSegment>,
     /// Number of segments per role: agent, customer, unknown.
     pub role_counts: [u32; 3],
@@ -83,20 +100,38 @@ pub(crate) struct Matchers<'m> {
 }
 
 impl<'c> Prepared<'c> {
-    pub fn new(call: &'c Call, matchers: &Matchers<'_>) -> Prepared<'c> {
-        let sorted = call.segments.windows(2).all(|pair| {
-            pair[0]
-                .start
-                .total_cmp(&pair[1].start)
-                .then(pair[0].end.total_cmp(&pair[1].end))
-                .is_le()
-        });
-        let call: Cow<'c, Call> = if sorted {
-            Cow::Borrowed(call)
+    pub fn new(
+        call: &'c Call,
+        mentions: &'c [PiiMention],
+        matchers: &Matchers<'_>,
+    ) -> Prepared<'c> {
+        let in_order = |left: &callscope_core::model::Segment,
+                        right: &callscope_core::model::Segment| {
+            left.start
+                .total_cmp(&right.start)
+                .then(left.end.total_cmp(&right.end))
+        };
+        let sorted = call
+            .segments
+            .windows(2)
+            .all(|pair| in_order(&pair[0], &pair[1]).is_le());
+        // Unsorted segments are sorted (stably, as `Call::sort_segments`
+        // does), remembering where each went for the personal data.
+        let (call, position_of): (Cow<'c, Call>, Option<Vec<usize>>) = if sorted {
+            (Cow::Borrowed(call), None)
         } else {
+            let mut order: Vec<usize> = (0..call.segments.len()).collect();
+            order.sort_by(|left, right| in_order(&call.segments[*left], &call.segments[*right]));
+            let mut position_of = vec![0; order.len()];
+            for (position, index) in order.iter().enumerate() {
+                position_of[*index] = position;
+            }
             let mut owned = call.clone();
-            owned.sort_segments();
-            Cow::Owned(owned)
+            owned.segments = order
+                .iter()
+                .map(|index| call.segments[*index].clone())
+                .collect();
+            (Cow::Owned(owned), Some(position_of))
         };
         let mut role_counts = [0u32; 3];
         let mut homophone_hits: Vec<HomophoneHit> = Vec::new();
@@ -144,12 +179,15 @@ impl<'c> Prepared<'c> {
                 rank_in_role,
                 gap_before: None,
                 overlap_before: 0.0,
+                pii: Vec::new(),
             });
         }
         timing(&mut segments, &call);
+        place_mentions(&mut segments, &call, mentions, position_of.as_deref());
         let duration = sane(call.effective_duration());
         Prepared {
             call,
+            mentions,
             segments,
             role_counts,
             duration,
@@ -163,6 +201,64 @@ impl<'c> Prepared<'c> {
             Some(role) => self.role_counts[role_slot(role)],
         }
     }
+}
+
+/// Puts each piece of personal data into its (sorted) segment, with the
+/// bytes and normalized characters it covers; one whose place does not fit
+/// the text is dropped.
+fn place_mentions(
+    segments: &mut [PreparedSegment],
+    call: &Call,
+    mentions: &[PiiMention],
+    position_of: Option<&[usize]>,
+) {
+    for (index, mention) in mentions.iter().enumerate() {
+        let segment = match position_of {
+            Some(position_of) => position_of.get(mention.segment).copied(),
+            None => Some(mention.segment),
+        };
+        let Some((text, prepared)) = segment.and_then(|segment| {
+            Some((
+                &call.segments.get(segment)?.text,
+                segments.get_mut(segment)?,
+            ))
+        }) else {
+            continue;
+        };
+        let Some(bytes) = byte_range(text, mention.char_start, mention.char_end) else {
+            continue;
+        };
+        let spans = &prepared.normalized.spans;
+        let first = spans.partition_point(|(start, _)| *start < bytes.0);
+        let end = spans.partition_point(|(_, end)| *end <= bytes.1);
+        prepared.pii.push(PlacedMention {
+            mention: index,
+            kind: mention.kind,
+            bytes,
+            normalized: (first < end).then_some((first as u32, end as u32)),
+        });
+    }
+    for segment in segments {
+        segment.pii.sort_by_key(|placed| placed.bytes);
+    }
+}
+
+/// The bytes of characters `start..end` of `text`, if they are in it.
+fn byte_range(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    if start > end {
+        return None;
+    }
+    let mut offsets = text
+        .char_indices()
+        .map(|(offset, _)| offset)
+        .chain(std::iter::once(text.len()));
+    let first = offsets.nth(start)?;
+    let last = if end == start {
+        first
+    } else {
+        offsets.nth(end - start - 1)?
+    };
+    Some((first, last))
 }
 
 /// Times that are not finite are treated as 0 (the importer refuses them;

@@ -5,13 +5,15 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-use super::context::{Matchers, Prepared, PreparedSegment};
+use super::context::{Matchers, PlacedMention, Prepared, PreparedSegment};
 use super::fuzzy::HomophoneIndex;
 use super::scorecard::{
     Condition, Expect, Fuzzy, KeywordMode, Operator, RoleFilter, Scope, Scorecard,
 };
 use super::similar;
-use callscope_core::model::{Call, Evidence, QaResult, Role, Violation};
+use callscope_core::model::{
+    Call, Evidence, PiiKind, PiiMention, QaResult, Role, ScoringView, Violation,
+};
 use callscope_core::text::Normalizer;
 
 /// Tolerance for comparing seconds and similarities with thresholds, so
@@ -107,6 +109,10 @@ enum Kind {
         threshold: f64,
         min_count: usize,
         min_chars: usize,
+    },
+    Pii {
+        kinds: Vec<PiiKind>,
+        min_count: usize,
     },
     All(Vec<Node>),
     Any(Vec<Node>),
@@ -211,6 +217,10 @@ fn compile(condition: &Condition, table: &mut WordTable) -> Node {
             threshold: *threshold,
             min_count: *min_count,
             min_chars: *min_chars,
+        },
+        Operator::Pii { kinds, min_count } => Kind::Pii {
+            kinds: kinds.clone(),
+            min_count: *min_count,
         },
         Operator::All(nested) => {
             Kind::All(nested.iter().map(|node| compile(node, table)).collect())
@@ -352,8 +362,22 @@ impl Scorer {
     /// Scores `call` against every scorecard whose `queues` admit it: one
     /// result per such scorecard, in scorecard order. Never panics on odd
     /// transcripts (no segments, one role, overlaps, zero-length segments,
-    /// unsorted segments).
+    /// unsorted segments). No personal data is known, so `pii` conditions
+    /// never hold: score what the redaction stage prepared with
+    /// [`Scorer::score_view`].
     pub fn score(&self, call: &Call) -> Vec<QaResult> {
+        self.score_with(call, &[])
+    }
+
+    /// Scores a call as the redaction stage prepared it for QA: the rules
+    /// read `view.call`, `pii` conditions count `view.pii`, and evidence
+    /// shows each piece of personal data as its `shown` form (the masked
+    /// text as stored), never as the view has it.
+    pub fn score_view(&self, view: &ScoringView) -> Vec<QaResult> {
+        self.score_with(&view.call, &view.pii)
+    }
+
+    fn score_with(&self, call: &Call, pii: &[PiiMention]) -> Vec<QaResult> {
         let admitted: Vec<&CompiledScorecard> = self
             .scorecards
             .iter()
@@ -362,7 +386,7 @@ impl Scorer {
         if admitted.is_empty() {
             return Vec::new();
         }
-        let prepared = self.prepare(call);
+        let prepared = self.prepare(call, pii);
         let mut evaluator = Evaluator {
             call: &prepared,
             scratch: Scratch::default(),
@@ -373,9 +397,10 @@ impl Scorer {
             .collect()
     }
 
-    fn prepare<'c>(&self, call: &'c Call) -> Prepared<'c> {
+    fn prepare<'c>(&self, call: &'c Call, pii: &'c [PiiMention]) -> Prepared<'c> {
         Prepared::new(
             call,
+            pii,
             &Matchers {
                 normalizer: &self.normalizer,
                 words: self.words.as_ref(),
@@ -387,7 +412,7 @@ impl Scorer {
     /// Prepares a call without evaluating rules (benchmarks measure the two
     /// apart). Returns the number of normalized characters.
     pub fn prepare_only(&self, call: &Call) -> usize {
-        let prepared = self.prepare(call);
+        let prepared = self.prepare(call, &[]);
         prepared
             .segments
             .iter()
@@ -444,19 +469,19 @@ impl Evaluator<'_, '_> {
             .filter_map(|mark| {
                 let segment = self.call.call.segments.get(mark.segment)?;
                 let prepared = &self.call.segments[mark.segment];
-                let matched = match mark.span {
-                    Some((start, end)) => prepared
-                        .normalized
-                        .original(&segment.text, start as usize, end as usize)
-                        .to_string(),
-                    None => String::new(),
-                };
+                let spans = &prepared.normalized.spans;
+                let matched = mark.span.and_then(|(start, end)| {
+                    let (start, end) = (start as usize, end as usize);
+                    (start < end && end <= spans.len()).then(|| (spans[start].0, spans[end - 1].1))
+                });
+                let (text, matched) =
+                    shown(&segment.text, &prepared.pii, self.call.mentions, matched);
                 Some(Evidence {
                     segment: mark.segment,
                     start: segment.start,
                     end: segment.end,
                     role: segment.role,
-                    text: segment.text.clone(),
+                    text,
                     matched,
                 })
             })
@@ -512,6 +537,7 @@ impl Evaluator<'_, '_> {
                 min_count,
                 min_chars,
             } => self.repeat(node, window, *threshold, *min_count, *min_chars),
+            Kind::Pii { kinds, min_count } => self.pii(node, window, kinds, *min_count),
             Kind::All(nested) => {
                 let outcomes: Vec<Outcome> = nested
                     .iter()
@@ -631,6 +657,26 @@ impl Evaluator<'_, '_> {
             }
         }
         if marks.len() >= min_count {
+            Outcome::new(true, marks)
+        } else {
+            Outcome::no()
+        }
+    }
+
+    fn pii(&mut self, node: &Node, window: Window, kinds: &[PiiKind], min_count: usize) -> Outcome {
+        let marks: Vec<Mark> = scoped(self.call, node, window)
+            .flat_map(|index| {
+                self.call.segments[index]
+                    .pii
+                    .iter()
+                    .filter(|placed| kinds.contains(&placed.kind))
+                    .map(move |placed| Mark {
+                        segment: index,
+                        span: placed.normalized,
+                    })
+            })
+            .collect();
+        if !marks.is_empty() && marks.len() >= min_count {
             Outcome::new(true, marks)
         } else {
             Outcome::no()
@@ -918,6 +964,69 @@ impl Evaluator<'_, '_> {
             .collect();
         Outcome::new(true, marks)
     }
+}
+
+/// Evidence text and match as people may see them: `text` with each piece
+/// of personal data replaced by its shown form, and `matched` (bytes of
+/// `text`) widened to whole pieces of personal data it touches, in the
+/// shown text. Without personal data, the text and match as they are.
+fn shown(
+    text: &str,
+    placed: &[PlacedMention],
+    mentions: &[PiiMention],
+    matched: Option<(usize, usize)>,
+) -> (String, String) {
+    // Pieces with a place, in order, none overlapping the one before.
+    let mut pieces: Vec<((usize, usize), &str)> = Vec::with_capacity(placed.len());
+    for place in placed {
+        let (from, to) = place.bytes;
+        let Some(mention) = mentions.get(place.mention) else {
+            continue;
+        };
+        let clear = pieces.last().is_none_or(|(last, _)| last.1 <= from);
+        if from < to && to <= text.len() && clear {
+            pieces.push(((from, to), mention.shown.as_str()));
+        }
+    }
+    let placed = pieces;
+    if placed.is_empty() {
+        let matched = matched.map_or(String::new(), |(start, end)| text[start..end].to_string());
+        return (text.to_string(), matched);
+    }
+    let mut shown_text = String::with_capacity(text.len());
+    let mut copied = 0;
+    for ((start, end), shown) in &placed {
+        shown_text.push_str(&text[copied..*start]);
+        shown_text.push_str(shown);
+        copied = *end;
+    }
+    shown_text.push_str(&text[copied..]);
+    let Some((mut start, mut end)) = matched else {
+        return (shown_text, String::new());
+    };
+    for ((from, to), _) in &placed {
+        let (from, to) = (*from, *to);
+        if from < end && start < to {
+            start = start.min(from);
+            end = end.max(to);
+        }
+    }
+    // A position outside every piece moves by what the pieces before it
+    // grew or shrank.
+    let moved = |position: usize| -> usize {
+        let before: Vec<&((usize, usize), &str)> = placed
+            .iter()
+            .filter(|((_, to), _)| *to <= position)
+            .collect();
+        let removed: usize = before.iter().map(|((from, to), _)| to - from).sum();
+        let added: usize = before.iter().map(|(_, shown)| shown.len()).sum();
+        (position + added).saturating_sub(removed)
+    };
+    let matched = shown_text
+        .get(moved(start)..moved(end))
+        .unwrap_or_default()
+        .to_string();
+    (shown_text, matched)
 }
 
 /// Whether segment `index` is among the sentences `node` looks at.

@@ -1,4 +1,4 @@
-//! QA scoring (智能质检): scorecards of rules (`shared/spec/qa-rules.md`)
+//! QA scoring (智能质检): scorecards of rules (`docs/qa-rules.md`)
 //! applied to every call, with evidence an analyst can check.
 //!
 //! A [`Scorecard`] is parsed and validated from TOML before any call is
@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use callscope_core::model::{Call, Role, Segment};
-//! use crate::{Scorecard, Scorer};
+//! use callscope_qa::{Scorecard, Scorer};
 //!
 //! let scorecard = Scorecard::parse(r#"
 //!     [scorecard]
@@ -71,8 +71,8 @@ pub mod summary;
 
 pub use engine::Scorer;
 pub use scorecard::{
-    Condition, Expect, Fuzzy, KeywordMode, Operator, RoleFilter, Rule, Scope, Scorecard,
-    ScorecardIssue,
+    Condition, Expect, Fuzzy, KeywordMode, Matcher, Operator, RoleFilter, Rule, Scope, Scorecard,
+    ScorecardIssue, TextMatcher,
 };
 pub use summary::Summary;
 

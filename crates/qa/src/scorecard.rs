@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use super::lexicon;
 use callscope_core::error::{Error, Result};
-use callscope_core::model::Role;
+use callscope_core::model::{PiiKind, Role};
 use callscope_core::text::Normalizer;
 
 /// Default similarity threshold of `similar` and `repeat`.
@@ -229,6 +229,15 @@ pub enum Operator {
         /// Holds below this many seconds.
         min_seconds: Option<f64>,
     },
+    /// Personal data was said: the mobile, landline, ID and bank card
+    /// numbers and email addresses the redaction stage found, counted from
+    /// its spans (not from the text, which may be masked).
+    Pii {
+        /// The kinds that count.
+        kinds: Vec<PiiKind>,
+        /// Items needed in total.
+        min_count: usize,
+    },
     /// The role says similar sentences at least `min_count` times.
     Repeat {
         /// Similarity of two sentences that makes them the same, 0..1.
@@ -261,6 +270,7 @@ impl Operator {
             Operator::TalkRatio { .. } => "talk_ratio",
             Operator::Duration { .. } => "duration",
             Operator::Repeat { .. } => "repeat",
+            Operator::Pii { .. } => "pii",
             Operator::All(_) => "all",
             Operator::Any(_) => "any",
             Operator::Not(_) => "not",
@@ -271,6 +281,60 @@ impl Operator {
     /// (so it cannot be a step of a `sequence`).
     pub fn is_call_level(&self) -> bool {
         matches!(self, Operator::TalkRatio { .. } | Operator::Duration { .. })
+    }
+}
+
+/// A keyword, word-list word or regular expression of a rule, for checks
+/// of what rules can match (see [`Scorecard::text_matchers`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TextMatcher<'a> {
+    /// The rule's id.
+    pub rule: &'a str,
+    /// 1-based line of the condition that holds it.
+    pub line: usize,
+    /// The word or pattern.
+    pub matcher: Matcher<'a>,
+}
+
+/// What a [`TextMatcher`] matches with.
+#[derive(Debug, Clone, Copy)]
+pub enum Matcher<'a> {
+    /// A keyword or a word of a word list, normalized.
+    Word(&'a str),
+    /// A regular expression, matched against normalized sentences.
+    Pattern(&'a regex::Regex),
+}
+
+impl Condition {
+    /// Adds the words and patterns of this condition and the ones nested
+    /// in it.
+    fn text_matchers<'a>(&'a self, rule: &'a str, found: &mut Vec<TextMatcher<'a>>) {
+        let line = self.line;
+        match &self.op {
+            Operator::Keyword { words, .. } | Operator::Lexicon { words, .. } => {
+                found.extend(words.iter().map(|word| TextMatcher {
+                    rule,
+                    line,
+                    matcher: Matcher::Word(word),
+                }));
+            }
+            Operator::Regex { pattern, .. } => found.push(TextMatcher {
+                rule,
+                line,
+                matcher: Matcher::Pattern(pattern),
+            }),
+            Operator::Sequence { first, then, .. } => {
+                first.text_matchers(rule, found);
+                then.text_matchers(rule, found);
+            }
+            Operator::All(nested) | Operator::Any(nested) => {
+                for condition in nested {
+                    condition.text_matchers(rule, found);
+                }
+            }
+            Operator::Not(nested) => nested.text_matchers(rule, found),
+            _ => {}
+        }
     }
 }
 
@@ -361,6 +425,17 @@ impl Scorecard {
         Err(issues)
     }
 
+    /// Every keyword, word-list word and regular expression of every rule,
+    /// in file order: what a check of the words rules look for (such as
+    /// the redaction stage's, for words that masking removes) goes through.
+    pub fn text_matchers(&self) -> Vec<TextMatcher<'_>> {
+        let mut found = Vec::new();
+        for rule in &self.rules {
+            rule.when.text_matchers(&rule.id, &mut found);
+        }
+        found
+    }
+
     /// Whether calls of this queue are scored by this scorecard.
     pub fn admits_queue(&self, queue: Option<&str>) -> bool {
         self.queues.is_empty()
@@ -405,6 +480,7 @@ const OPERATORS: &[&str] = &[
     "talk_ratio",
     "duration",
     "repeat",
+    "pii",
     "all",
     "any",
     "not",
@@ -437,6 +513,7 @@ fn operator_keys(op: &str) -> &'static [&'static str] {
         "talk_ratio" => &["max", "min"],
         "duration" => &["max_seconds", "min_seconds"],
         "repeat" => &["threshold", "min_count", "min_chars"],
+        "pii" => &["kinds", "min_count"],
         "all" | "any" | "not" => &["of"],
         _ => &[],
     }
@@ -935,6 +1012,7 @@ impl<'t> Parser<'t> {
             "silence" | "overtalk" | "speech_rate" | "repeat" => {
                 self.turn_operator(&op, table, place, offset)
             }
+            "pii" => self.pii(table, place),
             "talk_ratio" | "duration" => {
                 self.whole_call_operator(&op, table, place, offset, role_value)
             }
@@ -1599,6 +1677,72 @@ impl<'t> Parser<'t> {
             min_count: min_count?,
             min_chars: min_chars?,
         })
+    }
+
+    /// `pii`: `kinds` (default: every kind) and `min_count`.
+    fn pii(&mut self, table: &DeTable<'_>, place: Place<'_>) -> Option<Operator> {
+        let rule = Some(place.rule);
+        let kinds = match self.strings(table, "kinds", rule, place.path, true) {
+            None if table.contains_key("kinds") => None,
+            None => Some(PiiKind::ALL.to_vec()),
+            Some((names, offset)) => self.pii_kinds(&names, offset, place),
+        };
+        let min_count = self.min_count(table, place, 1, 1);
+        Some(Operator::Pii {
+            kinds: kinds?,
+            min_count: min_count?,
+        })
+    }
+
+    /// The kinds of `kinds = [...]`, each known, at least one.
+    fn pii_kinds(
+        &mut self,
+        names: &[String],
+        offset: usize,
+        place: Place<'_>,
+    ) -> Option<Vec<PiiKind>> {
+        let rule = Some(place.rule);
+        let known: Vec<&str> = PiiKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        if names.is_empty() {
+            self.issue(
+                offset,
+                rule,
+                format!(
+                    "kinds is empty: list some of {}, or leave kinds out to count every kind",
+                    known.join(", ")
+                ),
+            );
+            return None;
+        }
+        let mut kinds = Vec::new();
+        let mut failed = false;
+        for name in names {
+            match PiiKind::parse(name) {
+                Some(kind) if !kinds.contains(&kind) => kinds.push(kind),
+                Some(_) => {}
+                None => {
+                    let hint = match suggestion(name, &known) {
+                        Some(candidate) => format!("did you mean \"{candidate}\"? "),
+                        None => String::new(),
+                    };
+                    self.issue(
+                        offset,
+                        rule,
+                        format!(
+                            "kinds holds \"{name}\", which is not a kind of personal data: \
+                             {hint}the kinds are {}",
+                            known.join(", ")
+                        ),
+                    );
+                    failed = true;
+                }
+            }
+        }
+        if failed {
+            None
+        } else {
+            Some(kinds)
+        }
     }
 
     fn nested(

@@ -5,7 +5,9 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::*;
-use callscope_core::model::{Call, Role, Segment, Silence};
+use callscope_core::model::{
+    Call, PiiKind, PiiMention, QaResult, Role, ScoringView, Segment, Silence,
+};
 
 const EXAMPLE: &str = include_str!("../../../corpora/scorecards/after_sales.toml");
 
@@ -133,4 +135,199 @@ fn unsorted_segments_are_scored_in_time_order() {
     assert_eq!(scorer.score(&shuffled), scorer.score(&sorted));
     sorted.segments.clear();
     assert_eq!(scorer.score(&sorted).len(), 1);
+}
+
+fn mention(segment: usize, kind: PiiKind, start: usize, end: usize, shown: &str) -> PiiMention {
+    PiiMention {
+        segment,
+        kind,
+        char_start: start,
+        char_end: end,
+        shown: shown.to_string(),
+    }
+}
+
+const PII_RULES: &str = r#"
+[scorecard]
+name = "personal data"
+pass_score = 0
+
+[[rule]]
+id = "agent_card"
+expect = "absent"
+points = 1
+[rule.when]
+op = "pii"
+role = "agent"
+kinds = ["bank_card"]
+
+[[rule]]
+id = "two_numbers"
+expect = "absent"
+points = 1
+[rule.when]
+op = "pii"
+min_count = 2
+
+[[rule]]
+id = "mobile_regex"
+expect = "absent"
+points = 1
+[rule.when]
+op = "regex"
+pattern = '号是1[3-9]\d{9}'
+
+[[rule]]
+id = "asked_then_said"
+expect = "absent"
+points = 1
+[rule.when]
+op = "sequence"
+first = { op = "keyword", role = "agent", words = ["卡号"] }
+then = { op = "pii", role = "customer", kinds = ["bank_card", "id_card"] }
+"#;
+
+/// A view as the redaction stage makes it without a seal key: stand-ins in
+/// the text, the masked forms as `shown`.
+fn view_with_stand_ins() -> ScoringView {
+    ScoringView {
+        call: call(vec![
+            segment(0.0, 2.0, Role::Agent, "请问您的卡号？"),
+            segment(2.0, 4.0, Role::Customer, "卡号6222307418529672444。"),
+            segment(4.0, 6.0, Role::Customer, "手机号是13807415678，好的"),
+        ]),
+        pii: vec![
+            mention(1, PiiKind::BankCard, 2, 21, "****2444"),
+            mention(2, PiiKind::Mobile, 4, 15, "138****5678"),
+        ],
+    }
+}
+
+fn violated(results: &[QaResult]) -> Vec<&str> {
+    results[0]
+        .violations
+        .iter()
+        .map(|violation| violation.rule_id.as_str())
+        .collect()
+}
+
+#[test]
+fn pii_counts_the_views_personal_data_by_kind_role_and_count() {
+    let scorer = Scorer::new(vec![Scorecard::parse(PII_RULES, "pii.toml").unwrap()]);
+    let view = view_with_stand_ins();
+    let results = scorer.score_view(&view);
+    assert_eq!(
+        violated(&results),
+        ["two_numbers", "mobile_regex", "asked_then_said"]
+    );
+    // Without the personal data the `pii` rules never hold; the regex
+    // still reads the text.
+    assert_eq!(violated(&scorer.score(&view.call)), ["mobile_regex"]);
+    // The card said by the agent.
+    let mut agent = view.clone();
+    agent.call.segments[1].role = Role::Agent;
+    assert!(violated(&scorer.score_view(&agent)).contains(&"agent_card"));
+}
+
+#[test]
+fn evidence_shows_personal_data_as_shown_never_as_the_view_has_it() {
+    let scorer = Scorer::new(vec![Scorecard::parse(PII_RULES, "pii.toml").unwrap()]);
+    let results = scorer.score_view(&view_with_stand_ins());
+    let evidence: Vec<(usize, &str, &str)> = results[0]
+        .violations
+        .iter()
+        .flat_map(|violation| &violation.evidence)
+        .map(|evidence| {
+            (
+                evidence.segment,
+                evidence.text.as_str(),
+                evidence.matched.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        evidence,
+        [
+            // two_numbers
+            (1, "卡号****2444。", "****2444"),
+            (2, "手机号是138****5678，好的", "138****5678"),
+            // mobile_regex: the match is widened to the whole number
+            (2, "手机号是138****5678，好的", "号是138****5678"),
+            // asked_then_said
+            (0, "请问您的卡号？", "卡号"),
+            (1, "卡号****2444。", "****2444"),
+        ]
+    );
+    for (_, text, matched) in evidence {
+        assert!(!text.contains("6222307418529672444") && !text.contains("13807415678"));
+        assert!(text.contains(matched));
+    }
+}
+
+#[test]
+fn personal_data_follows_segments_that_are_sorted_for_scoring() {
+    let scorer = Scorer::new(vec![Scorecard::parse(PII_RULES, "pii.toml").unwrap()]);
+    let sorted = view_with_stand_ins();
+    let mut shuffled = sorted.clone();
+    shuffled.call.segments.reverse();
+    for mention in &mut shuffled.pii {
+        mention.segment = 2 - mention.segment;
+    }
+    assert_eq!(scorer.score_view(&shuffled), scorer.score_view(&sorted));
+}
+
+#[test]
+fn odd_personal_data_never_panics_and_matches_stay_in_the_text() {
+    let scorer = Scorer::new(vec![
+        Scorecard::parse(PII_RULES, "pii.toml").unwrap(),
+        every_operator(),
+    ]);
+    let texts = [
+        "卡号6222307418529672444。",
+        "手机号是13807415678",
+        "",
+        "嗯",
+        "一三八",
+    ];
+    let mut rng = SmallRng::seed_from_u64(7);
+    for _ in 0..2000 {
+        let count = rng.random_range(0..5);
+        let segments: Vec<Segment> = (0..count)
+            .map(|index| {
+                segment(
+                    rng.random_range(0.0..20.0),
+                    20.0 + index as f64,
+                    if rng.random_bool(0.5) {
+                        Role::Agent
+                    } else {
+                        Role::Customer
+                    },
+                    texts[rng.random_range(0..texts.len())],
+                )
+            })
+            .collect();
+        let pii = (0..rng.random_range(0..4))
+            .map(|_| {
+                let start = rng.random_range(0..25);
+                mention(
+                    rng.random_range(0..6),
+                    PiiKind::ALL[rng.random_range(0..5)],
+                    start,
+                    start + rng.random_range(0..25),
+                    ["****2444", "", "[手机号]"][rng.random_range(0..3)],
+                )
+            })
+            .collect();
+        let view = ScoringView {
+            call: call(segments),
+            pii,
+        };
+        for result in scorer.score_view(&view) {
+            for violation in &result.violations {
+                for evidence in &violation.evidence {
+                    assert!(evidence.text.contains(&evidence.matched), "{evidence:?}");
+                }
+            }
+        }
+    }
 }
