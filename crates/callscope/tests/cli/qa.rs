@@ -1,6 +1,6 @@
 //! `callscope qa`: golden cases per operator and per scorecard error, the
-//! JSON contract (formats.md §3), the workspace summary, filters, --input
-//! and --against.
+//! JSON contract (docs/formats.md §3), the workspace summary, filters, --input
+//! and --against; rules on personal data with and without a seal key.
 //!
 //! Golden files live in tests/golden/qa/. Set `UPDATE_GOLDEN=1` to rewrite
 //! them from the current output (then review the diff).
@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{repo, TestCommand};
+use callscope_redact::{RedactionPolicy, Redactor};
+use callscope_store::Store;
+
+use crate::util::{repo, Run, TestCommand};
 
 fn golden_dir() -> PathBuf {
     repo().join("tests/golden/qa")
@@ -206,7 +209,7 @@ fn every_problem_of_every_scorecard_is_reported() {
 }
 
 /// The example scorecard on the demo calls: the summary, the stored results
-/// and the exact JSON of formats.md §3.
+/// and the exact JSON of docs/formats.md §3.
 #[test]
 fn example_scorecard_on_the_demo_workspace() {
     let test = TestCommand::new();
@@ -382,7 +385,7 @@ fn filters_select_the_calls_scored() {
     );
     assert!(
         run.stderr
-            .contains("--from '2026-13-01' is not a date: write YYYY-MM-DD"),
+            .contains("'2026-13-01' for '--from <DATE>': not a date; write YYYY-MM-DD"),
         "{}",
         run.stderr
     );
@@ -586,4 +589,487 @@ fn the_example_scorecard_works_from_any_folder() {
         ],
         0,
     );
+}
+
+/// Calls with personal data as ASR writes it: in digits (D), in Chinese
+/// numerals with comma pauses (N), shapes that count only after a cue (W:
+/// an ID number with a wrong check digit after the agent's question, a
+/// card number with a wrong Luhn digit after 卡号), and numbers masking
+/// keeps (K).
+fn personal_data_calls() -> String {
+    let call = |id: &str, segments: &[(&str, &str)]| {
+        let segments: Vec<Value> = segments
+            .iter()
+            .enumerate()
+            .map(|(index, (role, text))| {
+                serde_json::json!({
+                    "start": index as f64 * 5.0, "end": index as f64 * 5.0 + 4.0,
+                    "role": role, "text": text
+                })
+            })
+            .collect();
+        serde_json::json!({"call_id": id, "segments": segments}).to_string() + "\n"
+    };
+    [
+        call(
+            "D",
+            &[
+                ("agent", "您好，请问您的身份证号是多少？"),
+                ("customer", "11010519491231002X。"),
+                ("customer", "我的手机号是13812345678，卡号是6222600260001072444。"),
+                ("agent", "好的，您的手机号13812345678，我记下了。"),
+            ],
+        ),
+        call(
+            "N",
+            &[
+                ("agent", "您好，请问您的身份证号是多少？"),
+                ("customer", "一一零一零五一九四九一二三一零零二叉。"),
+                (
+                    "customer",
+                    "我的手机号是一三八，一二三四，五六七八，卡号是六二二二六零零二六零零零一零七二四四四。",
+                ),
+                ("agent", "好的，您的手机号一三八一二三四五六七八，我记下了。"),
+            ],
+        ),
+        call(
+            "W",
+            &[
+                ("agent", "请提供您的身份证号。"),
+                ("customer", "一一零一零五一九四九一二三一零零二一。"),
+                ("customer", "卡号6222600260001072445。"),
+            ],
+        ),
+        call(
+            "K",
+            &[("agent", "订单号20260901123456，尾号5678，热线4008123123。")],
+        ),
+    ]
+    .concat()
+}
+
+/// Regex, keyword and `pii` rules over the numbers of
+/// [`personal_data_calls`].
+const PERSONAL_DATA_SCORECARD: &str = r#"
+[scorecard]
+name = "号码规则"
+pass_score = 0
+
+[[rule]]
+id = "regex_mobile"
+expect = "absent"
+points = 1
+[rule.when]
+op = "regex"
+role = "agent"
+pattern = '1[3-9]\d{9}'
+
+[[rule]]
+id = "regex_numerals"
+expect = "absent"
+points = 1
+[rule.when]
+op = "regex"
+pattern = '[零一二三四五六七八九幺两]{11}'
+
+[[rule]]
+id = "regex_id"
+expect = "absent"
+points = 1
+[rule.when]
+op = "regex"
+role = "customer"
+pattern = '\d{17}[\dx]'
+
+[[rule]]
+id = "regex_card_cue"
+expect = "absent"
+points = 1
+[rule.when]
+op = "regex"
+pattern = '(卡号|银行卡)是?\d{16,19}'
+
+[[rule]]
+id = "keyword_shown_digits"
+expect = "absent"
+points = 1
+[rule.when]
+op = "keyword"
+words = ["138", "一三八", "5678"]
+
+[[rule]]
+id = "asked_for_id_then_given"
+expect = "absent"
+points = 1
+[rule.when]
+op = "sequence"
+within = 1
+first = { op = "keyword", role = "agent", words = ["身份证号"] }
+then = { op = "regex", role = "customer", pattern = '\d{17}[\dx]|[零一二三四五六七八九叉]{18}' }
+
+[[rule]]
+id = "pii_agent"
+expect = "absent"
+points = 1
+[rule.when]
+op = "pii"
+role = "agent"
+
+[[rule]]
+id = "pii_customer_id_and_card"
+expect = "absent"
+points = 1
+[rule.when]
+op = "pii"
+role = "customer"
+kinds = ["id_card", "bank_card"]
+min_count = 2
+
+[[rule]]
+id = "pii_mobile"
+expect = "absent"
+points = 1
+[rule.when]
+op = "pii"
+kinds = ["mobile"]
+"#;
+
+/// Every clear form of the numbers in [`personal_data_calls`].
+const PERSONAL_DATA: &[&str] = &[
+    "13812345678",
+    "一三八一二三四五六七八",
+    "一三八，一二三四，五六七八",
+    "11010519491231002X",
+    "11010519491231002x",
+    "一一零一零五一九四九一二三一零零二叉",
+    "一一零一零五一九四九一二三一零零二一",
+    "6222600260001072444",
+    "6222600260001072445",
+    "六二二二六零零二六零零零一零七二四四四",
+];
+
+/// `callscope` with the seal key (or without one) in the environment.
+fn run_keyed(test: &TestCommand, args: &[&str], key: Option<&Path>, code: i32) -> Run {
+    let mut command = test.command(args);
+    command.env_remove(callscope_redact::SEAL_KEY_ENV);
+    if let Some(key) = key {
+        command.env(callscope_redact::SEAL_KEY_ENV, key);
+    }
+    let output = command.output().unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert_eq!(
+        run.code, code,
+        "callscope {args:?}\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    run
+}
+
+fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        for entry in std::fs::read_dir(&directory).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// The issue this pins: without a seal key the original is not kept, QA
+/// scored the masked text, and rules that look for personal data silently
+/// stopped matching. Now the same scorecard gives the same results (verdicts
+/// and evidence) on a call imported with a seal key and on the same call
+/// imported without one, and neither the clear numbers nor the stand-ins
+/// QA read reach any result or any file of the workspace.
+#[test]
+fn rules_on_personal_data_give_the_same_verdicts_with_and_without_a_seal_key() {
+    let sealed = TestCommand::new();
+    let key = sealed.dir().join("keys/seal.key");
+    sealed.expect(&["redact", "keygen", "--out", key.to_str().unwrap()], 0);
+    let plain = TestCommand::new();
+    let mut results = Vec::new();
+    for (test, key) in [(&sealed, Some(key.as_path())), (&plain, None)] {
+        let calls = test.write("calls.jsonl", personal_data_calls());
+        let scorecard = test.write("numbers.toml", PERSONAL_DATA_SCORECARD);
+        let import = run_keyed(test, &["import", calls.to_str().unwrap()], key, 0);
+        assert!(
+            import.stdout.contains("imported 4 calls"),
+            "{}",
+            import.stdout
+        );
+        let args = ["qa", "--scorecard", scorecard.to_str().unwrap(), "--json"];
+        let run = run_keyed(test, &args, key, 0);
+        let mut lines = run.json_lines();
+        lines.sort_by_key(|line| line["call_id"].as_str().unwrap().to_string());
+        results.push((lines, run.stdout));
+    }
+    // D, N and W hold personal data: sealed in one workspace, not in the
+    // other.
+    for (test, sealed_calls) in [(&sealed, 3), (&plain, 0)] {
+        let store = Store::open(&test.data().join("callscope.db")).unwrap();
+        assert_eq!(store.redaction_counts().unwrap(), (3, sealed_calls));
+    }
+    let (with_key, without_key) = (&results[0].0, &results[1].0);
+    assert_eq!(
+        with_key, without_key,
+        "the same results with and without a key"
+    );
+
+    // What fired where: every rule on its numbers, as said.
+    let violated: Vec<String> = with_key
+        .iter()
+        .flat_map(|result| {
+            let call = result["call_id"].as_str().unwrap().to_string();
+            result["violations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |violation| format!("{call} {}", violation["rule_id"].as_str().unwrap()))
+        })
+        .collect();
+    let expected = [
+        "D regex_mobile",
+        "D regex_id",
+        "D regex_card_cue",
+        "D keyword_shown_digits",
+        "D asked_for_id_then_given",
+        "D pii_agent",
+        "D pii_customer_id_and_card",
+        "D pii_mobile",
+        "K keyword_shown_digits",
+        "N regex_numerals",
+        "N keyword_shown_digits",
+        "N asked_for_id_then_given",
+        "N pii_agent",
+        "N pii_customer_id_and_card",
+        "N pii_mobile",
+        "W regex_numerals",
+        "W regex_id",
+        "W regex_card_cue",
+        "W asked_for_id_then_given",
+        "W pii_customer_id_and_card",
+    ];
+    assert_eq!(violated, expected, "{with_key:#?}");
+
+    // Evidence shows the masks as stored.
+    let evidence = |call: &str, rule: &str| -> Vec<(String, String)> {
+        let result = with_key
+            .iter()
+            .find(|result| result["call_id"] == call)
+            .unwrap();
+        let violation = result["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|violation| violation["rule_id"] == rule)
+            .unwrap();
+        violation["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|evidence| {
+                (
+                    evidence["text"].as_str().unwrap().to_string(),
+                    evidence["matched"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        evidence("D", "regex_mobile"),
+        [(
+            "好的，您的手机号138****5678，我记下了。".to_string(),
+            "138****5678".to_string()
+        )]
+    );
+    assert_eq!(
+        evidence("N", "pii_mobile")[1],
+        (
+            "好的，您的手机号138****5678，我记下了。".to_string(),
+            "138****5678".to_string()
+        )
+    );
+    assert_eq!(
+        evidence("W", "regex_card_cue"),
+        [("卡号****2445。".to_string(), "卡号****2445".to_string())]
+    );
+
+    // No clear number and no stand-in in any result, stored or printed, or
+    // in any byte of either workspace.
+    let plain_store = Store::open(&plain.data().join("callscope.db")).unwrap();
+    let redactor = Redactor::new(RedactionPolicy::default(), None).unwrap();
+    let mut stand_ins = Vec::new();
+    let mut stored_results = Vec::new();
+    for call_id in ["D", "N", "W", "K"] {
+        let stored = plain_store.get_call(call_id).unwrap().unwrap();
+        let spans = plain_store.redacted_spans(call_id).unwrap();
+        let view = redactor.scoring_view(&stored, None, &spans).unwrap();
+        for mention in &view.pii {
+            let text: String = view.call.segments[mention.segment]
+                .text
+                .chars()
+                .skip(mention.char_start)
+                .take(mention.char_end - mention.char_start)
+                .collect();
+            let digits = text
+                .chars()
+                .filter(|character| callscope_redact::numerals::digit_value(*character).is_some())
+                .count();
+            assert!(digits >= 11, "a whole number: {text}");
+            stand_ins.push(text);
+        }
+        for test in [&sealed, &plain] {
+            let store = Store::open(&test.data().join("callscope.db")).unwrap();
+            for result in store.qa_results_of(call_id).unwrap() {
+                stored_results.push(serde_json::to_string(&result).unwrap());
+            }
+        }
+    }
+    assert_eq!(stand_ins.len(), 10, "{stand_ins:?}");
+    let forbidden: Vec<&str> = PERSONAL_DATA
+        .iter()
+        .copied()
+        .chain(stand_ins.iter().map(String::as_str))
+        .collect();
+    for (_, stdout) in &results {
+        for value in &forbidden {
+            assert!(!stdout.contains(value), "qa printed {value}");
+        }
+    }
+    assert_eq!(stored_results.len(), 8);
+    for body in &stored_results {
+        for value in &forbidden {
+            assert!(
+                !body.contains(value),
+                "a stored result holds {value}: {body}"
+            );
+        }
+    }
+    for test in [&sealed, &plain] {
+        for path in files_under(&test.data()) {
+            let bytes = std::fs::read(&path).unwrap();
+            for value in &forbidden {
+                assert!(
+                    !bytes
+                        .windows(value.len())
+                        .any(|window| window == value.as_bytes()),
+                    "{} holds {value}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// A keyword or regex that can only match what masking removes is named,
+/// with what to use instead, when no seal key keeps the originals; not with
+/// a key, and not for `--input` (a file's calls are scored as given).
+#[test]
+fn rules_that_look_for_what_masking_removes_are_warned_about_without_a_seal_key() {
+    let test = TestCommand::new();
+    let calls = test.write("calls.jsonl", personal_data_calls());
+    let scorecard = test.write(
+        "warned.toml",
+        r#"[scorecard]
+name = "warned"
+pass_score = 0
+
+[[rule]]
+id = "one_number"
+expect = "absent"
+points = 1
+[rule.when]
+op = "keyword"
+words = ["13812345678"]
+
+[[rule]]
+id = "any_mobile"
+expect = "absent"
+points = 1
+[rule.when]
+op = "any"
+of = [{ op = "keyword", words = ["没办法"] }, { op = "regex", role = "agent", pattern = '1[3-9]\d{9}' }]
+
+[[rule]]
+id = "fine"
+expect = "absent"
+points = 1
+[rule.when]
+op = "regex"
+pattern = '工号\d+'
+
+[[rule]]
+id = "pii_mobile"
+expect = "absent"
+points = 1
+[rule.when]
+op = "pii"
+kinds = ["mobile"]
+"#,
+    );
+    run_keyed(&test, &["import", calls.to_str().unwrap()], None, 0);
+    let args = ["qa", "--scorecard", scorecard.to_str().unwrap()];
+    let run = run_keyed(&test, &args, None, 0);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{}", run.stderr);
+    assert!(
+        warnings[0].contains(
+            "warned.toml: line 9, rule 'one_number': keyword '13812345678' is a mobile number"
+        ) && warnings[0].contains("never matches")
+            && warnings[0].contains("op = \"pii\" with kinds = [\"mobile\"]"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[1]
+            .contains("rule 'any_mobile': regex '1[3-9]\\d{9}' can only match a mobile number")
+            && warnings[1].contains("stand-in")
+            && warnings[1].contains("CALLSCOPE_SEAL_KEY_FILE"),
+        "{}",
+        warnings[1]
+    );
+    // The rules still run: the stand-in matches the regex.
+    let run = run_keyed(
+        &test,
+        &["qa", "--scorecard", scorecard.to_str().unwrap(), "--json"],
+        None,
+        0,
+    );
+    let d = run
+        .json_lines()
+        .into_iter()
+        .find(|result| result["call_id"] == "D")
+        .unwrap();
+    let violated: Vec<&str> = d["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|violation| violation["rule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(violated, ["any_mobile", "pii_mobile"]);
+
+    // With a key: nothing to warn about.
+    let key = test.dir().join("keys/seal.key");
+    test.expect(&["redact", "keygen", "--out", key.to_str().unwrap()], 0);
+    let run = run_keyed(&test, &args, Some(&key), 0);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    // A file's calls are scored as given.
+    let mut input = args.to_vec();
+    input.extend(["--input", calls.to_str().unwrap()]);
+    let run = run_keyed(&test, &input, None, 0);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
 }

@@ -391,13 +391,14 @@ fn check_reads_leftover_database_bytes_and_audits_a_disabled_policy() {
         "{text}"
     );
 
-    // A rollback journal left behind holds bytes no row accounts for.
+    // A rollback journal left behind holds bytes no row accounts for: a
+    // call body's JSON (the raw scan reads JSON strings).
     std::fs::remove_file(test.data().join("callscope.toml")).unwrap();
     expect_with(&test, &["redact", "--apply"], None, 0);
     expect_with(&test, &["redact", "--check"], None, 0);
     std::fs::write(
         test.data().join("callscope.db-journal"),
-        "\0\0SQLite page 我的手机号是18612345678。\0",
+        "\0\0SQLite page {\"text\":\"我的手机号是18612345678。\"}\0",
     )
     .unwrap();
     let (text, _) = expect_with(&test, &["redact", "--check"], None, 1);
