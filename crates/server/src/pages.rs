@@ -220,7 +220,8 @@ pub async fn search(
     let next_offset = page.offset + page.limit;
     let previous_url = (page.offset > 0)
         .then(|| search_url(&params, page.offset.saturating_sub(page.limit), page.limit));
-    let next_url = (u64::try_from(next_offset).unwrap_or(u64::MAX) < page.total
+    let next_url = (page.limit > 0
+        && u64::try_from(next_offset).unwrap_or(u64::MAX) < page.total
         && next_offset <= query::MAX_OFFSET)
         .then(|| search_url(&params, next_offset, page.limit));
     render(
