@@ -46,7 +46,16 @@ pub(super) fn run(
     asr.validate()?;
     // Everything that can be refused is checked before any audio is read.
     let scorer = match steps {
-        Steps::Run => Some(Scorer::new(pipeline::workspace_scorecards(&config)?)),
+        Steps::Run => {
+            let scorecards = pipeline::workspace_scorecards(&config)?;
+            // Stored calls are masked: say which rules look for what masking
+            // removes when no seal key keeps the originals.
+            let redactor = Redactor::from_workspace(workspace)?;
+            for warning in pipeline::scoring::masking_warnings(&scorecards, &redactor) {
+                crate::errln!("warning: {warning}");
+            }
+            Some(Scorer::new(scorecards))
+        }
         Steps::Transcribe => None,
     };
     let display_redactor = Redactor::for_display(workspace)?;
@@ -64,6 +73,9 @@ pub(super) fn run(
         .collect();
     for failure in &failures {
         crate::errln!("{}", failure.reason);
+    }
+    for warning in &listing.warnings {
+        crate::errln!("warning: {}", display_redactor.mask_text(warning));
     }
     let call_ids: Vec<String> = listing
         .entries

@@ -645,6 +645,11 @@ fn a_crafted_mp3_and_a_named_pipe_do_not_stop_a_folder_batch() {
         run.stdout, run.stderr
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("x.wav: not a regular file (a named pipe (FIFO))"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stdout.contains("transcribed 2 calls"), "{}", run.stdout);
     let show = test
         .expect(&["show", "restricted", "--json"], 0)
