@@ -646,7 +646,8 @@ fn a_crafted_mp3_and_a_named_pipe_do_not_stop_a_folder_batch() {
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("x.wav: not a regular file (a named pipe (FIFO))"),
+        run.stderr
+            .contains("x.wav: not a regular file (a named pipe (FIFO))"),
         "{}",
         run.stderr
     );
