@@ -2,6 +2,7 @@
 //! scored against every scorecard whose queues admit it.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
@@ -310,6 +311,8 @@ struct Scratch {
 struct Evaluator<'p, 'c> {
     call: &'p Prepared<'c>,
     scratch: Scratch,
+    /// `repeat` groups of the call, by the address of their condition's node.
+    repeats: HashMap<usize, Rc<RepeatGroups>>,
 }
 
 impl Scorer {
@@ -390,6 +393,7 @@ impl Scorer {
         let mut evaluator = Evaluator {
             call: &prepared,
             scratch: Scratch::default(),
+            repeats: HashMap::new(),
         };
         admitted
             .into_iter()
@@ -888,73 +892,41 @@ impl Evaluator<'_, '_> {
         min_count: usize,
         min_chars: usize,
     ) -> Outcome {
-        let candidates: Vec<usize> = scoped(self.call, node, Window::All)
-            .filter(|index| self.call.segments[*index].normalized.len() >= min_chars)
-            .collect();
-        if candidates.len() < min_count {
+        let key = node as *const Node as usize;
+        let groups = match self.repeats.get(&key) {
+            Some(groups) => Rc::clone(groups),
+            None => {
+                let groups = Rc::new(RepeatGroups::new(
+                    self.call,
+                    node,
+                    threshold,
+                    min_chars,
+                    &mut self.scratch.lcs_row,
+                ));
+                self.repeats.insert(key, Rc::clone(&groups));
+                groups
+            }
+        };
+        if groups.candidates.len() < min_count {
             return Outcome::no();
         }
-        let sorted: Vec<Vec<char>> = candidates
-            .iter()
-            .map(|index| {
-                let mut characters = self.call.segments[*index].normalized.chars.clone();
-                characters.sort_unstable();
-                characters
-            })
-            .collect();
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let segments = &self.call.segments;
-        let mut similar_to = |left: usize, right: usize| -> bool {
-            if similar::sentence_similarity_upper_bound(&sorted[left], &sorted[right]) + EPSILON
-                < threshold
-            {
-                return false;
-            }
-            let (a, b) = (
-                &segments[candidates[left]].normalized.chars,
-                &segments[candidates[right]].normalized.chars,
-            );
-            similar::sentence_similarity(a, b, &mut scratch.lcs_row) + EPSILON >= threshold
-        };
-        let mut best: Vec<usize> = Vec::new();
-        match window {
+        let (count, best) = match window {
             Window::All => {
-                let count = candidates.len();
-                let mut groups: Vec<Vec<usize>> = (0..count).map(|left| vec![left]).collect();
-                for left in 0..count {
-                    for right in left + 1..count {
-                        if similar_to(left, right) {
-                            groups[left].push(right);
-                            groups[right].push(left);
-                        }
-                    }
-                }
-                for group in groups {
-                    if group.len() > best.len() {
-                        best = group;
-                    }
-                }
+                let largest = groups.largest();
+                (largest.len(), largest)
             }
             Window::At(index) => {
-                if let Some(position) = candidates.iter().position(|candidate| *candidate == index)
-                {
-                    best.push(position);
-                    for earlier in 0..position {
-                        if similar_to(position, earlier) {
-                            best.push(earlier);
-                        }
-                    }
-                }
+                let shown = min_count.max(REPEAT_STEP_EVIDENCE);
+                groups.said_before(index, shown).unwrap_or_default()
             }
-        }
-        self.scratch = scratch;
-        if best.len() < min_count {
+        };
+        if count < min_count {
             return Outcome::no();
         }
         let marks = best
             .into_iter()
             .map(|position| {
-                let segment = candidates[position];
+                let segment = groups.candidates[position];
                 let length = self.call.segments[segment].normalized.len() as u32;
                 Mark {
                     segment,
@@ -963,6 +935,187 @@ impl Evaluator<'_, '_> {
             })
             .collect();
         Outcome::new(true, marks)
+    }
+}
+
+/// How many distinct sentences said before it each distinct sentence of a
+/// `repeat` is compared with for similarity (in the order first said).
+/// Exact repeats are found by hashing whatever their number; the bound
+/// keeps the fuzzy comparisons linear in the call's length, so a Whisper
+/// repetition loop or a call of thousands of distinct sentences costs at
+/// most this many comparisons per distinct sentence.
+const REPEAT_COMPARED_SENTENCES: usize = 256;
+
+/// Earlier sayings shown as evidence when a `repeat` holds at one step of a
+/// `sequence` (the latest ones; at least `min_count`), so that a step's
+/// work does not grow with the call.
+const REPEAT_STEP_EVIDENCE: usize = 16;
+
+/// The sentences one `repeat` condition looks at, grouped once per call:
+/// identical normalized sentences form one class (found by hashing), and
+/// each class knows the other classes similar to it.
+struct RepeatGroups {
+    /// Segments long enough to count, in order.
+    candidates: Vec<usize>,
+    /// Class of each candidate (by position in `candidates`).
+    class_of: Vec<usize>,
+    /// Candidate positions of each class, ascending; classes in the order
+    /// first said.
+    members: Vec<Vec<usize>>,
+    /// Other classes at least `threshold` similar to each class.
+    similar: Vec<Vec<usize>>,
+    /// Whether two sayings of the class count as the same sentence (not for
+    /// empty sentences, which are similar to nothing).
+    self_similar: Vec<bool>,
+}
+
+impl RepeatGroups {
+    fn new(
+        call: &Prepared<'_>,
+        node: &Node,
+        threshold: f64,
+        min_chars: usize,
+        lcs_row: &mut Vec<u16>,
+    ) -> RepeatGroups {
+        let segments = &call.segments;
+        let candidates: Vec<usize> = scoped(call, node, Window::All)
+            .filter(|index| segments[*index].normalized.len() >= min_chars)
+            .collect();
+        let mut class_ids: HashMap<&[char], usize> = HashMap::new();
+        let mut class_of = Vec::with_capacity(candidates.len());
+        let mut members: Vec<Vec<usize>> = Vec::new();
+        let mut texts: Vec<&[char]> = Vec::new();
+        for (position, index) in candidates.iter().enumerate() {
+            let text = segments[*index].normalized.chars.as_slice();
+            let class = *class_ids.entry(text).or_insert_with(|| {
+                members.push(Vec::new());
+                texts.push(text);
+                members.len() - 1
+            });
+            members[class].push(position);
+            class_of.push(class);
+        }
+        let sorted: Vec<Vec<char>> = texts
+            .iter()
+            .map(|text| {
+                let mut characters = text.to_vec();
+                characters.sort_unstable();
+                characters
+            })
+            .collect();
+        let self_similar: Vec<bool> = texts
+            .iter()
+            .map(|text| similar::sentence_similarity(text, text, lcs_row) + EPSILON >= threshold)
+            .collect();
+        let mut similar_classes: Vec<Vec<usize>> = vec![Vec::new(); texts.len()];
+        for right in 0..texts.len() {
+            for left in right.saturating_sub(REPEAT_COMPARED_SENTENCES)..right {
+                if similar::sentence_similarity_upper_bound(&sorted[left], &sorted[right]) + EPSILON
+                    < threshold
+                {
+                    continue;
+                }
+                if similar::sentence_similarity(texts[left], texts[right], lcs_row) + EPSILON
+                    >= threshold
+                {
+                    similar_classes[left].push(right);
+                    similar_classes[right].push(left);
+                }
+            }
+        }
+        RepeatGroups {
+            candidates,
+            class_of,
+            members,
+            similar: similar_classes,
+            self_similar,
+        }
+    }
+
+    /// The candidate positions similar to a saying of `class` (other than
+    /// the saying itself) and before `before`, ascending.
+    fn others(&self, class: usize, before: usize) -> Vec<usize> {
+        let mut others: Vec<usize> = Vec::new();
+        let own: &[usize] = if self.self_similar[class] {
+            &self.members[class]
+        } else {
+            &[]
+        };
+        let classes = self.similar[class]
+            .iter()
+            .map(|other| &self.members[*other]);
+        for positions in std::iter::once(own).chain(classes.map(Vec::as_slice)) {
+            let end = positions.partition_point(|position| *position < before);
+            others.extend_from_slice(&positions[..end]);
+        }
+        others.sort_unstable();
+        others
+    }
+
+    /// The largest group of a sentence and those similar to it: its first
+    /// saying, then the others in order. On a tie, the sentence said first.
+    fn largest(&self) -> Vec<usize> {
+        let size = |class: usize| {
+            let own = if self.self_similar[class] {
+                self.members[class].len()
+            } else {
+                1
+            };
+            own + self.similar[class]
+                .iter()
+                .map(|other| self.members[*other].len())
+                .sum::<usize>()
+        };
+        let mut best: Option<(usize, usize)> = None;
+        for class in 0..self.members.len() {
+            let (class_size, first) = (size(class), self.members[class][0]);
+            let better = best.is_none_or(|(best_size, best_first)| {
+                class_size > best_size || (class_size == best_size && first < best_first)
+            });
+            if better {
+                best = Some((class_size, first));
+            }
+        }
+        let Some((_, first)) = best else {
+            return Vec::new();
+        };
+        let class = self.class_of[first];
+        let mut group = vec![first];
+        group.extend(
+            self.others(class, usize::MAX)
+                .into_iter()
+                .filter(|position| *position != first),
+        );
+        group
+    }
+
+    /// The saying at segment `index` and how many similar ones were said
+    /// before it, with the latest `shown` of those (in order); `None` when
+    /// the segment is not a candidate. Work per step is bounded by the
+    /// number of similar classes and `shown`, not by the call's length.
+    fn said_before(&self, index: usize, shown: usize) -> Option<(usize, Vec<usize>)> {
+        let position = self.candidates.binary_search(&index).ok()?;
+        let class = self.class_of[position];
+        let own: &[usize] = if self.self_similar[class] {
+            &self.members[class]
+        } else {
+            &[]
+        };
+        let classes = self.similar[class]
+            .iter()
+            .map(|other| &self.members[*other]);
+        let mut earlier = 0;
+        let mut latest: Vec<usize> = Vec::new();
+        for positions in std::iter::once(own).chain(classes.map(Vec::as_slice)) {
+            let end = positions.partition_point(|before| *before < position);
+            earlier += end;
+            latest.extend_from_slice(&positions[end.saturating_sub(shown)..end]);
+        }
+        latest.sort_unstable();
+        let keep = latest.len().saturating_sub(shown);
+        let mut group = vec![position];
+        group.extend_from_slice(&latest[keep..]);
+        Some((1 + earlier, group))
     }
 }
 

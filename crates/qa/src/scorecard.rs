@@ -239,6 +239,10 @@ pub enum Operator {
         min_count: usize,
     },
     /// The role says similar sentences at least `min_count` times.
+    /// Identical normalized sentences are grouped by hashing; each distinct
+    /// sentence is compared for similarity with a bounded number of the
+    /// distinct sentences said before it (docs/qa-rules.md), so the work is
+    /// near-linear in the call's length.
     Repeat {
         /// Similarity of two sentences that makes them the same, 0..1.
         threshold: f64,

@@ -331,3 +331,165 @@ fn odd_personal_data_never_panics_and_matches_stay_in_the_text() {
         }
     }
 }
+
+const REPEAT_RULES: &str = r#"
+[scorecard]
+name = "repeats"
+pass_score = 0
+
+[[rule]]
+id = "customer_repeats"
+expect = "absent"
+points = 1
+[rule.when]
+op = "repeat"
+role = "customer"
+threshold = 0.8
+min_count = 2
+
+[[rule]]
+id = "asked_again_after_apology"
+expect = "absent"
+points = 1
+[rule.when]
+op = "sequence"
+within = 2
+first = { op = "keyword", role = "agent", words = ["抱歉"] }
+then = { op = "repeat", role = "customer", min_count = 3 }
+"#;
+
+fn evidence_segments(result: &QaResult, rule_id: &str) -> Option<Vec<usize>> {
+    let violation = result
+        .violations
+        .iter()
+        .find(|violation| violation.rule_id == rule_id)?;
+    Some(
+        violation
+            .evidence
+            .iter()
+            .map(|evidence| evidence.segment)
+            .collect(),
+    )
+}
+
+/// A Whisper repetition loop: `count` identical customer sentences, with
+/// one agent apology near the end.
+fn repetition_loop(count: usize) -> Call {
+    let mut segments: Vec<Segment> = (0..count)
+        .map(|index| {
+            let start = index as f64;
+            segment(
+                start,
+                start + 0.5,
+                Role::Customer,
+                "我的快递三天了还没有发货",
+            )
+        })
+        .collect();
+    segments[count - 3] = segment(
+        (count - 3) as f64,
+        (count - 3) as f64 + 0.5,
+        Role::Agent,
+        "非常抱歉",
+    );
+    call(segments)
+}
+
+fn check_repetition_loop(count: usize) {
+    let scorer = Scorer::new(vec![Scorecard::parse(REPEAT_RULES, "repeats.toml").unwrap()]);
+    let results = scorer.score(&repetition_loop(count));
+    let all = evidence_segments(&results[0], "customer_repeats").unwrap();
+    let customer: Vec<usize> = (0..count).filter(|index| *index != count - 3).collect();
+    assert_eq!(all, customer);
+    // In a sequence step the evidence is the saying and the latest earlier
+    // ones, bounded whatever the loop's length.
+    let step = evidence_segments(&results[0], "asked_again_after_apology").unwrap();
+    assert!(step.contains(&(count - 3)) && step.contains(&(count - 1)));
+    assert!(step.len() <= 2 * 17 + 1, "{}", step.len());
+}
+
+#[test]
+fn repeat_of_16000_identical_segments_is_found_by_hashing() {
+    check_repetition_loop(16_000);
+}
+
+#[test]
+fn repeat_of_64000_identical_segments_works() {
+    check_repetition_loop(64_000);
+}
+
+/// The largest group of pairwise comparisons, as `repeat` defined it before
+/// hashing: the segments of the sentence with the most similar sayings.
+fn repeat_by_pairs(call: &Call, threshold: f64, min_chars: usize) -> Vec<usize> {
+    let normalizer = callscope_core::text::Normalizer::shared();
+    let candidates: Vec<(usize, Vec<char>)> = call
+        .segments
+        .iter()
+        .enumerate()
+        .filter(|(_, segment)| segment.role == Role::Customer)
+        .map(|(index, segment)| (index, normalizer.normalize(&segment.text).chars))
+        .filter(|(_, chars)| chars.len() >= min_chars)
+        .collect();
+    let mut row = Vec::new();
+    let mut best: Vec<usize> = Vec::new();
+    for (left, left_chars) in &candidates {
+        let group: Vec<usize> = candidates
+            .iter()
+            .filter(|(right, right_chars)| {
+                right == left
+                    || similar::sentence_similarity(left_chars, right_chars, &mut row) + 1e-9
+                        >= threshold
+            })
+            .map(|(right, _)| *right)
+            .collect();
+        if group.len() > best.len() {
+            best = group;
+        }
+    }
+    best
+}
+
+#[test]
+fn repeat_by_hashing_finds_the_groups_of_pairwise_comparison() {
+    let scorer = Scorer::new(vec![Scorecard::parse(REPEAT_RULES, "repeats.toml").unwrap()]);
+    let lines = [
+        "",
+        "嗯",
+        "好的好的",
+        "我的快递三天了还没有发货",
+        "我说我的快递三天了还没有发货",
+        "快递三天了还没发货",
+        "你们什么时候给我退款",
+        "什么时候退款啊",
+        "我要投诉你们",
+    ];
+    let mut rng = SmallRng::seed_from_u64(5);
+    for _ in 0..500 {
+        let segments: Vec<Segment> = (0..rng.random_range(0..30))
+            .map(|index| {
+                let role = if rng.random_bool(0.7) {
+                    Role::Customer
+                } else {
+                    Role::Agent
+                };
+                let start = index as f64;
+                segment(
+                    start,
+                    start + 0.5,
+                    role,
+                    lines[rng.random_range(0..lines.len())],
+                )
+            })
+            .collect();
+        let odd = call(segments);
+        let expected = repeat_by_pairs(&odd, 0.8, scorecard::DEFAULT_REPEAT_MIN_CHARS);
+        let found = evidence_segments(&scorer.score(&odd)[0], "customer_repeats");
+        if expected.len() >= 2 {
+            let mut expected = expected;
+            expected.sort_unstable();
+            assert_eq!(found, Some(expected), "{odd:?}");
+        } else {
+            assert_eq!(found, None, "{odd:?}");
+        }
+    }
+}
