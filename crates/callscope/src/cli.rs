@@ -81,6 +81,14 @@ pub enum Command {
     /// Export a call's recording as WAV, optionally with personal data
     /// silenced (--silence-pii).
     ExportAudio(ExportAudioArgs),
+    /// Delete calls on request (PIPL): each call with its transcript, QA
+    /// results, redaction records, sealed originals, cached digest terms and
+    /// search index entry; freed database pages are overwritten. Prints what
+    /// was removed. Run it again if it was interrupted.
+    Forget(ForgetArgs),
+    /// Delete the calls older than the retention period (`[retention] days`
+    /// in callscope.toml, or --older-than), everywhere, as `forget` does.
+    Purge(PurgeArgs),
     /// Score calls against QA scorecards (智能质检) and store the results.
     ///
     /// Scores the workspace's calls (or a transcript file with --input, without
@@ -206,6 +214,23 @@ pub enum RedactCommand {
         #[arg(long, value_name = "FILE")]
         new_key: PathBuf,
     },
+}
+
+/// `callscope forget`.
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// A call to delete; repeat for several.
+    #[arg(long = "call", value_name = "ID", required = true)]
+    pub calls: Vec<String>,
+}
+
+/// `callscope purge`.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Delete calls that started more than this many days ago (default:
+    /// `days` in the `[retention]` section of callscope.toml).
+    #[arg(long, value_name = "DAYS")]
+    pub older_than: Option<u32>,
 }
 
 /// `callscope export-audio`.

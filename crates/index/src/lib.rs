@@ -294,6 +294,22 @@ impl SearchIndex {
         })
     }
 
+    /// Removes these calls' documents and merges the index's segments, so
+    /// that nothing of them (their terms included) is left on disk.
+    pub fn forget(&mut self, call_ids: &[String]) -> Result<()> {
+        let mut writer = self.writer()?;
+        for call_id in call_ids {
+            writer.delete_term(Term::from_field_text(self.fields.call_id, call_id));
+        }
+        writer.commit()?;
+        let segments = self.index.searchable_segment_ids()?;
+        if !segments.is_empty() {
+            writer.merge(&segments).wait()?;
+        }
+        writer.garbage_collect_files().wait()?;
+        self.finish(writer)
+    }
+
     fn writer(&self) -> Result<IndexWriter> {
         let threads = std::thread::available_parallelism().map_or(1, |count| count.get().min(4));
         self.index

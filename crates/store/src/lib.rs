@@ -652,6 +652,60 @@ impl Store {
             .optional()?)
     }
 
+    /// Deletes calls and everything stored for them (QA results, redaction
+    /// spans, sealed originals, cached terms) in one transaction, with
+    /// SQLite's secure delete on so the freed pages are overwritten; then
+    /// vacuums the file (older copies of the rows in pages freed before)
+    /// and truncates the write-ahead log. Returns what was removed.
+    pub fn forget_calls(&mut self, call_ids: &[String]) -> Result<Forgotten> {
+        self.connection.pragma_update(None, "secure_delete", true)?;
+        let mut forgotten = Forgotten::default();
+        let transaction = self.connection.transaction()?;
+        {
+            let count = |table: &str, call_id: &str| -> Result<u64> {
+                Ok(transaction.query_row(
+                    &format!("SELECT COUNT(*) FROM {table} WHERE call_id = ?1"),
+                    [call_id],
+                    |row| row.get::<_, i64>(0),
+                )? as u64)
+            };
+            for call_id in call_ids {
+                if count("calls", call_id)? == 0 {
+                    continue;
+                }
+                forgotten.qa_results += count("qa_results", call_id)?;
+                forgotten.sealed_originals += count("sealed_originals", call_id)?;
+                forgotten.redaction_records += count("redacted_spans", call_id)?;
+                forgotten.cached_terms += count("term_cache", call_id)?;
+                // The rest goes with the call (foreign keys, the term cache's
+                // trigger).
+                transaction.execute("DELETE FROM calls WHERE call_id = ?1", [call_id])?;
+                forgotten.calls.push(call_id.clone());
+            }
+        }
+        transaction.commit()?;
+        // Older copies of these rows can linger in pages freed by earlier
+        // writes (a result replaced, a cache row recomputed): rewrite the
+        // file, then empty the write-ahead log.
+        if !forgotten.calls.is_empty() {
+            self.connection.execute_batch("VACUUM")?;
+        }
+        self.connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(forgotten)
+    }
+
+    /// The calls that started before `epoch` (seconds), for retention.
+    /// Calls without a start time are never selected.
+    pub fn calls_started_before(&self, epoch: i64) -> Result<Vec<String>> {
+        let mut statement = self.connection.prepare(
+            "SELECT call_id FROM calls WHERE started_epoch IS NOT NULL AND started_epoch < ?1
+             ORDER BY call_id",
+        )?;
+        let rows = statement.query_map([epoch], |row| row.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// Up to `limit` sealed originals not sealed under `key_id`, in call-id
     /// order (for re-sealing under a new key, batch by batch).
     pub fn sealed_originals_not_under(
@@ -1032,6 +1086,21 @@ impl Store {
 }
 
 /// Takes the next change number; every write transaction takes one.
+/// What [`Store::forget_calls`] removed.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Forgotten {
+    /// The calls deleted (those asked for that the store held).
+    pub calls: Vec<String>,
+    /// Their QA results.
+    pub qa_results: u64,
+    /// Their sealed originals.
+    pub sealed_originals: u64,
+    /// Their redaction records (masked spans).
+    pub redaction_records: u64,
+    /// Their cached digest terms.
+    pub cached_terms: u64,
+}
+
 /// Calls to write with everything that belongs to them, in one
 /// transaction ([`Store::put_call_batch`]).
 #[derive(Debug, Clone, Copy, Default)]

@@ -3,6 +3,7 @@
 //! place that maps commands to handlers.
 
 mod digest;
+mod forget;
 mod import;
 mod index;
 mod model;
@@ -36,6 +37,8 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Run(args) => transcribe::run(&workspace, &args, output, transcribe::Steps::Run),
         Command::Redact(args) => redact::run(&workspace, &args, output),
         Command::ExportAudio(args) => redact::export_audio(&workspace, &args, output),
+        Command::Forget(args) => forget::forget(&workspace, &args, output),
+        Command::Purge(args) => forget::purge(&workspace, &args, output),
         Command::Qa(args) => qa::run(&workspace, &args, output),
         Command::Model(args) => model::run(&workspace, &args, output),
         Command::Digest(args) => digest::run(&workspace, &args, output),

@@ -182,9 +182,39 @@ fn check(workspace: &Workspace, output: Output) -> Result<Outcome> {
             );
         }
     }
+    let overdue = past_retention(workspace, store.as_ref(), output)?;
     Ok(Outcome {
-        failed: report.findings.len(),
+        failed: report.findings.len() + overdue,
     })
+}
+
+/// Reports the calls kept past the retention period (`[retention] days`);
+/// returns how many.
+fn past_retention(
+    workspace: &Workspace,
+    store: Option<&callscope_store::Store>,
+    output: Output,
+) -> Result<usize> {
+    let (Some(days), Some(store)) = (super::forget::retention_days(workspace)?, store) else {
+        return Ok(0);
+    };
+    let overdue = store
+        .calls_started_before(super::forget::cutoff(days))?
+        .len();
+    if overdue > 0 {
+        if output.json {
+            output.json_line(&serde_json::json!({
+                "past_retention": overdue,
+                "retention_days": days,
+            }));
+        } else {
+            crate::outln!(
+                "{overdue} calls are older than the retention period of {days} days: \
+                 `callscope purge` deletes them"
+            );
+        }
+    }
+    Ok(overdue)
 }
 
 fn apply(workspace: &Workspace, output: Output) -> Result<Outcome> {

@@ -321,3 +321,37 @@ fn a_full_disk_is_a_clear_error_and_the_import_resumes_once_space_is_freed() {
     assert_eq!(index.json_lines()[0]["documents"], ids.len());
     assert_eq!(test.run_at(&data, &["redact", "--check"]).code, 0);
 }
+
+#[test]
+fn forget_killed_at_random_moments_leaves_each_call_wholly_there_or_gone() {
+    let test = TestCommand::new();
+    let (file, ids) = corpus(&test);
+    // Every fourth call is to be forgotten; each round imports them back.
+    let doomed: Vec<String> = ids.iter().step_by(4).cloned().collect();
+    let kept: BTreeSet<String> = ids
+        .iter()
+        .filter(|id| !doomed.contains(id))
+        .cloned()
+        .collect();
+    let mut args = vec!["forget".to_string()];
+    for id in &doomed {
+        args.push("--call".to_string());
+        args.push(id.clone());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let check = |context: &str| check_workspace(&test, &kept, false, context);
+    at_random_moments(
+        &test,
+        &args,
+        15,
+        || {
+            test.expect(&["import", &file], 0);
+        },
+        || {
+            // Forgetting calls already gone names them and exits 1.
+            let run = test.run(&args);
+            assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        },
+        &check,
+    );
+}

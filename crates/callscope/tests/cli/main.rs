@@ -3,6 +3,7 @@
 
 mod crash;
 mod digest;
+mod forget;
 mod import;
 mod index_audit;
 mod keys;
