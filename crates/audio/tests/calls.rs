@@ -2,7 +2,7 @@
 //! format), speaker separation of two real voices, agent decisions, silences,
 //! and audio manifests with their row errors. The demo calls in
 //! `corpora/demo/audio` carry their ground truth in `truth.jsonl` (written
-//! by `examples/build_demo.rs`).
+//! by `crates/testkit/examples/build_demo.rs`).
 
 use std::path::{Path, PathBuf};
 
