@@ -23,6 +23,10 @@ pub const DEFAULT_WITHIN: usize = 3;
 /// Default `min_chars` of `repeat`: shorter sentences (嗯, 好的) never count
 /// as repeats.
 pub const DEFAULT_REPEAT_MIN_CHARS: usize = 4;
+/// Deepest nesting of conditions accepted (`all`, `any`, `not` and
+/// `sequence` inside one another; the rule's `[rule.when]` is level 1), like
+/// the search query language's limit.
+pub const MAX_CONDITION_DEPTH: usize = 32;
 /// Longest regular expression accepted, compiled (bytes).
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -417,6 +421,7 @@ impl Scorecard {
             issues: Vec::new(),
             normalizer: Normalizer::shared(),
             base_dir,
+            depth: 0,
         };
         let scorecard = parser.document(file_name);
         if parser.issues.is_empty() {
@@ -454,6 +459,8 @@ struct Parser<'t> {
     issues: Vec<ScorecardIssue>,
     normalizer: Normalizer,
     base_dir: Option<&'t Path>,
+    /// Nesting level of the condition being read (1 for `[rule.when]`).
+    depth: usize,
 }
 
 /// Role and scope a logic operator hands to its nested conditions.
@@ -983,6 +990,30 @@ impl<'t> Parser<'t> {
     }
 
     fn condition(
+        &mut self,
+        value: &Value<'_>,
+        place: Place<'_>,
+        inherited: Inherited,
+    ) -> Option<Condition> {
+        if self.depth >= MAX_CONDITION_DEPTH {
+            self.issue(
+                value.span().start,
+                Some(place.rule),
+                format!(
+                    "conditions nest more than {MAX_CONDITION_DEPTH} deep (all, any, not and \
+                     sequence inside one another): flatten the rule (an all inside an all, or an \
+                     any inside an any, can be one list) or split it into several rules"
+                ),
+            );
+            return None;
+        }
+        self.depth += 1;
+        let condition = self.condition_at_depth(value, place, inherited);
+        self.depth -= 1;
+        condition
+    }
+
+    fn condition_at_depth(
         &mut self,
         value: &Value<'_>,
         place: Place<'_>,
@@ -2289,5 +2320,37 @@ op = "simlar"
             "{lines:#?}"
         );
         assert!(lines[3].contains("did you mean \"similar\""), "{lines:#?}");
+    }
+
+    /// A rule whose condition nests `levels` deep: `not` inside `not`
+    /// around a keyword.
+    fn nested_rule(levels: usize) -> String {
+        let mut condition = r#"{ op = "keyword", words = ["投诉"] }"#.to_string();
+        for _ in 1..levels {
+            condition = format!(r#"{{ op = "not", of = [{condition}] }}"#);
+        }
+        format!(
+            "[scorecard]\nname = \"deep\"\npass_score = 0\n\n[[rule]]\nid = \"deep\"\n\
+             expect = \"absent\"\npoints = 1\nwhen = {condition}\n"
+        )
+    }
+
+    #[test]
+    fn conditions_nest_at_most_max_condition_depth() {
+        assert!(Scorecard::parse(&nested_rule(MAX_CONDITION_DEPTH), "deep.toml").is_ok());
+        let error = Scorecard::parse(&nested_rule(MAX_CONDITION_DEPTH + 1), "deep.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("deep.toml") && error.contains("rule 'deep'"),
+            "{error}"
+        );
+        assert!(error.contains("nest more than 32 deep"), "{error}");
+    }
+
+    #[test]
+    fn a_very_deep_condition_is_refused_without_overflowing_the_stack() {
+        let result = Scorecard::parse(&nested_rule(2_000), "deep.toml");
+        assert!(result.is_err());
     }
 }
