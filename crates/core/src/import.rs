@@ -587,4 +587,25 @@ mod tests {
         .unwrap();
         assert_eq!(calls.len(), 1);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Arbitrary bytes, and JSONL-looking lines spliced with them, are
+        /// imported or refused line by line; the importer never panics.
+        #[test]
+        fn arbitrary_jsonl_bytes_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            lines in proptest::collection::vec(
+                "\\{\"call_id\":\"[a-z0-9]{0,3}\",\"segments\":\\[(\\{\"start\":-?[0-9]{1,3}(\\.5)?,\"end\":[0-9e+]{1,4},\"role\":\"(agent|customer|x)\",\"text\":\"\\PC{0,6}\"\\},?){0,3}\\]\\}?",
+                0..8,
+            ),
+        ) {
+            let mut input = lines.join("\n").into_bytes();
+            input.push(b'\n');
+            input.extend_from_slice(&bytes);
+            let _ = import(&input, ImportOptions::default());
+            let _ = import(&bytes, ImportOptions::default());
+        }
+    }
 }

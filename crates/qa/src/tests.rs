@@ -493,3 +493,77 @@ fn repeat_by_hashing_finds_the_groups_of_pairwise_comparison() {
         }
     }
 }
+
+/// Pieces of scorecard text that the properties below splice together, so
+/// that random text often gets past TOML into validation.
+const SCORECARD_PIECES: &[&str] = &[
+    "[scorecard]\n",
+    "name = \"p\"\n",
+    "pass_score = 60\n",
+    "base_score = -5\n",
+    "[[rule]]\n",
+    "id = \"r\"\n",
+    "expect = \"absent\"\n",
+    "expect = \"present\"\n",
+    "points = 5\n",
+    "fatal = true\n",
+    "[rule.when]\n",
+    "op = \"repeat\"\n",
+    "op = \"sequence\"\n",
+    "op = \"not\"\n",
+    "op = \"keyword\"\n",
+    "words = [\"投诉\", \"\"]\n",
+    "of = [{ op = \"all\", of = [] }]\n",
+    "first = { op = \"silence\", min_seconds = -1 }\n",
+    "then = { op = \"duration\" }\n",
+    "pattern = '(a*)*'\n",
+    "threshold = 1e309\n",
+    "min_count = 0\n",
+    "role = \"customer\"\n",
+    "last = 18446744073709551616\n",
+    "queues = [1]\n",
+    "\"\n",
+    "{",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn arbitrary_scorecard_text_is_a_scorecard_or_an_error(
+        pieces in proptest::collection::vec(0..SCORECARD_PIECES.len(), 0..24),
+        noise in "\\PC{0,40}",
+    ) {
+        let mut text: String = pieces.iter().map(|piece| SCORECARD_PIECES[*piece]).collect();
+        text.push_str(&noise);
+        // Either outcome is fine; a panic is not.
+        let _ = Scorecard::parse(&text, "fuzz.toml");
+        let _ = Scorecard::parse(&noise, "fuzz.toml");
+    }
+
+    #[test]
+    fn every_operator_scores_random_odd_calls(
+        lines in proptest::collection::vec(
+            (0u8..3, -10.0f64..100.0, -1.0f64..10.0, "\\PC{0,12}|我的快递还没发货|非常抱歉|"),
+            0..40,
+        ),
+    ) {
+        let scorer = Scorer::new(vec![every_operator()]);
+        let roles = [Role::Agent, Role::Customer, Role::Unknown];
+        let segments = lines
+            .iter()
+            .map(|(role, start, length, text)| {
+                segment(*start, start + length, roles[*role as usize], text)
+            })
+            .collect();
+        let odd = call(segments);
+        for result in scorer.score(&odd) {
+            proptest::prop_assert!(result.score >= 0.0 && result.score <= 100.0);
+            for violation in &result.violations {
+                for evidence in &violation.evidence {
+                    proptest::prop_assert!(evidence.segment < odd.segments.len());
+                }
+            }
+        }
+    }
+}
