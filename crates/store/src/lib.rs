@@ -232,12 +232,16 @@ impl Store {
 
     fn setup(connection: Connection, path: PathBuf) -> Result<Store> {
         connection.busy_timeout(std::time::Duration::from_secs(30))?;
-        connection.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA temp_store = MEMORY;",
-        )?;
+        // Switching a fresh file to WAL while another process opens it can
+        // answer "locked" at once, without the busy handler: retry.
+        retry_while_busy(|| {
+            connection.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA temp_store = MEMORY;",
+            )
+        })?;
         let mut store = Store { connection, path };
         store.migrate()?;
         Ok(store)
@@ -254,10 +258,22 @@ impl Store {
         if current(&self.connection)? == SCHEMA_VERSION {
             return Ok(());
         }
-        let transaction = self
+        retry_while_busy(|| self.connection.execute_batch("BEGIN IMMEDIATE"))?;
+        let migrated = self.migrate_locked();
+        match migrated {
+            Ok(()) => retry_while_busy(|| self.connection.execute_batch("COMMIT"))?,
+            Err(_) => {
+                let _ = self.connection.execute_batch("ROLLBACK");
+            }
+        }
+        migrated
+    }
+
+    /// [`Store::migrate`] inside its immediate transaction.
+    fn migrate_locked(&self) -> Result<()> {
+        let version: i64 = self
             .connection
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let version = current(&transaction)?;
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(Error::Store(format!(
                 "{} has schema version {version}, newer than this build's {SCHEMA_VERSION}: \
@@ -266,10 +282,10 @@ impl Store {
             )));
         }
         for migration in MIGRATIONS.iter().skip(version as usize) {
-            transaction.execute_batch(migration)?;
+            self.connection.execute_batch(migration)?;
         }
-        transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        transaction.commit()?;
+        self.connection
+            .pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(())
     }
 
@@ -1214,6 +1230,25 @@ fn write_qa_results(
         mark.execute(params![result.call_id, sequence])?;
     }
     Ok(())
+}
+
+/// Runs `step` again while SQLite answers "busy" or "locked" at once (for
+/// the few operations its busy handler does not cover), up to 30 seconds.
+fn retry_while_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match step() {
+            Err(error)
+                if matches!(
+                    error.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn next_sequence(transaction: &rusqlite::Transaction<'_>) -> Result<i64> {
