@@ -374,26 +374,9 @@ impl Store {
         batch_size: usize,
         mut visit: impl FnMut(Vec<String>) -> Result<()>,
     ) -> Result<u64> {
-        let (where_clause, values) = filter_sql(filter, "");
-        let sql = format!("SELECT body FROM calls {where_clause} ORDER BY call_id");
-        let mut statement = self.connection.prepare(&sql)?;
-        let mut rows = statement.query(rusqlite::params_from_iter(values.iter()))?;
-        let mut batch = Vec::with_capacity(batch_size);
-        let mut count = 0;
-        while let Some(row) = rows.next()? {
-            batch.push(row.get::<_, String>(0)?);
-            count += 1;
-            if batch.len() == batch_size {
-                visit(std::mem::replace(
-                    &mut batch,
-                    Vec::with_capacity(batch_size),
-                ))?;
-            }
-        }
-        if !batch.is_empty() {
-            visit(batch)?;
-        }
-        Ok(count)
+        self.for_each_versioned_call_batch(filter, batch_size, |rows| {
+            visit(rows.into_iter().map(|(body, _)| body).collect())
+        })
     }
 
     /// Reads calls in batches of raw JSON bodies with each call's version
