@@ -20,16 +20,8 @@ fn workspace(test: &TestCommand) -> (Vec<String>, std::path::PathBuf) {
     let key = test.dir().join("keys/seal.key");
     test.expect(&["redact", "keygen", "--out", key.to_str().unwrap()], 0);
     let with_key = |args: &[&str]| {
-        let output = test
-            .command(args)
-            .env(callscope_redact::SEAL_KEY_ENV, &key)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let run = test.run_with_key(args, Some(&key));
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
     };
     with_key(&["import", file.to_str().unwrap()]);
     let card = repo().join("corpora/scorecards/after_sales.toml");

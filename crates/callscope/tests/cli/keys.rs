@@ -3,29 +3,17 @@
 //! new key, resumably; a key file other users can read is refused.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use crate::util::{repo, TestCommand};
 
-fn run_with(test: &TestCommand, args: &[&str], key: Option<&Path>) -> Output {
-    let mut command = test.command(args);
-    command.env_remove(callscope_redact::SEAL_KEY_ENV);
-    if let Some(key) = key {
-        command.env(callscope_redact::SEAL_KEY_ENV, key);
-    }
-    command.output().unwrap()
-}
-
 fn expect_with(test: &TestCommand, args: &[&str], key: Option<&Path>, code: i32) -> String {
-    let output = run_with(test, args, key);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let run = test.run_with_key(args, key);
     assert_eq!(
-        output.status.code(),
-        Some(code),
-        "callscope {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        run.code, code,
+        "callscope {args:?}\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
     );
-    stdout + &stderr
+    run.stdout + &run.stderr
 }
 
 fn keygen(test: &TestCommand, name: &str) -> PathBuf {
@@ -47,18 +35,12 @@ fn sealed_workspace(test: &TestCommand, key: &Path) {
 
 fn qa_json(test: &TestCommand, key: &Path, code: i32) -> (Vec<serde_json::Value>, String) {
     let card = repo().join("corpora/scorecards/after_sales.toml");
-    let output = run_with(
-        test,
+    let run = test.run_with_key(
         &["qa", "--json", "--scorecard", card.to_str().unwrap()],
         Some(key),
     );
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(code), "{stderr}");
-    let results = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    (results, stderr)
+    assert_eq!(run.code, code, "{}", run.stderr);
+    (run.json_lines(), run.stderr)
 }
 
 #[test]

@@ -86,6 +86,16 @@ impl TestCommand {
         Run::from(self.command(args).output().unwrap())
     }
 
+    /// Runs `callscope` with the seal key `key` (or explicitly none).
+    pub fn run_with_key(&self, args: &[&str], key: Option<&Path>) -> Run {
+        let mut command = self.command(args);
+        command.env_remove(callscope_redact::SEAL_KEY_ENV);
+        if let Some(key) = key {
+            command.env(callscope_redact::SEAL_KEY_ENV, key);
+        }
+        Run::from(command.output().unwrap())
+    }
+
     /// Runs `callscope` on the workspace at `data`.
     pub fn run_at(&self, data: &Path, args: &[&str]) -> Run {
         Run::from(self.command_at(data, args).output().unwrap())
