@@ -12,7 +12,7 @@ use axum::Router;
 use callscope_core::error::Error;
 
 use crate::state::AppState;
-use crate::{api, pages};
+use crate::{api, auth, pages, review};
 
 /// The content security policy of every response: scripts, styles and media
 /// only from this server, no inline script or style, no frames, no plugins.
@@ -36,6 +36,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/calls/{id}/audio", get(api::audio))
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
+        .merge(auth::routes())
+        .merge(review::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(security_headers))

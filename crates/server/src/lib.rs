@@ -22,9 +22,11 @@
 
 mod api;
 pub mod audio;
+pub mod auth;
 mod http;
 mod pages;
 pub mod query;
+mod review;
 mod state;
 
 use std::net::SocketAddr;

@@ -22,7 +22,7 @@ use callscope_core::error::{Error, Result};
 use callscope_core::model::{Call, QaResult};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Migrations, index `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -112,6 +112,13 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE calls ADD COLUMN content_seq INTEGER NOT NULL DEFAULT 0;
      UPDATE calls SET content_seq = change_seq;
 ",
+    // 4 -> 5: keyed hashes of the personal data found in each call, so a
+    // person's calls can be found (`forget --subject`) without the values.
+    subjects::MIGRATION,
+    // 5 -> 6: the web workspace's users, sessions and audit log.
+    users::MIGRATION,
+    // 6 -> 7: reviews (复核), appeals (申诉) and review assignments.
+    reviews::MIGRATION,
 ];
 
 /// Which calls an operation looks at. Empty fields do not filter.
@@ -1293,6 +1300,9 @@ fn filter_sql(filter: &CallFilter, prefix: &str) -> (String, Vec<String>) {
     }
 }
 
+pub mod reviews;
+pub mod subjects;
+pub mod users;
 pub mod workspace;
 
 #[cfg(test)]
