@@ -143,6 +143,27 @@ pub fn nice_scale(value: f64) -> (f64, f64) {
     (value, value / 4.0)
 }
 
+/// A round axis maximum at or above `value` and its tick step for counts:
+/// the step is a whole number (1, 2, 5, 10, 20, 25, 50, ...), so every tick
+/// is an integer; a maximum under 1 still gets the axis 0..1.
+pub fn count_scale(value: f64) -> (f64, f64) {
+    let value = if value.is_finite() { value.max(1.0) } else { 1.0 };
+    let magnitude = 10f64.powf(value.log10().floor());
+    for step in [0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0] {
+        let step = step * magnitude;
+        // Steps under 1, and 2.5, are not whole numbers.
+        if step < 1.0 - 1e-9 || (step - step.round()).abs() > 1e-9 {
+            continue;
+        }
+        let step = step.round();
+        let top = (value / step).ceil() * step;
+        if top / step <= 5.0 {
+            return (top, step);
+        }
+    }
+    (value.ceil(), (value / 4.0).ceil())
+}
+
 fn tick_label(value: f64, percent: bool) -> String {
     if percent {
         let points = value * 100.0;
@@ -152,7 +173,12 @@ fn tick_label(value: f64, percent: bool) -> String {
             format!("{points:.1}%")
         }
     } else if value >= 1000.0 {
-        format!("{:.0}k", value / 1000.0)
+        let thousands = value / 1000.0;
+        if thousands == thousands.round() {
+            format!("{thousands:.0}k")
+        } else {
+            format!("{thousands:.1}k")
+        }
     } else {
         format!("{value:.0}")
     }
@@ -370,7 +396,7 @@ pub fn bar_chart(
     let plot_height = height - top - bottom;
     let mut svg = Svg::new(width, height);
     let count = values.len().max(1);
-    let (top_value, step) = nice_scale(values.iter().copied().fold(0.0, f64::max));
+    let (top_value, step) = count_scale(values.iter().copied().fold(0.0, f64::max));
     let y = |value: f64| top + plot_height * (1.0 - value / top_value);
     let mut tick = 0.0;
     while tick <= top_value + step * 0.01 {
@@ -657,6 +683,39 @@ mod tests {
         assert_eq!(nice_scale(0.0), (1.0, 0.25));
         let (top, step) = nice_scale(1.0);
         assert!(top >= 1.0 && top / step <= 5.0);
+    }
+
+    #[test]
+    fn count_ticks_are_whole_numbers() {
+        // The demo's calls-per-day chart: at most 2 calls a day was labelled
+        // 0, 0, 1, 2, 2 (steps of 0.5 printed without decimals).
+        assert_eq!(count_scale(2.0), (2.0, 1.0));
+        assert_eq!(count_scale(0.0), (1.0, 1.0));
+        assert_eq!(count_scale(1.0), (1.0, 1.0));
+        assert_eq!(count_scale(7.0), (8.0, 2.0));
+        assert_eq!(count_scale(23.0), (25.0, 5.0));
+        assert_eq!(count_scale(730.0), (800.0, 200.0));
+        for max in 0..2_000 {
+            let (top, step) = count_scale(f64::from(max));
+            assert!(top >= f64::from(max) && step >= 1.0, "{max}");
+            assert_eq!(step, step.round(), "{max}");
+            assert!(top / step <= 5.0 + 1e-9, "{max}");
+        }
+        let svg = bar_chart(
+            "volume",
+            "calls per day",
+            &["2026-09-01".to_string(), "2026-09-02".to_string()],
+            &[1.0, 2.0],
+            None,
+        );
+        let labels: Vec<&str> = svg
+            .split("text-anchor=\"end\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('>').nth(1)?.split('<').next())
+            .collect();
+        assert_eq!(labels, ["0", "1", "2"], "{svg}");
+        assert_eq!(tick_label(2_500.0, false), "2.5k");
+        assert_eq!(tick_label(2_000.0, false), "2k");
     }
 
     #[test]
