@@ -147,7 +147,11 @@ pub fn nice_scale(value: f64) -> (f64, f64) {
 /// the step is a whole number (1, 2, 5, 10, 20, 25, 50, ...), so every tick
 /// is an integer; a maximum under 1 still gets the axis 0..1.
 pub fn count_scale(value: f64) -> (f64, f64) {
-    let value = if value.is_finite() { value.max(1.0) } else { 1.0 };
+    let value = if value.is_finite() {
+        value.max(1.0)
+    } else {
+        1.0
+    };
     let magnitude = 10f64.powf(value.log10().floor());
     for step in [0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0] {
         let step = step * magnitude;
