@@ -72,6 +72,40 @@ impl WorkspaceConfig {
     }
 }
 
+/// The `[review]` section: reviews (复核), the review queue's sampling plan
+/// and appeals (申诉) in the web workspace (docs/design/web.md).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewSection {
+    /// Days after a call's QA result during which its agent may appeal it
+    /// (0 closes appeals).
+    pub appeal_days: u32,
+    /// Random calls per agent and ISO week the sampling plan assigns.
+    pub sample_per_agent: usize,
+    /// Average sentence confidence (ASR) under which a call is assigned.
+    pub low_confidence: f64,
+    /// Average role confidence under which a call is assigned.
+    pub low_role_confidence: f64,
+    /// Sampled calls per ISO week also given to a second reviewer
+    /// (calibration).
+    pub calibration_per_week: usize,
+    /// Seed of the sampling: the same seed and calls give the same sample.
+    pub seed: u64,
+}
+
+impl Default for ReviewSection {
+    fn default() -> ReviewSection {
+        ReviewSection {
+            appeal_days: 7,
+            sample_per_agent: 2,
+            low_confidence: 0.6,
+            low_role_confidence: 0.6,
+            calibration_per_week: 2,
+            seed: 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
