@@ -13,4 +13,6 @@ cargo clippy --release --workspace --all-targets -- -D warnings
 cargo build --release --workspace
 "$CARGO_TARGET_DIR/release/callscope" model fetch
 export CALLSCOPE_MODEL_TESTS=1
+# NATS JetStream and PostgreSQL on loopback for the scale-out tests.
+eval "$(scripts/services.sh)"
 cargo test --release --workspace -- --test-threads=2
