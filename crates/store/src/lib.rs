@@ -683,6 +683,7 @@ impl Store {
                 forgotten.sealed_originals += count("sealed_originals", call_id)?;
                 forgotten.redaction_records += count("redacted_spans", call_id)?;
                 forgotten.cached_terms += count("term_cache", call_id)?;
+                reviews::forget_call(&transaction, call_id, &mut forgotten)?;
                 // The rest goes with the call (foreign keys, the term cache's
                 // trigger).
                 transaction.execute("DELETE FROM calls WHERE call_id = ?1", [call_id])?;
@@ -1105,6 +1106,12 @@ pub struct Forgotten {
     pub redaction_records: u64,
     /// Their cached digest terms.
     pub cached_terms: u64,
+    /// Their reviews (复核).
+    pub reviews: u64,
+    /// Their appeals (申诉).
+    pub appeals: u64,
+    /// Their review-queue assignments.
+    pub review_assignments: u64,
 }
 
 /// Calls to write with everything that belongs to them, in one
