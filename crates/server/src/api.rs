@@ -11,6 +11,7 @@ use axum::Json;
 use callscope_core::error::Error;
 
 use crate::audio::{self, AudioError, RangeRequest};
+use crate::auth::CurrentUser;
 use crate::http::{blocking, status_of};
 use crate::query::{self, SearchParams};
 use crate::state::AppState;
@@ -29,36 +30,71 @@ fn library_error(state: &AppState, error: &Error) -> Response {
 /// `GET /api/search`: one page of results.
 pub async fn search(
     State(state): State<Arc<AppState>>,
+    user: CurrentUser,
     Query(params): Query<SearchParams>,
 ) -> Response {
     let shared = Arc::clone(&state);
-    match blocking(move || query::search(&shared, &params)).await {
+    match blocking(move || query::search(&shared, &user, &params)).await {
         Ok(page) => Json(page).into_response(),
         Err(error) => library_error(&state, &error),
     }
 }
 
 /// `GET /api/calls/{id}`: the masked call and its masked QA results.
-pub async fn call(State(state): State<Arc<AppState>>, Path(call_id): Path<String>) -> Response {
+pub async fn call(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    Path(call_id): Path<String>,
+) -> Response {
     let shared = Arc::clone(&state);
-    match blocking(move || query::call(&shared, &call_id)).await {
+    match blocking(move || query::call(&shared, &user, &call_id)).await {
         Ok(view) => Json(view).into_response(),
         Err(error) => library_error(&state, &error),
     }
 }
 
-/// `GET /api/calls/{id}/audio`: the recording, personal data silenced, in
-/// byte ranges.
+/// What `/api/calls/{id}/audio` takes in its query.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct AudioParams {
+    /// `1`: the recording as it is, personal data audible (only for the
+    /// roles of `[serve] unmasked_audio_roles`).
+    pub unmasked: String,
+}
+
+/// `GET /api/calls/{id}/audio`: the recording, personal data silenced
+/// (unless `?unmasked=1` and the role may), in byte ranges. A viewer gets
+/// 403, another agent's call 404.
 pub async fn audio(
     State(state): State<Arc<AppState>>,
+    user: CurrentUser,
     Path(call_id): Path<String>,
+    Query(params): Query<AudioParams>,
     headers: HeaderMap,
 ) -> Response {
+    if !user.may_play_audio() {
+        return error_response(
+            &state,
+            StatusCode::FORBIDDEN,
+            "your role may not play recordings: ask an admin for the analyst role",
+        );
+    }
+    let unmasked = matches!(params.unmasked.trim(), "1" | "true" | "yes");
+    if unmasked && !state.serve.unmasked_audio_roles.contains(&user.role) {
+        return error_response(
+            &state,
+            StatusCode::FORBIDDEN,
+            "your role may not play recordings with personal data audible \
+             ([serve] unmasked_audio_roles in callscope.toml): leave out unmasked=1",
+        );
+    }
     let shared = Arc::clone(&state);
-    let prepared = tokio::task::spawn_blocking(move || audio::silenced_wav(&shared, &call_id))
-        .await
-        .map_err(|error| AudioError::Other(Error::Usage(format!("the request failed: {error}"))))
-        .and_then(|result| result);
+    let prepared = tokio::task::spawn_blocking(move || {
+        audio::prepared_wav(&shared, &user, &call_id, !unmasked)
+    })
+    .await
+    .map_err(|error| AudioError::Other(Error::Usage(format!("the request failed: {error}"))))
+    .and_then(|result| result);
     let wav = match prepared {
         Ok(wav) => wav,
         Err(AudioError::UnknownCall(call_id)) => {

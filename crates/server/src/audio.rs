@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use callscope_core::error::Error;
 use callscope_redact::audio as redact_audio;
 
+use crate::auth::{self, CurrentUser};
 use crate::state::AppState;
 
 /// Seconds of extra silence on each side of a personal-data span (the
@@ -28,6 +29,7 @@ struct RecordingKey {
     length: u64,
     modified: Option<std::time::SystemTime>,
     spans: Vec<(f64, f64)>,
+    silenced: bool,
 }
 
 /// The last few recordings prepared, most recent last.
@@ -47,7 +49,9 @@ impl AudioCache {
 
     fn put(&self, key: RecordingKey, wav: Arc<Vec<u8>>) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.retain(|(cached, _)| cached.call_id != key.call_id);
+            entries.retain(|(cached, _)| {
+                cached.call_id != key.call_id || cached.silenced != key.silenced
+            });
             entries.push((key, wav));
             let excess = entries.len().saturating_sub(CACHED_RECORDINGS);
             entries.drain(..excess);
@@ -76,11 +80,27 @@ impl From<Error> for AudioError {
 /// The call's recording as a 16 kHz 16-bit PCM WAV, personal data silenced.
 pub fn silenced_wav(
     state: &AppState,
+    user: &CurrentUser,
     call_id: &str,
+) -> std::result::Result<Arc<Vec<u8>>, AudioError> {
+    prepared_wav(state, user, call_id, true)
+}
+
+/// The call's recording as a 16 kHz 16-bit PCM WAV for `user`, personal
+/// data silenced unless `silence` is false (the caller checks the role may
+/// hear it). Another agent's call is an unknown call. The first time in a
+/// session that a call is played is written to the audit log (`audio.play`
+/// or `audio.play.unmasked`); the byte ranges after it are not.
+pub fn prepared_wav(
+    state: &AppState,
+    user: &CurrentUser,
+    call_id: &str,
+    silence: bool,
 ) -> std::result::Result<Arc<Vec<u8>>, AudioError> {
     let store = state.workspace.open_existing_store()?;
     let call = store
         .get_call(call_id)?
+        .filter(|call| user.sees_call(call.agent_id.as_deref()))
         .ok_or_else(|| AudioError::UnknownCall(call_id.to_string()))?;
     let Some(path) = call.audio_path.as_deref().map(PathBuf::from) else {
         return Err(AudioError::NoRecording(format!(
@@ -92,23 +112,17 @@ pub fn silenced_wav(
             "the recording of call {call_id} is no longer where it was transcribed from"
         ))
     })?;
-    // Spans masked at import, and anything still clear in the stored text:
-    // the same spans as `export-audio --silence-pii`.
-    let mut spans: Vec<(f64, f64)> = store
-        .redacted_spans(call_id)?
-        .iter()
-        .map(|span| (span.start, span.end))
-        .collect();
-    for (place, detection) in state.redactor.find_in_call(&call) {
-        if let callscope_redact::Place::Segment(index) = place {
-            if let Some(segment) = call.segments.get(index) {
-                spans.push(redact_audio::estimate_times(
-                    segment,
-                    detection.start,
-                    detection.end,
-                ));
-            }
-        }
+    let action = if silence {
+        "audio.play"
+    } else {
+        "audio.play.unmasked"
+    };
+    if state.first_play(&user.session, call_id, silence) {
+        auth::audit(state, user, action, call_id)?;
+    }
+    let mut spans: Vec<(f64, f64)> = Vec::new();
+    if silence {
+        collect_spans(state, &store, &call, &mut spans)?;
     }
     let key = RecordingKey {
         call_id: call_id.to_string(),
@@ -116,6 +130,7 @@ pub fn silenced_wav(
         length: metadata.len(),
         modified: metadata.modified().ok(),
         spans,
+        silenced: silence,
     };
     if let Some(wav) = state.audio.get(&key) {
         return Ok(wav);
@@ -135,6 +150,34 @@ pub fn silenced_wav(
     let wav = Arc::new(encode_pcm16(&decoded.channels, rate));
     state.audio.put(key, Arc::clone(&wav));
     Ok(wav)
+}
+
+/// The spans to silence: those masked at import, and anything still clear
+/// in the stored text (the same spans as `export-audio --silence-pii`).
+fn collect_spans(
+    state: &AppState,
+    store: &callscope_store::Store,
+    call: &callscope_core::model::Call,
+    spans: &mut Vec<(f64, f64)>,
+) -> std::result::Result<(), AudioError> {
+    spans.extend(
+        store
+            .redacted_spans(&call.call_id)?
+            .iter()
+            .map(|span| (span.start, span.end)),
+    );
+    for (place, detection) in state.redactor.find_in_call(call) {
+        if let callscope_redact::Place::Segment(index) = place {
+            if let Some(segment) = call.segments.get(index) {
+                spans.push(redact_audio::estimate_times(
+                    segment,
+                    detection.start,
+                    detection.end,
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Planar `f32` channels (-1..1) as a 16-bit PCM WAV file in memory.

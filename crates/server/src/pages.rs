@@ -14,6 +14,7 @@ use serde::Serialize;
 use callscope_core::error::Error;
 use callscope_core::model::Role;
 
+use crate::auth::CurrentUser;
 use crate::http::{blocking, status_of};
 use crate::query::{self, SearchParams};
 use crate::state::AppState;
@@ -32,7 +33,10 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
     })
 }
 
-fn render(name: &str, context: minijinja::Value) -> Response {
+/// Renders a page for `user`: base.html shows who is signed in and carries
+/// the CSRF token (`current_user.csrf_token`) for scripts and forms.
+fn render(name: &str, user: &CurrentUser, context: minijinja::Value) -> Response {
+    let context = context! { current_user => crate::auth::UserView::of(user), ..context };
     let rendered = match templates() {
         Ok(environment) => environment
             .get_template(name)
@@ -50,10 +54,11 @@ fn render(name: &str, context: minijinja::Value) -> Response {
     }
 }
 
-fn error_page(state: &AppState, error: &Error) -> Response {
+fn error_page(state: &AppState, user: &CurrentUser, error: &Error) -> Response {
     let message = state.redactor.mask_text(&error.to_string());
     let mut response = render(
         "search.html",
+        user,
         context! { params => SearchParams::default(), error => message, searched => false },
     );
     *response.status_mut() = status_of(error);
@@ -165,22 +170,26 @@ struct ResultView {
 /// `GET /`: the search form, and the results when the URL holds a query.
 pub async fn search(
     State(state): State<Arc<AppState>>,
+    user: CurrentUser,
     Query(params): Query<SearchParams>,
 ) -> Response {
     if params.q.trim().is_empty() {
         return render(
             "search.html",
+            &user,
             context! { params, limit => query::DEFAULT_LIMIT, searched => false },
         );
     }
     let shared = Arc::clone(&state);
     let asked = params.clone();
-    let page = match blocking(move || query::search(&shared, &asked)).await {
+    let who = user.clone();
+    let page = match blocking(move || query::search(&shared, &who, &asked)).await {
         Ok(page) => page,
         Err(error) => {
             let message = state.redactor.mask_text(&error.to_string());
             let mut response = render(
                 "search.html",
+                &user,
                 context! { params, limit => query::DEFAULT_LIMIT, error => message, searched => false },
             );
             *response.status_mut() = status_of(&error);
@@ -226,6 +235,7 @@ pub async fn search(
         .then(|| search_url(&params, next_offset, page.limit));
     render(
         "search.html",
+        &user,
         context! {
             params,
             limit => page.limit,
@@ -299,12 +309,17 @@ struct QaView {
 }
 
 /// `GET /calls/{id}`: the masked call, its recording and its QA results.
-pub async fn call(State(state): State<Arc<AppState>>, Path(call_id): Path<String>) -> Response {
+pub async fn call(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    Path(call_id): Path<String>,
+) -> Response {
     let shared = Arc::clone(&state);
     let asked = call_id.clone();
-    let view = match blocking(move || query::call(&shared, &asked)).await {
+    let who = user.clone();
+    let view = match blocking(move || query::call(&shared, &who, &asked)).await {
         Ok(view) => view,
-        Err(error) => return error_page(&state, &error),
+        Err(error) => return error_page(&state, &user, &error),
     };
     let call = &view.call;
     let head = CallHead {
@@ -375,7 +390,7 @@ pub async fn call(State(state): State<Arc<AppState>>, Path(call_id): Path<String
                 .collect(),
         })
         .collect();
-    let audio_url = view.has_audio.then(|| {
+    let audio_url = (view.has_audio && user.may_play_audio()).then(|| {
         format!(
             "{}/audio",
             call_url(&call.call_id).replacen("/calls/", "/api/calls/", 1)
@@ -383,6 +398,7 @@ pub async fn call(State(state): State<Arc<AppState>>, Path(call_id): Path<String
     });
     render(
         "call.html",
+        &user,
         context! { call => head, segments, qa_results, audio_url },
     )
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use callscope_core::error::{Error, Result};
 use callscope_core::model::{Call, QaResult, Role, SearchQuery, SearchResult};
 
+use crate::auth::{self, CurrentUser};
 use crate::state::AppState;
 
 /// Results per page when the request does not say.
@@ -126,10 +127,16 @@ impl SearchParams {
     }
 }
 
-/// Runs a search: the index first follows the store (as `callscope search`
-/// does), then the page of results is cut out and masked.
-pub fn search(state: &AppState, params: &SearchParams) -> Result<SearchPage> {
-    let (query, offset, limit) = params.to_query()?;
+/// Runs a search for `user`: the index first follows the store (as
+/// `callscope search` does), then the page of results is cut out and
+/// masked. An agent's search is silently limited to their own calls. The
+/// search is written to the audit log (the query masked).
+pub fn search(state: &AppState, user: &CurrentUser, params: &SearchParams) -> Result<SearchPage> {
+    let (mut query, offset, limit) = params.to_query()?;
+    if let Some(own) = user.agent_scope() {
+        query.agent_id = Some(own.to_string());
+    }
+    auth::audit(state, user, "search", &query.text)?;
     let mut store = state.workspace.open_existing_store()?;
     let mut index = state.lock_index()?;
     if let Err(error) = index.sync(&mut store, |_, _| {}) {
@@ -178,12 +185,16 @@ pub struct CallView {
     pub has_audio: bool,
 }
 
-/// Reads one call and its QA results, masked.
-pub fn call(state: &AppState, call_id: &str) -> Result<CallView> {
+/// Reads one call and its QA results, masked, for `user`: another agent's
+/// call is refused exactly as an unknown one (404). Opening it is written to
+/// the audit log.
+pub fn call(state: &AppState, user: &CurrentUser, call_id: &str) -> Result<CallView> {
     let store = state.workspace.open_existing_store()?;
     let call = store
         .get_call(call_id)?
+        .filter(|call| user.sees_call(call.agent_id.as_deref()))
         .ok_or_else(|| Error::UnknownCall(call_id.to_string()))?;
+    auth::audit(state, user, "call.open", call_id)?;
     let qa_results = store
         .qa_results_of(call_id)?
         .iter()

@@ -1,12 +1,15 @@
 //! What every request shares: the workspace, its search index (opened once:
 //! loading the dictionary is the slow part) and its redaction policy.
 
+use std::collections::HashSet;
 use std::sync::Mutex;
 
 use callscope_core::error::{Error, Result};
 use callscope_index::SearchIndex;
 use callscope_redact::Redactor;
+use callscope_store::users::UserRole;
 use callscope_store::workspace::Workspace;
+use serde::Deserialize;
 
 use crate::audio::AudioCache;
 
@@ -21,6 +24,28 @@ pub struct AppState {
     pub redactor: Redactor,
     /// The last recordings prepared for playing.
     pub audio: AudioCache,
+    /// The `[serve]` section of `callscope.toml`.
+    pub serve: ServeConfig,
+    /// The (session, call, silenced) recordings already played, so playing
+    /// is written to the audit log once per call and session.
+    played: Mutex<HashSet<(String, String, bool)>>,
+}
+
+/// The `[serve]` section of `callscope.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The roles that may play a recording with personal data audible
+    /// (`/api/calls/{id}/audio?unmasked=1`); default `["admin"]`.
+    pub unmasked_audio_roles: Vec<UserRole>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> ServeConfig {
+        ServeConfig {
+            unmasked_audio_roles: vec![UserRole::Admin],
+        }
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -36,12 +61,23 @@ impl AppState {
         drop(workspace.open_existing_store()?);
         let index = callscope_pipeline::indexing::open_index(&workspace)?;
         let redactor = Redactor::for_display(&workspace)?;
+        let serve = workspace.config()?.section("serve")?;
         Ok(AppState {
             workspace,
             index: Mutex::new(index),
             redactor,
             audio: AudioCache::default(),
+            serve,
+            played: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// True the first time `session` plays `call_id` (silenced or not).
+    pub(crate) fn first_play(&self, session: &str, call_id: &str, silenced: bool) -> bool {
+        match self.played.lock() {
+            Ok(mut played) => played.insert((session.to_string(), call_id.to_string(), silenced)),
+            Err(_) => true,
+        }
     }
 
     /// The search index, for one search at a time.
