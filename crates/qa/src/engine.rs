@@ -9,7 +9,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use super::context::{Matchers, PlacedMention, Prepared, PreparedSegment};
 use super::fuzzy::HomophoneIndex;
 use super::scorecard::{
-    Condition, Expect, Fuzzy, KeywordMode, Operator, RoleFilter, Scope, Scorecard,
+    Condition, Expect, Fuzzy, KeywordMode, Operator, RoleFilter, Rule, Scope, Scorecard,
 };
 use super::similar;
 use callscope_core::model::{
@@ -425,12 +425,45 @@ impl Scorer {
     }
 }
 
+/// A scorecard's score for a set of violated rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    /// `base_score` minus the points of the violated rules, floored at 0;
+    /// 0 when a fatal rule is violated.
+    pub score: f64,
+    /// `score >= pass_score`.
+    pub passed: bool,
+    /// Whether a fatal rule is violated.
+    pub fatal: bool,
+}
+
+/// The score of `scorecard` when exactly `violated` (its rules) are
+/// violated: what [`Scorer`] gives a call, and what a reviewed score is
+/// computed with once reviewers have confirmed or overturned verdicts.
+pub fn score_of<'r>(scorecard: &Scorecard, violated: impl IntoIterator<Item = &'r Rule>) -> Scored {
+    let mut deducted = 0.0;
+    let mut fatal = false;
+    for rule in violated {
+        deducted += rule.points;
+        fatal |= rule.fatal;
+    }
+    let score = if fatal {
+        0.0
+    } else {
+        (scorecard.base_score - deducted).max(0.0)
+    };
+    Scored {
+        score,
+        passed: score >= scorecard.pass_score,
+        fatal,
+    }
+}
+
 impl Evaluator<'_, '_> {
     fn scorecard(&mut self, compiled: &CompiledScorecard) -> QaResult {
         let scorecard = &compiled.scorecard;
         let mut violations = Vec::new();
-        let mut deducted = 0.0;
-        let mut fatal = false;
+        let mut violated_rules = Vec::new();
         for (rule, node) in scorecard.rules.iter().zip(&compiled.rules) {
             let outcome = self.evaluate(node, Window::All);
             let violated = match rule.expect {
@@ -440,8 +473,7 @@ impl Evaluator<'_, '_> {
             if !violated {
                 continue;
             }
-            deducted += rule.points;
-            fatal |= rule.fatal;
+            violated_rules.push(rule);
             violations.push(Violation {
                 rule_id: rule.id.clone(),
                 name: rule.name.clone(),
@@ -450,17 +482,13 @@ impl Evaluator<'_, '_> {
                 evidence: self.evidence(outcome.marks),
             });
         }
-        let score = if fatal {
-            0.0
-        } else {
-            (scorecard.base_score - deducted).max(0.0)
-        };
+        let scored = score_of(scorecard, violated_rules);
         QaResult {
             call_id: self.call.call.call_id.clone(),
             scorecard: scorecard.name.clone(),
-            score,
-            passed: score >= scorecard.pass_score,
-            fatal,
+            score: scored.score,
+            passed: scored.passed,
+            fatal: scored.fatal,
             violations,
         }
     }

@@ -69,7 +69,7 @@ pub mod scorecard;
 pub mod similar;
 pub mod summary;
 
-pub use engine::Scorer;
+pub use engine::{score_of, Scored, Scorer};
 pub use scorecard::{
     Condition, Expect, Fuzzy, KeywordMode, Matcher, Operator, RoleFilter, Rule, Scope, Scorecard,
     ScorecardIssue, TextMatcher,
