@@ -55,6 +55,15 @@ pub(crate) const MIGRATION: &str = "CREATE TABLE reviews (
         PRIMARY KEY (call_id, reviewer)
      );
      CREATE INDEX review_assignments_reviewer ON review_assignments(reviewer, week);
+     CREATE TABLE reviewed_scores (
+        call_id     TEXT NOT NULL,
+        scorecard   TEXT NOT NULL,
+        score       REAL NOT NULL,
+        passed      INTEGER NOT NULL,
+        fatal       INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (call_id, scorecard)
+     );
 ";
 
 use rusqlite::{params, OptionalExtension, Row};
@@ -288,6 +297,17 @@ pub struct Assignment {
     pub done: bool,
 }
 
+/// A result's score with the reviewed verdicts, stored beside the machine's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ReviewedScore {
+    /// The score.
+    pub score: f64,
+    /// Whether it passes.
+    pub passed: bool,
+    /// Whether a fatal rule is violated.
+    pub fatal: bool,
+}
+
 /// A review with the call's columns, for the rules page and backtests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReviewedRow {
@@ -387,13 +407,19 @@ pub(crate) fn forget_call(
         "DELETE FROM review_assignments WHERE call_id = ?1",
         [call_id],
     )? as u64;
+    // Derived from the reviews: goes with them.
+    transaction.execute("DELETE FROM reviewed_scores WHERE call_id = ?1", [call_id])?;
     Ok(())
 }
 
 impl Store {
     /// The version of a call's stored result for `scorecard`, or `None`
     /// when the call has no such result.
-    pub fn qa_result_version(&self, call_id: &str, scorecard: &str) -> Result<Option<ResultVersion>> {
+    pub fn qa_result_version(
+        &self,
+        call_id: &str,
+        scorecard: &str,
+    ) -> Result<Option<ResultVersion>> {
         Ok(self
             .connection
             .query_row(
@@ -623,6 +649,55 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// Records a result's reviewed score beside the machine's (`None`
+    /// removes it: no current review is left).
+    pub fn put_reviewed_score(
+        &mut self,
+        call_id: &str,
+        scorecard: &str,
+        reviewed: Option<ReviewedScore>,
+    ) -> Result<()> {
+        match reviewed {
+            Some(reviewed) => self.connection.execute(
+                "INSERT OR REPLACE INTO reviewed_scores (call_id, scorecard, score, passed,
+                    fatal, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    call_id,
+                    scorecard,
+                    reviewed.score,
+                    reviewed.passed,
+                    reviewed.fatal,
+                    now_epoch()
+                ],
+            )?,
+            None => self.connection.execute(
+                "DELETE FROM reviewed_scores WHERE call_id = ?1 AND scorecard = ?2",
+                [call_id, scorecard],
+            )?,
+        };
+        Ok(())
+    }
+
+    /// The reviewed scores stored for a call, by scorecard.
+    pub fn reviewed_scores_of(&self, call_id: &str) -> Result<Vec<(String, ReviewedScore)>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT scorecard, score, passed, fatal FROM reviewed_scores WHERE call_id = ?1
+             ORDER BY scorecard",
+        )?;
+        let rows = statement.query_map([call_id], |row| {
+            Ok((
+                row.get(0)?,
+                ReviewedScore {
+                    score: row.get(1)?,
+                    passed: row.get(2)?,
+                    fatal: row.get(3)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// The users who review (analysts and leads), by name.
     pub fn reviewers(&self) -> Result<Vec<String>> {
         let mut statement = self.connection.prepare_cached(
@@ -831,6 +906,18 @@ mod tests {
                 week: "2026-W36".to_string(),
             }])
             .unwrap();
+        let reviewed = ReviewedScore {
+            score: 70.0,
+            passed: false,
+            fatal: false,
+        };
+        store
+            .put_reviewed_score("C1", "card", Some(reviewed))
+            .unwrap();
+        assert_eq!(
+            store.reviewed_scores_of("C1").unwrap(),
+            vec![("card".to_string(), reviewed)]
+        );
         let forgotten = store.forget_calls(&["C1".to_string()]).unwrap();
         assert_eq!(
             (
@@ -841,6 +928,7 @@ mod tests {
             (1, 1, 1)
         );
         assert!(store.reviews_of("C1").unwrap().is_empty());
+        assert!(store.reviewed_scores_of("C1").unwrap().is_empty());
         assert_eq!(store.reviews_of("C2").unwrap().len(), 1);
     }
 }
