@@ -218,10 +218,16 @@ pub enum RedactCommand {
 
 /// `callscope forget`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["calls", "subjects"])))]
 pub struct ForgetArgs {
     /// A call to delete; repeat for several.
-    #[arg(long = "call", value_name = "ID", required = true)]
+    #[arg(long = "call", value_name = "ID")]
     pub calls: Vec<String>,
+    /// A person's phone, ID card or bank card number (or email): delete
+    /// every call it was found in (needs the subject key, see
+    /// docs/configuration.md); repeat for several.
+    #[arg(long = "subject", value_name = "VALUE")]
+    pub subjects: Vec<String>,
 }
 
 /// `callscope purge`.

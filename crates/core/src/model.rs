@@ -422,6 +422,19 @@ pub struct CallRedaction {
     pub spans: Vec<RedactedSpan>,
     /// The sealed originals (none without a key, or with nothing masked).
     pub sealed: Option<SealedOriginal>,
+    /// Keyed hashes of the personal data found (none without a subject
+    /// key), so `forget --subject` can find the call without the values.
+    pub subjects: Vec<SubjectDigest>,
+}
+
+/// The keyed hash (HMAC-SHA-256 under the workspace's subject key) of one
+/// normalized personal-data value found in a call: never the value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SubjectDigest {
+    /// What the value was.
+    pub kind: PiiKind,
+    /// The HMAC of the normalized value.
+    pub digest: [u8; 32],
 }
 
 /// One piece of personal data in the text QA rules read (a

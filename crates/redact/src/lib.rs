@@ -41,6 +41,7 @@ pub mod mask;
 pub mod numerals;
 pub mod policy;
 pub mod seal;
+pub mod subject;
 pub mod surrogate;
 mod view;
 mod warnings;
@@ -54,9 +55,12 @@ use serde::Serialize;
 pub use detect::{Cue, Detection, Detector};
 pub use policy::{KindRule, MaskStyle, RedactionPolicy};
 pub use seal::SealKey;
+pub use subject::{SubjectKey, SUBJECT_KEY_ENV};
 
 use callscope_core::error::{Error, Result};
-use callscope_core::model::{Call, CallRedaction, PiiKind, QaResult, RedactedSpan, SealedOriginal};
+use callscope_core::model::{
+    Call, CallRedaction, PiiKind, QaResult, RedactedSpan, SealedOriginal, SubjectDigest,
+};
 use callscope_store::workspace::Workspace;
 
 /// The environment variable that names the seal key file; it wins over the
@@ -141,6 +145,7 @@ pub struct Redactor {
     policy: RedactionPolicy,
     detector: Detector,
     key: Option<SealKey>,
+    subject_key: Option<SubjectKey>,
 }
 
 impl Redactor {
@@ -160,7 +165,15 @@ impl Redactor {
             policy,
             detector: Detector::new(),
             key,
+            subject_key: None,
         })
+    }
+
+    /// The same redactor, also recording the keyed hash of every value it
+    /// masks (for `forget --subject`).
+    pub fn with_subject_key(mut self, key: Option<SubjectKey>) -> Redactor {
+        self.subject_key = key;
+        self
     }
 
     /// The workspace's policy (`[redaction]`) with the seal key from
@@ -187,7 +200,20 @@ impl Redactor {
             }
             _ => None,
         };
-        Redactor::new(policy, key)
+        let subject_key = match subject_key_path(workspace, &policy)? {
+            Some(path) if policy.masks_anything() => Some(SubjectKey::load(&path)?),
+            _ => None,
+        };
+        Ok(Redactor::new(policy, key)?.with_subject_key(subject_key))
+    }
+
+    /// The workspace's subject key (`CALLSCOPE_SUBJECT_KEY_FILE` or the
+    /// config's `subject_key_file`), or `None` when none is configured.
+    pub fn subject_key_of(workspace: &Workspace) -> Result<Option<SubjectKey>> {
+        let policy: RedactionPolicy = workspace.config()?.section("redaction")?;
+        subject_key_path(workspace, &policy)?
+            .map(|path| SubjectKey::load(&path))
+            .transpose()
     }
 
     /// The workspace's policy without a key: for masking at display time,
@@ -227,6 +253,11 @@ impl Redactor {
     /// key: `callscope redact rekey`).
     pub fn seal_key(&self) -> Option<&SealKey> {
         self.key.as_ref()
+    }
+
+    /// The subject key, when one is configured.
+    pub fn subject_key(&self) -> Option<&SubjectKey> {
+        self.subject_key.as_ref()
     }
 
     /// The seal key's id, when originals are sealed.
@@ -296,6 +327,7 @@ impl Redactor {
     /// call holds no personal data).
     pub fn redact_owned(&self, call: Call) -> Result<Redaction> {
         let found = self.find_in_call(&call);
+        let subjects = self.subjects_of(&found);
         if found.is_empty() {
             let call_id = call.call_id.clone();
             return Ok(Redaction {
@@ -304,6 +336,7 @@ impl Redactor {
                     call_id,
                     spans: Vec::new(),
                     sealed: None,
+                    subjects,
                 },
                 masked: Vec::new(),
             });
@@ -382,10 +415,26 @@ impl Redactor {
                 call_id: masked.call_id.clone(),
                 spans,
                 sealed,
+                subjects,
             },
             masked: kinds,
             call: masked,
         })
+    }
+
+    /// The keyed hashes of the values found (none without a subject key),
+    /// each value and kind once.
+    fn subjects_of(&self, found: &[(Place, Detection)]) -> Vec<SubjectDigest> {
+        let Some(key) = &self.subject_key else {
+            return Vec::new();
+        };
+        let mut subjects: Vec<SubjectDigest> = found
+            .iter()
+            .map(|(_, detection)| key.subject(detection.kind, &detection.value))
+            .collect();
+        subjects.sort();
+        subjects.dedup();
+        subjects
     }
 
     /// Masks a call; returns the masked call and the sealed originals (none
@@ -542,8 +591,29 @@ fn meta_cue(key: &str) -> Option<Cue> {
     }
 }
 
-/// Refuses a seal key inside the workspace: whoever copies the workspace
-/// must not get the key with the sealed data.
+/// Where the subject key is configured, refused inside the workspace.
+fn subject_key_path(workspace: &Workspace, policy: &RedactionPolicy) -> Result<Option<PathBuf>> {
+    let path = match std::env::var_os(SUBJECT_KEY_ENV).filter(|value| !value.is_empty()) {
+        Some(path) => Some(PathBuf::from(path)),
+        None => {
+            let base = workspace.config()?.base_dir().map(Path::to_path_buf);
+            policy
+                .subject_key_file
+                .as_ref()
+                .map(|path| match &base {
+                    Some(base) if path.is_relative() => base.join(path),
+                    _ => path.clone(),
+                })
+        }
+    };
+    if let Some(path) = &path {
+        refuse_inside_workspace(path, workspace.root())?;
+    }
+    Ok(path)
+}
+
+/// Refuses a key inside the workspace: whoever copies the workspace must
+/// not get the key with the sealed or hashed data.
 pub fn refuse_inside_workspace(key_path: &Path, workspace_root: &Path) -> Result<()> {
     let absolute = |path: &Path| {
         path.canonicalize()

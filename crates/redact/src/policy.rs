@@ -4,6 +4,7 @@
 //! [redaction]
 //! enabled = true                          # default: mask every kind
 //! seal_key_file = "/etc/callscope/seal.key"  # or env CALLSCOPE_SEAL_KEY_FILE
+//! subject_key_file = "/etc/callscope/subject.key"  # or env CALLSCOPE_SUBJECT_KEY_FILE
 //! mask_char = "*"
 //!
 //! [redaction.mobile]
@@ -68,6 +69,11 @@ pub struct RedactionPolicy {
     /// outside the workspace. `CALLSCOPE_SEAL_KEY_FILE` overrides it.
     /// Without a key, originals are not kept at all.
     pub seal_key_file: Option<PathBuf>,
+    /// The key file under which the personal data found in each call is
+    /// hashed, so `callscope forget --subject` can find a person's calls;
+    /// must lie outside the workspace. `CALLSCOPE_SUBJECT_KEY_FILE`
+    /// overrides it. Without a key, no hashes are kept.
+    pub subject_key_file: Option<PathBuf>,
     /// Mobile numbers.
     pub mobile: KindRule,
     /// Landline numbers.
@@ -86,6 +92,7 @@ impl Default for RedactionPolicy {
             enabled: true,
             mask_char: '*',
             seal_key_file: None,
+            subject_key_file: None,
             mobile: KindRule::default(),
             landline: KindRule::default(),
             id_card: KindRule::default(),

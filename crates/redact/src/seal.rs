@@ -54,7 +54,7 @@ fn refuse_shared_key_file(path: &Path) -> Result<()> {
     let mode = metadata.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(Error::seal(format!(
-            "the seal key {} can be read by other users (mode {:o}); make it private \
+            "the key file {} can be read by other users (mode {:o}); make it private \
              with `chmod 600 {}`",
             path.display(),
             mode & 0o777,
@@ -62,6 +62,29 @@ fn refuse_shared_key_file(path: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Reads a key file of 64 hex characters (a seal key or a subject key),
+/// refusing one that others can read.
+pub(crate) fn read_key_file(path: &Path, what: &str, env: &str) -> Result<[u8; 32]> {
+    refuse_shared_key_file(path)?;
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        Error::seal(format!(
+            "cannot read the {what} {}: {error}; create one with \
+             `callscope redact keygen --out {}` or fix {env}",
+            path.display(),
+            path.display()
+        ))
+    })?;
+    unhex(text.trim())
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            Error::seal(format!(
+                "{} is not a {what} (expected 64 hex characters, as \
+                 `callscope redact keygen` writes)",
+                path.display()
+            ))
+        })
 }
 
 #[cfg(not(unix))]
@@ -90,25 +113,11 @@ impl SealKey {
 
     /// Reads a key file (64 hex characters, surrounding whitespace ignored).
     pub fn load(path: &Path) -> Result<SealKey> {
-        refuse_shared_key_file(path)?;
-        let text = std::fs::read_to_string(path).map_err(|error| {
-            Error::seal(format!(
-                "cannot read the seal key {}: {error}; create one with \
-                 `callscope redact keygen --out {}` or fix CALLSCOPE_SEAL_KEY_FILE",
-                path.display(),
-                path.display()
-            ))
-        })?;
-        let bytes = unhex(text.trim())
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-            .ok_or_else(|| {
-                Error::seal(format!(
-                    "{} is not a seal key (expected 64 hex characters, as \
-                     `callscope redact keygen` writes)",
-                    path.display()
-                ))
-            })?;
-        Ok(SealKey::from_bytes(bytes))
+        Ok(SealKey::from_bytes(read_key_file(
+            path,
+            "seal key",
+            "CALLSCOPE_SEAL_KEY_FILE",
+        )?))
     }
 
     /// Writes the key to a new file readable by its owner only; refuses to

@@ -684,6 +684,7 @@ impl Store {
                 forgotten.redaction_records += count("redacted_spans", call_id)?;
                 forgotten.cached_terms += count("term_cache", call_id)?;
                 reviews::forget_call(&transaction, call_id, &mut forgotten)?;
+                forgotten.subject_hashes += count("subject_hashes", call_id)?;
                 // The rest goes with the call (foreign keys, the term cache's
                 // trigger).
                 transaction.execute("DELETE FROM calls WHERE call_id = ?1", [call_id])?;
@@ -1112,6 +1113,8 @@ pub struct Forgotten {
     pub appeals: u64,
     /// Their review-queue assignments.
     pub review_assignments: u64,
+    /// Their keyed hashes of personal data (`forget --subject`).
+    pub subject_hashes: u64,
 }
 
 /// Calls to write with everything that belongs to them, in one
@@ -1181,6 +1184,7 @@ fn write_redactions(
     for record in records {
         clear_sealed.execute([&record.call_id])?;
         clear_spans.execute([&record.call_id])?;
+        subjects::write(transaction, &record.call_id, &record.subjects)?;
         if !record.spans.is_empty() {
             let spans = serde_json::to_string(&record.spans)
                 .map_err(|error| Error::Store(format!("call {}: {error}", record.call_id)))?;
@@ -1393,6 +1397,7 @@ mod tests {
 
     fn sealed(call_id: &str) -> callscope_core::model::CallRedaction {
         callscope_core::model::CallRedaction {
+            subjects: Vec::new(),
             call_id: call_id.to_string(),
             spans: Vec::new(),
             sealed: Some(callscope_core::model::SealedOriginal {

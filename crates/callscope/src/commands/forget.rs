@@ -7,6 +7,8 @@ use serde::Deserialize;
 use crate::cli::{ForgetArgs, PurgeArgs};
 use crate::output::{Outcome, Output};
 use callscope_core::error::{Error, Result};
+use callscope_redact::detect::Detector;
+use callscope_redact::{Redactor, SUBJECT_KEY_ENV};
 use callscope_store::workspace::Workspace;
 use callscope_store::Forgotten;
 
@@ -31,7 +33,11 @@ pub(super) fn cutoff(days: u32) -> i64 {
 }
 
 pub(super) fn forget(workspace: &Workspace, args: &ForgetArgs, output: Output) -> Result<Outcome> {
-    let forgotten = remove(workspace, &args.calls)?;
+    let mut call_ids = args.calls.clone();
+    call_ids.extend(calls_of_subjects(workspace, &args.subjects)?);
+    call_ids.sort();
+    call_ids.dedup();
+    let forgotten = remove(workspace, &call_ids)?;
     let missing: Vec<&String> = args
         .calls
         .iter()
@@ -44,6 +50,50 @@ pub(super) fn forget(workspace: &Workspace, args: &ForgetArgs, output: Output) -
     Ok(Outcome {
         failed: missing.len(),
     })
+}
+
+/// The calls in which each value was found, by its keyed hash. The values
+/// are never printed: a subject is named by its position on the command
+/// line.
+fn calls_of_subjects(workspace: &Workspace, subjects: &[String]) -> Result<Vec<String>> {
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = Redactor::subject_key_of(workspace)?.ok_or_else(|| {
+        Error::Usage(format!(
+            "no subject key: calls can be found by a person's number only when a subject key \
+             was set at import (`callscope redact keygen --out PATH`, then {SUBJECT_KEY_ENV} or \
+             subject_key_file in [redaction]); use --call ID for calls imported without one"
+        ))
+    })?;
+    let detector = Detector::new();
+    let store = workspace.open_existing_store()?;
+    let mut call_ids = Vec::new();
+    for (position, value) in subjects.iter().enumerate() {
+        let mut found = Vec::new();
+        for digest in key.candidates(&detector, value) {
+            found.extend(store.calls_with_subject(&digest)?);
+        }
+        found.sort();
+        found.dedup();
+        if found.is_empty() {
+            crate::errln!(
+                "subject {} of {}: found in no call (calls imported before the subject key was \
+                 set cannot be found by subject: use --call ID)",
+                position + 1,
+                subjects.len()
+            );
+        } else {
+            crate::errln!(
+                "subject {} of {}: found in {} calls",
+                position + 1,
+                subjects.len(),
+                found.len()
+            );
+        }
+        call_ids.extend(found);
+    }
+    Ok(call_ids)
 }
 
 pub(super) fn purge(workspace: &Workspace, args: &PurgeArgs, output: Output) -> Result<Outcome> {
@@ -93,12 +143,13 @@ fn report(verb: &str, forgotten: &Forgotten, output: Output) {
     }
     crate::outln!(
         "{verb} {} calls: {} QA results, {} redaction records, {} sealed originals, {} \
-         cached term rows, and their search index entries",
+         cached term rows, {} subject hashes, and their search index entries",
         forgotten.calls.len(),
         forgotten.qa_results,
         forgotten.redaction_records,
         forgotten.sealed_originals,
-        forgotten.cached_terms
+        forgotten.cached_terms,
+        forgotten.subject_hashes
     );
     for call_id in &forgotten.calls {
         crate::outln!("  {call_id}");

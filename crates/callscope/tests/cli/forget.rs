@@ -173,3 +173,87 @@ fn purge_deletes_the_calls_past_retention_and_the_audit_reports_them() {
     assert_eq!(bare.code, 2);
     assert!(bare.stderr.contains("--older-than"), "{}", bare.stderr);
 }
+
+/// Runs with the subject key (and no seal key) in the environment.
+fn with_subject_key(test: &TestCommand, args: &[&str], key: &Path) -> crate::util::Run {
+    let mut command = test.command(args);
+    command.env_remove(callscope_redact::SEAL_KEY_ENV);
+    command.env(callscope_redact::SUBJECT_KEY_ENV, key);
+    crate::util::Run::from(command.output().unwrap())
+}
+
+#[test]
+fn forget_subject_finds_a_persons_calls_by_keyed_hash_in_any_spoken_form() {
+    let test = TestCommand::new();
+    let (mut calls, _) = callscope_testkit::synth::planted_corpus(4, 9);
+    let texts = [
+        "我的手机号是13812345678，麻烦尽快处理",
+        "您登记的电话是一三八一二三四五六七八对吗",
+        "我的手机号是13987654321，请回电",
+        "我想问一下退货的流程",
+    ];
+    for (call, text) in calls.iter_mut().zip(texts) {
+        call.meta.clear();
+        for segment in &mut call.segments {
+            segment.text = "好的".to_string();
+        }
+        let segment = call
+            .segments
+            .iter_mut()
+            .find(|segment| segment.role == callscope_core::model::Role::Customer)
+            .unwrap();
+        segment.text = text.to_string();
+    }
+    let ids: Vec<String> = calls.iter().map(|call| call.call_id.clone()).collect();
+    let lines: String = calls
+        .iter()
+        .map(|call| serde_json::to_string(call).unwrap() + "\n")
+        .collect();
+    let file = test.write("calls.jsonl", lines);
+    let key = test.dir().join("keys/subject.key");
+    test.expect(&["redact", "keygen", "--out", key.to_str().unwrap()], 0);
+
+    // Without the key, the subject cannot be looked up: a clear refusal.
+    test.expect(&["import", file.to_str().unwrap()], 0);
+    let refused = test.run(&["forget", "--subject", "13812345678"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("no subject key"),
+        "{}",
+        refused.stderr
+    );
+
+    // Imported with the key: the number is found however it was typed.
+    let run = with_subject_key(&test, &["import", file.to_str().unwrap()], &key);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = with_subject_key(
+        &test,
+        &["forget", "--subject", "+86 138-1234-5678", "--json"],
+        &key,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = &run.json_lines()[0];
+    assert_eq!(report["calls"], serde_json::json!([ids[0], ids[1]]));
+    assert!(report["subject_hashes"].as_u64().unwrap() >= 2);
+    for output in [&run.stdout, &run.stderr] {
+        assert!(
+            !output.contains("12345678"),
+            "the value was printed: {output}"
+        );
+    }
+    let store = Store::open(&test.data().join("callscope.db")).unwrap();
+    assert!(store.get_call(&ids[0]).unwrap().is_none());
+    assert!(store.get_call(&ids[1]).unwrap().is_none());
+    assert!(store.get_call(&ids[2]).unwrap().is_some());
+    assert!(store.get_call(&ids[3]).unwrap().is_some());
+    drop(store);
+    // The other customer's number is still findable; nobody's is stored.
+    assert!(bytes_hold(&test.data(), "13987654321").is_empty());
+    let other = with_subject_key(&test, &["forget", "--subject", "13987654321"], &key);
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    assert!(other.stdout.contains(&ids[2]), "{}", other.stdout);
+    // A number in no call: said, not an error.
+    let none = with_subject_key(&test, &["forget", "--subject", "13700000000"], &key);
+    assert_eq!(none.code, 0, "{}", none.stderr);
+    assert!(none.stderr.contains("found in no call"), "{}", none.stderr);
+}
