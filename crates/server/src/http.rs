@@ -20,13 +20,18 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// The largest request body accepted (every route is a GET today).
+/// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 const STYLE: &str = include_str!("../assets/style.css");
 const SCRIPT: &str = include_str!("../assets/app.js");
 
-/// Every route of the web workspace.
+/// Every route of the web workspace. Every request passes through
+/// [`auth::guard`]: it finds the user (a handler takes it as a
+/// `CurrentUser` argument), answers 401 or redirects to `/login` when there
+/// is none, and refuses (403) any POST, PUT, PATCH or DELETE without the
+/// user's CSRF token (header `X-CSRF-Token` or form field `csrf`), so a
+/// route added here is protected without doing anything.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(pages::search))
@@ -40,6 +45,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(review::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::guard,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

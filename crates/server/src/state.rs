@@ -12,6 +12,7 @@ use callscope_store::workspace::Workspace;
 use serde::Deserialize;
 
 use crate::audio::AudioCache;
+use crate::auth::{Access, LoginLimiter};
 
 /// The state shared by the handlers.
 pub struct AppState {
@@ -26,6 +27,11 @@ pub struct AppState {
     pub audio: AudioCache,
     /// The `[serve]` section of `callscope.toml`.
     pub serve: ServeConfig,
+    /// Who may connect (loopback, `--token`) and the local admin's CSRF
+    /// token.
+    pub access: Access,
+    /// Failed sign-ins, for the rate limit.
+    pub limiter: LoginLimiter,
     /// The (session, call, silenced) recordings already played, so playing
     /// is written to the audit log once per call and session.
     played: Mutex<HashSet<(String, String, bool)>>,
@@ -55,9 +61,20 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// Opens the workspace for a server on loopback without `--token`
+    /// ([`AppState::open_with`]).
+    pub fn open(workspace: Workspace) -> Result<AppState> {
+        let access = Access {
+            loopback: true,
+            token_hash: None,
+            local_csrf: crate::auth::random_hex(32)?,
+        };
+        AppState::open_with(workspace, access)
+    }
+
     /// Opens the workspace: the store must exist (checked here, so a wrong
     /// `--data` fails at start), the index is opened or created.
-    pub fn open(workspace: Workspace) -> Result<AppState> {
+    pub fn open_with(workspace: Workspace, access: Access) -> Result<AppState> {
         drop(workspace.open_existing_store()?);
         let index = callscope_pipeline::indexing::open_index(&workspace)?;
         let redactor = Redactor::for_display(&workspace)?;
@@ -68,6 +85,8 @@ impl AppState {
             redactor,
             audio: AudioCache::default(),
             serve,
+            access,
+            limiter: LoginLimiter::default(),
             played: Mutex::new(HashSet::new()),
         })
     }
