@@ -9,7 +9,8 @@
 //! - a **fix**: before `fix_day`, a share of customers cannot get their
 //!   verification code (验证码收不到); after it, few do;
 //! - optionally a **QA drop**: from `qa_drop.from_day`, the agents of one
-//!   team break the forbidden-words and closing rules far more often.
+//!   team (or one agent of it) break the forbidden-words and closing rules
+//!   far more often.
 //!
 //! Each call comes with a QA result consistent with its transcript (a
 //! forbidden-words violation points at the agent's forbidden line; a missing
@@ -149,6 +150,9 @@ pub struct QaDrop {
     pub team: String,
     /// First day (from the scenario's start) of the drop.
     pub from_day: u32,
+    /// Only this agent of the team (its number, from 0: agent 12 is `A012`
+    /// of team `T01`), or every agent of the team.
+    pub agent: Option<usize>,
 }
 
 /// The settings of a VOC corpus.
@@ -208,6 +212,7 @@ impl VocScenario {
             qa_drop: Some(QaDrop {
                 team: "T01".to_string(),
                 from_day: 56,
+                agent: None,
             }),
         }
     }
@@ -311,10 +316,9 @@ impl VocGenerator {
             + Duration::seconds(rng.random_range(8 * 3600..21 * 3600));
         let agent = rng.random_range(0..scenario.agents.max(1));
         let team = format!("T{:02}", agent / 10);
-        let dropping = scenario
-            .qa_drop
-            .as_ref()
-            .is_some_and(|drop| drop.team == team && day >= drop.from_day);
+        let dropping = scenario.qa_drop.as_ref().is_some_and(|drop| {
+            drop.team == team && drop.agent.is_none_or(|only| only == agent) && day >= drop.from_day
+        });
         // Agents differ a little in how careful they are, steadily.
         let care = 0.7 + 0.6 * ((agent * 37 % 11) as f64 / 10.0);
         let forbidden_rate = if dropping { 0.40 } else { 0.04 * care };
