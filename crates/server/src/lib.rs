@@ -31,6 +31,8 @@ mod http;
 mod pages;
 pub mod query;
 mod review;
+mod reviewed;
+mod sampling;
 mod state;
 
 use std::net::SocketAddr;

@@ -13,6 +13,8 @@ use serde::Serialize;
 
 use callscope_core::error::Error;
 use callscope_core::model::Role;
+use callscope_store::reviews::{AppealStatus, Decision};
+use callscope_store::users::UserRole;
 
 use crate::auth::CurrentUser;
 use crate::http::{blocking, status_of};
@@ -29,13 +31,24 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
         environment.add_template("base.html", include_str!("../templates/base.html"))?;
         environment.add_template("search.html", include_str!("../templates/search.html"))?;
         environment.add_template("call.html", include_str!("../templates/call.html"))?;
+        for (name, source) in [
+            ("notice.html", include_str!("../templates/notice.html")),
+            ("reviews.html", include_str!("../templates/reviews.html")),
+            ("appeals.html", include_str!("../templates/appeals.html")),
+            ("rules.html", include_str!("../templates/rules.html")),
+            ("rule_calls.html", include_str!("../templates/rule_calls.html")),
+            ("calibration.html", include_str!("../templates/calibration.html")),
+            ("digest.html", include_str!("../templates/digest.html")),
+        ] {
+            environment.add_template(name, source)?;
+        }
         Ok(environment)
     })
 }
 
 /// Renders a page for `user`: base.html shows who is signed in and carries
 /// the CSRF token (`current_user.csrf_token`) for scripts and forms.
-fn render(name: &str, user: &CurrentUser, context: minijinja::Value) -> Response {
+pub(crate) fn render(name: &str, user: &CurrentUser, context: minijinja::Value) -> Response {
     let context = context! { current_user => crate::auth::UserView::of(user), ..context };
     let rendered = match templates() {
         Ok(environment) => environment
@@ -291,21 +304,137 @@ struct EvidenceView {
 }
 
 #[derive(Serialize)]
-struct ViolationView {
+struct ReviewItem {
+    id: i64,
+    reviewer: String,
+    decision: &'static str,
+    verdict: &'static str,
+    comment: String,
+    when: String,
+    outdated: bool,
+}
+
+#[derive(Serialize)]
+struct AppealItem {
+    id: i64,
+    appellant: String,
+    appealed: &'static str,
+    reason: String,
+    status: &'static str,
+    when: String,
+    decided_by: String,
+    decided: String,
+    decision_comment: String,
+    outdated: bool,
+}
+
+#[derive(Serialize)]
+struct RuleView {
     name: String,
     rule_id: String,
     points: f64,
     fatal: bool,
+    violated: bool,
+    machine: &'static str,
+    reviewed: Option<&'static str>,
+    reviewed_by: String,
+    changed: bool,
     evidence: Vec<EvidenceView>,
+    reviews: Vec<ReviewItem>,
+    appeals: Vec<AppealItem>,
+    can_appeal: bool,
 }
 
 #[derive(Serialize)]
 struct QaView {
+    index: usize,
     scorecard: String,
     score: f64,
     passed: bool,
     fatal: bool,
-    violations: Vec<ViolationView>,
+    reviewed_score: Option<f64>,
+    reviewed_passed: Option<bool>,
+    reviewed_fatal: bool,
+    known_scorecard: bool,
+    appeal_until: String,
+    rules: Vec<RuleView>,
+}
+
+fn verdict(violated: bool) -> &'static str {
+    if violated {
+        "违规"
+    } else {
+        "通过"
+    }
+}
+
+fn rule_view(rule: &crate::reviewed::RuleVerdict, appeal_open: bool) -> RuleView {
+    let open_appeal = rule
+        .appeals
+        .iter()
+        .any(|view| view.appeal.status == AppealStatus::Open && !view.outdated);
+    RuleView {
+        name: rule.name.clone(),
+        rule_id: rule.rule_id.clone(),
+        points: rule.points,
+        fatal: rule.fatal,
+        violated: rule.machine_violated,
+        machine: verdict(rule.machine_violated),
+        reviewed: rule.reviewed_violated.map(verdict),
+        reviewed_by: rule.reviewed_by.clone().unwrap_or_default(),
+        changed: rule
+            .reviewed_violated
+            .is_some_and(|reviewed| reviewed != rule.machine_violated),
+        evidence: rule
+            .evidence
+            .iter()
+            .map(|evidence| EvidenceView {
+                segment: evidence.segment,
+                start: evidence.start,
+                clock: clock(evidence.start),
+                role_label: role_label(evidence.role),
+                text: evidence.text.clone(),
+                matched: evidence.matched.clone(),
+            })
+            .collect(),
+        reviews: rule
+            .reviews
+            .iter()
+            .map(|view| ReviewItem {
+                id: view.review.id,
+                reviewer: view.review.reviewer.clone(),
+                decision: match view.review.decision {
+                    Decision::Confirm => "确认 confirmed",
+                    Decision::Overturn => "推翻 overturned",
+                },
+                verdict: verdict(view.review.reviewed_violated),
+                comment: view.review.comment.clone(),
+                when: crate::review::when(view.review.created_at),
+                outdated: view.outdated,
+            })
+            .collect(),
+        appeals: rule
+            .appeals
+            .iter()
+            .map(|view| AppealItem {
+                id: view.appeal.id,
+                appellant: view.appeal.appellant.clone(),
+                appealed: verdict(view.appeal.appealed_violated),
+                reason: view.appeal.reason.clone(),
+                status: view.appeal.status.as_str(),
+                when: crate::review::when(view.appeal.created_at),
+                decided_by: view.appeal.decided_by.clone().unwrap_or_default(),
+                decided: view
+                    .appeal
+                    .decided_at
+                    .map(crate::review::when)
+                    .unwrap_or_default(),
+                decision_comment: view.appeal.decision_comment.clone().unwrap_or_default(),
+                outdated: view.outdated,
+            })
+            .collect(),
+        can_appeal: appeal_open && !open_appeal && rule.effective_violated(),
+    }
 }
 
 /// `GET /calls/{id}`: the masked call, its recording and its QA results.
@@ -358,36 +487,38 @@ pub async fn call(
                 .map_or_else(String::new, |confidence| format!("{confidence:.2}")),
         })
         .collect();
+    let now = chrono::Utc::now().timestamp();
+    let is_agent = user.role == UserRole::Agent;
+    let may_review = matches!(
+        user.role,
+        UserRole::Admin | UserRole::Lead | UserRole::Analyst
+    );
+    let may_decide = matches!(user.role, UserRole::Admin | UserRole::Lead);
     let qa_results: Vec<QaView> = view
-        .qa_results
+        .reviews
+        .results
         .iter()
-        .map(|result| QaView {
-            scorecard: result.scorecard.clone(),
-            score: result.score,
-            passed: result.passed,
-            fatal: result.fatal,
-            violations: result
-                .violations
-                .iter()
-                .map(|violation| ViolationView {
-                    name: violation.name.clone(),
-                    rule_id: violation.rule_id.clone(),
-                    points: violation.points,
-                    fatal: violation.fatal,
-                    evidence: violation
-                        .evidence
-                        .iter()
-                        .map(|evidence| EvidenceView {
-                            segment: evidence.segment,
-                            start: evidence.start,
-                            clock: clock(evidence.start),
-                            role_label: role_label(evidence.role),
-                            text: evidence.text.clone(),
-                            matched: evidence.matched.clone(),
-                        })
-                        .collect(),
-                })
-                .collect(),
+        .enumerate()
+        .map(|(index, result)| {
+            let appeal_until = view.reviews.appeal_until.get(&result.scorecard).copied();
+            let appeal_open = is_agent && appeal_until.is_some_and(|until| now < until);
+            QaView {
+                index,
+                scorecard: result.scorecard.clone(),
+                score: result.machine_score,
+                passed: result.machine_passed,
+                fatal: result.machine_fatal,
+                reviewed_score: result.reviewed_score,
+                reviewed_passed: result.reviewed_passed,
+                reviewed_fatal: result.reviewed_fatal.unwrap_or(false),
+                known_scorecard: result.known_scorecard,
+                appeal_until: appeal_until.map(crate::review::when).unwrap_or_default(),
+                rules: result
+                    .rules
+                    .iter()
+                    .map(|rule| rule_view(rule, appeal_open))
+                    .collect(),
+            }
         })
         .collect();
     let audio_url = (view.has_audio && user.may_play_audio()).then(|| {
@@ -399,7 +530,16 @@ pub async fn call(
     render(
         "call.html",
         &user,
-        context! { call => head, segments, qa_results, audio_url },
+        context! {
+            call => head,
+            segments,
+            qa_results,
+            audio_url,
+            may_review,
+            may_decide,
+            is_agent,
+            appeal_days => view.reviews.appeal_days,
+        },
     )
 }
 

@@ -60,7 +60,8 @@ fn optional(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_string())
 }
 
-fn date(name: &str, value: &str) -> Result<Option<chrono::NaiveDate>> {
+/// A `YYYY-MM-DD` field of a request; empty means none.
+pub(crate) fn date(name: &str, value: &str) -> Result<Option<chrono::NaiveDate>> {
     let Some(value) = optional(value) else {
         return Ok(None);
     };
@@ -183,6 +184,10 @@ pub struct CallView {
     pub qa_results: Vec<QaResult>,
     /// Whether the call has a recording to play.
     pub has_audio: bool,
+    /// Its results with reviews (复核) and appeals (申诉): every rule's
+    /// machine and reviewed verdict, and the reviewed score beside the
+    /// machine's.
+    pub reviews: crate::review::CallReviews,
 }
 
 /// Reads one call and its QA results, masked, for `user`: another agent's
@@ -200,7 +205,9 @@ pub fn call(state: &AppState, user: &CurrentUser, call_id: &str) -> Result<CallV
         .iter()
         .map(|result| state.redactor.mask_qa_result(result))
         .collect();
+    let reviews = crate::review::call_reviews_of(state, &store, &call)?;
     Ok(CallView {
+        reviews,
         has_audio: call.audio_path.is_some(),
         call: state.redactor.mask_call(&call),
         qa_results,
