@@ -124,16 +124,98 @@ pub enum Command {
     /// Bring the search index up to date with the workspace (`--rebuild`: from scratch).
     Index(IndexArgs),
     /// The web workspace: search and call pages (audio, transcript, QA) and
-    /// a JSON API, on loopback as one local admin (README, "Web workspace").
+    /// a JSON API (README, "Web workspace"). On loopback without users it is
+    /// one local admin; once users exist (`callscope user add`) everyone
+    /// signs in.
     Serve(ServeArgs),
+    /// Users of the web workspace: add (prints a one-time password), list,
+    /// remove, passwd.
+    User(UserArgs),
+    /// The audit log: who searched what, opened or played which call,
+    /// reviewed or appealed what, signed in or out (personal data masked).
+    Audit(AuditArgs),
 }
 
 /// `callscope serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The address to listen on; loopback only until users and logins come.
+    /// The address to listen on. Another address than loopback needs an
+    /// admin user (`callscope user add NAME --role admin`) or --token.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
+    /// A bearer token for scripts: `/api/` requests with `Authorization:
+    /// Bearer TOKEN` act as an admin (pages still need a sign-in); at least
+    /// 16 characters, e.g. `openssl rand -hex 32`.
+    #[arg(long, env = "CALLSCOPE_API_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// `callscope user`.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub which: UserCommand,
+}
+
+/// The user commands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; prints a one-time password (shown once, stored only as
+    /// an argon2 hash).
+    Add {
+        /// The sign-in name (letters, digits, '.', '_', '-', '@').
+        name: String,
+        /// admin (everything, users), lead (reviews, appeals, every call),
+        /// analyst (search, listen, review), agent (only their own calls),
+        /// viewer (search and digest, no audio).
+        #[arg(long)]
+        role: String,
+        /// An agent's agent id, as in the calls (default: the name).
+        #[arg(long, value_name = "ID")]
+        agent_id: Option<String>,
+    },
+    /// List the users.
+    List,
+    /// Remove a user and end their sessions (their audit records stay).
+    Remove {
+        /// The user's name.
+        name: String,
+    },
+    /// Give a user a new one-time password and end their sessions.
+    Passwd {
+        /// The user's name.
+        name: String,
+    },
+}
+
+/// `callscope audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub which: AuditCommand,
+}
+
+/// The audit commands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the audit log, oldest first (--json: one object per line).
+    Log {
+        /// Only this user's records.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only records from this day on (YYYY-MM-DD, UTC) or this time
+        /// (RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only this action (search, call.open, audio.play, login, ...).
+        #[arg(long)]
+        action: Option<String>,
+        /// At most the last N records.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
 }
 
 /// `callscope import`.

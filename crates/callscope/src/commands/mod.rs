@@ -2,6 +2,7 @@
 //! stages and the store, and prints the result. [`dispatch`] is the only
 //! place that maps commands to handlers.
 
+mod audit;
 mod digest;
 mod forget;
 mod import;
@@ -14,6 +15,7 @@ mod serve;
 mod show;
 mod stats;
 mod transcribe;
+mod user;
 
 use crate::cli::{Cli, Command};
 use crate::output::{Outcome, Output};
@@ -45,6 +47,8 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Search(args) => search::run(&workspace, &args, output),
         Command::Index(args) => index::run(&workspace, &args, output),
         Command::Serve(args) => serve::run(&workspace, &args, output),
+        Command::User(args) => user::run(&workspace, &args, output),
+        Command::Audit(args) => audit::run(&workspace, &args, output),
     }
 }
 

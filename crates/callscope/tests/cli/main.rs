@@ -13,4 +13,5 @@ mod qa;
 mod redact;
 mod search;
 mod transcribe;
+mod users;
 mod util;
