@@ -128,6 +128,26 @@ pub enum Command {
     /// one local admin; once users exist (`callscope user add`) everyone
     /// signs in.
     Serve(ServeArgs),
+    /// Scale-out: publish one transcription job per recording (a folder or
+    /// a manifest CSV) to the NATS JetStream work queue (docs/deployment.md).
+    ///
+    /// Submitting a call that already has a job makes no second one. Paths
+    /// are made absolute: put recordings on storage every worker mounts at
+    /// the same path.
+    Submit(SubmitArgs),
+    /// Scale-out: take jobs from the queue, transcribe, redact, score with
+    /// the workspace's scorecards and store each call with its QA results
+    /// in one transaction (--store: PostgreSQL or a SQLite file).
+    ///
+    /// Run as many as there are cores to spare, on any machines. A failed
+    /// job is retried after a delay and dead-lettered after
+    /// --max-deliveries tries (a corrupt recording at once): `callscope
+    /// jobs failed` lists them. SIGTERM or Ctrl-C: the current job is
+    /// finished, then the worker exits 0.
+    Worker(WorkerArgs),
+    /// Scale-out: the queue's state with every worker's progress
+    /// (`status`), or the jobs that failed for good (`failed`).
+    Jobs(JobsArgs),
     /// Users of the web workspace: add (prints a one-time password), list,
     /// remove, passwd.
     User(UserArgs),
@@ -564,4 +584,82 @@ impl CallFilterArgs {
 pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| "not a date; write YYYY-MM-DD, e.g. 2026-09-01".to_string())
+}
+
+/// Where the job queue is (`submit`, `worker`, `jobs`).
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// The NATS server with JetStream, e.g. nats://10.0.0.5:4222.
+    #[arg(long, env = "CALLSCOPE_NATS", value_name = "URL")]
+    pub nats: String,
+    /// The queue's name: its streams are NAME_JOBS and NAME_JOBS_DEAD
+    /// (upper case), so deployments can share a server.
+    #[arg(long, default_value = "callscope", value_name = "NAME")]
+    pub queue: String,
+}
+
+/// `callscope submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// A folder of recordings, or a manifest CSV (docs/formats.md §1).
+    pub input: PathBuf,
+    /// The queue.
+    #[command(flatten)]
+    pub queue: QueueArgs,
+}
+
+/// `callscope worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The queue.
+    #[command(flatten)]
+    pub queue: QueueArgs,
+    /// The store calls are written to: postgres://USER:PASSWORD@HOST/DB,
+    /// or a SQLite file (default: the workspace's callscope.db).
+    #[arg(long, env = "CALLSCOPE_STORE", value_name = "URL")]
+    pub store: Option<String>,
+    /// This worker's name in `jobs status` (default: HOST-PID).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A whisper.cpp ggml model (default: `[asr] model`, else
+    /// models/ggml-base-q8_0.bin).
+    #[arg(long, value_name = "FILE.bin")]
+    pub model: Option<PathBuf>,
+    /// whisper threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seconds a job stays this worker's without a sign of life; a worker
+    /// renews it every quarter of that while it works (set when the
+    /// queue's consumer is first created).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub ack_wait: u64,
+    /// Tries before a failing job goes to the dead-letter stream.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub max_deliveries: i64,
+    /// Seconds a failed job waits before it is tried again.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub retry_delay: u64,
+    /// Exit (0) after this many seconds without a job (default: run until
+    /// stopped).
+    #[arg(long, value_name = "SECONDS")]
+    pub exit_when_idle: Option<u64>,
+}
+
+/// `callscope jobs`.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// What to show.
+    #[command(subcommand)]
+    pub which: JobsCommand,
+}
+
+/// `callscope jobs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Jobs queued and in progress, dead letters, and each worker's jobs
+    /// done, audio hours and failures.
+    Status(QueueArgs),
+    /// The jobs that failed for good, with the reason (personal data
+    /// masked); exit 1 when there are any.
+    Failed(QueueArgs),
 }

@@ -80,6 +80,11 @@ pub enum Error {
     /// seal key, a key inside the workspace, tampered data).
     #[error("sealed originals: {0}")]
     Seal(String),
+
+    /// The job queue (NATS JetStream) is unreachable or refused an
+    /// operation (`submit`, `worker`, `jobs`).
+    #[error("job queue: {0}")]
+    Queue(String),
 }
 
 impl Error {

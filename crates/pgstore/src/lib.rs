@@ -379,11 +379,17 @@ fn filter_sql(filter: &CallFilter, prefix: &str) -> (String, Vec<FilterValue>) {
     let mut values = Vec::new();
     if let Some(from) = filter.from {
         values.push(FilterValue::Text(from.to_string()));
-        clauses.push(format!("{prefix}local_date >= ${}::TEXT::DATE", values.len()));
+        clauses.push(format!(
+            "{prefix}local_date >= ${}::TEXT::DATE",
+            values.len()
+        ));
     }
     if let Some(to) = filter.to {
         values.push(FilterValue::Text(to.to_string()));
-        clauses.push(format!("{prefix}local_date <= ${}::TEXT::DATE", values.len()));
+        clauses.push(format!(
+            "{prefix}local_date <= ${}::TEXT::DATE",
+            values.len()
+        ));
     }
     for (column, value) in [
         ("agent_id", &filter.agent_id),

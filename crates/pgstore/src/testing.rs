@@ -44,12 +44,19 @@ impl TestSchema {
             .unwrap_or(0);
         let label: String = label
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .take(30)
             .collect();
         let name = format!("t_{label}_{}_{unique}", std::process::id());
-        let mut client = Client::connect(&base_url, NoTls)
-            .unwrap_or_else(|error| panic!("cannot reach the test database {TEST_URL_ENV}: {error}"));
+        let mut client = Client::connect(&base_url, NoTls).unwrap_or_else(|error| {
+            panic!("cannot reach the test database {TEST_URL_ENV}: {error}")
+        });
         client
             .batch_execute(&format!("CREATE SCHEMA {name}"))
             .unwrap_or_else(|error| panic!("cannot create schema {name}: {error}"));
@@ -58,8 +65,15 @@ impl TestSchema {
 
     /// The URL of the test database with this schema as the search path.
     pub fn url(&self) -> String {
-        let joiner = if self.base_url.contains('?') { '&' } else { '?' };
-        format!("{}{joiner}options=-csearch_path%3D{}", self.base_url, self.name)
+        let joiner = if self.base_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!(
+            "{}{joiner}options=-csearch_path%3D{}",
+            self.base_url, self.name
+        )
     }
 
     /// The schema's name.

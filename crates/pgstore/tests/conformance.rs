@@ -294,7 +294,10 @@ fn a_result_from_an_older_transcript_is_refused(store: &mut dyn CallStore) {
     put(store, &[simple("C1"), simple("C2")]);
     let mut versions = versions(store);
     // C1 is written again while it is scored; C3 was never stored.
-    put(store, &[call("C1", "2026-09-01T09:30:00+08:00", "A07", "再见")]);
+    put(
+        store,
+        &[call("C1", "2026-09-01T09:30:00+08:00", "A07", "再见")],
+    );
     versions.insert("C3".to_string(), 1);
     let stale = store
         .put_qa_results_if_current(
@@ -358,7 +361,10 @@ fn a_result_from_an_older_transcript_is_refused(store: &mut dyn CallStore) {
 
 fn stats_count_calls_results_and_index_state(store: &mut dyn CallStore) {
     let empty = store.stats().unwrap();
-    assert_eq!((empty.calls, empty.from.clone(), empty.to.clone()), (0, None, None));
+    assert_eq!(
+        (empty.calls, empty.from.clone(), empty.to.clone()),
+        (0, None, None)
+    );
     let mut long = call("C2", "2026-09-02T09:00:00+08:00", "A08", "早上");
     long.duration = Some(3600.0);
     put(
@@ -373,7 +379,10 @@ fn stats_count_calls_results_and_index_state(store: &mut dyn CallStore) {
         .unwrap();
     let stats = store.stats().unwrap();
     assert_eq!(stats.calls, 2);
-    assert!((stats.hours - (3600.0 + 2.5) / 3600.0).abs() < 1e-9, "{stats:?}");
+    assert!(
+        (stats.hours - (3600.0 + 2.5) / 3600.0).abs() < 1e-9,
+        "{stats:?}"
+    );
     assert_eq!((stats.agents, stats.teams, stats.queues), (2, 1, 1));
     assert_eq!(stats.segments, 2);
     assert_eq!(stats.from.as_deref(), Some("2026-09-01T23:30:00+08:00"));

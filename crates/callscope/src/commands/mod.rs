@@ -10,6 +10,7 @@ mod index;
 mod model;
 mod qa;
 mod redact;
+mod scale;
 mod search;
 mod serve;
 mod show;
@@ -47,6 +48,9 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Search(args) => search::run(&workspace, &args, output),
         Command::Index(args) => index::run(&workspace, &args, output),
         Command::Serve(args) => serve::run(&workspace, &args, output),
+        Command::Submit(args) => scale::submit(&workspace, &args, output),
+        Command::Worker(args) => scale::worker(&workspace, &args, output),
+        Command::Jobs(args) => scale::jobs(&args, output),
         Command::User(args) => user::run(&workspace, &args, output),
         Command::Audit(args) => audit::run(&workspace, &args, output),
     }
