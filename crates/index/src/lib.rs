@@ -73,6 +73,10 @@ const FORMAT: u32 = 1;
 const FORMAT_FILE: &str = "callscope-index.json";
 /// Calls read from the store, indexed and committed at a time.
 const SYNC_BATCH: usize = 10_000;
+
+/// Stored JSON per sync batch at most: a batch of very long calls (hours of
+/// transcript each) stays bounded in memory, like the import's batches.
+const SYNC_BYTES: usize = 64 * 1024 * 1024;
 /// Calls analyzed in parallel at a time.
 const ANALYSIS_CHUNK: usize = 512;
 /// Candidates re-ranked per result shown (relevance order).
@@ -343,7 +347,7 @@ impl SearchIndex {
         let mut done = 0u64;
         progress(0, total);
         loop {
-            let batch = store.unindexed_calls(SYNC_BATCH)?;
+            let batch = store.unindexed_calls_within(SYNC_BATCH, SYNC_BYTES)?;
             if batch.is_empty() {
                 break;
             }

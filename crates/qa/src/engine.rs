@@ -313,6 +313,20 @@ struct Evaluator<'p, 'c> {
     scratch: Scratch,
     /// `repeat` groups of the call, by the address of their condition's node.
     repeats: HashMap<usize, Rc<RepeatGroups>>,
+    /// Where each `sequence`'s first step holds, by the address of its node.
+    first_steps: HashMap<usize, Rc<StepHolds>>,
+}
+
+/// Where one condition holds in a call, sentence by sentence, evaluated once
+/// per call: a `sequence` looks up the nearest earlier sentence where its
+/// first step holds in constant time, so its work is linear in the call
+/// whatever `within` is and however sequences nest.
+struct StepHolds {
+    /// For each sentence `end` (and one past the last), the latest sentence
+    /// before it where the condition holds.
+    latest_before: Vec<Option<usize>>,
+    /// The outcome at each sentence where the condition holds.
+    outcomes: HashMap<usize, Outcome>,
 }
 
 impl Scorer {
@@ -394,6 +408,7 @@ impl Scorer {
             call: &prepared,
             scratch: Scratch::default(),
             repeats: HashMap::new(),
+            first_steps: HashMap::new(),
         };
         admitted
             .into_iter()
@@ -758,7 +773,6 @@ impl Evaluator<'_, '_> {
             Window::At(index) if index < count => vec![index],
             Window::At(_) => Vec::new(),
         };
-        let mut firsts: Vec<Option<Outcome>> = (0..count).map(|_| None).collect();
         let mut marks = Vec::new();
         let mut holds = false;
         for end in ends {
@@ -766,28 +780,53 @@ impl Evaluator<'_, '_> {
             if !then_outcome.holds {
                 continue;
             }
-            // The nearest earlier sentence where `first` holds.
-            let earliest = end.saturating_sub(within);
-            for start in (earliest..end).rev() {
-                if firsts[start].is_none() {
-                    firsts[start] = Some(self.evaluate(first, Window::At(start)));
-                }
-                let Some(first_outcome) = &firsts[start] else {
-                    continue;
-                };
-                if first_outcome.holds {
-                    holds = true;
-                    marks.extend(first_outcome.marks.iter().copied());
-                    marks.extend(then_outcome.marks.iter().copied());
-                    break;
-                }
+            // The nearest earlier sentence where `first` holds, if it is
+            // within reach.
+            let steps = self.step_holds(first);
+            let Some(start) = steps.latest_before[end] else {
+                continue;
+            };
+            if end - start > within {
+                continue;
             }
+            holds = true;
+            if let Some(first_outcome) = steps.outcomes.get(&start) {
+                marks.extend(first_outcome.marks.iter().copied());
+            }
+            marks.extend(then_outcome.marks.iter().copied());
         }
         if holds {
             Outcome::new(true, marks)
         } else {
             Outcome::no()
         }
+    }
+
+    /// Where `node` holds in the call ([`StepHolds`]), computed on first use.
+    fn step_holds(&mut self, node: &Node) -> Rc<StepHolds> {
+        let key = node as *const Node as usize;
+        if let Some(steps) = self.first_steps.get(&key) {
+            return Rc::clone(steps);
+        }
+        let count = self.call.segments.len();
+        let mut latest_before = Vec::with_capacity(count + 1);
+        let mut outcomes = HashMap::new();
+        let mut latest = None;
+        for index in 0..count {
+            latest_before.push(latest);
+            let outcome = self.evaluate(node, Window::At(index));
+            if outcome.holds {
+                latest = Some(index);
+                outcomes.insert(index, outcome);
+            }
+        }
+        latest_before.push(latest);
+        let steps = Rc::new(StepHolds {
+            latest_before,
+            outcomes,
+        });
+        self.first_steps.insert(key, Rc::clone(&steps));
+        steps
     }
 
     fn silence(

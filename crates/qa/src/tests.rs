@@ -567,3 +567,61 @@ proptest::proptest! {
         }
     }
 }
+
+/// Sequences nested four deep, each reaching back over the whole call: the
+/// first step of each is looked up where it last held, so the work stays
+/// linear in the call (before, each step of 20,000 sentences rescanned up
+/// to `within` earlier sentences at every level).
+#[test]
+fn nested_sequences_with_unbounded_reach_stay_linear() {
+    let rules = r#"
+[scorecard]
+name = "nested"
+pass_score = 0
+
+[[rule]]
+id = "greeting_question_answer_thanks"
+expect = "absent"
+points = 1
+[rule.when]
+op = "sequence"
+within = 1000000000
+first = { op = "keyword", role = "agent", words = ["您好"] }
+[rule.when.then]
+op = "sequence"
+within = 1000000000
+first = { op = "keyword", role = "agent", words = ["请问"] }
+[rule.when.then.then]
+op = "sequence"
+within = 1000000000
+first = { op = "keyword", role = "customer", words = ["快递"] }
+then = { op = "keyword", role = "agent", words = ["谢谢"] }
+"#;
+    let scorer = Scorer::new(vec![Scorecard::parse(rules, "nested.toml").unwrap()]);
+    let count = 20_000;
+    let mut segments: Vec<Segment> = (0..count)
+        .map(|index| {
+            let start = index as f64;
+            let (role, text) = if index % 2 == 0 {
+                (Role::Customer, "我的快递三天了还没有发货")
+            } else {
+                (Role::Agent, "好的谢谢")
+            };
+            segment(start, start + 0.5, role, text)
+        })
+        .collect();
+    segments[1] = segment(1.0, 1.5, Role::Agent, "您好");
+    segments[3] = segment(3.0, 3.5, Role::Agent, "请问有什么可以帮您");
+    let results = scorer.score(&call(segments.clone()));
+    let evidence = evidence_segments(&results[0], "greeting_question_answer_thanks").unwrap();
+    // The greeting, the question, and each answer with its thanks after it.
+    assert!(
+        evidence.contains(&1) && evidence.contains(&3),
+        "{evidence:?}"
+    );
+    assert!(evidence.contains(&(count - 2)) && evidence.contains(&(count - 1)));
+    // Without the greeting nothing holds, however far back it looks.
+    segments[1] = segment(1.0, 1.5, Role::Agent, "嗯");
+    let results = scorer.score(&call(segments));
+    assert!(evidence_segments(&results[0], "greeting_question_answer_thanks").is_none());
+}

@@ -575,15 +575,30 @@ impl Store {
     /// Calls whose search document is missing or stale, at most `limit`,
     /// each with the change number to hand back to [`Store::mark_indexed`].
     pub fn unindexed_calls(&self, limit: usize) -> Result<Vec<(Call, i64)>> {
+        self.unindexed_calls_within(limit, usize::MAX)
+    }
+
+    /// [`Store::unindexed_calls`], stopping once the calls read hold
+    /// `max_bytes` of JSON (at least one call is returned), so a batch of
+    /// very long calls stays bounded in memory.
+    pub fn unindexed_calls_within(
+        &self,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(Call, i64)>> {
         let mut statement = self.connection.prepare_cached(
             "SELECT body, change_seq FROM calls WHERE change_seq > indexed_seq
              ORDER BY change_seq LIMIT ?1",
         )?;
         let mut rows = statement.query([limit as i64])?;
-        let mut calls = Vec::new();
+        let (mut calls, mut bytes) = (Vec::new(), 0usize);
         while let Some(row) = rows.next()? {
             let body: String = row.get(0)?;
+            bytes = bytes.saturating_add(body.len());
             calls.push((decode_call(&body)?, row.get(1)?));
+            if bytes >= max_bytes {
+                break;
+            }
         }
         Ok(calls)
     }
@@ -1343,6 +1358,22 @@ mod tests {
             silences: Vec::new(),
             audio_path: None,
         }
+    }
+
+    #[test]
+    fn unindexed_batches_stop_at_the_byte_bound_but_never_return_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        let long = "很长的一句话".repeat(2000);
+        let calls: Vec<Call> = (0..5).map(|n| call(&format!("L{n}"), &long)).collect();
+        store.put_calls(&calls).unwrap();
+        let body = serde_json::to_string(&calls[0]).unwrap().len();
+        // Two calls' worth of bytes: the batch stops at the second call.
+        let two = store.unindexed_calls_within(100, body + 1).unwrap();
+        assert_eq!(two.len(), 2);
+        // A bound smaller than one call still makes progress.
+        let one = store.unindexed_calls_within(100, 1).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(store.unindexed_calls(100).unwrap().len(), 5);
     }
 
     #[test]

@@ -75,7 +75,7 @@ fn kill_after(test: &TestCommand, args: &[&str], after: Duration) {
 /// Kills `args` at [`MOMENTS`] random moments; after each kill, `recover`
 /// runs and then the invariants are checked. `prepare` runs before each
 /// kill (to give the command work to do again).
-fn at_random_moments(
+pub(crate) fn at_random_moments(
     test: &TestCommand,
     args: &[&str],
     seed: u64,
@@ -98,7 +98,12 @@ fn at_random_moments(
 }
 
 /// Every invariant of a workspace after recovery.
-fn check_workspace(test: &TestCommand, ids: &BTreeSet<String>, scored: bool, context: &str) {
+pub(crate) fn check_workspace(
+    test: &TestCommand,
+    ids: &BTreeSet<String>,
+    scored: bool,
+    context: &str,
+) {
     let store = Store::open(&test.data().join("callscope.db")).unwrap();
     let mut stored = BTreeSet::new();
     let mut duplicates = 0;

@@ -726,3 +726,49 @@ fn run_with_manifest_rows_naming_a_pipe_and_a_folder_fails_those_rows_alone() {
     let stats = test.expect(&["stats", "--json"], 0).json_lines()[0].clone();
     assert_eq!(stats["calls"], 2, "{stats}");
 }
+
+/// The crash harness (crash.rs) on transcription: `transcribe` of a folder
+/// into a fresh workspace killed with SIGKILL at 20 random moments (while
+/// it creates the store, decodes, recognizes, writes or indexes); after
+/// each, the same command again: every recording stored exactly once,
+/// masked, and indexed.
+#[test]
+fn transcribe_killed_at_random_moments_stores_each_recording_once() {
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
+    let test = TestCommand::new();
+    let folder = test.dir().join("batch");
+    std::fs::create_dir_all(&folder).unwrap();
+    // A question and a phone number read aloud (masked at import).
+    for (name, clip) in [("T1", "a03"), ("T2", "c17")] {
+        std::fs::copy(
+            shared().join(format!("callcenter-tts/wav/{clip}.wav")),
+            folder.join(format!("{name}.wav")),
+        )
+        .unwrap();
+    }
+    let ids: std::collections::BTreeSet<String> =
+        ["T1", "T2"].iter().map(|id| id.to_string()).collect();
+    let args = [
+        "transcribe",
+        folder.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--workers",
+        "1",
+    ];
+    let check = |context: &str| crate::crash::check_workspace(&test, &ids, false, context);
+    crate::crash::at_random_moments(
+        &test,
+        &args,
+        14,
+        || {
+            let _ = std::fs::remove_dir_all(test.data());
+        },
+        || {
+            test.expect(&args, 0);
+        },
+        &check,
+    );
+}
