@@ -231,6 +231,7 @@ impl Worker {
         }
         self.progress.current = Some(call_id.clone());
         self.progress.updated_at = now_rfc3339();
+        self.log(&format!("call {call_id}: started (delivery {delivered})"));
         let started = Instant::now();
         let outcome = self
             .run_holding_lease(&message, handler.clone(), job.clone())

@@ -11,6 +11,7 @@ mod model;
 mod pipeline;
 mod qa;
 mod redact;
+mod scale;
 mod search;
 mod transcribe;
 mod users;

@@ -1,0 +1,421 @@
+//! Scale-out (`submit`, `worker`, `jobs`) against real services on
+//! loopback: NATS with JetStream (`CALLSCOPE_TEST_NATS_URL`) and
+//! PostgreSQL (`CALLSCOPE_TEST_PG_URL`), which `scripts/services.sh`
+//! starts. Without them the tests are skipped with a message, except under
+//! CI, where they fail. Tests that transcribe also need
+//! `CALLSCOPE_MODEL_TESTS=1` (the real Whisper model). Each test has a
+//! queue (and a PostgreSQL schema) of its own.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use callscope_pgstore::testing::TestSchema;
+use callscope_pgstore::{CallStore, PgStore};
+use callscope_store::CallFilter;
+
+use crate::util::{binary, repo, TestCommand};
+
+/// The NATS URL, or `None` (skip) outside CI.
+fn nats() -> Option<String> {
+    match std::env::var("CALLSCOPE_TEST_NATS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some_and(|ci| !ci.is_empty()) => {
+            panic!("CALLSCOPE_TEST_NATS_URL is not set under CI: scripts/services.sh starts NATS")
+        }
+        _ => {
+            eprintln!("skipped: eval \"$(scripts/services.sh)\" to run the scale-out tests");
+            None
+        }
+    }
+}
+
+/// The Whisper model when model tests are on.
+fn model() -> Option<PathBuf> {
+    if std::env::var("CALLSCOPE_MODEL_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set CALLSCOPE_MODEL_TESTS=1 after `callscope model fetch`");
+        return None;
+    }
+    let model = std::env::var_os("CALLSCOPE_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            repo()
+                .join("models")
+                .join(callscope_asr::DEFAULT_MODEL_FILE)
+        });
+    assert!(
+        model.exists(),
+        "{} missing: run `callscope model fetch`",
+        model.display()
+    );
+    Some(model)
+}
+
+/// A queue name no other test uses.
+fn queue_name(label: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("t_{label}_{}_{nanos}", std::process::id())
+}
+
+/// Short recordings from shared/callcenter-tts as calls `J01`.., in a
+/// manifest in the 售后 queue (which the bundled scorecard scores), with a
+/// customer phone number column, plus one corrupt recording `BAD` when
+/// asked. Returns the manifest and the call ids of the good recordings.
+fn recordings(test: &TestCommand, count: usize, with_corrupt: bool) -> (PathBuf, Vec<String>) {
+    let shared = std::env::var_os("CALLSCOPE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared"));
+    let mut clips: Vec<PathBuf> = std::fs::read_dir(shared.join("callcenter-tts/wav"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "wav"))
+        .collect();
+    clips.sort();
+    assert!(
+        clips.len() >= count,
+        "shared/callcenter-tts has {} clips",
+        clips.len()
+    );
+    let folder = test.dir().join("recordings");
+    std::fs::create_dir_all(&folder).unwrap();
+    let mut manifest = String::from("path,call_id,agent_id,queue,started_at,caller\n");
+    let mut call_ids = Vec::new();
+    for (index, clip) in clips.iter().take(count).enumerate() {
+        let call_id = format!("J{:02}", index + 1);
+        let path = folder.join(format!("{call_id}.wav"));
+        std::fs::copy(clip, &path).unwrap();
+        manifest.push_str(&format!(
+            "{},{call_id},A{:02},售后,2026-09-01T10:{:02}:00+08:00,13912345678\n",
+            path.display(),
+            index % 3,
+            index
+        ));
+        call_ids.push(call_id);
+    }
+    if with_corrupt {
+        let path = folder.join("BAD.wav");
+        std::fs::write(&path, b"RIFF\x10\x00\x00\x00WAVEnot really a recording").unwrap();
+        manifest.push_str(&format!(
+            "{},BAD,A01,售后,2026-09-01T11:00:00+08:00,13912345678\n",
+            path.display()
+        ));
+    }
+    (test.write("manifest.csv", manifest), call_ids)
+}
+
+/// A worker process and the lines it logged so far.
+struct Worker {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Worker {
+    fn start(
+        test: &TestCommand,
+        nats: &str,
+        queue: &str,
+        store: Option<&str>,
+        model: &Path,
+        name: &str,
+        idle: u64,
+    ) -> Worker {
+        let mut command = Command::new(binary());
+        command
+            .arg("--data")
+            .arg(test.data())
+            .args(["worker", "--nats", nats, "--queue", queue, "--name", name])
+            .args(["--threads", "1", "--ack-wait", "4", "--retry-delay", "1"])
+            .args(["--exit-when-idle", &idle.to_string()])
+            .arg("--model")
+            .arg(model)
+            .current_dir(test.dir())
+            .env_remove("CALLSCOPE_DATA")
+            .env_remove("CALLSCOPE_STORE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(store) = store {
+            command.args(["--store", store]);
+        }
+        let mut child = command.spawn().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Worker { child, lines }
+    }
+
+    /// Waits until the worker logged a line containing `needle`.
+    fn wait_for(&self, needle: &str, limit: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(line) = self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|line| line.contains(needle))
+            {
+                return line.clone();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "no '{needle}' within {limit:?}: {:?}",
+                self.lines.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for the worker to exit; its exit code and stdout.
+    fn finish(mut self, limit: Duration) -> (i32, String) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut stdout = String::new();
+                use std::io::Read;
+                self.child
+                    .stdout
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stdout)
+                    .unwrap();
+                return (status.code().unwrap_or(-1), stdout);
+            }
+            if started.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!(
+                    "worker did not exit within {limit:?}: {:?}",
+                    self.lines.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn submitting_the_same_recordings_twice_makes_one_job_per_call() {
+    let Some(nats) = nats() else {
+        return;
+    };
+    let test = TestCommand::new();
+    let queue = queue_name("dedup");
+    // Submitting reads no audio: any files will do.
+    for name in ["C1.wav", "C2.wav", "C3.wav"] {
+        test.write(&format!("audio/{name}"), b"RIFF");
+    }
+    let audio = test.dir().join("audio");
+    let audio = audio.to_str().unwrap();
+    let first = test.expect(
+        &[
+            "submit", audio, "--nats", &nats, "--queue", &queue, "--json",
+        ],
+        0,
+    );
+    assert_eq!(first.json_lines()[0]["submitted"], 3, "{}", first.stdout);
+    let again = test.expect(
+        &[
+            "submit", audio, "--nats", &nats, "--queue", &queue, "--json",
+        ],
+        0,
+    );
+    let again = &again.json_lines()[0];
+    assert_eq!(
+        (again["submitted"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(3)),
+        "{again}"
+    );
+    let status = test.expect(
+        &[
+            "jobs", "status", "--nats", &nats, "--queue", &queue, "--json",
+        ],
+        0,
+    );
+    assert_eq!(status.json_lines()[0]["queued"], 3, "{}", status.stdout);
+    let failed = test.expect(&["jobs", "failed", "--nats", &nats, "--queue", &queue], 0);
+    assert!(failed.stdout.contains("0 jobs failed"), "{}", failed.stdout);
+}
+
+#[test]
+fn an_unreachable_queue_is_an_error_that_says_what_to_do() {
+    let test = TestCommand::new();
+    test.write("audio/C1.wav", b"RIFF");
+    let audio = test.dir().join("audio");
+    let run = test.expect(
+        &[
+            "submit",
+            audio.to_str().unwrap(),
+            "--nats",
+            "nats://user:pw@127.0.0.1:1",
+        ],
+        2,
+    );
+    assert!(
+        run.stderr.contains("cannot connect to NATS at 127.0.0.1:1"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("pw"), "{}", run.stderr);
+}
+
+/// Three workers over twelve calls and one corrupt recording; one worker
+/// is killed (SIGKILL) in the middle of a job. Every call ends up in
+/// PostgreSQL exactly once with its QA result, and the dead-letter stream
+/// holds the corrupt recording only. (The 50 jobs are a benchmark
+/// run: docs/deployment.md.)
+#[test]
+fn three_workers_one_killed_mid_job_store_every_call_once() {
+    let (Some(nats), Some(model)) = (nats(), model()) else {
+        return;
+    };
+    let Some(schema) = TestSchema::create("three_workers") else {
+        return;
+    };
+    let test = TestCommand::new();
+    let queue = queue_name("three");
+    let (manifest, call_ids) = recordings(&test, 12, true);
+    let manifest = manifest.to_str().unwrap();
+    test.expect(&["submit", manifest, "--nats", &nats, "--queue", &queue], 0);
+    let store = schema.url();
+    let started = Instant::now();
+    let victim = Worker::start(&test, &nats, &queue, Some(&store), &model, "victim", 20);
+    // Killed once it is inside a job (after the model loaded, mid-recognition).
+    let line = victim.wait_for(": started (delivery", Duration::from_secs(120));
+    std::thread::sleep(Duration::from_millis(700));
+    let mut victim = victim;
+    victim.child.kill().unwrap();
+    victim.child.wait().unwrap();
+    eprintln!("killed the worker in: {line}");
+    let workers: Vec<Worker> = ["w2", "w3"]
+        .iter()
+        .map(|name| Worker::start(&test, &nats, &queue, Some(&store), &model, name, 10))
+        .collect();
+    // A third worker joins late: workers come and go.
+    std::thread::sleep(Duration::from_secs(3));
+    let late = Worker::start(&test, &nats, &queue, Some(&store), &model, "w4", 10);
+    for worker in workers.into_iter().chain([late]) {
+        let (code, stdout) = worker.finish(Duration::from_secs(400));
+        assert_eq!(code, 0, "{stdout}");
+    }
+    eprintln!(
+        "12 jobs + 1 corrupt on 3 workers in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut pg = PgStore::connect(&store).unwrap();
+    assert_eq!(pg.count_calls(&CallFilter::default()).unwrap(), 12);
+    for call_id in &call_ids {
+        let call = pg
+            .get_call(call_id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{call_id} missing"));
+        assert!(!call.segments.is_empty(), "{call_id}: no transcript");
+        // The manifest's phone number column was masked before it left
+        // the submitting machine.
+        assert!(
+            !serde_json::to_string(&call)
+                .unwrap()
+                .contains("13912345678"),
+            "{call:?}"
+        );
+        let results = pg.qa_results_of(call_id).unwrap();
+        assert_eq!(results.len(), 1, "{call_id}: {results:?}");
+    }
+    let failed = test.run(&[
+        "jobs", "failed", "--nats", &nats, "--queue", &queue, "--json",
+    ]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    let letters = failed.json_lines();
+    assert_eq!(letters.len(), 1, "{}", failed.stdout);
+    assert_eq!(letters[0]["call_id"], "BAD");
+    assert_eq!(
+        letters[0]["deliveries"], 1,
+        "a corrupt recording is not retried"
+    );
+    assert!(!failed.stdout.contains("13912345678"), "{}", failed.stdout);
+    let status = test.expect(
+        &[
+            "jobs", "status", "--nats", &nats, "--queue", &queue, "--json",
+        ],
+        0,
+    );
+    let status = &status.json_lines()[0];
+    assert_eq!(status["queued"], 0, "{status}");
+    let done: u64 = status["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|worker| worker["jobs_done"].as_u64().unwrap())
+        .sum();
+    // The killed worker's job was done again by another worker (or found
+    // stored and skipped): at least the twelve calls.
+    assert!(done >= 12, "{status}");
+}
+
+/// SIGTERM: the worker finishes the job it holds, stores it, and exits 0;
+/// the jobs it did not start stay queued for others. Written to the
+/// workspace's SQLite store, which the analysts' commands then read.
+#[test]
+fn sigterm_lets_a_worker_finish_its_job_and_exit() {
+    let (Some(nats), Some(model)) = (nats(), model()) else {
+        return;
+    };
+    let test = TestCommand::new();
+    let queue = queue_name("drain");
+    let (manifest, _) = recordings(&test, 3, false);
+    test.expect(
+        &[
+            "submit",
+            manifest.to_str().unwrap(),
+            "--nats",
+            &nats,
+            "--queue",
+            &queue,
+        ],
+        0,
+    );
+    let worker = Worker::start(&test, &nats, &queue, None, &model, "drained", 30);
+    let line = worker.wait_for(": started (delivery", Duration::from_secs(120));
+    let call_id = line
+        .split("call ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap()
+        .to_string();
+    let terminated = Command::new("kill")
+        .args(["-TERM", &worker.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let (code, stdout) = worker.finish(Duration::from_secs(180));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("1 jobs done") && stdout.contains("stopped by signal"),
+        "{stdout}"
+    );
+    let shown = test.expect(&["show", &call_id, "--json"], 0);
+    assert_eq!(shown.json_lines()[0]["call_id"], call_id.as_str());
+    let stats = test.expect(&["stats", "--json"], 0);
+    assert_eq!(stats.json_lines()[0]["calls"], 1, "{}", stats.stdout);
+    assert_eq!(stats.json_lines()[0]["scored_calls"], 1, "{}", stats.stdout);
+    let status = test.expect(
+        &[
+            "jobs", "status", "--nats", &nats, "--queue", &queue, "--json",
+        ],
+        0,
+    );
+    let status = &status.json_lines()[0];
+    assert_eq!(status["queued"], 2, "{status}");
+    assert_eq!(status["workers"][0]["state"], "stopped", "{status}");
+}
