@@ -316,11 +316,13 @@ impl Worker {
         loop {
             tokio::select! {
                 finished = &mut work => {
-                    return finished.map_err(|error| {
-                        callscope_core::error::Error::Queue(format!(
-                            "the job's thread failed ({error}); the job returns after the ack wait"
-                        ))
-                    });
+                    // A handler that panicked fails this job alone.
+                    return Ok(finished.unwrap_or_else(|error| {
+                        Err(JobFailure {
+                            reason: format!("the job's thread failed ({error})"),
+                            permanent: false,
+                        })
+                    }));
                 }
                 _ = ticker.tick() => {
                     if let Err(error) = message.ack_with(AckKind::Progress).await {
