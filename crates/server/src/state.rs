@@ -94,7 +94,13 @@ impl AppState {
     /// True the first time `session` plays `call_id` (silenced or not).
     pub(crate) fn first_play(&self, session: &str, call_id: &str, silenced: bool) -> bool {
         match self.played.lock() {
-            Ok(mut played) => played.insert((session.to_string(), call_id.to_string(), silenced)),
+            Ok(mut played) => {
+                // Bounded: past this many, a play may be recorded again.
+                if played.len() >= 100_000 {
+                    played.clear();
+                }
+                played.insert((session.to_string(), call_id.to_string(), silenced))
+            }
             Err(_) => true,
         }
     }
