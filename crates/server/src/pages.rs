@@ -32,12 +32,19 @@ fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
         environment.add_template("search.html", include_str!("../templates/search.html"))?;
         environment.add_template("call.html", include_str!("../templates/call.html"))?;
         for (name, source) in [
+            ("nav.html", include_str!("../templates/nav.html")),
             ("notice.html", include_str!("../templates/notice.html")),
             ("reviews.html", include_str!("../templates/reviews.html")),
             ("appeals.html", include_str!("../templates/appeals.html")),
             ("rules.html", include_str!("../templates/rules.html")),
-            ("rule_calls.html", include_str!("../templates/rule_calls.html")),
-            ("calibration.html", include_str!("../templates/calibration.html")),
+            (
+                "rule_calls.html",
+                include_str!("../templates/rule_calls.html"),
+            ),
+            (
+                "calibration.html",
+                include_str!("../templates/calibration.html"),
+            ),
             ("digest.html", include_str!("../templates/digest.html")),
         ] {
             environment.add_template(name, source)?;

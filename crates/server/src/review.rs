@@ -24,8 +24,8 @@ use callscope_core::config::ReviewSection;
 use callscope_core::error::{Error, Result};
 use callscope_core::model::Call;
 use callscope_store::reviews::{
-    Appeal, AppealFilter, AppealStatus, Assignment, Decision, NewAppeal, NewReview,
-    ResultVersion, ReviewedScore,
+    Appeal, AppealFilter, AppealStatus, Assignment, Decision, NewAppeal, NewReview, ResultVersion,
+    ReviewedScore,
 };
 use callscope_store::users::UserRole;
 use callscope_store::{CallFilter, Store};
@@ -205,11 +205,7 @@ pub fn call_reviews(state: &AppState, user: &CurrentUser, call_id: &str) -> Resu
 }
 
 /// [`call_reviews`] of a call already read (and allowed).
-pub(crate) fn call_reviews_of(
-    state: &AppState,
-    store: &Store,
-    call: &Call,
-) -> Result<CallReviews> {
+pub(crate) fn call_reviews_of(state: &AppState, store: &Store, call: &Call) -> Result<CallReviews> {
     let call_id = call.call_id.as_str();
     let results: Vec<_> = store
         .qa_results_of(call_id)?
@@ -286,8 +282,7 @@ async fn api_call_reviews(
         return failure.json(&state);
     }
     let shared = Arc::clone(&state);
-    let outcome =
-        run_blocking(move || Ok(call_reviews(&shared, &user, &call_id)?)).await;
+    let outcome = run_blocking(move || Ok(call_reviews(&shared, &user, &call_id)?)).await;
     json_or(&state, StatusCode::OK, outcome)
 }
 
@@ -430,7 +425,11 @@ async fn api_add_appeal(
     Path(call_id): Path<String>,
     Json(request): Json<AppealRequest>,
 ) -> Response {
-    if let Err(failure) = allow(&user, &[UserRole::Agent], "appeal verdicts (agents appeal their own calls; reviewers review them instead)") {
+    if let Err(failure) = allow(
+        &user,
+        &[UserRole::Agent],
+        "appeal verdicts (agents appeal their own calls; reviewers review them instead)",
+    ) {
         return failure.json(&state);
     }
     let shared = Arc::clone(&state);
@@ -501,7 +500,10 @@ fn add_appeal(
         user,
         "appeal.add",
         call_id,
-        Some(&format!("{} {} appeal {id}", result.scorecard, rule.rule_id)),
+        Some(&format!(
+            "{} {} appeal {id}",
+            result.scorecard, rule.rule_id
+        )),
     )?;
     Ok(store
         .appeal(id)?
@@ -595,7 +597,11 @@ pub struct AppealParams {
     pub status: String,
 }
 
-fn list_appeals(state: &AppState, user: &CurrentUser, params: &AppealParams) -> Outcome<Vec<Appeal>> {
+fn list_appeals(
+    state: &AppState,
+    user: &CurrentUser,
+    params: &AppealParams,
+) -> Outcome<Vec<Appeal>> {
     allow(
         user,
         &[
@@ -672,7 +678,11 @@ pub fn when(epoch: i64) -> String {
 fn appeal_row(appeal: &Appeal) -> AppealRow {
     AppealRow {
         id: appeal.id,
-        url: format!("/calls/{}#appeal-{}", percent_encode(&appeal.call_id), appeal.id),
+        url: format!(
+            "/calls/{}#appeal-{}",
+            percent_encode(&appeal.call_id),
+            appeal.id
+        ),
         call_id: appeal.call_id.clone(),
         scorecard: appeal.scorecard.clone(),
         rule_id: appeal.rule_id.clone(),
@@ -956,7 +966,11 @@ fn rule_data(state: &AppState, filter: &CallFilter) -> Result<RuleData> {
     Ok(RuleData { counted, names })
 }
 
-fn rules(state: &AppState, user: &CurrentUser, window: &Window) -> Outcome<Vec<reviewed::RuleFigures>> {
+fn rules(
+    state: &AppState,
+    user: &CurrentUser,
+    window: &Window,
+) -> Outcome<Vec<reviewed::RuleFigures>> {
     allow(user, REVIEWERS, "see the rules' figures")?;
     let data = rule_data(state, &window.filter()?)?;
     Ok(reviewed::rule_figures(&data.counted, &data.names))
@@ -995,7 +1009,11 @@ pub struct RuleCallsParams {
     pub to: String,
 }
 
-fn rule_calls(state: &AppState, user: &CurrentUser, params: &RuleCallsParams) -> Outcome<Vec<String>> {
+fn rule_calls(
+    state: &AppState,
+    user: &CurrentUser,
+    params: &RuleCallsParams,
+) -> Outcome<Vec<String>> {
     allow(user, REVIEWERS, "see the rules' figures")?;
     let window = Window {
         from: params.from.clone(),
@@ -1026,7 +1044,13 @@ async fn api_rule_calls(
 }
 
 /// A link to the calls behind one figure.
-fn figure_url(window: &Window, scorecard: &str, rule: &str, kind: FigureKind, week: &str) -> String {
+fn figure_url(
+    window: &Window,
+    scorecard: &str,
+    rule: &str,
+    kind: FigureKind,
+    week: &str,
+) -> String {
     let mut url = format!(
         "/rules/calls?scorecard={}&rule={}&kind={}",
         percent_encode(scorecard),
@@ -1087,7 +1111,9 @@ async fn page_rules(
     let rows: Vec<RuleRow> = figures
         .iter()
         .map(|figure| {
-            let url = |kind, week: &str| figure_url(&window, &figure.scorecard, &figure.rule_id, kind, week);
+            let url = |kind, week: &str| {
+                figure_url(&window, &figure.scorecard, &figure.rule_id, kind, week)
+            };
             RuleRow {
                 scorecard: figure.scorecard.clone(),
                 rule_id: figure.rule_id.clone(),
@@ -1100,9 +1126,10 @@ async fn page_rules(
                 confirmed_url: url(FigureKind::Confirmed, ""),
                 overturned: figure.overturned,
                 overturned_url: url(FigureKind::Overturned, ""),
-                precision: figure
-                    .precision
-                    .map_or_else(|| "-".to_string(), |precision| format!("{:.0}%", precision * 100.0)),
+                precision: figure.precision.map_or_else(
+                    || "-".to_string(),
+                    |precision| format!("{:.0}%", precision * 100.0),
+                ),
                 misses: figure.misses,
                 misses_url: url(FigureKind::Misses, ""),
                 weeks: figure
@@ -1168,7 +1195,10 @@ fn calibration(state: &AppState, user: &CurrentUser, window: &Window) -> Outcome
     let mut violated: HashMap<(String, String), BTreeSet<String>> = HashMap::new();
     store.for_each_qa_result(&filter, |stored| {
         violated.insert(
-            (stored.result.call_id.clone(), stored.result.scorecard.clone()),
+            (
+                stored.result.call_id.clone(),
+                stored.result.scorecard.clone(),
+            ),
             stored
                 .result
                 .violations
@@ -1315,7 +1345,10 @@ fn trends(store: &Store, filter: &CallFilter) -> Result<Trends> {
     store.for_each_qa_figures(filter, false, |figures| {
         let week = reviewed::iso_week(figures.local_date.as_deref());
         weeks.insert(week.clone());
-        for (sums, name) in [(&mut teams, &figures.team), (&mut agents, &figures.agent_id)] {
+        for (sums, name) in [
+            (&mut teams, &figures.team),
+            (&mut agents, &figures.agent_id),
+        ] {
             let name = name.clone().unwrap_or_else(|| "-".to_string());
             let cell = sums
                 .entry(name)
@@ -1394,7 +1427,12 @@ fn digest(state: &AppState, user: &CurrentUser, window: &Window) -> Outcome<Dige
         ..CallFilter::default()
     };
     let trends = trends(&store, &window_filter)?;
-    auth::audit(state, user, "digest.open", &format!("{}..{}", digest.window.from, digest.window.to))?;
+    auth::audit(
+        state,
+        user,
+        "digest.open",
+        &format!("{}..{}", digest.window.from, digest.window.to),
+    )?;
     Ok(DigestPage { digest, trends })
 }
 
@@ -1412,9 +1450,13 @@ async fn api_digest(
 /// `<main>`, to be placed in the workspace's own page (its CSS is served
 /// as `/assets/digest.css`; the report holds no script).
 pub fn digest_body(html: &str) -> String {
-    let start = html.find("<main>").map_or(0, |index| index + "<main>".len());
+    let start = html
+        .find("<main>")
+        .map_or(0, |index| index + "<main>".len());
     let end = html.rfind("</main>").unwrap_or(html.len());
-    html.get(start..end.max(start)).unwrap_or_default().to_string()
+    html.get(start..end.max(start))
+        .unwrap_or_default()
+        .to_string()
 }
 
 static DIGEST_CSS: OnceLock<String> = OnceLock::new();
@@ -1527,8 +1569,17 @@ mod tests {
 
     #[test]
     fn the_digest_css_is_scoped_and_its_body_cut_out() {
-        let css = scope_css("body { margin: 0; }\nh2, .card .value { color: red; }", ".digest");
-        assert_eq!(css, ".digest { margin: 0; }\n.digest h2, .digest .card .value { color: red; }\n");
-        assert_eq!(digest_body("<html><main><p>x</p></main></html>"), "<p>x</p>");
+        let css = scope_css(
+            "body { margin: 0; }\nh2, .card .value { color: red; }",
+            ".digest",
+        );
+        assert_eq!(
+            css,
+            ".digest { margin: 0; }\n.digest h2, .digest .card .value { color: red; }\n"
+        );
+        assert_eq!(
+            digest_body("<html><main><p>x</p></main></html>"),
+            "<p>x</p>"
+        );
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use callscope_core::error::Result;
 use callscope_core::model::{Evidence, QaResult};
 use callscope_qa::Scorecard;
-use callscope_store::reviews::{Appeal, AppealStatus, Review, ResultVersion};
+use callscope_store::reviews::{Appeal, AppealStatus, ResultVersion, Review};
 use callscope_store::workspace::Workspace;
 
 /// The scorecards the workspace scores with (`[qa] scorecards` of
@@ -160,7 +160,10 @@ fn reviewed_result(
         }
     }
     for violation in &result.violations {
-        let index = match rules.iter().position(|rule| rule.rule_id == violation.rule_id) {
+        let index = match rules
+            .iter()
+            .position(|rule| rule.rule_id == violation.rule_id)
+        {
             Some(index) => index,
             None => {
                 rules.push(blank(
@@ -793,13 +796,21 @@ mod tests {
                 call_id: "C1".to_string(),
                 week: "2026-W36".to_string(),
                 rule: ("card".to_string(), "greeting".to_string()),
-                kinds: vec![FigureKind::Hits, FigureKind::Reviewed, FigureKind::Confirmed],
+                kinds: vec![
+                    FigureKind::Hits,
+                    FigureKind::Reviewed,
+                    FigureKind::Confirmed,
+                ],
             },
             Counted {
                 call_id: "C2".to_string(),
                 week: "2026-W37".to_string(),
                 rule: ("card".to_string(), "greeting".to_string()),
-                kinds: vec![FigureKind::Hits, FigureKind::Reviewed, FigureKind::Overturned],
+                kinds: vec![
+                    FigureKind::Hits,
+                    FigureKind::Reviewed,
+                    FigureKind::Overturned,
+                ],
             },
         ];
         let figures = rule_figures(&counted, &HashMap::new());

@@ -89,7 +89,12 @@ pub fn pick(candidates: &[Candidate], plan: &ReviewSection) -> Vec<(Candidate, S
             .push(candidate);
     }
     for group in groups.values_mut() {
-        group.sort_by_key(|candidate| (sample_key(plan.seed, &candidate.call_id), candidate.call_id.clone()));
+        group.sort_by_key(|candidate| {
+            (
+                sample_key(plan.seed, &candidate.call_id),
+                candidate.call_id.clone(),
+            )
+        });
         for candidate in group.iter().take(plan.sample_per_agent) {
             reasons
                 .entry((candidate.week.clone(), candidate.call_id.clone()))
@@ -106,7 +111,10 @@ pub fn pick(candidates: &[Candidate], plan: &ReviewSection) -> Vec<(Candidate, S
             .confidence
             .is_some_and(|confidence| confidence < plan.low_confidence)
         {
-            reasons.entry(key.clone()).or_default().push("low_confidence");
+            reasons
+                .entry(key.clone())
+                .or_default()
+                .push("low_confidence");
         }
         if candidate
             .role_confidence
@@ -149,9 +157,8 @@ pub fn assign(
     let mut assignments = Vec::new();
     for (turn, (candidate, reason)) in picked.iter().enumerate() {
         let first = &reviewers[turn % reviewers.len()];
-        let calibrate = reviewers.len() > 1
-            && reason.split(',').any(|reason| reason == "sample")
-            && {
+        let calibrate =
+            reviewers.len() > 1 && reason.split(',').any(|reason| reason == "sample") && {
                 let count = calibrated.entry(candidate.week.as_str()).or_default();
                 *count += 1;
                 *count <= plan.calibration_per_week
@@ -217,11 +224,16 @@ mod tests {
         assert_eq!(sampled("A1", "2026-W36"), 2);
         assert_eq!(sampled("A2", "2026-W36"), 2);
         assert_eq!(sampled("A1", "2026-W37"), 1);
-        for (call_id, reason) in [("C5", "fatal"), ("C6", "low_confidence"), ("C7", "low_role_confidence")] {
+        for (call_id, reason) in [
+            ("C5", "fatal"),
+            ("C6", "low_confidence"),
+            ("C7", "low_role_confidence"),
+        ] {
             assert!(
                 picked
                     .iter()
-                    .any(|(candidate, reasons)| candidate.call_id == call_id && reasons.contains(reason)),
+                    .any(|(candidate, reasons)| candidate.call_id == call_id
+                        && reasons.contains(reason)),
                 "{call_id} {reason}: {picked:?}"
             );
         }
@@ -250,8 +262,12 @@ mod tests {
             .filter(|assignment| assignment.reason.contains("calibration"))
             .count();
         assert_eq!(calibration, 3, "two in week 36, one in week 37");
-        assert!(assignments.iter().any(|assignment| assignment.reviewer == "ana"));
-        assert!(assignments.iter().any(|assignment| assignment.reviewer == "bob"));
+        assert!(assignments
+            .iter()
+            .any(|assignment| assignment.reviewer == "ana"));
+        assert!(assignments
+            .iter()
+            .any(|assignment| assignment.reviewer == "bob"));
         // Already assigned calls are left as they are.
         let existing: Vec<Assignment> = assignments
             .iter()
