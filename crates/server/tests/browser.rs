@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use callscope_core::import::{ImportOptions, Importer};
 use callscope_core::model::{Evidence, QaResult, Role, Violation};
+use callscope_store::users::UserRole;
 use callscope_store::workspace::Workspace;
 use callscope_store::CallBatch;
 use serde_json::{json, Value};
@@ -154,7 +155,22 @@ fn import(workspace: &Workspace, recording: &Path) {
             }],
         }],
     };
-    store.put_qa_results(std::slice::from_ref(&qa)).unwrap();
+    // BR3 (agent A01 too) misses the closing: what the agent appeals.
+    let missed = QaResult {
+        call_id: "BR3".to_string(),
+        scorecard: "售后服务质检标准".to_string(),
+        score: 90.0,
+        passed: true,
+        fatal: false,
+        violations: vec![Violation {
+            rule_id: "closing".to_string(),
+            name: "标准结束语".to_string(),
+            points: 10.0,
+            fatal: false,
+            evidence: Vec::new(),
+        }],
+    };
+    store.put_qa_results(&[qa, missed]).unwrap();
 }
 
 /// Starts a server over `workspace` on an ephemeral loopback port.
@@ -298,6 +314,148 @@ fn search_facet_call_and_evidence_seek_in_chromium() {
     drop(browser);
     eprintln!(
         "browser test: search, facet, call and seek in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Signs in through the login form as `name`, starting from `url` (a page
+/// that sends a signed-out browser to /login), and waits to be back.
+fn sign_in(browser: &Browser, url: &str, name: &str, password: &str) {
+    browser.delete_cookies();
+    browser.goto(url);
+    browser.wait_until(
+        10,
+        "the login page",
+        "return location.pathname === '/login';",
+    );
+    browser.type_text(&browser.find("form.login input[name=name]"), name);
+    browser.type_text(&browser.find("form.login input[name=password]"), password);
+    browser.click(&browser.find("form.login button[type=submit]"));
+    browser.wait_until(
+        10,
+        "signed in",
+        "return location.pathname !== '/login' && document.readyState === 'complete';",
+    );
+    assert!(
+        browser.page_text().contains(name),
+        "the page names the user: {}",
+        browser.page_text()
+    );
+}
+
+/// The text of an element, or "" when there is none.
+fn text_of(browser: &Browser, css: &str) -> String {
+    browser
+        .find_all(css)
+        .first()
+        .map(|element| browser.text(element))
+        .unwrap_or_default()
+}
+
+#[test]
+fn sign_in_review_restart_appeal_and_decide_in_chromium() {
+    let Some((chromium, driver)) = browser_programs() else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let folder = tempfile::tempdir().unwrap();
+    let recording = folder.path().join("br1.wav");
+    write_recording(&recording);
+    let workspace = Workspace::new(folder.path().join("data"));
+    import(&workspace, &recording);
+    let mut passwords = std::collections::HashMap::new();
+    for (name, role, agent) in [
+        ("qa", UserRole::Analyst, None),
+        ("li", UserRole::Agent, Some("A01")),
+        ("lead", UserRole::Lead, None),
+    ] {
+        let (_, password) =
+            callscope_server::auth::add_user(&workspace, name, role, agent).unwrap();
+        passwords.insert(name, password);
+    }
+    let address = serve(&workspace);
+    let browser = Browser::start(&chromium, &driver);
+    let call = format!("http://{address}/calls/BR1");
+
+    // An analyst signs in and overturns the machine's verdict with a comment.
+    sign_in(&browser, &call, "qa", &passwords["qa"]);
+    browser.wait_until(
+        10,
+        "the call page",
+        "return location.pathname === '/calls/BR1';",
+    );
+    let machine = text_of(&browser, "#machine-score-0");
+    assert_eq!(text_of(&browser, "#reviewed-score-0"), "-");
+    let rule = "#rule-0-forbidden_words";
+    browser.type_text(
+        &browser.find(&format!("{rule} .review-comment")),
+        "客户先挂断，坐席不算禁语",
+    );
+    browser.click(&browser.find(&format!("{rule} .review-overturn")));
+    browser.wait_until(
+        10,
+        "the review shown after the reload",
+        "return document.querySelector('.review-item') !== null;",
+    );
+    let reviewed = text_of(&browser, "#reviewed-score-0");
+    assert!(
+        !reviewed.is_empty() && reviewed != "-" && reviewed != machine,
+        "reviewed score {reviewed:?} beside machine score {machine:?}"
+    );
+    let review = text_of(&browser, ".review-item");
+    assert!(
+        review.contains("qa") && review.contains("客户先挂断"),
+        "{review}"
+    );
+
+    // Another server over the same workspace (a restart): the review and
+    // the reviewed score are still there, the machine score unchanged.
+    let restarted = serve(&workspace);
+    let call = format!("http://{restarted}/calls/BR1");
+    sign_in(&browser, &call, "qa", &passwords["qa"]);
+    assert_eq!(text_of(&browser, "#reviewed-score-0"), reviewed);
+    assert_eq!(text_of(&browser, "#machine-score-0"), machine);
+    assert_eq!(text_of(&browser, ".review-item"), review);
+
+    // The agent appeals a verdict on their own call.
+    let own = format!("http://{restarted}/calls/BR3");
+    sign_in(&browser, &own, "li", &passwords["li"]);
+    let rule = "#rule-0-closing";
+    browser.type_text(
+        &browser.find(&format!("{rule} .appeal-reason")),
+        "我说了“感谢您的来电”，识别漏了",
+    );
+    browser.click(&browser.find(&format!("{rule} .appeal-submit")));
+    browser.wait_until(
+        10,
+        "the open appeal",
+        "return document.querySelector('.appeal-item.appeal-open') !== null;",
+    );
+    assert!(text_of(&browser, ".appeal-item").contains("识别漏了"));
+    // Another agent's call is not there for them.
+    browser.goto(&format!("http://{restarted}/calls/BR2"));
+    assert!(
+        browser.find_all(".segment").is_empty(),
+        "{}",
+        browser.page_text()
+    );
+
+    // A lead accepts it; the history keeps who and what.
+    sign_in(&browser, &own, "lead", &passwords["lead"]);
+    browser.click(&browser.find(".appeal-accept"));
+    browser.wait_until(
+        10,
+        "the accepted appeal",
+        "return document.querySelector('.appeal-item.appeal-accepted') !== null;",
+    );
+    let history = text_of(&browser, ".appeal-item");
+    assert!(
+        history.contains("li") && history.contains("lead"),
+        "{history}"
+    );
+    drop(browser);
+    eprintln!(
+        "browser test: sign-in, review, restart, appeal and decision in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }

@@ -373,6 +373,11 @@ impl Browser {
         }
     }
 
+    /// Forgets every cookie (signs the browser out).
+    pub fn delete_cookies(&self) {
+        self.command("DELETE", "/cookie", None);
+    }
+
     /// Resizes the window so that the whole page fits (for a screenshot).
     pub fn fit_page(&self, width: u64, max_height: u64) {
         let height = self
