@@ -57,6 +57,8 @@ pub const MAX_FAILURES: usize = 5;
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// The shortest `--token` accepted.
 pub const MIN_TOKEN_CHARS: usize = 16;
+/// The shortest password a user may choose (`/password`).
+pub const MIN_PASSWORD_CHARS: usize = 10;
 
 /// The user behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -712,13 +714,16 @@ pub async fn guard(
 
 /// The routes of signing in and out: `GET /login` (the page), `POST
 /// /login` (its form), `POST /api/login` (JSON), `POST /logout` and `POST
-/// /api/logout`.
+/// /api/logout`; a user's own password: `GET /password` (the page), `POST
+/// /password` (its form), `POST /api/password` (JSON).
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/login", get(login_page).post(login_form))
         .route("/api/login", post(login_json))
         .route("/logout", post(logout))
         .route("/api/logout", post(logout_json))
+        .route("/password", get(password_page).post(password_form))
+        .route("/api/password", post(password_json))
 }
 
 fn templates() -> &'static std::result::Result<Environment<'static>, minijinja::Error> {
@@ -728,6 +733,7 @@ fn templates() -> &'static std::result::Result<Environment<'static>, minijinja::
         let mut environment = Environment::new();
         environment.add_template("base.html", include_str!("../templates/base.html"))?;
         environment.add_template("login.html", include_str!("../templates/login.html"))?;
+        environment.add_template("password.html", include_str!("../templates/password.html"))?;
         Ok(environment)
     })
 }
@@ -1010,6 +1016,174 @@ async fn logout_json(
         .headers_mut()
         .append(header::SET_COOKIE, cleared_cookie());
     response
+}
+
+// ---------------------------------------------------------------------------
+// A user's own password.
+
+/// A password change as the form or the JSON body carries it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// What a password change came to.
+enum Changed {
+    /// Changed; every session of the user ended.
+    Done,
+    /// The current password was wrong.
+    Refused,
+    /// Too many wrong current passwords: wait this many seconds.
+    Limited(u64),
+}
+
+async fn change_password(
+    state: &Arc<AppState>,
+    user: CurrentUser,
+    change: PasswordChange,
+) -> Result<Changed> {
+    if matches!(user.session.as_str(), "local" | "token") {
+        return Err(Error::Usage(
+            "the local admin and --token have no password: add users with `callscope user add`"
+                .to_string(),
+        ));
+    }
+    if change.new_password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::Usage(format!(
+            "the new password is too short: use at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    let keys = [format!("user:{}", user.name)];
+    if let Some(seconds) = state.limiter.retry_after(&keys, Instant::now()) {
+        return Ok(Changed::Limited(seconds));
+    }
+    let shared = Arc::clone(state);
+    let changed = blocking(move || {
+        let mut store = shared.workspace.open_existing_store()?;
+        let hash = store.password_hash(&user.name)?.unwrap_or_default();
+        if !verify_password(&hash, &change.current_password) {
+            return Ok(false);
+        }
+        store.set_password_hash(&user.name, &hash_password(&change.new_password)?)?;
+        append_masked(
+            &store,
+            &shared.redactor,
+            &user.name,
+            "user.passwd",
+            &user.name,
+            Some("own"),
+        )?;
+        Ok(true)
+    })
+    .await?;
+    if changed {
+        Ok(Changed::Done)
+    } else {
+        state.limiter.fail(&keys, Instant::now());
+        Ok(Changed::Refused)
+    }
+}
+
+fn password_html(status: StatusCode, user: &CurrentUser, error: Option<&str>) -> Response {
+    let rendered = match templates() {
+        Ok(environment) => environment
+            .get_template("password.html")
+            .and_then(|template| {
+                template.render(context! {
+                    current_user => UserView::of(user),
+                    error,
+                    min_chars => MIN_PASSWORD_CHARS,
+                })
+            })
+            .map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match rendered {
+        Ok(page) => (status, Html(page)).into_response(),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the page could not be rendered: {error}"),
+        )
+            .into_response(),
+    }
+}
+
+async fn password_page(user: CurrentUser) -> Response {
+    password_html(StatusCode::OK, &user, None)
+}
+
+async fn password_form(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    body: Bytes,
+) -> Response {
+    let change: PasswordChange = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    match change_password(&state, user.clone(), change).await {
+        Ok(Changed::Done) => {
+            let mut response = Redirect::to("/login").into_response();
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, cleared_cookie());
+            response
+        }
+        Ok(Changed::Refused) => password_html(
+            StatusCode::UNAUTHORIZED,
+            &user,
+            Some("the current password is wrong"),
+        ),
+        Ok(Changed::Limited(seconds)) => too_many(
+            seconds,
+            password_html(
+                StatusCode::TOO_MANY_REQUESTS,
+                &user,
+                Some("too many wrong passwords: try again later"),
+            ),
+        ),
+        Err(error) => {
+            let message = state.redactor.mask_text(&error.to_string());
+            password_html(StatusCode::BAD_REQUEST, &user, Some(&message))
+        }
+    }
+}
+
+async fn password_json(
+    State(state): State<Arc<AppState>>,
+    user: CurrentUser,
+    body: Bytes,
+) -> Response {
+    let Ok(change) = serde_json::from_slice::<PasswordChange>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({
+                "error": "send JSON: {\"current_password\": \"...\", \"new_password\": \"...\"}"
+            })),
+        )
+            .into_response();
+    };
+    match change_password(&state, user, change).await {
+        Ok(Changed::Done) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, cleared_cookie());
+            response
+        }
+        Ok(Changed::Refused) => unauthorized("the current password is wrong"),
+        Ok(Changed::Limited(seconds)) => too_many(
+            seconds,
+            Json(serde_json::json!({
+                "error": format!("too many wrong passwords: try again in {seconds} seconds")
+            }))
+            .into_response(),
+        ),
+        Err(error) => (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": state.redactor.mask_text(&error.to_string()) })),
+        )
+            .into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -687,3 +687,50 @@ fn the_audit_log_records_who_did_what_without_personal_data() {
         1
     );
 }
+
+#[test]
+fn users_change_their_own_password() {
+    let fixture = start(true);
+    let address = fixture.address;
+    let (cookie, csrf) = fixture.sign_in("qa");
+    let page = get(address, "/password", &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text().contains("name=\"new_password\""),
+        "{}",
+        page.text()
+    );
+    let change = |current: &str, new: &str, token: &str| {
+        request(
+            address,
+            "POST",
+            "/api/password",
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", "application/json"),
+                ("X-CSRF-Token", token),
+            ],
+            &serde_json::json!({ "current_password": current, "new_password": new }).to_string(),
+        )
+    };
+    let old = fixture.password("qa").to_string();
+    assert_eq!(change(&old, "a-long-new-password", "").status, 403);
+    assert_eq!(change("wrong", "a-long-new-password", &csrf).status, 401);
+    assert_eq!(change(&old, "short", &csrf).status, 400);
+    let done = change(&old, "a-long-new-password", &csrf);
+    assert_eq!(done.status, 204, "{}", done.text());
+    // Every session of the user ended; the new password signs in.
+    assert_eq!(get(address, SEARCH, &[("Cookie", &cookie)]).status, 401);
+    let login = |password: &str| {
+        request(
+            address,
+            "POST",
+            "/api/login",
+            &[("Content-Type", "application/json")],
+            &serde_json::json!({ "name": "qa", "password": password }).to_string(),
+        )
+        .status
+    };
+    assert_eq!(login(&old), 401);
+    assert_eq!(login("a-long-new-password"), 200);
+}
