@@ -244,9 +244,10 @@ impl PgStore {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             let client = self.config.connect(NoTls).map_err(|error| {
                 Error::Store(format!(
-                    "cannot connect to PostgreSQL at {}: {error}; check that it is running and \
+                    "cannot connect to PostgreSQL at {}: {}; check that it is running and \
                      that the URL's user, password and database are right",
-                    self.place
+                    self.place,
+                    explain(&error)
                 ))
             })?;
             self.client = Some(client);
@@ -332,15 +333,17 @@ fn pg(error: postgres::Error) -> Error {
              the command again"
         ));
     }
+    Error::Store(format!("PostgreSQL: {}", explain(&error)))
+}
+
+/// The server's message and SQL state, or the driver's error with its
+/// cause ("db error" alone says nothing).
+fn explain(error: &postgres::Error) -> String {
     match error.as_db_error() {
-        Some(db) => Error::Store(format!(
-            "PostgreSQL: {} ({})",
-            db.message(),
-            db.code().code()
-        )),
-        None => match std::error::Error::source(&error) {
-            Some(source) => Error::Store(format!("PostgreSQL: {error}: {source}")),
-            None => Error::Store(format!("PostgreSQL: {error}")),
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => match std::error::Error::source(error) {
+            Some(source) => format!("{error}: {source}"),
+            None => error.to_string(),
         },
     }
 }

@@ -53,6 +53,16 @@ fn model() -> Option<PathBuf> {
     Some(model)
 }
 
+/// The tests that use PostgreSQL run one at a time (one of them restarts
+/// it).
+static POSTGRES: Mutex<()> = Mutex::new(());
+
+fn postgres_lock() -> std::sync::MutexGuard<'static, ()> {
+    POSTGRES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A queue name no other test uses.
 fn queue_name(label: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -124,6 +134,21 @@ impl Worker {
         name: &str,
         idle: u64,
     ) -> Worker {
+        Worker::start_with(test, nats, queue, store, model, name, idle, &[])
+    }
+
+    /// [`Worker::start`] with more arguments.
+    #[allow(clippy::too_many_arguments)]
+    fn start_with(
+        test: &TestCommand,
+        nats: &str,
+        queue: &str,
+        store: Option<&str>,
+        model: &Path,
+        name: &str,
+        idle: u64,
+        more: &[&str],
+    ) -> Worker {
         let mut command = Command::new(binary());
         command
             .arg("--data")
@@ -142,6 +167,7 @@ impl Worker {
         if let Some(store) = store {
             command.args(["--store", store]);
         }
+        command.args(more);
         let mut child = command.spawn().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().unwrap();
@@ -178,7 +204,13 @@ impl Worker {
     }
 
     /// Waits for the worker to exit; its exit code and stdout.
-    fn finish(mut self, limit: Duration) -> (i32, String) {
+    fn finish(self, limit: Duration) -> (i32, String) {
+        let (code, stdout, _) = self.finish_with_log(limit);
+        (code, stdout)
+    }
+
+    /// Waits for the worker to exit; its exit code, stdout and log lines.
+    fn finish_with_log(mut self, limit: Duration) -> (i32, String, Vec<String>) {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -190,7 +222,10 @@ impl Worker {
                     .unwrap()
                     .read_to_string(&mut stdout)
                     .unwrap();
-                return (status.code().unwrap_or(-1), stdout);
+                // The log thread ends with the pipe.
+                std::thread::sleep(Duration::from_millis(100));
+                let lines = self.lines.lock().unwrap().clone();
+                return (status.code().unwrap_or(-1), stdout, lines);
             }
             if started.elapsed() > limit {
                 let _ = self.child.kill();
@@ -279,6 +314,7 @@ fn three_workers_one_killed_mid_job_store_every_call_once() {
     let (Some(nats), Some(model)) = (nats(), model()) else {
         return;
     };
+    let _postgres = postgres_lock();
     let Some(schema) = TestSchema::create("three_workers") else {
         return;
     };
@@ -290,9 +326,9 @@ fn three_workers_one_killed_mid_job_store_every_call_once() {
     let store = schema.url();
     let started = Instant::now();
     let victim = Worker::start(&test, &nats, &queue, Some(&store), &model, "victim", 20);
-    // Killed once it is inside a job (after the model loaded, mid-recognition).
+    // Killed as soon as it is inside a job (the model loaded, the
+    // recording being read and recognized).
     let line = victim.wait_for(": started (delivery", Duration::from_secs(120));
-    std::thread::sleep(Duration::from_millis(700));
     let mut victim = victim;
     victim.child.kill().unwrap();
     victim.child.wait().unwrap();
@@ -304,10 +340,25 @@ fn three_workers_one_killed_mid_job_store_every_call_once() {
     // A third worker joins late: workers come and go.
     std::thread::sleep(Duration::from_secs(3));
     let late = Worker::start(&test, &nats, &queue, Some(&store), &model, "w4", 10);
+    let mut log = Vec::new();
     for worker in workers.into_iter().chain([late]) {
-        let (code, stdout) = worker.finish(Duration::from_secs(400));
+        let (code, stdout, lines) = worker.finish_with_log(Duration::from_secs(400));
         assert_eq!(code, 0, "{stdout}");
+        log.extend(lines);
     }
+    // The killed worker's job came back to another worker after the ack wait.
+    let killed_call = line
+        .split("call ")
+        .nth(1)
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|line| line.contains(&format!("call {killed_call}: started (delivery 2)"))),
+        "{log:#?}"
+    );
     eprintln!(
         "12 jobs + 1 corrupt on 3 workers in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -418,4 +469,65 @@ fn sigterm_lets_a_worker_finish_its_job_and_exit() {
     let status = &status.json_lines()[0];
     assert_eq!(status["queued"], 2, "{status}");
     assert_eq!(status["workers"][0]["state"], "stopped", "{status}");
+}
+
+/// PostgreSQL restarted in the middle of a batch: the writes that fail
+/// are retried (the store reconnects) and no call is lost or doubled.
+#[test]
+fn workers_ride_out_a_postgresql_restart() {
+    let (Some(nats), Some(model)) = (nats(), model()) else {
+        return;
+    };
+    let restart = match std::env::var("CALLSCOPE_TEST_PG_RESTART") {
+        Ok(command) if !command.is_empty() => command,
+        _ => {
+            eprintln!("skipped: CALLSCOPE_TEST_PG_RESTART (from scripts/services.sh) is not set");
+            return;
+        }
+    };
+    let _postgres = postgres_lock();
+    let Some(schema) = TestSchema::create("pg_restart") else {
+        return;
+    };
+    let test = TestCommand::new();
+    let queue = queue_name("restart");
+    let (manifest, call_ids) = recordings(&test, 8, false);
+    test.expect(
+        &[
+            "submit",
+            manifest.to_str().unwrap(),
+            "--nats",
+            &nats,
+            "--queue",
+            &queue,
+        ],
+        0,
+    );
+    let store = schema.url();
+    // Enough tries to outlast a restart (a few seconds) one second apart.
+    let more = ["--max-deliveries", "10"];
+    let workers: Vec<Worker> = ["r1", "r2"]
+        .iter()
+        .map(|name| Worker::start_with(&test, &nats, &queue, Some(&store), &model, name, 10, &more))
+        .collect();
+    workers[0].wait_for(": done (", Duration::from_secs(120));
+    let restarted = Command::new("sh").args(["-c", &restart]).status().unwrap();
+    assert!(restarted.success(), "{restart}");
+    let mut log = Vec::new();
+    for worker in workers {
+        let (code, stdout, lines) = worker.finish_with_log(Duration::from_secs(300));
+        assert_eq!(code, 0, "{stdout}");
+        log.extend(lines);
+    }
+    let mut pg = PgStore::connect(&store).unwrap();
+    assert_eq!(
+        pg.count_calls(&CallFilter::default()).unwrap(),
+        8,
+        "{log:#?}"
+    );
+    for call_id in &call_ids {
+        assert_eq!(pg.qa_results_of(call_id).unwrap().len(), 1, "{call_id}");
+    }
+    let failed = test.expect(&["jobs", "failed", "--nats", &nats, "--queue", &queue], 0);
+    assert!(failed.stdout.contains("0 jobs failed"), "{}", failed.stdout);
 }
