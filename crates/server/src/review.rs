@@ -885,11 +885,7 @@ async fn page_queue(State(state): State<Arc<AppState>>, user: CurrentUser) -> Re
                     done: item.done,
                 })
                 .collect();
-            let percent = if queue.total > 0 {
-                queue.done * 100 / queue.total
-            } else {
-                0
-            };
+            let percent = (queue.done * 100).checked_div(queue.total).unwrap_or(0);
             pages::render(
                 "reviews.html",
                 &user,
