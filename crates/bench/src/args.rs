@@ -106,6 +106,27 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// The web workspace under load: N keep-alive clients on `GET
+    /// /api/search` (a query mix) and then `GET /calls/{id}` for a fixed
+    /// time each; requests/s and p50/p99 latency per endpoint.
+    Serve {
+        /// Calls in the workspace (stored and indexed once, then reused).
+        #[arg(long, default_value_t = 100_000)]
+        calls: u64,
+        /// Random seed for the generator.
+        #[arg(long, default_value_t = 11)]
+        seed: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// Seconds of load per endpoint.
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        /// Keep the workspace in this folder (default:
+        /// $CALLSCOPE_CACHE/bench-serve-CALLS-SEED).
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
     /// VOC digest over a synthetic corpus with planted bursts: term-cache
     /// precompute (cold and incremental) and digest time, separately.
     Digest {

@@ -13,6 +13,7 @@ pub mod import;
 pub mod qa;
 pub mod redact;
 pub mod search;
+pub mod serve;
 
 use serde::Serialize;
 

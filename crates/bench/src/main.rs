@@ -31,6 +31,23 @@ fn run(which: &BenchCommand, output: Output) -> Result<()> {
         }
         BenchCommand::Asr(asr) => ("asr", bench::asr::run(asr, output)?),
         BenchCommand::Digest { calls, seed } => ("digest", bench::digest::run(*calls, *seed)?),
+        BenchCommand::Serve {
+            calls,
+            seed,
+            clients,
+            seconds,
+            keep,
+        } => (
+            "serve",
+            bench::serve::run(&bench::serve::ServeBenchOptions {
+                calls: *calls,
+                seed: *seed,
+                clients: *clients,
+                seconds: *seconds,
+                keep: keep.clone(),
+                output,
+            })?,
+        ),
         BenchCommand::Audio {
             shared,
             calls,
