@@ -6,6 +6,8 @@ use serde::Serialize;
 
 use callscope_core::model::QaResult;
 
+use crate::scorecard::{Rule, Scorecard};
+
 /// A call's verdict under one scorecard.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Verdict {
@@ -160,6 +162,86 @@ impl BacktestTotals {
     }
 }
 
+/// The ids of the rules that differ between an old and a new version of a
+/// scorecard: added, removed, or with another condition, expectation,
+/// points or fatality (where a rule sits in the file does not count), in
+/// the new scorecard's order, then the removed ones.
+pub fn changed_rules(old: &Scorecard, new: &Scorecard) -> Vec<String> {
+    let mut changed: Vec<String> = new
+        .rules
+        .iter()
+        .filter(|rule| {
+            old.rules
+                .iter()
+                .find(|before| before.id == rule.id)
+                .is_none_or(|before| fingerprint(before) != fingerprint(rule))
+        })
+        .map(|rule| rule.id.clone())
+        .collect();
+    changed.extend(
+        old.rules
+            .iter()
+            .filter(|rule| !new.rules.iter().any(|after| after.id == rule.id))
+            .map(|rule| rule.id.clone()),
+    );
+    changed
+}
+
+/// What decides a rule's verdict and weight, without line numbers.
+fn fingerprint(rule: &Rule) -> String {
+    let text = format!(
+        "{:?}|{:?}|{}|{}",
+        rule.expect, rule.when, rule.points, rule.fatal
+    );
+    let mut kept = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(index) = rest.find("line: ") {
+        kept.push_str(&rest[..index]);
+        rest = rest[index + "line: ".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    kept.push_str(rest);
+    kept
+}
+
+/// How the old and the new version of a changed rule agree with the
+/// reviewers' verdicts (复核) on the calls reviewers judged it on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReviewedAgreement {
+    /// The rule.
+    pub rule_id: String,
+    /// Reviewed calls compared (scored by both versions).
+    pub reviewed_calls: u64,
+    /// Calls where the old rule's verdict is the reviewers'.
+    pub old_agrees: u64,
+    /// Calls where the new rule's verdict is the reviewers'.
+    pub new_agrees: u64,
+    /// Reviewed violations the new rule finds and the old did not.
+    pub newly_caught: u64,
+    /// Reviewed non-violations the new rule flags and the old did not.
+    pub new_false_alarms: u64,
+}
+
+impl ReviewedAgreement {
+    /// Counts one reviewed call: the reviewers' verdict (violated or not)
+    /// against the old and the new rule's.
+    pub fn add(&mut self, reviewed: bool, old: bool, new: bool) {
+        self.reviewed_calls += 1;
+        self.old_agrees += u64::from(old == reviewed);
+        self.new_agrees += u64::from(new == reviewed);
+        self.newly_caught += u64::from(reviewed && new && !old);
+        self.new_false_alarms += u64::from(!reviewed && new && !old);
+    }
+
+    /// `agrees / reviewed_calls` in percent.
+    pub fn percent(agrees: u64, calls: u64) -> f64 {
+        if calls == 0 {
+            0.0
+        } else {
+            100.0 * agrees as f64 / calls as f64
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +286,41 @@ mod tests {
         // A renamed rule with the same score is not a change.
         let renamed = result(90.0, true, &["goodbye"]);
         assert_eq!(compare("C1", None, Some(&old), Some(&renamed)), None);
+    }
+
+    fn card(greeting: &str, extra: &str) -> Scorecard {
+        Scorecard::parse(
+            &format!(
+                "{extra}[scorecard]\nname = \"s\"\npass_score = 80\n\n\
+                 [[rule]]\nid = \"greeting\"\nexpect = \"present\"\npoints = 5\n\
+                 [rule.when]\nop = \"keyword\"\nwords = [\"{greeting}\"]\n\n\
+                 [[rule]]\nid = \"rude\"\nexpect = \"absent\"\npoints = 5\n\
+                 [rule.when]\nop = \"keyword\"\nwords = [\"滚\"]\n"
+            ),
+            "s.toml",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn changed_rules_ignore_lines_and_agreement_counts() {
+        let old = card("您好", "");
+        assert!(changed_rules(&old, &card("您好", "\n\n# moved down\n")).is_empty());
+        assert_eq!(changed_rules(&old, &card("你好", "")), vec!["greeting"]);
+        let mut agreement = ReviewedAgreement::default();
+        agreement.add(true, false, true);
+        agreement.add(false, false, true);
+        agreement.add(false, false, false);
+        assert_eq!(
+            (
+                agreement.reviewed_calls,
+                agreement.old_agrees,
+                agreement.new_agrees,
+                agreement.newly_caught,
+                agreement.new_false_alarms
+            ),
+            (3, 2, 2, 1, 1)
+        );
+        assert_eq!(ReviewedAgreement::percent(1, 4), 25.0);
     }
 }

@@ -1,6 +1,7 @@
 //! `callscope qa`: score calls against scorecards, store the results, print
 //! a summary (or the results as JSON lines); or backtest a scorecard change.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufReader;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -11,7 +12,7 @@ use callscope_core::error::{Error, Result};
 use callscope_core::import::{ImportOptions, Importer};
 use callscope_core::model::{Call, QaResult, ScoringView};
 use callscope_pipeline as pipeline;
-use callscope_qa::backtest::{self, BacktestTotals, Change};
+use callscope_qa::backtest::{self, BacktestTotals, Change, ReviewedAgreement};
 use callscope_qa::summary::ScorecardSummary;
 use callscope_qa::{Scorecard, Scorer, Summary};
 use callscope_redact::Redactor;
@@ -374,6 +375,23 @@ fn backtest(
     new: Vec<Scorecard>,
     output: Output,
 ) -> Result<Outcome> {
+    let changed_rules = match (old.first(), new.first()) {
+        (Some(old), Some(new)) => backtest::changed_rules(old, new),
+        _ => Vec::new(),
+    };
+    let names: Vec<String> = old
+        .iter()
+        .chain(&new)
+        .map(|scorecard| scorecard.name.clone())
+        .collect();
+    // The reviewers' verdicts (复核) on the changed rules: the reference the
+    // old and the new rule are held against.
+    let reviewed = if args.input.is_none() && !changed_rules.is_empty() {
+        reviewed_verdicts(workspace, filter, &names, &changed_rules)?
+    } else {
+        HashMap::new()
+    };
+    let mut agreements: BTreeMap<String, ReviewedAgreement> = BTreeMap::new();
     let (old_scorer, new_scorer) = (Scorer::new(old), Scorer::new(new));
     let mut totals = BacktestTotals::default();
     let mut changes: Vec<Change> = Vec::new();
@@ -388,6 +406,25 @@ fn backtest(
                 seen.push(call.call_id.clone());
             }
             let (old, new) = (old.into_iter().next(), new.into_iter().next());
+            if let (Some(verdicts), Some(old), Some(new)) =
+                (reviewed.get(&call.call_id), old.as_ref(), new.as_ref())
+            {
+                let violates = |result: &QaResult, rule: &str| {
+                    result
+                        .violations
+                        .iter()
+                        .any(|violation| violation.rule_id == rule)
+                };
+                for (rule, verdict) in verdicts {
+                    agreements
+                        .entry(rule.clone())
+                        .or_insert_with(|| ReviewedAgreement {
+                            rule_id: rule.clone(),
+                            ..ReviewedAgreement::default()
+                        })
+                        .add(*verdict, violates(old, rule), violates(new, rule));
+                }
+            }
             let change = backtest::compare(
                 &call.call_id,
                 call.agent_id.as_deref(),
@@ -438,10 +475,79 @@ fn backtest(
         }
     };
     let failed = failed + report_missing(args, filter, &seen);
-    if !output.json {
+    if output.json {
+        if !agreements.is_empty() {
+            output.json_line(&serde_json::json!({
+                "reviewed_rules": agreements.values().collect::<Vec<_>>()
+            }));
+        }
+    } else {
         print_backtest(args, &totals, &changes);
+        print_reviewed(&changed_rules, &agreements);
     }
     Ok(Outcome { failed })
+}
+
+/// The latest reviewer's verdict (violated or not) per call and rule, for
+/// the rules in `rules` of the scorecards named in `names`, on the calls
+/// `filter` selects.
+fn reviewed_verdicts(
+    workspace: &Workspace,
+    filter: &CallFilter,
+    names: &[String],
+    rules: &[String],
+) -> Result<HashMap<String, BTreeMap<String, bool>>> {
+    let store = workspace.open_existing_store()?;
+    let mut latest: HashMap<(String, String), (i64, i64, bool)> = HashMap::new();
+    store.for_each_review(filter, |row| {
+        let review = row.review;
+        if !names.contains(&review.scorecard) || !rules.contains(&review.rule_id) {
+            return Ok(());
+        }
+        let key = (review.call_id, review.rule_id);
+        let order = (review.created_at, review.id);
+        let newer = latest
+            .get(&key)
+            .is_none_or(|(at, id, _)| order > (*at, *id));
+        if newer {
+            latest.insert(key, (order.0, order.1, review.reviewed_violated));
+        }
+        Ok(())
+    })?;
+    let mut verdicts: HashMap<String, BTreeMap<String, bool>> = HashMap::new();
+    for ((call_id, rule_id), (_, _, violated)) in latest {
+        verdicts
+            .entry(call_id)
+            .or_default()
+            .insert(rule_id, violated);
+    }
+    Ok(verdicts)
+}
+
+/// How each changed rule fares on the reviewed calls.
+/// Nothing is printed when no reviewed call judged a changed rule.
+fn print_reviewed(changed: &[String], agreements: &BTreeMap<String, ReviewedAgreement>) {
+    if agreements.is_empty() {
+        return;
+    }
+    crate::outln!(
+        "changed rules on reviewed calls (agreement with the reviewers' verdicts, old → new):"
+    );
+    for rule in changed {
+        match agreements.get(rule) {
+            Some(agreement) => crate::outln!(
+                "  {rule}: {} → {} of {} ({:.0}% → {:.0}%); newly caught {}, new false alarms {}",
+                agreement.old_agrees,
+                agreement.new_agrees,
+                plural(agreement.reviewed_calls, "reviewed call"),
+                ReviewedAgreement::percent(agreement.old_agrees, agreement.reviewed_calls),
+                ReviewedAgreement::percent(agreement.new_agrees, agreement.reviewed_calls),
+                agreement.newly_caught,
+                agreement.new_false_alarms
+            ),
+            None => crate::outln!("  {rule}: no reviewed call judged it"),
+        }
+    }
 }
 
 fn verdict(verdict: Option<&backtest::Verdict>) -> String {

@@ -1073,3 +1073,72 @@ kinds = ["mobile"]
     let run = run_keyed(&test, &input, None, 0);
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
 }
+
+#[test]
+fn against_holds_changed_rules_against_the_reviewers_verdicts() {
+    use callscope_store::reviews::{Decision, NewReview};
+    let test = TestCommand::new();
+    test.expect(&["import", demo().to_str().unwrap()], 0);
+    let old = example_scorecard();
+    test.expect(&["qa", "--scorecard", old.to_str().unwrap()], 0);
+    // Reviewers (复核) found DEMO-0009 (37 s) too short, which the old rule
+    // (30 s) let pass, and DEMO-0010 (41 s) fine.
+    let mut store = callscope_store::workspace::Workspace::new(test.data())
+        .open_existing_store()
+        .unwrap();
+    for (call_id, decision) in [
+        ("DEMO-0009", Decision::Overturn),
+        ("DEMO-0010", Decision::Confirm),
+    ] {
+        store
+            .add_review(&NewReview {
+                call_id: call_id.to_string(),
+                scorecard: "售后服务质检标准".to_string(),
+                rule_id: "duration".to_string(),
+                reviewer: "ana".to_string(),
+                decision,
+                machine_violated: false,
+                evidence: Vec::new(),
+                comment: String::new(),
+                call_change: 0,
+                scored_at: 0,
+            })
+            .unwrap();
+    }
+    drop(store);
+    // The new version counts calls under 40 s as short: it agrees with the
+    // reviewers on both calls, the old one on one.
+    let new_text = std::fs::read_to_string(&old)
+        .unwrap()
+        .replace("min_seconds = 30\n", "min_seconds = 40\n");
+    let new = test.write("after_sales_v2.toml", new_text);
+    let args = [
+        "qa",
+        "--scorecard",
+        new.to_str().unwrap(),
+        "--against",
+        old.to_str().unwrap(),
+    ];
+    let run = test.expect(&args, 0);
+    assert!(
+        run.stdout.contains(
+            "changed rules on reviewed calls (agreement with the reviewers' verdicts, old → new):\n  \
+             duration: 1 → 2 of 2 reviewed calls (50% → 100%); newly caught 1, new false alarms 0"
+        ),
+        "{}",
+        run.stdout
+    );
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let lines = test.expect(&json_args, 0).json_lines();
+    let reviewed = &lines.last().unwrap()["reviewed_rules"][0];
+    assert_eq!(reviewed["rule_id"], "duration");
+    assert_eq!(
+        (
+            &reviewed["reviewed_calls"],
+            &reviewed["old_agrees"],
+            &reviewed["new_agrees"]
+        ),
+        (&Value::from(2), &Value::from(1), &Value::from(2))
+    );
+}
