@@ -503,9 +503,13 @@ fn screenshots() {
     let workspace = Workspace::new(PathBuf::from(data));
     let call = std::env::var("CALLSCOPE_SCREENSHOTS_CALL")
         .unwrap_or_else(|_| "C20260902-0003".to_string());
+    // The demo's recordings are stored with paths relative to the
+    // repository root, where scripts/setup.sh runs `callscope run`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::env::set_current_dir(&root).unwrap();
     let address = serve(&workspace);
     let browser = Browser::start(&chromium, &driver);
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+    let out = root.join("docs/screenshots");
     std::fs::create_dir_all(&out).unwrap();
     let base = format!("http://{address}");
     let pages = [
@@ -540,6 +544,27 @@ fn screenshots() {
                     vec![],
                 );
             }
+        }
+        if name == "review-queue" && !browser.find_all("#assign-run").is_empty() {
+            // Assign the sampling plan's calls of the last week first.
+            let from = std::env::var("CALLSCOPE_SCREENSHOTS_FROM")
+                .unwrap_or_else(|_| "2026-08-31".to_string());
+            let to = std::env::var("CALLSCOPE_SCREENSHOTS_TO")
+                .unwrap_or_else(|_| "2026-09-06".to_string());
+            browser.execute(
+                "var form = document.getElementById('assign-form'); \
+                 form.querySelector('[name=from]').value = arguments[0]; \
+                 form.querySelector('[name=to]').value = arguments[1];",
+                vec![json!(from), json!(to)],
+            );
+            browser.execute("window.beforeAssign = true;", vec![]);
+            browser.click(&browser.find("#assign-run"));
+            browser.wait_until(
+                30,
+                "the assignment (the page reloads)",
+                "return (window.beforeAssign === undefined && document.readyState === 'complete') \
+                     || document.querySelector('#assign-status.error') !== null;",
+            );
         }
         browser.fit_page(1280, 2400);
         let file = out.join(format!("{name}.png"));
