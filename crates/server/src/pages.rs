@@ -145,6 +145,11 @@ fn search_url(params: &SearchParams, offset: usize, limit: usize) -> String {
         ("from", &params.from),
         ("to", &params.to),
         ("role", &params.role),
+        ("min_score", &params.min_score),
+        ("max_score", &params.max_score),
+        ("result", &params.result),
+        ("rule", &params.rule),
+        ("sort", &params.sort),
     ] {
         if !value.trim().is_empty() {
             pairs.push((name, value.clone()));
@@ -201,7 +206,8 @@ pub async fn search(
         );
     }
     let shared = Arc::clone(&state);
-    let asked = params.clone();
+    let mut asked = params.clone();
+    asked.facets = "1".to_string();
     let who = user.clone();
     let page = match blocking(move || query::search(&shared, &who, &asked)).await {
         Ok(page) => page,
@@ -246,6 +252,11 @@ pub async fn search(
         })
         .collect();
     let shown = results.len();
+    let facets = page
+        .facets
+        .as_ref()
+        .map(|facets| facet_views(&params, facets, page.limit))
+        .unwrap_or_default();
     let next_offset = page.offset + page.limit;
     let previous_url = (page.offset > 0)
         .then(|| search_url(&params, page.offset.saturating_sub(page.limit), page.limit));
@@ -264,10 +275,79 @@ pub async fn search(
             first => page.offset + 1,
             last => page.offset + shown,
             results,
+            facets,
             previous_url,
             next_url,
         },
     )
+}
+
+/// Facet values shown beside the results, at most this many per facet.
+const FACET_VALUES: usize = 10;
+
+#[derive(Serialize)]
+struct FacetValueView {
+    value: String,
+    calls: u64,
+    /// The same search narrowed to this value (back to the first page).
+    url: String,
+    /// Whether the search is already narrowed to it.
+    active: bool,
+}
+
+#[derive(Serialize)]
+struct FacetView {
+    name: &'static str,
+    label: &'static str,
+    values: Vec<FacetValueView>,
+}
+
+/// The facet counts as links that narrow the search: a click sets that
+/// filter (agent, team, queue or violated rule) and keeps the rest.
+fn facet_views(
+    params: &SearchParams,
+    facets: &callscope_core::model::SearchFacets,
+    limit: usize,
+) -> Vec<FacetView> {
+    let kinds: [(
+        &'static str,
+        &'static str,
+        &[callscope_core::model::FacetCount],
+    ); 4] = [
+        ("agent", "坐席", &facets.agent_id),
+        ("team", "班组", &facets.team),
+        ("queue", "队列", &facets.queue),
+        ("rule", "违规规则", &facets.violated),
+    ];
+    kinds
+        .into_iter()
+        .filter(|(_, _, counts)| !counts.is_empty())
+        .map(|(name, label, counts)| FacetView {
+            name,
+            label,
+            values: counts
+                .iter()
+                .take(FACET_VALUES)
+                .map(|count| {
+                    let mut narrowed = params.clone();
+                    let field = match name {
+                        "agent" => &mut narrowed.agent,
+                        "team" => &mut narrowed.team,
+                        "queue" => &mut narrowed.queue,
+                        _ => &mut narrowed.rule,
+                    };
+                    let active = field.trim() == count.value;
+                    *field = count.value.clone();
+                    FacetValueView {
+                        value: count.value.clone(),
+                        calls: count.calls,
+                        url: search_url(&narrowed, 0, limit),
+                        active,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 #[derive(Serialize)]

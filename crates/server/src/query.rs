@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use callscope_core::error::{Error, Result};
-use callscope_core::model::{Call, QaResult, Role, SearchQuery, SearchResult};
+use callscope_core::model::{
+    Call, QaResult, Role, SearchFacets, SearchQuery, SearchResult, SearchSort,
+};
 
 use crate::auth::{self, CurrentUser};
 use crate::state::AppState;
@@ -36,6 +38,21 @@ pub struct SearchParams {
     pub to: String,
     /// `agent` or `customer`: only words said by that side.
     pub role: String,
+    /// Lowest QA score, inclusive.
+    pub min_score: String,
+    /// Highest QA score, inclusive.
+    pub max_score: String,
+    /// `passed` or `failed`: only calls whose scorecards all passed, or
+    /// with at least one failed.
+    pub result: String,
+    /// Only calls that violated this rule (its id).
+    pub rule: String,
+    /// `relevance` (default), `time` (newest first) or `score` (lowest
+    /// first: the calls to review).
+    pub sort: String,
+    /// `1`: also count the matching calls per agent, team, queue and
+    /// violated rule (the search page always does).
+    pub facets: String,
     /// Results per page (default 20, at most 200).
     pub limit: String,
     /// Results to skip (paging).
@@ -53,6 +70,10 @@ pub struct SearchPage {
     pub limit: usize,
     /// The results, as `callscope search --json` prints them.
     pub results: Vec<SearchResult>,
+    /// Matching calls per agent, team, queue and violated rule, when asked
+    /// (`facets=1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<SearchFacets>,
 }
 
 fn optional(value: &str) -> Option<String> {
@@ -68,6 +89,19 @@ pub(crate) fn date(name: &str, value: &str) -> Result<Option<chrono::NaiveDate>>
     chrono::NaiveDate::parse_from_str(&value, "%Y-%m-%d")
         .map(Some)
         .map_err(|_| Error::Usage(format!("{name}={value} is not a date; write YYYY-MM-DD")))
+}
+
+/// A QA score field of a request; empty means none.
+fn score(name: &str, value: &str) -> Result<Option<f64>> {
+    let Some(value) = optional(value) else {
+        return Ok(None);
+    };
+    match value.parse::<f64>() {
+        Ok(score) if score.is_finite() => Ok(Some(score)),
+        _ => Err(Error::Usage(format!(
+            "{name}={value} is not a score; write a number such as 80"
+        ))),
+    }
 }
 
 fn number(name: &str, value: &str, default: usize, max: usize) -> Result<usize> {
@@ -111,6 +145,40 @@ impl SearchParams {
                 )));
             }
         }
+        let min_score = score("min_score", &self.min_score)?;
+        let max_score = score("max_score", &self.max_score)?;
+        if let (Some(min), Some(max)) = (min_score, max_score) {
+            if min > max {
+                return Err(Error::Usage(format!(
+                    "min_score={min} is above max_score={max}: swap them"
+                )));
+            }
+        }
+        let passed = match self.result.trim() {
+            "" => None,
+            "passed" => Some(true),
+            "failed" => Some(false),
+            other => {
+                return Err(Error::Usage(format!(
+                    "result={other}: write passed or failed"
+                )))
+            }
+        };
+        let sort = match self.sort.trim() {
+            "" | "relevance" => SearchSort::Relevance,
+            "time" => SearchSort::Time,
+            "score" => SearchSort::Score,
+            other => {
+                return Err(Error::Usage(format!(
+                    "sort={other}: write relevance, time or score"
+                )))
+            }
+        };
+        let facets = match self.facets.trim() {
+            "" | "0" | "false" => false,
+            "1" | "true" => true,
+            other => return Err(Error::Usage(format!("facets={other}: write 1 or 0"))),
+        };
         let limit = number("limit", &self.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
         let offset = number("offset", &self.offset, 0, MAX_OFFSET)?;
         let query = SearchQuery {
@@ -121,8 +189,13 @@ impl SearchParams {
             queue: optional(&self.queue),
             from,
             to,
+            min_score,
+            max_score,
+            violated: optional(&self.rule),
+            passed,
+            sort,
+            facets,
             limit: offset + limit,
-            ..SearchQuery::default()
         };
         Ok((query, offset, limit))
     }
@@ -157,6 +230,7 @@ pub fn search(state: &AppState, user: &CurrentUser, params: &SearchParams) -> Re
         offset,
         limit,
         results,
+        facets: response.facets,
     })
 }
 

@@ -401,3 +401,90 @@ fn a_non_loopback_address_is_refused() {
     assert!(callscope_server::check_listen("[::1]:8080".parse().unwrap()).is_ok());
     assert!(callscope_server::check_listen("192.168.1.5:8080".parse().unwrap()).is_err());
 }
+
+/// The search page's other filters (score range, passed/failed, violated
+/// rule), its sorts and its facet counts: the same answers as the index
+/// gives `callscope search` for the same query, and facet links that narrow.
+#[test]
+fn search_filters_sorts_and_facets_match_the_command_line() {
+    let fixture = start();
+    let address = fixture.address;
+    let q = "q=%E9%80%80%E6%AC%BE";
+    let api = |extra: &str| {
+        let reply = get(address, &format!("/api/search?{q}&limit=50{extra}"), &[]);
+        assert_eq!(reply.status, 200, "{extra}: {}", reply.text());
+        reply.json()
+    };
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|result| result["call_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let expected = |query: SearchQuery| {
+        cli_search(
+            &fixture.workspace,
+            SearchQuery {
+                text: "退款".to_string(),
+                limit: 50,
+                ..query
+            },
+        )
+    };
+    // Failed calls, a violated rule, a score range: W1 (80, failed) only.
+    for extra in [
+        "&result=failed",
+        "&rule=no-script",
+        "&min_score=70&max_score=85",
+    ] {
+        assert_eq!(ids(&api(extra)), ["W1"], "{extra}");
+    }
+    assert!(ids(&api("&min_score=90")).is_empty());
+    assert!(ids(&api("&result=passed")).is_empty());
+    // Lowest score first puts the one scored call first; newest first is
+    // the command line's order.
+    assert_eq!(ids(&api("&sort=score"))[0], "W1");
+    let newest = api("&sort=time");
+    let cli = expected(SearchQuery {
+        sort: callscope_core::model::SearchSort::Time,
+        ..SearchQuery::default()
+    });
+    assert_eq!(newest["results"].as_array().unwrap(), &cli);
+    // Facets: the index's counts; absent unless asked.
+    assert!(api("").get("facets").is_none());
+    let faceted = api("&facets=1");
+    let store = fixture.workspace.open_existing_store().unwrap();
+    let index = callscope_pipeline::indexing::open_index(&fixture.workspace).unwrap();
+    let counts = index
+        .search(
+            &SearchQuery {
+                text: "退款".to_string(),
+                limit: 50,
+                facets: true,
+                ..SearchQuery::default()
+            },
+            &store,
+        )
+        .unwrap()
+        .facets
+        .unwrap();
+    drop(index);
+    assert_eq!(faceted["facets"], serde_json::to_value(&counts).unwrap());
+    assert!(counts.team.iter().any(|count| count.value == "T9"));
+    // The page shows them as links that narrow the search and keep it.
+    let page = get(address, &format!("/?{q}&sort=time"), &[]).text();
+    assert!(page.contains("class=\"facet-value\""), "{page}");
+    let link = format!("href=\"&#x2f;?{q}&amp;team=T9&amp;sort=time&amp;limit=20\"");
+    assert!(page.contains(&link), "no {link} in {page}");
+    let narrowed = get(address, &format!("/?{q}&team=T9&sort=time"), &[]).text();
+    assert!(
+        narrowed.contains("W1") && !narrowed.contains("/calls/W2"),
+        "{narrowed}"
+    );
+    // A bad filter is a clear 400.
+    let bad = get(address, &format!("/api/search?{q}&result=maybe"), &[]);
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("passed or failed"), "{}", bad.text());
+}
