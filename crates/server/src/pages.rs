@@ -23,6 +23,9 @@ use crate::state::AppState;
 
 /// ASR confidence under which a sentence is marked as doubtful.
 pub const LOW_CONFIDENCE: f64 = 0.6;
+/// Role confidence (who said it, from the voices) under which a sentence's
+/// speaker is marked as doubtful.
+pub const LOW_ROLE_CONFIDENCE: f64 = 0.6;
 
 fn templates() -> &'static Result<Environment<'static>, minijinja::Error> {
     static TEMPLATES: OnceLock<Result<Environment<'static>, minijinja::Error>> = OnceLock::new();
@@ -378,6 +381,8 @@ struct SegmentView {
     text: String,
     low_confidence: bool,
     confidence: String,
+    low_role_confidence: bool,
+    role_confidence: String,
 }
 
 #[derive(Serialize)]
@@ -571,6 +576,12 @@ pub async fn call(
                 .is_some_and(|confidence| confidence < LOW_CONFIDENCE),
             confidence: segment
                 .confidence
+                .map_or_else(String::new, |confidence| format!("{confidence:.2}")),
+            low_role_confidence: segment
+                .role_confidence
+                .is_some_and(|confidence| confidence < LOW_ROLE_CONFIDENCE),
+            role_confidence: segment
+                .role_confidence
                 .map_or_else(String::new, |confidence| format!("{confidence:.2}")),
         })
         .collect();

@@ -129,7 +129,7 @@ fn extra_calls(recording: &Path) -> String {
         "segments": [
             {"start": 0.0, "end": 1.0, "role": "agent", "text": "您好，请问有什么可以帮您？"},
             {"start": 1.0, "end": 2.0, "role": "customer", "text": "<script>alert('退款')</script>我的手机号是13812345678", "confidence": 0.3},
-            {"start": 2.0, "end": 3.0, "role": "agent", "text": "好的，退款已经处理。"}
+            {"start": 2.0, "end": 3.0, "role": "agent", "text": "好的，退款已经处理。", "role_confidence": 0.4}
         ]
     });
     let w2 = serde_json::json!({
@@ -371,6 +371,9 @@ fn every_endpoint_over_http() {
     assert!(!html.contains("13812345678") && !html.contains("13912345678"));
     assert!(html.contains("src=\"/api/calls/W1/audio\""), "{html}");
     assert!(html.contains("low-confidence"), "{html}");
+    // The sentence whose speaker the voices left in doubt is marked too.
+    assert!(html.contains("low-role-confidence"), "{html}");
+    assert!(html.contains("说话方置信度低 0.40"), "{html}");
     assert!(
         html.contains("data-start=\"1.0\"") || html.contains("data-start=\"1\""),
         "{html}"
