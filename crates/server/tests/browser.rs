@@ -240,7 +240,17 @@ fn search_facet_call_and_evidence_seek_in_chromium() {
     let highlight = browser.find("li.result .snippet b");
     assert_eq!(browser.text(&highlight), "退款");
 
-    // A facet narrows the search to team T1.
+    // A facet narrows the search to team T1: its count is what it gives.
+    let count = browser.execute(
+        "var f = document.querySelector('.facets section[data-facet=team]'); \
+         var items = f ? f.querySelectorAll('li') : []; \
+         for (var i = 0; i < items.length; i++) { \
+           if (items[i].querySelector('a').textContent.trim() === 'T1') \
+             return items[i].querySelector('.count').textContent.trim(); } \
+         return null;",
+        vec![],
+    );
+    assert_eq!(count, json!("3"), "T1's facet count");
     narrow_to_team(&browser, "T1");
     browser.wait_until(
         10,
@@ -460,26 +470,12 @@ fn sign_in_review_restart_appeal_and_decide_in_chromium() {
     );
 }
 
-/// Narrows the current search to `team` by clicking its facet; on a
-/// search page without facet links yet, by the team filter of the form
-/// (said on stderr).
+/// Narrows the current search to `team` by clicking its facet link.
 fn narrow_to_team(browser: &Browser, team: &str) {
-    if browser.find_all(".facets").is_empty() {
-        eprintln!("note: the search page has no facets; narrowing with the team filter");
-        let field = browser.find("form.search input[name=team]");
-        browser.clear(&field);
-        browser.type_text(&field, team);
-        browser.click(&browser.find("form.search button[type=submit]"));
-        return;
-    }
     let facet = browser
-        .find_all(".facets a")
+        .find_all(".facets section[data-facet=team] a.facet-value")
         .into_iter()
-        .find(|link| {
-            let href = browser.property(link, "href");
-            href.as_str()
-                .is_some_and(|href| href.contains(&format!("team={team}")))
-        })
+        .find(|link| browser.text(link) == team)
         .unwrap_or_else(|| {
             panic!(
                 "no facet link for team {team} on the search page: {}",
