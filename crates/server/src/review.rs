@@ -915,7 +915,7 @@ fn rule_data(state: &AppState, filter: &CallFilter) -> Result<RuleData> {
     let store = state.workspace.open_existing_store()?;
     let mut counted = Vec::new();
     let mut names: HashMap<(String, String), String> = HashMap::new();
-    for scorecard in reviewed::scorecards(&state.workspace)? {
+    for scorecard in reviewed::scorecards(&state.workspace)?.iter() {
         for rule in &scorecard.rules {
             names.insert((scorecard.name.clone(), rule.id.clone()), rule.name.clone());
         }

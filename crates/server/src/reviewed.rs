@@ -5,6 +5,7 @@
 //! reviewed verdicts), the rules' figures and the calibration figures.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -18,8 +19,49 @@ use callscope_store::workspace::Workspace;
 /// `callscope.toml`, else the bundled example): their rules are what a
 /// reviewer can judge (passed rules too) and their weights give reviewed
 /// scores.
-pub fn scorecards(workspace: &Workspace) -> Result<Vec<Scorecard>> {
-    callscope_pipeline::scoring::workspace_scorecards(&workspace.config()?)
+///
+/// Parsed once and kept while the config file and the scorecard files keep
+/// their text: a call page reads them but does not parse them again.
+pub fn scorecards(workspace: &Workspace) -> Result<Arc<Vec<Scorecard>>> {
+    static CACHE: Mutex<Option<(String, Arc<Vec<Scorecard>>)>> = Mutex::new(None);
+    let config = workspace.config()?;
+    let key = scorecards_key(workspace, &config)?;
+    if let Ok(cache) = CACHE.lock() {
+        if let Some((cached, scorecards)) = cache.as_ref() {
+            if *cached == key {
+                return Ok(Arc::clone(scorecards));
+            }
+        }
+    }
+    let scorecards = Arc::new(callscope_pipeline::scoring::workspace_scorecards(&config)?);
+    if let Ok(mut cache) = CACHE.lock() {
+        *cache = Some((key, Arc::clone(&scorecards)));
+    }
+    Ok(scorecards)
+}
+
+/// What the configured scorecards depend on: the text of the config file
+/// and of each scorecard file.
+fn scorecards_key(
+    workspace: &Workspace,
+    config: &callscope_core::config::WorkspaceConfig,
+) -> Result<String> {
+    let path = workspace.config_path();
+    let mut key = format!(
+        "{}\n{}\n",
+        path.display(),
+        std::fs::read_to_string(&path).unwrap_or_default()
+    );
+    let section: callscope_pipeline::scoring::QaSection = config.section("qa")?;
+    for file in &section.scorecards {
+        let file = match config.base_dir() {
+            Some(base) if file.is_relative() => base.join(file),
+            _ => file.clone(),
+        };
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        key.push_str(&format!("{}\n{text}\n", file.display()));
+    }
+    Ok(key)
 }
 
 /// A review with whether it still judges the current verdict.
