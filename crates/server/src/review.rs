@@ -1432,6 +1432,44 @@ fn digest(state: &AppState, user: &CurrentUser, window: &Window) -> Outcome<Dige
     Ok(DigestPage { digest, trends })
 }
 
+/// A small inline SVG line of weekly scores (0 to 100; weeks without scores
+/// left out): numbers and fixed attributes only, no style attribute.
+pub fn sparkline(scores: &[Option<f64>]) -> String {
+    const WIDTH: f64 = 120.0;
+    const HEIGHT: f64 = 28.0;
+    let step = if scores.len() > 1 {
+        WIDTH / (scores.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let points: Vec<String> = scores
+        .iter()
+        .enumerate()
+        .filter_map(|(index, score)| {
+            score.map(|score| {
+                let y = HEIGHT - 2.0 - score.clamp(0.0, 100.0) / 100.0 * (HEIGHT - 4.0);
+                format!("{:.1},{y:.1}", index as f64 * step + 2.0)
+            })
+        })
+        .collect();
+    let dots: String = points
+        .iter()
+        .map(|point| {
+            let (x, y) = point.split_once(',').unwrap_or(("0", "0"));
+            format!("<circle cx=\"{x}\" cy=\"{y}\" r=\"1.8\" fill=\"#2c5d99\"/>")
+        })
+        .collect();
+    format!(
+        "<svg class=\"sparkline\" width=\"{w}\" height=\"{HEIGHT}\" viewBox=\"0 0 {w} {HEIGHT}\" \
+         role=\"img\" aria-label=\"weekly score\"><line x1=\"0\" y1=\"{base}\" x2=\"{w}\" \
+         y2=\"{base}\" stroke=\"#ddd\"/><polyline fill=\"none\" stroke=\"#2c5d99\" \
+         stroke-width=\"1.5\" points=\"{}\"/>{dots}</svg>",
+        points.join(" "),
+        w = WIDTH + 4.0,
+        base = HEIGHT - 2.0,
+    )
+}
+
 async fn api_digest(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,
@@ -1542,10 +1580,12 @@ async fn page_digest(
             .iter()
             .map(|score| score.map_or_else(|| "-".to_string(), |score| format!("{score:.1}")))
             .collect();
-        (row.name.clone(), cells)
+        (row.name.clone(), cells, sparkline(&row.scores))
     };
-    let teams: Vec<(String, Vec<String>)> = page.trends.teams.iter().map(format_row).collect();
-    let agents: Vec<(String, Vec<String>)> = page.trends.agents.iter().map(format_row).collect();
+    let teams: Vec<(String, Vec<String>, String)> =
+        page.trends.teams.iter().map(format_row).collect();
+    let agents: Vec<(String, Vec<String>, String)> =
+        page.trends.agents.iter().map(format_row).collect();
     pages::render(
         "digest.html",
         &user,
