@@ -597,13 +597,10 @@ fn subject_key_path(workspace: &Workspace, policy: &RedactionPolicy) -> Result<O
         Some(path) => Some(PathBuf::from(path)),
         None => {
             let base = workspace.config()?.base_dir().map(Path::to_path_buf);
-            policy
-                .subject_key_file
-                .as_ref()
-                .map(|path| match &base {
-                    Some(base) if path.is_relative() => base.join(path),
-                    _ => path.clone(),
-                })
+            policy.subject_key_file.as_ref().map(|path| match &base {
+                Some(base) if path.is_relative() => base.join(path),
+                _ => path.clone(),
+            })
         }
     };
     if let Some(path) = &path {

@@ -116,7 +116,12 @@ mod tests {
         let key = SubjectKey::from_bytes([7; 32]);
         let detector = Detector::new();
         let stored = key.subject(PiiKind::Mobile, "13800138000").digest;
-        for typed in ["13800138000", "138-0013-8000", "+86 138 0013 8000", "一三八零零一三八零零零"] {
+        for typed in [
+            "13800138000",
+            "138-0013-8000",
+            "+86 138 0013 8000",
+            "一三八零零一三八零零零",
+        ] {
             assert!(
                 key.candidates(&detector, typed).contains(&stored),
                 "{typed} should find the stored digest"
