@@ -155,3 +155,92 @@ fn failures_are_retried_then_dead_lettered_and_progress_is_reported() {
     );
     assert_eq!(worker.current, None);
 }
+
+/// A job whose earlier deliveries all ended without an answer (the
+/// workers holding it were killed: a recording that crashes the process)
+/// is dead-lettered by the next worker without being run again.
+#[test]
+fn a_job_that_killed_its_workers_is_dead_lettered_without_running() {
+    let Some(nats) = nats() else {
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let names = QueueNames::new(&format!("q_poison_{nanos}")).unwrap();
+    callscope_queue::submit(&nats, &names, vec![entry("POISON")]).unwrap();
+    // Three deliveries that nobody answers, as workers dying would leave
+    // them (the consumer made here as a worker makes it, with a 1 s lease).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for delivery in 1..=3 {
+        // Each time a worker of its own, gone without an answer.
+        runtime.block_on(async {
+            use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
+            use futures_util::StreamExt;
+            let client = async_nats::connect(&nats).await.unwrap();
+            let jetstream = async_nats::jetstream::new(client.clone());
+            let stream = jetstream.get_stream(&names.jobs_stream).await.unwrap();
+            let consumer: PullConsumer = stream
+                .get_or_create_consumer(
+                    &names.consumer,
+                    pull::Config {
+                        durable_name: Some(names.consumer.clone()),
+                        ack_policy: AckPolicy::Explicit,
+                        ack_wait: Duration::from_secs(1),
+                        max_deliver: -1,
+                        ..pull::Config::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let mut batch = consumer
+                .fetch()
+                .max_messages(1)
+                .expires(Duration::from_secs(5))
+                .messages()
+                .await
+                .unwrap();
+            let message = batch.next().await.unwrap().unwrap();
+            assert_eq!(message.info().unwrap().delivered, delivery);
+            // No ack: the lease runs out and the job comes back.
+            drop(batch);
+            client.drain().await.unwrap();
+        });
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    drop(runtime);
+    let attempts = Arc::new(Mutex::new(HashMap::new()));
+    let options = WorkerOptions {
+        nats_url: nats.clone(),
+        names: names.clone(),
+        name: "next".to_string(),
+        ack_wait: Duration::from_secs(1),
+        max_deliveries: 3,
+        retry_delay: Duration::from_millis(200),
+        exit_when_idle: Some(Duration::from_secs(2)),
+        log: Arc::new(|line: &str| eprintln!("{line}")),
+    };
+    let handler = StandIn {
+        attempts: attempts.clone(),
+    };
+    let report = callscope_queue::run_worker(options, Box::new(handler)).unwrap();
+    assert_eq!(
+        (report.jobs_done, report.dead_lettered),
+        (0, 1),
+        "{report:?}"
+    );
+    assert!(attempts.lock().unwrap().is_empty(), "the job was run again");
+    let letters = callscope_queue::failed(&nats, &names).unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].deliveries, 4);
+    assert!(
+        letters[0].reason.contains("delivered 4 times"),
+        "{}",
+        letters[0].reason
+    );
+    assert_eq!(callscope_queue::status(&nats, &names).unwrap().queued, 0);
+}
