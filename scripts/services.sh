@@ -15,6 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+# Only the exports go to stdout (the caller evals them); everything the
+# tools print goes to stderr.
+exec 3>&1 1>&2
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -91,4 +94,4 @@ export CALLSCOPE_TEST_NATS_URL="nats://127.0.0.1:$NATS_PORT"
 export CALLSCOPE_TEST_PG_RESTART="${SUDO:+$SUDO }pg_ctlcluster $(ls /usr/lib/postgresql | sort -V | tail -1) main restart"
 EOF
 log "ready; URLs in $CALLSCOPE_CACHE/services.env"
-cat "$CALLSCOPE_CACHE/services.env"
+cat "$CALLSCOPE_CACHE/services.env" >&3
