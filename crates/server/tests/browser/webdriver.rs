@@ -200,11 +200,17 @@ impl Browser {
             .port();
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         let profile = tempfile::tempdir().unwrap();
-        let driver = Command::new(chromedriver)
+        let mut command = Command::new(chromedriver);
+        command
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::null());
+        // Its own process group, which Chromium joins: dropping the browser
+        // ends them all, even when the session never started.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let driver = command
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {}: {error}", chromedriver.display()));
         let mut browser = Browser {
@@ -412,6 +418,11 @@ impl Drop for Browser {
             let _ = std::panic::catch_unwind(move || http(address, "DELETE", &path, None));
         }
         let _ = self.driver.kill();
+        #[cfg(unix)]
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.wait();
     }
 }
