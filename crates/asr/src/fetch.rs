@@ -12,6 +12,11 @@
 //! 4. Each converted model is loaded by whisper.cpp and transcribes the
 //!    bundled check clip within a CER bound.
 //!
+//! 5. Silero VAD: pip downloads the `silero-vad` wheel, its 16 kHz weights
+//!    are converted to whisper.cpp's VAD format (`ggml-silero-vad.bin`,
+//!    pinned SHA-256) and must find speech in the check clip and none in
+//!    digital silence ([`crate::silero`]).
+//!
 //! Files are written under a temporary name and renamed when complete, so
 //! an interrupted fetch never leaves a file that looks finished. Verified
 //! files are kept: a second fetch does nothing.
@@ -28,7 +33,7 @@ use crate::cer::cer;
 use crate::ct2::Ct2Model;
 use crate::engine::AsrEngine;
 use crate::ggml::{hex, ConversionSummary, GgmlConverter, HashingWriter, WeightType};
-use crate::{read_wav_16k, AsrConfig};
+use crate::{read_wav_16k, silero, AsrConfig};
 use callscope_core::error::{Error, Result};
 use callscope_core::model::SpeechRegion;
 
@@ -165,7 +170,7 @@ pub struct FetchedModel {
 /// What a fetch did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FetchReport {
-    /// The models, in [`BUILT_MODELS`] order.
+    /// The models, in [`BUILT_MODELS`] order, then Silero VAD.
     pub models: Vec<FetchedModel>,
     /// The CTranslate2 directory, when it was needed.
     pub ct2_dir: Option<PathBuf>,
@@ -212,9 +217,66 @@ impl ModelFetcher {
                 missing.push(built);
             }
         }
-        if missing.is_empty() {
-            return Ok(report);
+        if !missing.is_empty() {
+            self.build_whisper(missing, &mut report, say)?;
         }
+        report.models.push(self.fetch_silero(say)?);
+        Ok(report)
+    }
+
+    /// Builds Silero VAD (`ggml-silero-vad.bin`) unless it is verified.
+    fn fetch_silero(&self, say: &mut dyn FnMut(&str)) -> Result<FetchedModel> {
+        let options = &self.options;
+        let path = silero::silero_model_path(&options.dir);
+        if !options.force && silero::is_verified_silero(&path)? {
+            say(&format!("{}: verified earlier, kept", path.display()));
+            return Ok(FetchedModel {
+                path,
+                bytes: silero::SILERO_MODEL_BYTES,
+                sha256: silero::SILERO_MODEL_SHA256.to_string(),
+                status: "verified",
+                check_text: None,
+                check_cer: None,
+                check_seconds: None,
+            });
+        }
+        silero::ensure_silero_wheel(&options.cache, &options.python, say)?;
+        say(&format!(
+            "converting Silero VAD to {} and checking it on the check clip",
+            path.display()
+        ));
+        let wheel = silero::silero_wheel_path(&options.cache);
+        let (conversion, check) = silero::build_silero_model(&wheel, &path)?;
+        let regions: Vec<String> = check
+            .speech_regions
+            .iter()
+            .map(|region| format!("{:.2}-{:.2} s", region.start, region.end))
+            .collect();
+        let text = format!(
+            "speech at {} of {:.2} s, none in silence",
+            regions.join(", "),
+            check.clip_seconds
+        );
+        say(&format!("{}: {text}", path.display()));
+        Ok(FetchedModel {
+            path,
+            bytes: conversion.bytes,
+            sha256: conversion.sha256,
+            status: "converted",
+            check_text: Some(text),
+            check_cer: None,
+            check_seconds: Some(check.seconds),
+        })
+    }
+
+    /// Downloads, converts and checks the Whisper models in `missing`.
+    fn build_whisper(
+        &self,
+        missing: Vec<BuiltModel>,
+        report: &mut FetchReport,
+        say: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        let options = &self.options;
         let (ct2_dir, downloaded) = ensure_ct2(&options.cache, &options.python, say)?;
         report.ct2_dir = Some(ct2_dir.clone());
         report.downloaded = downloaded;
@@ -266,7 +328,7 @@ impl ModelFetcher {
                 .iter()
                 .position(|built| fetched.path.ends_with(built.file))
         });
-        Ok(report)
+        Ok(())
     }
 }
 

@@ -8,6 +8,9 @@
 //! - [`engine`] recognizes the speech regions of one channel: an
 //!   [`AsrEngine`] holds the model (loaded once, shared), each worker owns an
 //!   [`AsrWorker`] with its own whisper state.
+//! - [`silero`] fetches, converts and runs Silero VAD, the learned voice
+//!   activity detector the pipeline can use instead of the energy VAD
+//!   (`[asr] vad = "silero"`).
 //! - [`cer`] scores transcripts against references (character error rate
 //!   after simplified-character and number normalization).
 //!
@@ -18,6 +21,7 @@ pub mod ct2;
 pub mod engine;
 pub mod fetch;
 pub mod ggml;
+pub mod silero;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +31,7 @@ use callscope_core::config::WorkspaceConfig;
 use callscope_core::error::{Error, Result};
 
 pub use engine::{AsrEngine, AsrWorker};
+pub use silero::{SileroVad, SileroVadConfig};
 
 /// The model file `callscope model fetch` writes and the engine uses when
 /// nothing else is configured (see notes/asr.md for the measurements
@@ -55,6 +60,12 @@ pub const DEFAULT_INITIAL_PROMPT: &str = "以下是普通话的句子。";
 /// temperature_fallback = false
 /// min_context_seconds = 10   # shortest encoder input (15: beam search on short clips)
 /// align_tokens = true        # token times from cross-attention (text to the right piece)
+/// vad = "energy"             # or "silero": Silero VAD inside the energy VAD's regions
+/// vad_model = "models/ggml-silero-vad.bin"
+/// vad_threshold = 0.5        # Silero speech probability
+/// vad_min_speech_seconds = 0.25
+/// vad_min_silence_seconds = 0.3
+/// vad_pad_seconds = 0.2
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -109,6 +120,45 @@ pub struct AsrConfig {
     /// pieces are cut into sentences with their own times. Off, the text
     /// is shared out in proportion to the pieces' lengths.
     pub align_tokens: bool,
+    /// Which voice activity detector finds speech: the energy VAD (the
+    /// default) or Silero inside the energy VAD's regions (falls back to
+    /// the energy VAD, with a warning, when `vad_model` is missing).
+    pub vad: VadKind,
+    /// The converted Silero VAD model (`callscope model fetch` builds it).
+    pub vad_model: PathBuf,
+    /// Silero speech probability at or above which 32 ms are speech.
+    pub vad_threshold: f32,
+    /// Shortest Silero speech region kept, seconds.
+    pub vad_min_speech_seconds: f64,
+    /// Pauses shorter than this do not end a Silero region, seconds.
+    pub vad_min_silence_seconds: f64,
+    /// Seconds added before and after each Silero region.
+    pub vad_pad_seconds: f64,
+}
+
+/// The voice activity detector of `[asr] vad` and `--vad`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VadKind {
+    /// The energy VAD of the audio stage (noise floor, voicing, music
+    /// rejection).
+    #[default]
+    Energy,
+    /// Silero VAD decides where speech starts and ends, within the regions
+    /// the energy VAD keeps.
+    Silero,
+}
+
+impl std::str::FromStr for VadKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<VadKind, String> {
+        match text {
+            "energy" => Ok(VadKind::Energy),
+            "silero" => Ok(VadKind::Silero),
+            other => Err(format!("unknown VAD `{other}`: use energy or silero")),
+        }
+    }
 }
 
 impl Default for AsrConfig {
@@ -130,6 +180,12 @@ impl Default for AsrConfig {
             redecode_skipped: true,
             min_context_seconds: 10.0,
             align_tokens: true,
+            vad: VadKind::Energy,
+            vad_model: Path::new(DEFAULT_MODEL_DIR).join(silero::SILERO_MODEL_FILE),
+            vad_threshold: 0.5,
+            vad_min_speech_seconds: 0.25,
+            vad_min_silence_seconds: 0.3,
+            vad_pad_seconds: 0.2,
         }
     }
 }
@@ -151,6 +207,9 @@ impl AsrConfig {
         if let Some(base) = config.base_dir() {
             if asr.model.is_relative() && asr.model != AsrConfig::default().model {
                 asr.model = base.join(&asr.model);
+            }
+            if asr.vad_model.is_relative() && asr.vad_model != AsrConfig::default().vad_model {
+                asr.vad_model = base.join(&asr.vad_model);
             }
             if let Some(file) = asr.hotwords_file.as_mut().filter(|file| file.is_relative()) {
                 *file = base.join(&*file);
@@ -182,6 +241,20 @@ impl AsrConfig {
             ))
         } else if !(0.0..=5.0).contains(&self.gap_seconds) {
             Some(format!("gap_seconds = {} (use 0 to 5)", self.gap_seconds))
+        } else if !(0.0..=1.0).contains(&self.vad_threshold) {
+            Some(format!(
+                "vad_threshold = {} (use 0 to 1; 0.5 is Silero's own)",
+                self.vad_threshold
+            ))
+        } else if !(0.0..=5.0).contains(&self.vad_min_speech_seconds)
+            || !(0.0..=5.0).contains(&self.vad_min_silence_seconds)
+            || !(0.0..=2.0).contains(&self.vad_pad_seconds)
+        {
+            Some(format!(
+                "vad_min_speech_seconds = {}, vad_min_silence_seconds = {}, vad_pad_seconds = {} \
+                 (use 0 to 5 s for the first two, 0 to 2 s for the padding)",
+                self.vad_min_speech_seconds, self.vad_min_silence_seconds, self.vad_pad_seconds
+            ))
         } else if self.language.trim().is_empty() {
             Some("language is empty (use \"zh\")".to_string())
         } else {
@@ -200,6 +273,40 @@ impl AsrConfig {
     /// many times over when its threads compete for a core.
     pub fn thread_plan(&self) -> ThreadPlan {
         plan_threads(self.workers, self.threads, available_cores())
+    }
+
+    /// Silero's decision settings from the `vad_*` keys.
+    pub fn silero_config(&self) -> SileroVadConfig {
+        SileroVadConfig {
+            threshold: self.vad_threshold,
+            min_speech_seconds: self.vad_min_speech_seconds,
+            min_silence_seconds: self.vad_min_silence_seconds,
+            pad_seconds: self.vad_pad_seconds,
+            ..SileroVadConfig::default()
+        }
+    }
+
+    /// The Silero VAD when `vad = "silero"` and its model is there; `None`
+    /// for the energy VAD. A missing model is no error: the energy VAD is
+    /// the fallback, and the returned note says so (print it once).
+    pub fn load_vad(&self) -> Result<(Option<SileroVad>, Option<String>)> {
+        if self.vad == VadKind::Energy {
+            return Ok((None, None));
+        }
+        if !self.vad_model.is_file() {
+            return Ok((
+                None,
+                Some(format!(
+                    "{} is missing: speech is found with the energy VAD; run `callscope model \
+                     fetch` to use Silero VAD",
+                    self.vad_model.display()
+                )),
+            ));
+        }
+        Ok((
+            Some(SileroVad::load(&self.vad_model, self.silero_config())?),
+            None,
+        ))
     }
 }
 
@@ -316,6 +423,35 @@ mod tests {
         check(0, 0, 16, (1, 16));
         check(4, 0, 16, (4, 4));
         check(1, 8, 0, (1, 1));
+    }
+
+    #[test]
+    fn vad_is_energy_unless_silero_is_asked_for() {
+        let asr = AsrConfig::from_workspace(&WorkspaceConfig::parse("").unwrap()).unwrap();
+        assert_eq!(asr.vad, VadKind::Energy);
+        assert_eq!(asr.load_vad().unwrap().0.map(|_| ()), None);
+        let config = WorkspaceConfig::parse(
+            "[asr]\nvad = \"silero\"\nvad_model = \"/nowhere/vad.bin\"\nvad_threshold = 0.6\n",
+        )
+        .unwrap();
+        let asr = AsrConfig::from_workspace(&config).unwrap();
+        assert_eq!(asr.vad, VadKind::Silero);
+        assert_eq!(asr.silero_config().threshold, 0.6);
+        // A missing model is no error: the energy VAD, and a note saying so.
+        let (vad, note) = asr.load_vad().unwrap();
+        assert!(vad.is_none());
+        assert!(note.unwrap().contains("model fetch"));
+        let error = AsrConfig::from_workspace(
+            &WorkspaceConfig::parse("[asr]\nvad = \"webrtc\"\n").unwrap(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("webrtc") || error.contains("vad"), "{error}");
+        assert_eq!("silero".parse::<VadKind>(), Ok(VadKind::Silero));
+        assert!("webrtc"
+            .parse::<VadKind>()
+            .unwrap_err()
+            .contains("energy or silero"));
     }
 
     #[test]

@@ -266,6 +266,11 @@ pub struct TranscribeArgs {
     /// 1 for greedy decoding, more for beam search.
     #[arg(long)]
     pub beam_size: Option<usize>,
+    /// Voice activity detector: energy, or silero (Silero VAD inside the
+    /// energy VAD's regions; needs models/ggml-silero-vad.bin from `callscope
+    /// model fetch`). Default: `[asr] vad`, else energy.
+    #[arg(long, value_name = "energy|silero")]
+    pub vad: Option<callscope_asr::VadKind>,
     /// Transcribe calls again even when already done with the same audio and model.
     #[arg(long)]
     pub force: bool,

@@ -8,7 +8,8 @@ use std::time::Instant;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use callscope_asr::{AsrEngine, AsrWorker};
+use callscope_asr::silero::gate_regions;
+use callscope_asr::{AsrEngine, AsrWorker, SileroVad};
 use callscope_audio::crash::{self, Component};
 use callscope_audio::diarize;
 use callscope_audio::{AudioOptions, CallReader, SpeechBatch};
@@ -23,6 +24,9 @@ use callscope_store::Store;
 pub struct Transcriber {
     engine: AsrEngine,
     audio: AudioOptions,
+    /// Silero VAD, when it decides where speech starts and ends inside the
+    /// energy VAD's regions ([`Transcriber::with_silero`]).
+    silero: Option<SileroVad>,
 }
 
 /// One transcribed call and what the user should know about it.
@@ -39,7 +43,22 @@ pub struct TranscribedCall {
 impl Transcriber {
     /// A transcriber over a loaded engine.
     pub fn new(engine: AsrEngine, audio: AudioOptions) -> Transcriber {
-        Transcriber { engine, audio }
+        Transcriber {
+            engine,
+            audio,
+            silero: None,
+        }
+    }
+
+    /// Finds speech with Silero VAD inside the stretches the energy VAD
+    /// keeps: the energy VAD still rejects hold music, clicks and digital
+    /// silence (its regions gate where Silero may find speech), and
+    /// Silero's regions that overlap one of them replace them, clipped to
+    /// the batch. The call's silences stay the energy VAD's. `None` keeps
+    /// the energy VAD alone.
+    pub fn with_silero(mut self, vad: Option<SileroVad>) -> Transcriber {
+        self.silero = vad;
+        self
     }
 
     /// The model's name (the transcripts' `asr_model`).
@@ -75,7 +94,8 @@ impl Transcriber {
         let mut deferred_samples = 0usize;
         let mut streaming = false;
         while let Some(batches) = reader.next_batches()? {
-            for batch in batches {
+            for mut batch in batches {
+                self.apply_silero(entry, &mut batch)?;
                 speech_seconds += batch
                     .regions
                     .iter()
@@ -153,6 +173,36 @@ impl Transcriber {
             warnings: summary.warnings,
             speech_seconds,
         })
+    }
+}
+
+impl Transcriber {
+    /// With Silero on, replaces the batch's regions by Silero's regions
+    /// that overlap them (see [`Transcriber::with_silero`]).
+    fn apply_silero(&self, entry: &AudioEntry, batch: &mut SpeechBatch) -> Result<()> {
+        let Some(vad) = &self.silero else {
+            return Ok(());
+        };
+        if batch.regions.is_empty() {
+            return Ok(());
+        }
+        let found = vad.detect(&batch.samples).map_err(|error| Error::Audio {
+            file: entry.path.display().to_string(),
+            reason: error.to_string(),
+        })?;
+        let found: Vec<SpeechRegion> = found
+            .into_iter()
+            .map(|region| SpeechRegion {
+                start: region.start + batch.offset,
+                end: region.end + batch.offset,
+            })
+            .collect();
+        let span = (
+            batch.offset,
+            batch.offset + batch.samples.len() as f64 / f64::from(callscope_audio::SAMPLE_RATE),
+        );
+        batch.regions = gate_regions(&found, &batch.regions, span);
+        Ok(())
     }
 }
 

@@ -50,6 +50,7 @@ fn fetch(dir: &Path, force: bool, threads: usize, output: Output) -> Result<Outc
             (Some(text), Some(rate)) => {
                 format!("; check clip: \"{text}\", CER {:.1}%", rate * 100.0)
             }
+            (Some(text), None) => format!("; check clip: {text}"),
             _ => String::new(),
         };
         crate::outln!(
@@ -94,7 +95,12 @@ fn list(workspace: &Workspace, dir: &Path, output: Output) -> Result<Outcome> {
         .filter(|path| path.extension().is_some_and(|extension| extension == "bin"))
         .collect();
     paths.sort();
+    let mut vad_models = Vec::new();
     for path in paths {
+        if callscope_asr::silero::is_silero_file(&path) {
+            vad_models.push(path);
+            continue;
+        }
         let Ok(hparams) = Hparams::read_file(&path) else {
             continue;
         };
@@ -151,6 +157,14 @@ fn list(workspace: &Workspace, dir: &Path, output: Output) -> Result<Outcome> {
         );
     } else {
         crate::outln!("* default (`[asr] model` in the workspace config changes it)");
+    }
+    for path in vad_models {
+        let verified = callscope_asr::silero::is_verified_silero(&path)?;
+        crate::outln!(
+            "  {} Silero VAD{} (`[asr] vad = \"silero\"` or --vad silero uses it)",
+            path.display(),
+            if verified { ", verified" } else { "" }
+        );
     }
     Ok(Outcome::ok())
 }

@@ -43,7 +43,14 @@ pub(super) fn run(
     if let Some(beam_size) = args.beam_size {
         asr.beam_size = beam_size;
     }
+    if let Some(vad) = args.vad {
+        asr.vad = vad;
+    }
     asr.validate()?;
+    let (silero, vad_note) = asr.load_vad()?;
+    if let Some(note) = vad_note {
+        crate::errln!("warning: {note}");
+    }
     // Everything that can be refused is checked before any audio is read.
     let scorer = match steps {
         Steps::Run => {
@@ -84,7 +91,7 @@ pub(super) fn run(
         .collect();
     let plan = asr.thread_plan();
     let engine = AsrEngine::load(&asr)?;
-    let transcriber = Transcriber::new(engine, AudioOptions::default());
+    let transcriber = Transcriber::new(engine, AudioOptions::default()).with_silero(silero);
     let redactor = Redactor::from_workspace(workspace)?;
     let mut store = workspace.open_store()?;
     let bar = output.progress(0, "s audio");

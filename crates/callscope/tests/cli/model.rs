@@ -111,7 +111,13 @@ fn fetch_keeps_verified_models_and_list_shows_the_default() {
         .lines()
         .filter(|line| line.starts_with("verified "))
         .count();
-    assert_eq!(verified, 3, "{}", run.stdout);
+    // Whisper base f16, q8_0, iq4_nl and Silero VAD.
+    assert_eq!(verified, 4, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("verified ") && run.stdout.contains("ggml-silero-vad.bin"),
+        "{}",
+        run.stdout
+    );
 
     let run = test.expect(&["model", "list", "--dir", models], 0);
     let default_line = run
@@ -124,6 +130,12 @@ fn fetch_keeps_verified_models_and_list_shows_the_default() {
         "{default_line}"
     );
     assert!(default_line.contains("verified"), "{default_line}");
+    assert!(
+        run.stdout
+            .contains("ggml-silero-vad.bin Silero VAD, verified"),
+        "{}",
+        run.stdout
+    );
     let json = test.expect(&["model", "list", "--dir", models, "--json"], 0);
     let rows = json.json_lines();
     assert_eq!(rows.len(), 3, "{}", json.stdout);

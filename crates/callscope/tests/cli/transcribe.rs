@@ -772,3 +772,129 @@ fn transcribe_killed_at_random_moments_stores_each_recording_once() {
         &check,
     );
 }
+
+/// `--vad silero`: Silero VAD (models/ggml-silero-vad.bin from `callscope
+/// model fetch`) inside the energy VAD's regions, on a stereo call of two
+/// real speakers with a pause and an overlap: each line is heard in its
+/// place, and the whole text is as close to the reference as with the
+/// energy VAD (base mishears these AISHELL place names: CER about 0.4 either
+/// way).
+#[test]
+fn silero_vad_transcribes_a_stereo_call_to_the_reference() {
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
+    let vad_model = repo().join("models").join("ggml-silero-vad.bin");
+    assert!(
+        vad_model.is_file(),
+        "{} missing: run `callscope model fetch`",
+        vad_model.display()
+    );
+    let call = two_speaker_call();
+    let reference: String = call.truth.iter().map(|turn| turn.text.clone()).collect();
+    let heard_with = |vad: &str| -> String {
+        let test = TestCommand::new();
+        test.write(
+            "data/callscope.toml",
+            format!("[asr]\nvad_model = \"{}\"\n", vad_model.display()),
+        );
+        let folder = test.dir().join("audio");
+        std::fs::create_dir_all(&folder).unwrap();
+        call.write(&folder.join("S1.wav"), Encoding::Pcm16k)
+            .unwrap();
+        let run = test.expect(
+            &[
+                "transcribe",
+                folder.to_str().unwrap(),
+                "--model",
+                model.to_str().unwrap(),
+                "--vad",
+                vad,
+                "--json",
+            ],
+            0,
+        );
+        assert!(!run.stderr.contains("energy VAD"), "{}", run.stderr);
+        let segments = run.json_lines()[0]["segments"].as_array().unwrap().clone();
+        let mut heard_all = String::new();
+        for placed in &call.truth {
+            let role = match placed.role {
+                Role::Agent => "agent",
+                _ => "customer",
+            };
+            let heard: String = segments
+                .iter()
+                .filter(|segment| {
+                    segment["role"] == role
+                        && segment["start"].as_f64().unwrap() < placed.end
+                        && segment["end"].as_f64().unwrap() > placed.start
+                })
+                .map(|segment| segment["text"].as_str().unwrap())
+                .collect();
+            let error = callscope_asr::cer::cer(&placed.text, &heard);
+            assert!(
+                error < 0.8,
+                "--vad {vad}: {role} line {:?} at {:.2}-{:.2} heard as {heard:?} (CER {error:.2})",
+                placed.text,
+                placed.start,
+                placed.end
+            );
+            heard_all.push_str(&heard);
+        }
+        heard_all
+    };
+    let silero = heard_with("silero");
+    let energy = heard_with("energy");
+    let silero_error = callscope_asr::cer::cer(&reference, &silero);
+    let energy_error = callscope_asr::cer::cer(&reference, &energy);
+    eprintln!("CER silero {silero_error:.3}, energy {energy_error:.3}");
+    assert!(
+        silero_error < 0.5 && silero_error <= energy_error + 0.1,
+        "CER silero {silero_error:.3} ({silero}), energy {energy_error:.3} ({energy})"
+    );
+}
+
+/// `--vad silero` without the Silero model falls back to the energy VAD and
+/// says so once, instead of failing the batch.
+#[test]
+fn silero_vad_without_its_model_falls_back_to_the_energy_vad() {
+    let Some((_guard, model)) = setup() else {
+        return;
+    };
+    let test = TestCommand::new();
+    test.write(
+        "data/callscope.toml",
+        "[asr]\nvad_model = \"nowhere/vad.bin\"\n",
+    );
+    let folder = test.dir().join("audio");
+    std::fs::create_dir_all(&folder).unwrap();
+    let call = compose::compose(&CallSpec {
+        layout: CallLayout::AgentLeft,
+        turns: vec![turn(Role::Agent, "a01", 0.0)],
+        holds: Vec::new(),
+        lead_in: 0.5,
+        tail: 0.5,
+        noise_db: Some(-55.0),
+        seed: 7,
+    });
+    call.write(&folder.join("F1.wav"), Encoding::Pcm16k)
+        .unwrap();
+    let run = test.expect(
+        &[
+            "transcribe",
+            folder.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--vad",
+            "silero",
+        ],
+        0,
+    );
+    assert_eq!(
+        run.stderr.matches("energy VAD").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("model fetch"), "{}", run.stderr);
+}
