@@ -24,6 +24,8 @@ mkdir -p "$CALLSCOPE_DATA"
 "$CARGO_TARGET_DIR/release/examples/demo_history" >"$CALLSCOPE_DATA/synthetic-history.jsonl"
 "$BIN" import "$CALLSCOPE_DATA/synthetic-history.jsonl"
 "$BIN" qa --scorecard corpora/scorecards/after_sales.toml --team 合成历史 --top 3
+# The review queue (复核) by the sampling plan, for the web workspace.
+"$BIN" review assign
 "$BIN" stats
 echo
 "$BIN" search 投诉 --facets --limit 5

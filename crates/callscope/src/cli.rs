@@ -154,6 +154,34 @@ pub enum Command {
     /// The audit log: who searched what, opened or played which call,
     /// reviewed or appealed what, signed in or out (personal data masked).
     Audit(AuditArgs),
+    /// The review queue (复核): run the sampling plan (`[review]` in
+    /// callscope.toml) over a window of scored calls.
+    Review(ReviewArgs),
+}
+
+/// `callscope review`.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub which: ReviewCommand,
+}
+
+/// The subcommands of `callscope review`.
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Assign calls to reviewers by the sampling plan: N random calls per
+    /// agent per week, every fatal result, every call with low ASR or role
+    /// confidence; the analysts and leads get them in turn (the local admin
+    /// when there are no users). Running it again adds nothing.
+    Assign {
+        /// First date of the window (YYYY-MM-DD); default: the first call.
+        #[arg(long, default_value = "")]
+        from: String,
+        /// Last date of the window (YYYY-MM-DD); default: the last call.
+        #[arg(long, default_value = "")]
+        to: String,
+    },
 }
 
 /// `callscope serve`.

@@ -41,6 +41,7 @@ use std::sync::Arc;
 use callscope_core::error::{Error, Result};
 use callscope_store::workspace::Workspace;
 
+pub use review::{assign_plan, AssignReport, Window as ReviewWindow};
 pub use state::AppState;
 
 /// Worker threads of the server's runtime: requests are short, and the

@@ -849,6 +849,17 @@ fn assign(state: &AppState, user: &CurrentUser, window: &Window) -> Outcome<Assi
     })
 }
 
+/// Runs the review queue's sampling plan for a window as `user` (`callscope
+/// review assign` runs it as the local admin): the picked calls go to the
+/// analysts and leads in turn, or to `user` when the workspace has none.
+/// Running it again on the same window adds nothing.
+pub fn assign_plan(state: &AppState, user: &CurrentUser, window: &Window) -> Result<AssignReport> {
+    assign(state, user, window).map_err(|failure| match failure {
+        Failure::Library(error) => error,
+        Failure::Status(_, message) => Error::Usage(message),
+    })
+}
+
 async fn api_assign(
     State(state): State<Arc<AppState>>,
     user: CurrentUser,

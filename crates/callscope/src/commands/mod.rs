@@ -10,6 +10,7 @@ mod index;
 mod model;
 mod qa;
 mod redact;
+mod review;
 mod scale;
 mod search;
 mod serve;
@@ -52,6 +53,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Worker(args) => scale::worker(&workspace, &args, output),
         Command::Jobs(args) => scale::jobs(&args, output),
         Command::User(args) => user::run(&workspace, &args, output),
+        Command::Review(args) => review::run(&workspace, &args, output),
         Command::Audit(args) => audit::run(&workspace, &args, output),
     }
 }

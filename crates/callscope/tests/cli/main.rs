@@ -11,6 +11,7 @@ mod model;
 mod pipeline;
 mod qa;
 mod redact;
+mod review;
 mod scale;
 mod search;
 mod transcribe;
