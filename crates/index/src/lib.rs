@@ -314,9 +314,15 @@ impl SearchIndex {
         self.finish(writer)
     }
 
+    /// The index's one writer. Files that a process killed in a commit left
+    /// behind (listed as managed, named by no meta: a delete file
+    /// `SEGMENT.OPSTAMP.del`, a half-written segment) are collected first:
+    /// this process reaches the same operation stamps and would otherwise
+    /// fail to create a file of the same name at every commit.
     fn writer(&self) -> Result<IndexWriter> {
         let threads = std::thread::available_parallelism().map_or(1, |count| count.get().min(4));
-        self.index
+        let writer = self
+            .index
             .writer_with_num_threads(threads, threads * WRITER_MEMORY_PER_THREAD)
             .map_err(|error| match error {
                 TantivyError::LockFailure(LockError::LockBusy, _) => Error::Index(
@@ -325,7 +331,9 @@ impl SearchIndex {
                         .to_string(),
                 ),
                 other => Error::from(other),
-            })
+            })?;
+        writer.garbage_collect_files().wait()?;
+        Ok(writer)
     }
 
     /// Waits for merges and makes the committed documents searchable.

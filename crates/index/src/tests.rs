@@ -587,3 +587,60 @@ fn whole_words_rank_above_characters_that_meet_across_words() {
 }
 
 mod particles;
+
+/// A process killed in a commit leaves files the index's meta never names
+/// (a delete file `SEGMENT.OPSTAMP.del`, listed as managed). The next
+/// process reaches the same operation stamps and would write the same file
+/// name: before, every later commit failed with `FileAlreadyExists` (found
+/// by the crash harness killing `forget`). Opening a writer now collects
+/// such files first.
+#[test]
+fn files_left_by_a_commit_killed_midway_do_not_block_the_next_one() {
+    let directory = tempfile::tempdir().unwrap();
+    let index_dir = directory.path().join("index");
+    let mut store = Store::open(&directory.path().join("callscope.db")).unwrap();
+    store.put_calls(&calls()).unwrap();
+    let dictionary = Dictionary::load(None).unwrap();
+    let mut index = SearchIndex::open(&index_dir, dictionary.clone()).unwrap();
+    index.sync(&mut store, |_, _| {}).unwrap();
+    drop(index);
+    // The state before the commit, kept aside.
+    let before = directory.path().join("before");
+    copy_folder(&index_dir, &before);
+    // The commit that the crash interrupts: it writes a delete file.
+    let index = SearchIndex::open(&index_dir, dictionary.clone()).unwrap();
+    let mut writer = index.writer().unwrap();
+    writer.delete_term(Term::from_field_text(index.fields.call_id, "R1"));
+    writer.commit().unwrap();
+    drop(writer);
+    drop(index);
+    let written: Vec<std::path::PathBuf> = std::fs::read_dir(&index_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "del"))
+        .collect();
+    assert!(!written.is_empty(), "the forget wrote no delete file");
+    // The crashed state: the old meta, the new files on disk and listed as
+    // managed (tantivy lists a file before writing it).
+    for path in written {
+        std::fs::copy(&path, before.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(
+        index_dir.join(".managed.json"),
+        before.join(".managed.json"),
+    )
+    .unwrap();
+    let mut index = SearchIndex::open(&before, dictionary).unwrap();
+    index.forget(&["R1".to_string()]).unwrap();
+    assert_eq!(index.documents(), 10);
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
