@@ -4,123 +4,16 @@
 //! what each role sees and plays, `--token`, who may listen where, and the
 //! audit log.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod common;
+
+use std::net::SocketAddr;
 use std::path::Path;
 
-use callscope_core::import::{ImportOptions, Importer};
 use callscope_server::{ServeOptions, Server};
 use callscope_store::users::{AuditFilter, UserRole};
 use callscope_store::workspace::Workspace;
-use callscope_store::CallBatch;
 
-/// A reply: status, headers (names lowercase), body.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text()))
-    }
-
-    /// The `name=value` of the cookie the reply sets, if it sets it.
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .filter(|(key, _)| key == "set-cookie")
-            .map(|(_, value)| value.split(';').next().unwrap_or("").trim().to_string())
-            .find(|pair| pair.starts_with(&format!("{name}=")))
-    }
-}
-
-/// One HTTP/1.1 request (the connection closed after it).
-fn request(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Reply {
-    let mut stream = TcpStream::connect(address).unwrap();
-    let mut text = format!(
-        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if !headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
-    {
-        text.push_str(&format!("Host: {address}\r\n"));
-    }
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
-    }
-    text.push_str("\r\n");
-    text.push_str(body);
-    stream.write_all(text.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .expect("a header block");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status: u16 = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_lowercase(), value.trim().to_string()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    }
-}
-
-fn get(address: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
-    request(address, "GET", path, headers, "")
-}
-
-/// Three seconds of a tone, 8 kHz mono PCM.
-fn write_recording(path: &Path) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 8000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for index in 0..24_000 {
-        let phase = index as f32 * 440.0 * std::f32::consts::TAU / 8000.0;
-        writer
-            .write_sample((phase.sin() * 12_000.0) as i16)
-            .unwrap();
-    }
-    writer.finalize().unwrap();
-}
+use common::{get, request};
 
 /// Calls of two agents: A1 (A01, with a recording) and B1 (A02).
 fn import(workspace: &Workspace, recording: &Path) {
@@ -144,24 +37,7 @@ fn import(workspace: &Workspace, recording: &Path) {
         }),
     ];
     let input: String = calls.iter().map(|call| format!("{call}\n")).collect();
-    let redactor = callscope_redact::Redactor::from_workspace(workspace).unwrap();
-    let mut store = workspace.open_store().unwrap();
-    let report = Importer::new(ImportOptions::default())
-        .run(
-            &mut input.as_bytes(),
-            "calls.jsonl",
-            |calls| {
-                let batch = redactor.redact_batch(calls)?;
-                store.put_call_batch(&CallBatch {
-                    calls: &batch.calls,
-                    redactions: &batch.records,
-                    ..CallBatch::default()
-                })
-            },
-            |_| {},
-        )
-        .unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    common::import_jsonl(workspace, &input);
 }
 
 struct Fixture {
@@ -205,7 +81,7 @@ impl Fixture {
 fn start(users: bool) -> Fixture {
     let folder = tempfile::tempdir().unwrap();
     let recording = folder.path().join("a1.wav");
-    write_recording(&recording);
+    common::write_tone(&recording);
     let workspace = Workspace::new(folder.path().join("data"));
     import(&workspace, &recording);
     let mut passwords = Vec::new();
@@ -560,7 +436,7 @@ fn the_local_admin_needs_a_csrf_token_and_a_local_host() {
 fn other_addresses_need_an_admin_or_a_token() {
     let folder = tempfile::tempdir().unwrap();
     let recording = folder.path().join("a1.wav");
-    write_recording(&recording);
+    common::write_tone(&recording);
     let workspace = Workspace::new(folder.path().join("data"));
     import(&workspace, &recording);
     let anywhere: SocketAddr = "0.0.0.0:0".parse().unwrap();

@@ -13,17 +13,16 @@
 //! README's pictures (docs/screenshots/) from a workspace such as the demo
 //! one made by scripts/setup.sh.
 
+mod common;
 #[path = "browser/webdriver.rs"]
 mod webdriver;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use callscope_core::import::{ImportOptions, Importer};
 use callscope_core::model::{Evidence, QaResult, Role, Violation};
 use callscope_store::users::UserRole;
 use callscope_store::workspace::Workspace;
-use callscope_store::CallBatch;
 use serde_json::{json, Value};
 
 use webdriver::Browser;
@@ -116,24 +115,8 @@ fn import(workspace: &Workspace, recording: &Path) {
         .iter()
         .map(|call| format!("{call}\n"))
         .collect();
-    let redactor = callscope_redact::Redactor::from_workspace(workspace).unwrap();
+    common::import_jsonl(workspace, &input);
     let mut store = workspace.open_store().unwrap();
-    let report = Importer::new(ImportOptions::default())
-        .run(
-            &mut input.as_bytes(),
-            "calls.jsonl",
-            |calls| {
-                let batch = redactor.redact_batch(calls)?;
-                store.put_call_batch(&CallBatch {
-                    calls: &batch.calls,
-                    redactions: &batch.records,
-                    ..CallBatch::default()
-                })
-            },
-            |_| {},
-        )
-        .unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
     let qa = QaResult {
         call_id: "BR1".to_string(),
         scorecard: "售后服务质检标准".to_string(),

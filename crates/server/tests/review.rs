@@ -4,42 +4,18 @@
 //! in, a server on an ephemeral loopback port (restarted on the same
 //! workspace), and the re-scoring of a call with a changed scorecard.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod common;
 
-use callscope_core::import::{ImportOptions, Importer};
+use std::net::SocketAddr;
+
 use callscope_qa::{Scorecard, Scorer};
 use callscope_store::users::UserRole;
 use callscope_store::workspace::Workspace;
-use callscope_store::CallBatch;
 use serde_json::{json, Value};
 
-/// A reply: status, headers (names lowercase), body.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
+use common::Reply;
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text()))
-    }
-}
-
-/// One HTTP/1.1 request (the connection closed after it).
+/// One HTTP/1.1 request with a JSON body (the connection closed after it).
 fn request(
     address: SocketAddr,
     method: &str,
@@ -47,65 +23,12 @@ fn request(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> Reply {
-    let mut stream = TcpStream::connect(address).unwrap();
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
+    let mut headers = headers.to_vec();
     if method != "GET" {
-        head.push_str("Content-Type: application/json\r\n");
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        headers.push(("Content-Type", "application/json"));
     }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .expect("a header block");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status: u16 = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_lowercase(), value.trim().to_string()))
-        .collect();
-    if headers
-        .iter()
-        .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"))
-    {
-        body = dechunk(&body);
-    }
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let end = raw.windows(2).position(|window| window == b"\r\n").unwrap();
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&raw[..end]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            return body;
-        }
-        body.extend_from_slice(&raw[end + 2..end + 2 + size]);
-        raw = &raw[end + 2 + size + 2..];
-    }
+    let body = body.map(Value::to_string).unwrap_or_default();
+    common::request(address, method, path, &headers, &body)
 }
 
 /// A signed-in user: the session cookie and the CSRF token.
@@ -209,24 +132,7 @@ const CALLS: &str = r#"{"call_id": "C1", "started_at": "2026-09-01T10:00:00+08:0
 "#;
 
 fn import(workspace: &Workspace) {
-    let redactor = callscope_redact::Redactor::from_workspace(workspace).unwrap();
-    let mut store = workspace.open_store().unwrap();
-    let report = Importer::new(ImportOptions::default())
-        .run(
-            &mut CALLS.as_bytes(),
-            "calls.jsonl",
-            |calls| {
-                let batch = redactor.redact_batch(calls)?;
-                store.put_call_batch(&CallBatch {
-                    calls: &batch.calls,
-                    redactions: &batch.records,
-                    ..CallBatch::default()
-                })
-            },
-            |_| {},
-        )
-        .unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    common::import_jsonl(workspace, CALLS);
 }
 
 /// Scores every stored call with the scorecard in the workspace's config

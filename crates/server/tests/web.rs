@@ -3,117 +3,18 @@
 //! transcript, personal data), a server on an ephemeral loopback port,
 //! and every endpoint asked over real HTTP.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod common;
+
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use callscope_core::import::{ImportOptions, Importer};
 use callscope_core::model::{Evidence, QaResult, Role, SearchQuery, Violation};
 use callscope_store::workspace::Workspace;
-use callscope_store::CallBatch;
 
-/// A reply: status, headers (names lowercase), body.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text()))
-    }
-}
-
-/// One HTTP/1.1 GET (the connection closed after it).
-fn get(address: SocketAddr, path: &str, extra_headers: &[(&str, &str)]) -> Reply {
-    let mut stream = TcpStream::connect(address).unwrap();
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in extra_headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .expect("a header block");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status: u16 = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_lowercase(), value.trim().to_string()))
-        .collect();
-    if headers
-        .iter()
-        .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"))
-    {
-        body = dechunk(&body);
-    }
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let end = raw.windows(2).position(|window| window == b"\r\n").unwrap();
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&raw[..end]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            return body;
-        }
-        body.extend_from_slice(&raw[end + 2..end + 2 + size]);
-        raw = &raw[end + 2 + size + 2..];
-    }
-}
+use common::get;
 
 fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Three seconds of a tone, 8 kHz mono PCM (decoded to 16 kHz on the way out).
-fn write_recording(path: &Path) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 8000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for index in 0..24_000 {
-        let phase = index as f32 * 440.0 * std::f32::consts::TAU / 8000.0;
-        writer
-            .write_sample((phase.sin() * 12_000.0) as i16)
-            .unwrap();
-    }
-    writer.finalize().unwrap();
 }
 
 /// The extra calls: W1 with a recording, a phone number, a low-confidence
@@ -147,24 +48,8 @@ fn import(workspace: &Workspace, recording: &Path) {
     let golden =
         std::fs::read_to_string(repository_root().join("tests/golden/search/calls.jsonl")).unwrap();
     let input = format!("{golden}{}", extra_calls(recording));
-    let redactor = callscope_redact::Redactor::from_workspace(workspace).unwrap();
+    common::import_jsonl(workspace, &input);
     let mut store = workspace.open_store().unwrap();
-    let report = Importer::new(ImportOptions::default())
-        .run(
-            &mut input.as_bytes(),
-            "calls.jsonl",
-            |calls| {
-                let batch = redactor.redact_batch(calls)?;
-                store.put_call_batch(&CallBatch {
-                    calls: &batch.calls,
-                    redactions: &batch.records,
-                    ..CallBatch::default()
-                })
-            },
-            |_| {},
-        )
-        .unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
     let qa = QaResult {
         call_id: "W1".to_string(),
         scorecard: "after-sales".to_string(),
@@ -198,7 +83,7 @@ struct Fixture {
 fn start() -> Fixture {
     let folder = tempfile::tempdir().unwrap();
     let recording = folder.path().join("w1.wav");
-    write_recording(&recording);
+    common::write_tone(&recording);
     let workspace = Workspace::new(folder.path().join("data"));
     import(&workspace, &recording);
     let server =
