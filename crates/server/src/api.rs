@@ -1,4 +1,4 @@
-//! The JSON API (README, "Web workspace"): search, a call, its recording.
+//! The JSON API (docs/web.md, "JSON API"): search, a call, its recording.
 
 use std::sync::Arc;
 
