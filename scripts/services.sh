@@ -16,7 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 # Only the exports go to stdout (the caller evals them); everything the
-# tools print goes to stderr.
+# tools print goes to stderr. The daemons started below must not inherit
+# fd 3: it is the caller's `$(...)` pipe, and a server holding it open
+# makes the caller wait for EOF forever.
 exec 3>&1 1>&2
 
 SUDO=""
@@ -27,6 +29,20 @@ PG_PORT="${CALLSCOPE_PG_PORT:-5432}"
 mkdir -p "$STATE"
 
 log() { echo "services: $*" >&2; }
+
+# Replace this (sub)shell by a command that starts a server, keeping no
+# descriptor of ours but stdin/stdout/stderr (which the caller redirects):
+# not fd 3, not any pipe the shell or CI inherited. A server holding such a
+# pipe keeps its reader waiting for EOF long after this script is done.
+# Call it in a subshell: `detached cmd... &` or `(detached cmd...)`.
+detached() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+  exec "$@"
+}
 
 # Is something accepting connections on 127.0.0.1:$1?
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -57,7 +73,7 @@ if listening "$NATS_PORT"; then
 else
   log "starting nats-server (JetStream) on 127.0.0.1:$NATS_PORT"
   mkdir -p "$STATE/nats"
-  setsid nohup "$(command -v nats-server)" -js -a 127.0.0.1 -p "$NATS_PORT" \
+  detached setsid nohup "$(command -v nats-server)" -js -a 127.0.0.1 -p "$NATS_PORT" \
     -sd "$STATE/nats" >"$STATE/nats.log" 2>&1 </dev/null &
   wait_for "$NATS_PORT" nats-server
 fi
@@ -74,7 +90,7 @@ else
       --auth-host=scram-sha-256 >/dev/null
   fi
   log "starting PostgreSQL $version cluster main on 127.0.0.1:$PG_PORT"
-  $SUDO pg_ctlcluster "$version" main start
+  (detached $SUDO pg_ctlcluster "$version" main start </dev/null)
   wait_for "$PG_PORT" postgresql
 fi
 

@@ -15,4 +15,6 @@ cargo build --release --workspace
 export CALLSCOPE_MODEL_TESTS=1
 # NATS JetStream and PostgreSQL on loopback for the scale-out tests.
 eval "$(scripts/services.sh)"
-cargo test --release --workspace -- --test-threads=2
+# A hung test fails the run here, with cargo's "has been running for over
+# 60 seconds" lines naming it, well inside CI's limit.
+timeout --kill-after=30s 45m cargo test --release --workspace -- --test-threads=2
