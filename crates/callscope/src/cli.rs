@@ -42,6 +42,11 @@ pub struct GlobalArgs {
     /// No progress bars.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// The store: postgres://USER:PASSWORD@HOST:PORT/DB for the shared
+    /// store, or a SQLite file (default: `[store] url` in the workspace
+    /// config, else the workspace's callscope.db).
+    #[arg(long, global = true, env = "CALLSCOPE_STORE", value_name = "URL")]
+    pub store: Option<String>,
 }
 
 /// The commands.
@@ -647,10 +652,6 @@ pub struct WorkerArgs {
     /// The queue.
     #[command(flatten)]
     pub queue: QueueArgs,
-    /// The store calls are written to: postgres://USER:PASSWORD@HOST/DB,
-    /// or a SQLite file (default: the workspace's callscope.db).
-    #[arg(long, env = "CALLSCOPE_STORE", value_name = "URL")]
-    pub store: Option<String>,
     /// This worker's name in `jobs status` (default: HOST-PID).
     #[arg(long)]
     pub name: Option<String>,

@@ -6,11 +6,10 @@
 use callscope_asr::AsrWorker;
 use callscope_audio::crash::{self, Component};
 use callscope_core::error::Error;
-use callscope_pgstore::CallStore;
 use callscope_pipeline::Transcriber;
 use callscope_qa::Scorer;
 use callscope_redact::Redactor;
-use callscope_store::CallBatch;
+use callscope_store::{CallBatch, Store};
 
 use crate::worker::{JobDone, JobFailure, JobHandler};
 use crate::Job;
@@ -23,7 +22,7 @@ pub struct TranscribeHandler {
     worker: Option<AsrWorker>,
     redactor: Redactor,
     scorer: Scorer,
-    store: Box<dyn CallStore>,
+    store: Store,
 }
 
 impl TranscribeHandler {
@@ -33,7 +32,7 @@ impl TranscribeHandler {
         transcriber: Transcriber,
         redactor: Redactor,
         scorer: Scorer,
-        store: Box<dyn CallStore>,
+        store: Store,
     ) -> TranscribeHandler {
         TranscribeHandler {
             transcriber,

@@ -1,7 +1,7 @@
 //! The workspace store: the system of record for calls, transcripts and QA
 //! results.
 //!
-//! Only this module knows SQL. Every other module goes through [`Store`]'s
+//! Only this module knows SQL. Every other module goes through [`SqliteStore`]'s
 //! operations, so that a PostgreSQL store for scale-out can implement the same
 //! operations later. The schema is versioned with `PRAGMA user_version` and
 //! migrated forward on open; a newer schema than this build knows is refused.
@@ -62,7 +62,7 @@ const MIGRATIONS: &[&str] = &[
      );
 ",
     // 1 -> 2: redaction. Sealed originals are read only by
-    // `Store::sealed_original` (for QA re-scoring): no view, index or export
+    // `SqliteStore::sealed_original` (for QA re-scoring): no view, index or export
     // reads them. Spans hold positions and times, no personal data.
     "CREATE TABLE sealed_originals (
         call_id     TEXT PRIMARY KEY NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
@@ -177,7 +177,7 @@ pub struct StoredQa {
 }
 
 /// The workspace database.
-pub struct Store {
+pub(crate) struct SqliteStore {
     connection: Connection,
     path: PathBuf,
 }
@@ -209,6 +209,8 @@ fn call_columns(call: &Call) -> Result<CallColumns> {
 }
 
 pub use callscope_core::model::parse_timestamp;
+pub use dispatch::Store;
+pub use postgres::{is_postgres_url, testing};
 
 fn now_epoch() -> i64 {
     SystemTime::now()
@@ -217,9 +219,9 @@ fn now_epoch() -> i64 {
         .unwrap_or(0)
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and migrates its schema.
-    pub fn open(path: &Path) -> Result<Store> {
+    pub fn open(path: &Path) -> Result<SqliteStore> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|error| Error::io(parent, error))?;
         }
@@ -229,15 +231,15 @@ impl Store {
                 path.display()
             ))
         })?;
-        Store::setup(connection, path.to_path_buf())
+        SqliteStore::setup(connection, path.to_path_buf())
     }
 
     /// Opens a throwaway store in memory (for `qa --input` and tests).
-    pub fn open_in_memory() -> Result<Store> {
-        Store::setup(Connection::open_in_memory()?, PathBuf::from(":memory:"))
+    pub fn open_in_memory() -> Result<SqliteStore> {
+        SqliteStore::setup(Connection::open_in_memory()?, PathBuf::from(":memory:"))
     }
 
-    fn setup(connection: Connection, path: PathBuf) -> Result<Store> {
+    fn setup(connection: Connection, path: PathBuf) -> Result<SqliteStore> {
         connection.busy_timeout(std::time::Duration::from_secs(30))?;
         // Switching a fresh file to WAL while another process opens it can
         // answer "locked" at once, without the busy handler: retry.
@@ -249,7 +251,7 @@ impl Store {
                  PRAGMA temp_store = MEMORY;",
             )
         })?;
-        let mut store = Store { connection, path };
+        let mut store = SqliteStore { connection, path };
         store.migrate()?;
         Ok(store)
     }
@@ -276,7 +278,7 @@ impl Store {
         migrated
     }
 
-    /// [`Store::migrate`] inside its immediate transaction.
+    /// [`SqliteStore::migrate`] inside its immediate transaction.
     fn migrate_locked(&self) -> Result<()> {
         let version: i64 = self
             .connection
@@ -301,9 +303,6 @@ impl Store {
         &self.path
     }
 
-    /// Writes calls in one transaction, replacing calls with the same id
-    /// (and dropping their now stale QA results, redaction spans and sealed
-    /// originals). Either all are written or none.
     pub fn put_calls(&mut self, calls: &[Call]) -> Result<()> {
         self.put_call_batch(&CallBatch {
             calls,
@@ -311,10 +310,6 @@ impl Store {
         })
     }
 
-    /// Writes calls with everything that belongs to them (their redaction
-    /// records and QA results) in one transaction: a crash leaves each call
-    /// either wholly written or as it was, never a call without the sealed
-    /// original or results written beside it.
     pub fn put_call_batch(&mut self, batch: &CallBatch<'_>) -> Result<()> {
         let now = now_epoch();
         let transaction = self.connection.transaction()?;
@@ -326,7 +321,6 @@ impl Store {
         Ok(())
     }
 
-    /// Reads one call.
     pub fn get_call(&self, call_id: &str) -> Result<Option<Call>> {
         let body: Option<String> = self
             .connection
@@ -339,8 +333,6 @@ impl Store {
         body.map(|body| decode_call(&body)).transpose()
     }
 
-    /// The audio hash and ASR model a stored call was transcribed from, so a
-    /// batch can skip calls already done.
     pub fn transcription_of(&self, call_id: &str) -> Result<Option<(String, String)>> {
         Ok(self
             .connection
@@ -353,8 +345,6 @@ impl Store {
             .optional()?)
     }
 
-    /// Calls `visit` with every call that passes `filter`, in call-id order.
-    /// Returns how many were visited.
     pub fn for_each_call(
         &self,
         filter: &CallFilter,
@@ -373,22 +363,6 @@ impl Store {
         Ok(count)
     }
 
-    /// Reads calls in batches of raw JSON bodies (for parallel decoding by
-    /// callers that need throughput). Returns how many bodies were visited.
-    pub fn for_each_call_batch(
-        &self,
-        filter: &CallFilter,
-        batch_size: usize,
-        mut visit: impl FnMut(Vec<String>) -> Result<()>,
-    ) -> Result<u64> {
-        self.for_each_versioned_call_batch(filter, batch_size, |rows| {
-            visit(rows.into_iter().map(|(body, _)| body).collect())
-        })
-    }
-
-    /// Reads calls in batches of raw JSON bodies with each call's version
-    /// (the change number of its last content write), for callers that store
-    /// something computed from the call ([`Store::put_qa_results_if_current`]).
     pub fn for_each_versioned_call_batch(
         &self,
         filter: &CallFilter,
@@ -417,7 +391,6 @@ impl Store {
         Ok(count)
     }
 
-    /// Number of calls that pass `filter`.
     pub fn count_calls(&self, filter: &CallFilter) -> Result<u64> {
         let (where_clause, values) = filter_sql(filter, "");
         let sql = format!("SELECT COUNT(*) FROM calls {where_clause}");
@@ -428,7 +401,6 @@ impl Store {
             })? as u64)
     }
 
-    /// Workspace totals for `callscope stats`.
     pub fn stats(&self) -> Result<Stats> {
         let mut stats = self.connection.query_row(
             "SELECT COUNT(*), COALESCE(SUM(duration), 0), COUNT(DISTINCT agent_id),
@@ -477,8 +449,6 @@ impl Store {
         Ok(stats)
     }
 
-    /// Stores QA results (replacing earlier results of the same call and
-    /// scorecard) in one transaction, and marks the calls for re-indexing.
     pub fn put_qa_results(&mut self, results: &[QaResult]) -> Result<()> {
         self.put_call_batch(&CallBatch {
             qa_results: results,
@@ -486,10 +456,6 @@ impl Store {
         })
     }
 
-    /// Stores QA results computed from the calls' versions in `versions`
-    /// (call id → the version [`Store::for_each_versioned_call_batch`]
-    /// gave), in one transaction. A result whose call changed since (or is
-    /// gone) is not stored: its call id is returned, to be scored again.
     pub fn put_qa_results_if_current(
         &mut self,
         results: &[QaResult],
@@ -531,7 +497,6 @@ impl Store {
         Ok(stale)
     }
 
-    /// The QA results of one call, one per scorecard.
     pub fn qa_results_of(&self, call_id: &str) -> Result<Vec<QaResult>> {
         let mut statement = self
             .connection
@@ -544,7 +509,6 @@ impl Store {
         Ok(results)
     }
 
-    /// Calls `visit` with every stored QA result of calls that pass `filter`.
     pub fn for_each_qa_result(
         &self,
         filter: &CallFilter,
@@ -572,15 +536,10 @@ impl Store {
         Ok(count)
     }
 
-    /// Calls whose search document is missing or stale, at most `limit`,
-    /// each with the change number to hand back to [`Store::mark_indexed`].
     pub fn unindexed_calls(&self, limit: usize) -> Result<Vec<(Call, i64)>> {
         self.unindexed_calls_within(limit, usize::MAX)
     }
 
-    /// [`Store::unindexed_calls`], stopping once the calls read hold
-    /// `max_bytes` of JSON (at least one call is returned), so a batch of
-    /// very long calls stays bounded in memory.
     pub fn unindexed_calls_within(
         &self,
         limit: usize,
@@ -603,7 +562,6 @@ impl Store {
         Ok(calls)
     }
 
-    /// Number of calls whose search document is missing or stale.
     pub fn count_unindexed(&self) -> Result<u64> {
         Ok(self.connection.query_row(
             "SELECT COUNT(*) FROM calls WHERE change_seq > indexed_seq",
@@ -612,8 +570,6 @@ impl Store {
         )? as u64)
     }
 
-    /// Records that the index holds each call as of its change number; a
-    /// call rewritten meanwhile (a higher change number) stays stale.
     pub fn mark_indexed(&mut self, indexed: &[(String, i64)]) -> Result<()> {
         let transaction = self.connection.transaction()?;
         {
@@ -628,18 +584,12 @@ impl Store {
         Ok(())
     }
 
-    /// Marks every call for re-indexing (`callscope index --rebuild`).
     pub fn mark_all_unindexed(&mut self) -> Result<u64> {
         Ok(self
             .connection
             .execute("UPDATE calls SET indexed_seq = 0", [])? as u64)
     }
 
-    /// Records what redaction did to calls already written with
-    /// [`Store::put_calls`], in one transaction: each record replaces the
-    /// call's earlier spans and sealed original (a record without spans or
-    /// seal clears them). New writes use [`Store::put_call_batch`], which
-    /// writes a call and its record together.
     pub fn put_call_redactions(
         &mut self,
         records: &[callscope_core::model::CallRedaction],
@@ -650,8 +600,6 @@ impl Store {
         })
     }
 
-    /// The sealed original of a call, if one was kept (for QA re-scoring
-    /// through `Redactor::unseal`; nothing else reads it).
     pub fn sealed_original(
         &self,
         call_id: &str,
@@ -673,11 +621,6 @@ impl Store {
             .optional()?)
     }
 
-    /// Deletes calls and everything stored for them (QA results, redaction
-    /// spans, sealed originals, cached terms) in one transaction, with
-    /// SQLite's secure delete on so the freed pages are overwritten; then
-    /// vacuums the file (older copies of the rows in pages freed before)
-    /// and truncates the write-ahead log. Returns what was removed.
     pub fn forget_calls(&mut self, call_ids: &[String]) -> Result<Forgotten> {
         self.connection.pragma_update(None, "secure_delete", true)?;
         let mut forgotten = Forgotten::default();
@@ -718,8 +661,6 @@ impl Store {
         Ok(forgotten)
     }
 
-    /// The calls that started before `epoch` (seconds), for retention.
-    /// Calls without a start time are never selected.
     pub fn calls_started_before(&self, epoch: i64) -> Result<Vec<String>> {
         let mut statement = self.connection.prepare(
             "SELECT call_id FROM calls WHERE started_epoch IS NOT NULL AND started_epoch < ?1
@@ -729,8 +670,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Up to `limit` sealed originals not sealed under `key_id`, in call-id
-    /// order (for re-sealing under a new key, batch by batch).
     pub fn sealed_originals_not_under(
         &self,
         key_id: &str,
@@ -751,7 +690,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Replaces sealed originals (same calls, re-sealed) in one transaction.
     pub fn replace_sealed_originals(
         &mut self,
         sealed: &[callscope_core::model::SealedOriginal],
@@ -777,7 +715,6 @@ impl Store {
         Ok(())
     }
 
-    /// The masked spans of a call (positions and estimated times).
     pub fn redacted_spans(
         &self,
         call_id: &str,
@@ -800,7 +737,6 @@ impl Store {
         }
     }
 
-    /// Calls with masked spans, and calls with sealed originals.
     pub fn redaction_counts(&self) -> Result<(u64, u64)> {
         let spans: i64 =
             self.connection
@@ -813,9 +749,6 @@ impl Store {
         Ok((spans as u64, sealed as u64))
     }
 
-    /// Rewrites the database file without the free pages where deleted and
-    /// replaced rows linger, and empties the write-ahead log (after masking
-    /// a workspace in place, so no clear text survives on disk).
     pub fn compact(&mut self) -> Result<()> {
         let checkpoint = |connection: &Connection| {
             connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
@@ -829,8 +762,6 @@ impl Store {
     // The digest's per-call term cache (migration 2 -> 3). The digest owns
     // what the blobs mean; the store keeps them consistent with the calls.
 
-    /// First and last local date of the stored calls, `None` when no call
-    /// has a start time.
     pub fn local_date_range(&self) -> Result<Option<(String, String)>> {
         let range: (Option<String>, Option<String>) = self.connection.query_row(
             "SELECT MIN(local_date), MAX(local_date) FROM calls WHERE local_date IS NOT NULL",
@@ -843,8 +774,6 @@ impl Store {
         })
     }
 
-    /// The fingerprint of the term extraction that the cached terms were
-    /// made with (`None` before the first digest).
     pub fn term_cache_key(&self) -> Result<Option<String>> {
         Ok(self
             .connection
@@ -854,8 +783,6 @@ impl Store {
             .optional()?)
     }
 
-    /// Empties the term cache and its vocabulary, and records `key` as the
-    /// fingerprint of the extraction that fills it from now on.
     pub fn reset_term_cache(&mut self, key: &str) -> Result<()> {
         let transaction = self.connection.transaction()?;
         transaction.execute_batch(
@@ -866,7 +793,6 @@ impl Store {
         Ok(())
     }
 
-    /// The whole term vocabulary as `(id, term)` pairs.
     pub fn term_vocabulary(&self) -> Result<Vec<(u32, String)>> {
         let mut statement = self
             .connection
@@ -880,7 +806,6 @@ impl Store {
         Ok(vocabulary)
     }
 
-    /// Number of calls whose terms are not cached (new or changed calls).
     pub fn count_calls_without_terms(&self) -> Result<u64> {
         Ok(self.connection.query_row(
             "SELECT COUNT(*) FROM calls c
@@ -890,8 +815,6 @@ impl Store {
         )? as u64)
     }
 
-    /// Up to `limit` calls whose terms are not cached, in call-id order
-    /// after `after`, as `(call_id, change number, contract JSON body)`.
     pub fn calls_without_terms(
         &self,
         after: Option<&str>,
@@ -913,13 +836,6 @@ impl Store {
         Ok(calls)
     }
 
-    /// Caches the terms of calls, `(call_id, change number read, terms,
-    /// sentences)`, with the vocabulary entries they introduce, in one
-    /// transaction. A call rewritten since it was read (its change number
-    /// moved) is skipped, so it is recomputed next time. Returns how many
-    /// rows were written, or `None`, writing nothing, when another process
-    /// gave one of `new_terms`' ids or terms to something else meanwhile
-    /// (reload the vocabulary and compute the batch again).
     pub fn put_cached_terms(
         &mut self,
         new_terms: &[(u32, String)],
@@ -956,9 +872,6 @@ impl Store {
         Ok(Some(written))
     }
 
-    /// Visits the cached terms of calls that pass `filter` (only its dates
-    /// and queue apply) as `(row, local_date, terms, sentences)`; `sentences`
-    /// is empty unless `with_sentences`. Returns how many were visited.
     pub fn for_each_cached_terms(
         &self,
         filter: &CallFilter,
@@ -1020,7 +933,6 @@ impl Store {
         Ok(count)
     }
 
-    /// The terms with these vocabulary ids (unknown ids are left out).
     pub fn terms_by_id(&self, ids: &[u32]) -> Result<std::collections::HashMap<u32, String>> {
         let mut terms = std::collections::HashMap::with_capacity(ids.len());
         let mut statement = self
@@ -1037,7 +949,6 @@ impl Store {
         Ok(terms)
     }
 
-    /// The vocabulary id of `term`, if any call's cached terms use it.
     pub fn term_id(&self, term: &str) -> Result<Option<u32>> {
         Ok(self
             .connection
@@ -1047,8 +958,6 @@ impl Store {
             .map(|id| id as u32))
     }
 
-    /// The call ids of cached term rows (as visited by
-    /// [`Store::for_each_cached_terms`]); rows no longer there are left out.
     pub fn cached_terms_call_ids(
         &self,
         rows: &[i64],
@@ -1068,11 +977,6 @@ impl Store {
         Ok(call_ids)
     }
 
-    /// Visits the figures of every stored QA result of calls that pass
-    /// `filter`, the results of one call together (in local date, then
-    /// call-id order, which the covering indexes give without a sort); the
-    /// contract JSON body comes along only when `with_body` (it is the costly
-    /// part). Returns how many were visited.
     pub fn for_each_qa_figures(
         &self,
         filter: &CallFilter,
@@ -1109,7 +1013,7 @@ impl Store {
 }
 
 /// Takes the next change number; every write transaction takes one.
-/// What [`Store::forget_calls`] removed.
+/// What [`SqliteStore::forget_calls`] removed.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Forgotten {
     /// The calls deleted (those asked for that the store held).
@@ -1133,7 +1037,7 @@ pub struct Forgotten {
 }
 
 /// Calls to write with everything that belongs to them, in one
-/// transaction ([`Store::put_call_batch`]).
+/// transaction ([`SqliteStore::put_call_batch`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CallBatch<'a> {
     /// The calls (masked as the policy says), replacing calls with the same
@@ -1326,6 +1230,8 @@ fn filter_sql(filter: &CallFilter, prefix: &str) -> (String, Vec<String>) {
     }
 }
 
+mod dispatch;
+mod postgres;
 pub mod reviews;
 pub mod subjects;
 pub mod users;
@@ -1362,7 +1268,7 @@ mod tests {
 
     #[test]
     fn unindexed_batches_stop_at_the_byte_bound_but_never_return_nothing() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = SqliteStore::open_in_memory().unwrap();
         let long = "很长的一句话".repeat(2000);
         let calls: Vec<Call> = (0..5).map(|n| call(&format!("L{n}"), &long)).collect();
         store.put_calls(&calls).unwrap();
@@ -1378,7 +1284,7 @@ mod tests {
 
     #[test]
     fn replacing_a_call_keeps_one_row() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = SqliteStore::open_in_memory().unwrap();
         store.put_calls(&[call("C1", "您好")]).unwrap();
         store.put_calls(&[call("C1", "再见")]).unwrap();
         assert_eq!(store.count_calls(&CallFilter::default()).unwrap(), 1);
@@ -1390,7 +1296,7 @@ mod tests {
 
     #[test]
     fn local_date_filter_uses_the_calls_own_offset() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = SqliteStore::open_in_memory().unwrap();
         let mut late = call("C1", "晚上");
         // 23:30 in Beijing is still 2026-09-01 there, though 15:30 UTC.
         late.started_at = Some("2026-09-01T23:30:00+08:00".to_string());
@@ -1407,11 +1313,11 @@ mod tests {
     fn a_newer_schema_is_refused() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("callscope.db");
-        drop(Store::open(&path).unwrap());
+        drop(SqliteStore::open(&path).unwrap());
         let connection = Connection::open(&path).unwrap();
         connection.pragma_update(None, "user_version", 99).unwrap();
         drop(connection);
-        let error = Store::open(&path).err().unwrap().to_string();
+        let error = SqliteStore::open(&path).err().unwrap().to_string();
         assert!(error.contains("upgrade callscope"), "{error}");
     }
 
@@ -1451,7 +1357,7 @@ mod tests {
                     .map(|_| {
                         scope.spawn(|| {
                             barrier.wait();
-                            Store::open(&path).map(|_| ())
+                            SqliteStore::open(&path).map(|_| ())
                         })
                     })
                     .collect();
@@ -1459,7 +1365,7 @@ mod tests {
                     opener.join().unwrap().unwrap();
                 }
             });
-            let store = Store::open(&path).unwrap();
+            let store = SqliteStore::open(&path).unwrap();
             let version: i64 = store
                 .connection
                 .query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -1470,7 +1376,7 @@ mod tests {
 
     #[test]
     fn a_result_computed_from_an_older_transcript_is_refused() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = SqliteStore::open_in_memory().unwrap();
         store
             .put_calls(&[call("C1", "您好"), call("C2", "您好")])
             .unwrap();
@@ -1501,7 +1407,7 @@ mod tests {
 
     #[test]
     fn a_call_batch_writes_the_call_its_original_and_its_results_together() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = SqliteStore::open_in_memory().unwrap();
         let calls = [call("C1", "您好")];
         let redactions = [sealed("C1")];
         let results = [result("C1")];

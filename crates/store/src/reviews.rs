@@ -9,7 +9,7 @@
 //! judged verdict differs from the current one is *outdated* (decided by
 //! the reader, which knows the current result). Reviews, appeals and
 //! assignments have no foreign key to `calls`: re-importing a call (a
-//! `REPLACE` of its row) keeps them; `Store::forget_calls` deletes them.
+//! `REPLACE` of its row) keeps them; `SqliteStore::forget_calls` deletes them.
 
 /// The tables of schema version 7.
 pub(crate) const MIGRATION: &str = "CREATE TABLE reviews (
@@ -72,7 +72,7 @@ use serde::Serialize;
 use callscope_core::error::{Error, Result};
 use callscope_core::model::Evidence;
 
-use crate::{filter_sql, now_epoch, CallFilter, Forgotten, Store};
+use crate::{filter_sql, now_epoch, CallFilter, Forgotten, SqliteStore};
 
 /// What a reviewer said of the machine's verdict on a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -393,7 +393,7 @@ fn appeal_of(row: &Row<'_>) -> rusqlite::Result<Appeal> {
 }
 
 /// Deletes the reviews, appeals and assignments of one call and counts
-/// them (inside [`Store::forget_calls`]'s transaction).
+/// them (inside [`SqliteStore::forget_calls`]'s transaction).
 pub(crate) fn forget_call(
     transaction: &rusqlite::Transaction<'_>,
     call_id: &str,
@@ -412,9 +412,7 @@ pub(crate) fn forget_call(
     Ok(())
 }
 
-impl Store {
-    /// The version of a call's stored result for `scorecard`, or `None`
-    /// when the call has no such result.
+impl SqliteStore {
     pub fn qa_result_version(
         &self,
         call_id: &str,
@@ -437,7 +435,6 @@ impl Store {
             .optional()?)
     }
 
-    /// Stores a review; returns its id.
     pub fn add_review(&mut self, review: &NewReview) -> Result<i64> {
         let evidence = serde_json::to_string(&review.evidence)
             .map_err(|error| Error::Store(format!("call {}: {error}", review.call_id)))?;
@@ -463,8 +460,6 @@ impl Store {
         Ok(self.connection.last_insert_rowid())
     }
 
-    /// Every review of a call, oldest first (the history: a reviewer who
-    /// reviews a rule again adds a row; the latest counts).
     pub fn reviews_of(&self, call_id: &str) -> Result<Vec<Review>> {
         let mut statement = self.connection.prepare_cached(&format!(
             "SELECT {REVIEW_COLUMNS} FROM reviews r WHERE r.call_id = ?1 ORDER BY r.id"
@@ -477,8 +472,6 @@ impl Store {
         Ok(reviews)
     }
 
-    /// Calls `visit` with every review of calls that pass `filter`, with the
-    /// call's local date, in call and then review order.
     pub fn for_each_review(
         &self,
         filter: &CallFilter,
@@ -504,7 +497,6 @@ impl Store {
         Ok(count)
     }
 
-    /// Stores an open appeal; returns its id.
     pub fn add_appeal(&mut self, appeal: &NewAppeal) -> Result<i64> {
         self.connection
             .prepare_cached(
@@ -526,7 +518,6 @@ impl Store {
         Ok(self.connection.last_insert_rowid())
     }
 
-    /// One appeal.
     pub fn appeal(&self, id: i64) -> Result<Option<Appeal>> {
         Ok(self
             .connection
@@ -538,7 +529,6 @@ impl Store {
             .optional()?)
     }
 
-    /// Appeals that pass `filter`, newest first.
     pub fn appeals(&self, filter: &AppealFilter) -> Result<Vec<Appeal>> {
         let mut clauses = Vec::new();
         let mut values: Vec<String> = Vec::new();
@@ -566,8 +556,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Decides an open appeal (the comment must already be masked). An
-    /// appeal decided already, or not there, is refused.
     pub fn decide_appeal(
         &mut self,
         id: i64,
@@ -599,8 +587,6 @@ impl Store {
         Ok(appeal)
     }
 
-    /// Stores assignments; an assignment of the same call to the same
-    /// reviewer is kept as it was. Returns how many were new.
     pub fn add_assignments(&mut self, assignments: &[NewAssignment]) -> Result<usize> {
         let now = now_epoch();
         let transaction = self.connection.transaction()?;
@@ -625,8 +611,6 @@ impl Store {
         Ok(added)
     }
 
-    /// Assignments (of one reviewer, or all), by week and call, each with
-    /// whether its reviewer has reviewed the call.
     pub fn assignments(&self, reviewer: Option<&str>) -> Result<Vec<Assignment>> {
         let mut statement = self.connection.prepare_cached(
             "SELECT a.call_id, a.reviewer, a.reason, a.week, a.assigned_at,
@@ -649,8 +633,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Records a result's reviewed score beside the machine's (`None`
-    /// removes it: no current review is left).
     pub fn put_reviewed_score(
         &mut self,
         call_id: &str,
@@ -679,7 +661,6 @@ impl Store {
         Ok(())
     }
 
-    /// The reviewed scores stored for a call, by scorecard.
     pub fn reviewed_scores_of(&self, call_id: &str) -> Result<Vec<(String, ReviewedScore)>> {
         let mut statement = self.connection.prepare_cached(
             "SELECT scorecard, score, passed, fatal FROM reviewed_scores WHERE call_id = ?1
@@ -698,7 +679,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// The users who review (analysts and leads), by name.
     pub fn reviewers(&self) -> Result<Vec<String>> {
         let mut statement = self.connection.prepare_cached(
             "SELECT name FROM users WHERE role IN ('analyst', 'lead') ORDER BY name",
@@ -770,7 +750,7 @@ mod tests {
     fn reviews_are_kept_with_what_they_judged_and_survive_a_reimport() {
         let folder = tempfile::tempdir().unwrap();
         let path = folder.path().join("store.db");
-        let mut store = Store::open(&path).unwrap();
+        let mut store = SqliteStore::open(&path).unwrap();
         store.put_calls(&[call("C1"), call("C2")]).unwrap();
         store.put_qa_results(&[result("C1", true)]).unwrap();
         let version = store.qa_result_version("C1", "card").unwrap().unwrap();
@@ -783,7 +763,7 @@ mod tests {
             .add_review(&review("C1", "bob", Decision::Confirm))
             .unwrap();
         drop(store);
-        let mut store = Store::open(&path).unwrap();
+        let mut store = SqliteStore::open(&path).unwrap();
         // A re-import replaces the call's row: the reviews stay.
         store.put_calls(&[call("C1")]).unwrap();
         let reviews = store.reviews_of("C1").unwrap();
@@ -811,7 +791,7 @@ mod tests {
 
     #[test]
     fn appeals_are_decided_once() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = SqliteStore::open_in_memory().unwrap();
         store.put_calls(&[call("C1")]).unwrap();
         let id = store
             .add_appeal(&NewAppeal {
@@ -846,7 +826,7 @@ mod tests {
 
     #[test]
     fn assignments_are_idempotent_and_done_when_reviewed() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = SqliteStore::open_in_memory().unwrap();
         store.put_calls(&[call("C1"), call("C2")]).unwrap();
         store.put_qa_results(&[result("C1", true)]).unwrap();
         let assignments = vec![
@@ -878,7 +858,7 @@ mod tests {
 
     #[test]
     fn forgetting_a_call_deletes_its_reviews_appeals_and_assignments() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = SqliteStore::open_in_memory().unwrap();
         store.put_calls(&[call("C1"), call("C2")]).unwrap();
         store
             .add_review(&review("C1", "ana", Decision::Confirm))

@@ -17,7 +17,7 @@ use rusqlite::params;
 use callscope_core::error::Result;
 use callscope_core::model::SubjectDigest;
 
-use crate::Store;
+use crate::SqliteStore;
 
 /// Replaces a call's subject hashes (inside the transaction that writes the
 /// call's redaction record).
@@ -42,9 +42,7 @@ pub(crate) fn write(
     Ok(())
 }
 
-impl Store {
-    /// The calls in which a value with this keyed hash was found, in call id
-    /// order.
+impl SqliteStore {
     pub fn calls_with_subject(&self, digest: &[u8; 32]) -> Result<Vec<String>> {
         let mut statement = self.connection.prepare_cached(
             "SELECT DISTINCT call_id FROM subject_hashes WHERE digest = ?1 ORDER BY call_id",
@@ -53,7 +51,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
     }
 
-    /// How many subject hashes the store holds (for `redact --check`).
     pub fn subject_hash_count(&self) -> Result<u64> {
         Ok(self
             .connection

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use callscope_core::error::{Error, Result};
 
-use crate::Store;
+use crate::SqliteStore;
 
 /// The tables of schema version 6.
 pub(crate) const MIGRATION: &str = "CREATE TABLE users (
@@ -187,8 +187,7 @@ fn user_from_row(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Use
     })
 }
 
-impl Store {
-    /// Adds a user; refuses a name that is taken.
+impl SqliteStore {
     pub fn add_user(
         &self,
         name: &str,
@@ -216,7 +215,6 @@ impl Store {
         })
     }
 
-    /// Every user, by name.
     pub fn users(&self) -> Result<Vec<User>> {
         let mut statement = self
             .connection
@@ -225,7 +223,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// One user, if there is one by that name.
     pub fn user(&self, name: &str) -> Result<Option<User>> {
         Ok(self
             .connection
@@ -237,7 +234,6 @@ impl Store {
             .optional()?)
     }
 
-    /// How many users there are, and whether one is an admin.
     pub fn user_counts(&self) -> Result<(u64, bool)> {
         Ok(self.connection.query_row(
             "SELECT COUNT(*), COALESCE(SUM(role = 'admin'), 0) > 0 FROM users",
@@ -246,7 +242,6 @@ impl Store {
         )?)
     }
 
-    /// The user's password hash (a PHC string), if the user exists.
     pub fn password_hash(&self, name: &str) -> Result<Option<String>> {
         Ok(self
             .connection
@@ -258,8 +253,6 @@ impl Store {
             .optional()?)
     }
 
-    /// Replaces a user's password hash and ends their sessions; false when
-    /// there is no such user.
     pub fn set_password_hash(&mut self, name: &str, password_hash: &str) -> Result<bool> {
         let transaction = self.connection.transaction()?;
         let changed = transaction.execute(
@@ -271,8 +264,6 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// Removes a user and their sessions (their audit records stay); false
-    /// when there is no such user.
     pub fn remove_user(&mut self, name: &str) -> Result<bool> {
         let transaction = self.connection.transaction()?;
         transaction.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
@@ -281,7 +272,6 @@ impl Store {
         Ok(removed > 0)
     }
 
-    /// Stores a new session (the token's hash, never the token).
     pub fn create_session(
         &self,
         token_hash: &str,
@@ -303,8 +293,6 @@ impl Store {
         Ok(())
     }
 
-    /// The session with this token hash and its user, if it has not expired
-    /// at `now` (Unix seconds) and began after `created_after`.
     pub fn session(
         &self,
         token_hash: &str,
@@ -332,7 +320,6 @@ impl Store {
             .optional()?)
     }
 
-    /// Moves a session's end to `expires_at` (it was used).
     pub fn touch_session(&self, token_hash: &str, expires_at: i64) -> Result<()> {
         self.connection.execute(
             "UPDATE sessions SET expires_at = ?2 WHERE token_hash = ?1",
@@ -341,15 +328,12 @@ impl Store {
         Ok(())
     }
 
-    /// Ends a session (sign out).
     pub fn delete_session(&self, token_hash: &str) -> Result<()> {
         self.connection
             .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
         Ok(())
     }
 
-    /// Deletes the sessions that ended before `now` or began before
-    /// `created_before`; returns how many.
     pub fn delete_expired_sessions(&self, now: i64, created_before: i64) -> Result<u64> {
         Ok(self.connection.execute(
             "DELETE FROM sessions WHERE expires_at <= ?1 OR created_at <= ?2",
@@ -357,8 +341,6 @@ impl Store {
         )? as u64)
     }
 
-    /// Appends one record to the audit log, stamped with the current time.
-    /// The text must be masked already (the server's `auth::audit` does).
     pub fn append_audit(&self, entry: &AuditEntry<'_>) -> Result<()> {
         self.connection.execute(
             "INSERT INTO audit_log (at, user_name, action, target, detail)
@@ -374,8 +356,6 @@ impl Store {
         Ok(())
     }
 
-    /// Audit records matching `filter`, oldest first (with a limit: the
-    /// most recent `limit`, still oldest first).
     pub fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
         let mut clauses = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
@@ -428,7 +408,7 @@ mod tests {
 
     #[test]
     fn users_sessions_and_the_audit_log() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = SqliteStore::open_in_memory().unwrap();
         assert_eq!(store.user_counts().unwrap(), (0, false));
         store
             .add_user("li", UserRole::Agent, Some("A01"), "$argon2id$x")

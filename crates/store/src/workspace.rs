@@ -8,6 +8,11 @@
 //!   index/              the search index
 //!   failures.jsonl      inputs that failed in the last batch
 //! ```
+//!
+//! The store can instead be a shared PostgreSQL database: `[store] url =
+//! "postgres://..."` in `callscope.toml`, or `--store URL` on any command
+//! ([`Workspace::with_store`]), which wins over the file. The folder then
+//! still holds the config, the search index and the reports.
 
 use std::path::{Path, PathBuf};
 
@@ -18,12 +23,52 @@ use callscope_core::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct Workspace {
     root: PathBuf,
+    /// The store's location given on the command line, over the config's.
+    store: Option<String>,
+}
+
+/// The config's `[store]` section.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreSection {
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` for the shared store.
+    url: Option<String>,
 }
 
 impl Workspace {
     /// The workspace at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Workspace {
-        Workspace { root: root.into() }
+        Workspace {
+            root: root.into(),
+            store: None,
+        }
+    }
+
+    /// This workspace with its store at `location` (a `postgres://` URL or
+    /// a database file's path) instead of the config's or the folder's.
+    pub fn with_store(mut self, location: Option<String>) -> Workspace {
+        self.store = location.filter(|location| !location.is_empty());
+        self
+    }
+
+    /// The shared store's URL when the store is on PostgreSQL (from
+    /// [`Workspace::with_store`] or the config's `[store] url`), `None` for
+    /// the embedded store.
+    pub fn store_url(&self) -> Result<Option<String>> {
+        let location = match &self.store {
+            Some(location) => Some(location.clone()),
+            None => self.config()?.section::<StoreSection>("store")?.url,
+        };
+        Ok(location.filter(|location| crate::is_postgres_url(location)))
+    }
+
+    /// The store's location for messages: the database file, or the
+    /// PostgreSQL URL without its password.
+    pub fn store_place(&self) -> String {
+        match self.store_url() {
+            Ok(Some(url)) => crate::postgres::describe_url(&url),
+            _ => self.store_path().display().to_string(),
+        }
     }
 
     /// The workspace folder.
@@ -31,9 +76,13 @@ impl Workspace {
         &self.root
     }
 
-    /// The store's database file.
+    /// The embedded store's database file (a path given with
+    /// [`Workspace::with_store`], or `callscope.db` in the folder).
     pub fn store_path(&self) -> PathBuf {
-        self.root.join("callscope.db")
+        match &self.store {
+            Some(location) if !crate::is_postgres_url(location) => PathBuf::from(location),
+            _ => self.root.join("callscope.db"),
+        }
     }
 
     /// The search index folder.
@@ -59,12 +108,18 @@ impl Workspace {
     /// Opens the store, creating the workspace if needed.
     pub fn open_store(&self) -> Result<Store> {
         self.ensure()?;
-        Store::open(&self.store_path())
+        match self.store_url()? {
+            Some(url) => Store::connect(&url),
+            None => Store::open(&self.store_path()),
+        }
     }
 
     /// Opens the store of an existing workspace; a missing workspace is an
     /// error that says how to make one.
     pub fn open_existing_store(&self) -> Result<Store> {
+        if let Some(url) = self.store_url()? {
+            return Store::connect(&url);
+        }
         if !self.store_path().exists() {
             return Err(Error::Usage(format!(
                 "no workspace at {}: import transcripts (`callscope import FILE`) or \

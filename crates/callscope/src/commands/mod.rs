@@ -26,7 +26,7 @@ use callscope_store::workspace::Workspace;
 
 /// Runs the parsed command line.
 pub fn dispatch(cli: Cli) -> Result<Outcome> {
-    let workspace = Workspace::new(&cli.global.data);
+    let workspace = Workspace::new(&cli.global.data).with_store(cli.global.store.clone());
     let output = Output {
         json: cli.global.json,
         quiet: cli.global.quiet,

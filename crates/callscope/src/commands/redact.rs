@@ -129,7 +129,9 @@ fn check(workspace: &Workspace, output: Output) -> Result<Outcome> {
     if disabled && !output.json {
         crate::outln!("redaction is disabled in callscope.toml: auditing every kind");
     }
-    let store = if workspace.store_path().exists() {
+    // The shared store is audited through its queries (its files are the
+    // database server's); the embedded one also byte by byte.
+    let store = if workspace.store_url()?.is_some() || workspace.store_path().exists() {
         Some(workspace.open_existing_store()?)
     } else {
         None

@@ -84,13 +84,7 @@ pub(super) fn worker(workspace: &Workspace, args: &WorkerArgs, output: Output) -
     for warning in pipeline::scoring::masking_warnings(&scorecards, &redactor) {
         crate::errln!("warning: {warning}");
     }
-    let store = match &args.store {
-        Some(location) => callscope_pgstore::open(location)?,
-        None => {
-            workspace.ensure()?;
-            callscope_pgstore::open(&workspace.store_path().display().to_string())?
-        }
-    };
+    let store = workspace.open_store()?;
     let engine = AsrEngine::load(&asr)?;
     let transcriber = Transcriber::new(engine, AudioOptions::default());
     let name = args.name.clone().unwrap_or_else(default_worker_name);

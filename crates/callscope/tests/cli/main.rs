@@ -14,6 +14,7 @@ mod redact;
 mod review;
 mod scale;
 mod search;
+mod shared_store;
 mod transcribe;
 mod users;
 mod util;

@@ -12,9 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use callscope_pgstore::testing::TestSchema;
-use callscope_pgstore::{CallStore, PgStore};
+use callscope_store::testing::TestSchema;
 use callscope_store::CallFilter;
+use callscope_store::Store;
 
 use crate::util::{binary, repo, TestCommand};
 
@@ -364,7 +364,7 @@ fn three_workers_one_killed_mid_job_store_every_call_once() {
         started.elapsed().as_secs_f64()
     );
 
-    let mut pg = PgStore::connect(&store).unwrap();
+    let pg = Store::connect(&store).unwrap();
     assert_eq!(pg.count_calls(&CallFilter::default()).unwrap(), 12);
     for call_id in &call_ids {
         let call = pg
@@ -519,7 +519,7 @@ fn workers_ride_out_a_postgresql_restart() {
         assert_eq!(code, 0, "{stdout}");
         log.extend(lines);
     }
-    let mut pg = PgStore::connect(&store).unwrap();
+    let pg = Store::connect(&store).unwrap();
     assert_eq!(
         pg.count_calls(&CallFilter::default()).unwrap(),
         8,

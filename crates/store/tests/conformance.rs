@@ -1,46 +1,18 @@
 //! The store conformance suite: every check runs against the embedded
 //! SQLite store and against PostgreSQL (`CALLSCOPE_TEST_PG_URL`, each test
-//! in a schema of its own), through the one [`CallStore`] trait. A check
+//! in a schema of its own), through the one [`Store`] that dispatches to either. A check
 //! is a function of a fresh store; `conformance!` makes one test per
 //! backend of it.
 
 use std::collections::HashMap;
 
-use callscope_core::model::{
-    Call, CallRedaction, PiiKind, QaResult, RedactedSpan, Role, SealedOriginal, Segment,
-    SubjectDigest,
-};
-use callscope_pgstore::testing::TestSchema;
-use callscope_pgstore::{CallStore, PgStore};
-use callscope_store::{CallBatch, CallFilter, Store};
+use callscope_core::model::Call;
+use callscope_store::testing::TestSchema;
+use callscope_store::{is_postgres_url, CallBatch, CallFilter, Store};
 use chrono::NaiveDate;
 
-/// One test per backend for each check.
-macro_rules! conformance {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[test]
-                fn $check() {
-                    let mut store = callscope_store::Store::open_in_memory().unwrap();
-                    super::$check(&mut store);
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[test]
-                fn $check() {
-                    let Some(schema) = callscope_pgstore::testing::TestSchema::create(stringify!($check)) else {
-                        return;
-                    };
-                    let mut store = callscope_pgstore::PgStore::connect(&schema.url()).unwrap();
-                    super::$check(&mut store);
-                }
-            )*
-        }
-    };
-}
+mod common;
+use common::*;
 
 conformance!(
     a_re_put_call_replaces_it,
@@ -54,85 +26,10 @@ conformance!(
     transcription_of_names_audio_and_model,
 );
 
-fn call(call_id: &str, started_at: &str, agent: &str, text: &str) -> Call {
-    Call {
-        call_id: call_id.to_string(),
-        started_at: Some(started_at.to_string()),
-        agent_id: Some(agent.to_string()),
-        team: Some("T2".to_string()),
-        queue: Some("售后".to_string()),
-        duration: None,
-        segments: vec![Segment {
-            start: 0.0,
-            end: 2.5,
-            role: Role::Agent,
-            text: text.to_string(),
-            confidence: Some(0.9),
-            role_confidence: None,
-        }],
-        meta: Default::default(),
-        asr_model: Some("ggml-base-q8_0".to_string()),
-        audio_sha256: Some(format!("sha-{call_id}")),
-        silences: Vec::new(),
-        audio_path: None,
-    }
-}
-
-fn simple(call_id: &str) -> Call {
-    call(call_id, "2026-09-01T09:30:00+08:00", "A07", "您好")
-}
-
-fn result(call_id: &str, scorecard: &str, score: f64) -> QaResult {
-    QaResult {
-        call_id: call_id.to_string(),
-        scorecard: scorecard.to_string(),
-        score,
-        passed: score >= 60.0,
-        fatal: false,
-        violations: Vec::new(),
-    }
-}
-
-fn redaction(call_id: &str) -> CallRedaction {
-    CallRedaction {
-        call_id: call_id.to_string(),
-        spans: vec![RedactedSpan {
-            segment: 0,
-            kind: PiiKind::Mobile,
-            char_start: 2,
-            char_end: 13,
-            start: 0.5,
-            end: 1.5,
-            masked_start: Some(2),
-            masked_end: Some(13),
-            shape: Some("ddddddddddd".to_string()),
-        }],
-        sealed: Some(SealedOriginal {
-            call_id: call_id.to_string(),
-            key_id: "k1".to_string(),
-            nonce: vec![1; 24],
-            ciphertext: vec![2; 40],
-        }),
-        subjects: vec![SubjectDigest {
-            kind: PiiKind::Mobile,
-            digest: [7; 32],
-        }],
-    }
-}
-
-fn put(store: &mut dyn CallStore, calls: &[Call]) {
-    store
-        .put_call_batch(&CallBatch {
-            calls,
-            ..CallBatch::default()
-        })
-        .unwrap();
-}
-
-fn versions(store: &mut dyn CallStore) -> HashMap<String, i64> {
+fn versions(store: &mut Store) -> HashMap<String, i64> {
     let mut versions = HashMap::new();
     store
-        .for_each_versioned_call_batch(&CallFilter::default(), 2, &mut |rows| {
+        .for_each_versioned_call_batch(&CallFilter::default(), 2, |rows| {
             for (body, version) in rows {
                 let call: Call = serde_json::from_str(&body).unwrap();
                 versions.insert(call.call_id, version);
@@ -143,7 +40,7 @@ fn versions(store: &mut dyn CallStore) -> HashMap<String, i64> {
     versions
 }
 
-fn a_re_put_call_replaces_it(store: &mut dyn CallStore) {
+fn a_re_put_call_replaces_it(store: &mut Store) {
     put(store, &[simple("C1")]);
     let calls = [call("C1", "2026-09-02T10:00:00+08:00", "A08", "再见")];
     let redactions = [redaction("C1")];
@@ -170,7 +67,7 @@ fn a_re_put_call_replaces_it(store: &mut dyn CallStore) {
     assert!(store.get_call("C2").unwrap().is_none());
 }
 
-fn a_call_batch_writes_everything_together_or_nothing(store: &mut dyn CallStore) {
+fn a_call_batch_writes_everything_together_or_nothing(store: &mut Store) {
     let mut bad = simple("C2");
     bad.started_at = Some("yesterday".to_string());
     let calls = [simple("C3"), bad];
@@ -191,7 +88,7 @@ fn a_call_batch_writes_everything_together_or_nothing(store: &mut dyn CallStore)
     assert_eq!(store.count_calls(&CallFilter::default()).unwrap(), 0);
 }
 
-fn filters_select_the_same_calls(store: &mut dyn CallStore) {
+fn filters_select_the_same_calls(store: &mut Store) {
     let mut other_team = call("C3", "2026-09-03T08:00:00+08:00", "A07", "喂");
     other_team.team = Some("T9".to_string());
     other_team.queue = Some("账单".to_string());
@@ -261,13 +158,13 @@ fn filters_select_the_same_calls(store: &mut dyn CallStore) {
     );
 }
 
-fn versioned_batches_visit_every_call_once(store: &mut dyn CallStore) {
+fn versioned_batches_visit_every_call_once(store: &mut Store) {
     let calls: Vec<Call> = (0..7).map(|index| simple(&format!("C{index}"))).collect();
     put(store, &calls);
     let mut seen = Vec::new();
     let mut sizes = Vec::new();
     let count = store
-        .for_each_versioned_call_batch(&CallFilter::default(), 3, &mut |rows| {
+        .for_each_versioned_call_batch(&CallFilter::default(), 3, |rows| {
             sizes.push(rows.len());
             for (body, _) in rows {
                 seen.push(serde_json::from_str::<Call>(&body).unwrap().call_id);
@@ -281,7 +178,7 @@ fn versioned_batches_visit_every_call_once(store: &mut dyn CallStore) {
     assert_eq!(seen, expected);
     // A visitor's error stops the walk and comes back.
     let error = store
-        .for_each_versioned_call_batch(&CallFilter::default(), 3, &mut |_| {
+        .for_each_versioned_call_batch(&CallFilter::default(), 3, |_| {
             Err(callscope_core::error::Error::Usage("stop".to_string()))
         })
         .unwrap_err();
@@ -290,7 +187,7 @@ fn versioned_batches_visit_every_call_once(store: &mut dyn CallStore) {
     assert_eq!(store.count_calls(&CallFilter::default()).unwrap(), 7);
 }
 
-fn a_result_from_an_older_transcript_is_refused(store: &mut dyn CallStore) {
+fn a_result_from_an_older_transcript_is_refused(store: &mut Store) {
     put(store, &[simple("C1"), simple("C2")]);
     let mut versions = versions(store);
     // C1 is written again while it is scored; C3 was never stored.
@@ -331,7 +228,7 @@ fn a_result_from_an_older_transcript_is_refused(store: &mut dyn CallStore) {
                 agent_id: Some("A07".to_string()),
                 ..CallFilter::default()
             },
-            &mut |stored| {
+            |stored| {
                 visited.push((
                     stored.local_date.clone(),
                     stored.result.call_id.clone(),
@@ -359,7 +256,7 @@ fn a_result_from_an_older_transcript_is_refused(store: &mut dyn CallStore) {
     );
 }
 
-fn stats_count_calls_results_and_index_state(store: &mut dyn CallStore) {
+fn stats_count_calls_results_and_index_state(store: &mut Store) {
     let empty = store.stats().unwrap();
     assert_eq!(
         (empty.calls, empty.from.clone(), empty.to.clone()),
@@ -390,7 +287,7 @@ fn stats_count_calls_results_and_index_state(store: &mut dyn CallStore) {
     assert_eq!((stats.scored_calls, stats.indexed_calls), (1, 0));
 }
 
-fn the_index_follows_change_numbers(store: &mut dyn CallStore) {
+fn the_index_follows_change_numbers(store: &mut Store) {
     put(store, &[simple("C1"), simple("C2")]);
     let pending = store.unindexed_calls(10).unwrap();
     assert_eq!(pending.len(), 2);
@@ -424,7 +321,7 @@ fn the_index_follows_change_numbers(store: &mut dyn CallStore) {
     assert!(store.unindexed_calls(10).unwrap().is_empty());
 }
 
-fn forgetting_a_call_removes_everything_stored_for_it(store: &mut dyn CallStore) {
+fn forgetting_a_call_removes_everything_stored_for_it(store: &mut Store) {
     let calls = [simple("C1"), simple("C2")];
     let redactions = [redaction("C1")];
     let results = [result("C1", "售后", 90.0), result("C2", "售后", 90.0)];
@@ -454,7 +351,7 @@ fn forgetting_a_call_removes_everything_stored_for_it(store: &mut dyn CallStore)
     assert_eq!(store.count_calls(&CallFilter::default()).unwrap(), 1);
 }
 
-fn transcription_of_names_audio_and_model(store: &mut dyn CallStore) {
+fn transcription_of_names_audio_and_model(store: &mut Store) {
     let mut imported = simple("C2");
     imported.asr_model = None;
     put(store, &[simple("C1"), imported]);
@@ -475,20 +372,20 @@ fn postgres_workers_starting_together_migrate_once() {
     let url = schema.url();
     std::thread::scope(|scope| {
         let openers: Vec<_> = (0..4)
-            .map(|_| scope.spawn(|| PgStore::connect(&url).map(|_| ())))
+            .map(|_| scope.spawn(|| Store::connect(&url).map(|_| ())))
             .collect();
         for opener in openers {
             opener.join().unwrap().unwrap();
         }
     });
-    let mut store = PgStore::connect(&url).unwrap();
+    let store = Store::connect(&url).unwrap();
     assert_eq!(store.count_calls(&CallFilter::default()).unwrap(), 0);
 }
 
 /// A message about the database names where it is, never the password.
 #[test]
 fn postgres_errors_never_show_the_password() {
-    let error = PgStore::connect("postgres://callscope:s3cr3t-pw@127.0.0.1:1/callscope")
+    let error = Store::connect("postgres://callscope:s3cr3t-pw@127.0.0.1:1/callscope")
         .err()
         .unwrap()
         .to_string();
@@ -496,16 +393,15 @@ fn postgres_errors_never_show_the_password() {
     assert!(!error.contains("s3cr3t-pw"), "{error}");
 }
 
-/// The embedded store answers through the trait as itself.
+/// A path opens the embedded store, a postgres:// URL the shared one.
 #[test]
 fn open_picks_the_backend_by_url() {
     let directory = std::env::temp_dir().join(format!("pgstore-open-{}", std::process::id()));
     let path = directory.join("callscope.db");
-    let store = callscope_pgstore::open(path.to_str().unwrap()).unwrap();
+    let store = Store::open_location(path.to_str().unwrap()).unwrap();
     assert_eq!(store.backend(), "sqlite");
     drop(store);
     let _ = std::fs::remove_dir_all(&directory);
-    assert!(callscope_pgstore::is_postgres_url("postgresql://x/y"));
-    assert!(!callscope_pgstore::is_postgres_url("/data/callscope.db"));
-    let _: Option<Store> = None;
+    assert!(is_postgres_url("postgresql://x/y"));
+    assert!(!is_postgres_url("/data/callscope.db"));
 }

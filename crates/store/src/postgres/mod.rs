@@ -1,27 +1,15 @@
 //! The shared store on PostgreSQL, for scale-out: many workers on many
 //! machines write calls into one database that analysts' commands read.
 //!
-//! [`PgStore`] implements the operations of the embedded SQLite
-//! [`callscope_store::Store`] that transcription workers and the index
-//! need, with the same meaning: a call is one row (its contract JSON plus
-//! the columns filters need) written with everything that belongs to it in
-//! one transaction, re-writing a call replaces it (never a second row), and
-//! every write takes a new change number. [`CallStore`] is the one trait
-//! both backends implement, so the conformance suite
-//! (`tests/conformance.rs`) runs the same checks against both, and callers
-//! pick a backend by URL with [`open`].
-//!
-//! ```no_run
-//! use callscope_pgstore::{open, CallStore};
-//! use callscope_store::CallFilter;
-//!
-//! # fn main() -> callscope_core::error::Result<()> {
-//! // A path opens the embedded store, postgres:// the shared one.
-//! let mut store = open("postgres://callscope:secret@10.0.0.5/callscope")?;
-//! println!("{} calls", store.count_calls(&CallFilter::default())?);
-//! # Ok(())
-//! # }
-//! ```
+//! [`PgStore`] implements the embedded store's operations with the same
+//! meaning: a call is one row (its contract JSON plus the columns filters
+//! need) written with everything that belongs to it in one transaction,
+//! re-writing a call replaces it (never a second row), and every write
+//! takes a new change number. Callers do not use it directly: the crate's
+//! [`crate::Store`] opens it for a `postgres://` location and dispatches to
+//! it, so every command works unchanged on the shared database, and the
+//! conformance suite (`tests/conformance.rs`) runs the same checks against
+//! both backends.
 //!
 //! PostgreSQL's own schema is versioned in `callscope_schema` and migrated
 //! forward on connect, under an advisory lock so that workers starting
@@ -34,14 +22,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Transaction};
 
+use crate::{CallBatch, CallFilter, Forgotten, Stats, StoredQa};
 use callscope_core::error::{Error, Result};
 use callscope_core::model::{
     Call, CallRedaction, QaResult, RedactedSpan, SealedOriginal, SubjectDigest,
 };
-use callscope_store::{CallBatch, CallFilter, Forgotten, Stats, Store, StoredQa};
 
 /// The schema version this build writes (PostgreSQL's own numbering).
-pub const PG_SCHEMA_VERSION: i32 = 1;
+pub const PG_SCHEMA_VERSION: i32 = 4;
 
 /// Migrations, index `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -101,97 +89,18 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX subject_hashes_call ON subject_hashes(call_id);
 ",
+    // 1 -> 2: the digest's term cache.
+    terms::MIGRATION,
+    // 2 -> 3: users, sessions, the audit log, reviews, appeals, review
+    // assignments and reviewed scores.
+    reviews::MIGRATION,
+    // 3 -> 4: call ids in byte order (SQLite's), for paging through calls.
+    "CREATE INDEX calls_call_id_bytes ON calls (call_id COLLATE \"C\");",
 ];
 
 /// The advisory lock key under which the schema is migrated (any constant
 /// that other applications of the database do not use).
 const MIGRATION_LOCK: i64 = 0x6361_6c6c_7363_6f70; // "callscop"
-
-/// The operations both stores implement: what workers write and what the
-/// index and the analysts' commands read. Every method means what the
-/// embedded store's method of the same name means
-/// ([`callscope_store::Store`]).
-pub trait CallStore: Send {
-    /// `sqlite` or `postgres`, for messages.
-    fn backend(&self) -> &'static str;
-
-    /// Writes calls with their redaction records and QA results in one
-    /// transaction, replacing calls with the same id (and what was stored
-    /// for them): either all are written or none.
-    fn put_call_batch(&mut self, batch: &CallBatch<'_>) -> Result<()>;
-
-    /// Reads one call.
-    fn get_call(&mut self, call_id: &str) -> Result<Option<Call>>;
-
-    /// The audio hash and ASR model a stored call was transcribed from.
-    fn transcription_of(&mut self, call_id: &str) -> Result<Option<(String, String)>>;
-
-    /// Number of calls that pass `filter`.
-    fn count_calls(&mut self, filter: &CallFilter) -> Result<u64>;
-
-    /// Reads the calls that pass `filter` in call-id order, in batches of
-    /// raw JSON bodies with each call's version (the change number of its
-    /// last content write). Returns how many were visited.
-    fn for_each_versioned_call_batch(
-        &mut self,
-        filter: &CallFilter,
-        batch_size: usize,
-        visit: &mut dyn FnMut(Vec<(String, i64)>) -> Result<()>,
-    ) -> Result<u64>;
-
-    /// Totals for `callscope stats`.
-    fn stats(&mut self) -> Result<Stats>;
-
-    /// The QA results of one call, one per scorecard, by scorecard.
-    fn qa_results_of(&mut self, call_id: &str) -> Result<Vec<QaResult>>;
-
-    /// Stores QA results computed from the calls' `versions`; a result
-    /// whose call changed since (or is gone) is not stored and its call id
-    /// is returned.
-    fn put_qa_results_if_current(
-        &mut self,
-        results: &[QaResult],
-        versions: &HashMap<String, i64>,
-    ) -> Result<Vec<String>>;
-
-    /// Visits every stored QA result of calls that pass `filter`, by call
-    /// id then scorecard. Returns how many were visited.
-    fn for_each_qa_result(
-        &mut self,
-        filter: &CallFilter,
-        visit: &mut dyn FnMut(StoredQa) -> Result<()>,
-    ) -> Result<u64>;
-
-    /// The sealed original of a call, if one was kept.
-    fn sealed_original(&mut self, call_id: &str) -> Result<Option<SealedOriginal>>;
-
-    /// The masked spans of a call.
-    fn redacted_spans(&mut self, call_id: &str) -> Result<Vec<RedactedSpan>>;
-
-    /// Calls whose search document is missing or stale, at most `limit`,
-    /// in change order, each with the change number to mark it indexed at.
-    fn unindexed_calls(&mut self, limit: usize) -> Result<Vec<(Call, i64)>>;
-
-    /// Records that the index holds each call as of its change number.
-    fn mark_indexed(&mut self, indexed: &[(String, i64)]) -> Result<()>;
-
-    /// Deletes calls and everything stored for them in one transaction.
-    fn forget_calls(&mut self, call_ids: &[String]) -> Result<Forgotten>;
-
-    /// First and last local date of the stored calls.
-    fn local_date_range(&mut self) -> Result<Option<(String, String)>>;
-}
-
-/// Opens the store at `location`: a `postgres://` or `postgresql://` URL
-/// connects to PostgreSQL (migrating its schema), anything else is the
-/// path of an embedded SQLite store (created if missing).
-pub fn open(location: &str) -> Result<Box<dyn CallStore>> {
-    if is_postgres_url(location) {
-        Ok(Box::new(PgStore::connect(location)?))
-    } else {
-        Ok(Box::new(Store::open(std::path::Path::new(location))?))
-    }
-}
 
 /// Whether `location` names a PostgreSQL database.
 pub fn is_postgres_url(location: &str) -> bool {
@@ -201,7 +110,7 @@ pub fn is_postgres_url(location: &str) -> bool {
 /// The shared store on PostgreSQL. One connection, opened again after the
 /// server dropped it (a restart): the operation that saw it drop fails,
 /// the next one reconnects.
-pub struct PgStore {
+pub(crate) struct PgStore {
     config: postgres::Config,
     /// Where the database is, for messages: host, port and database name,
     /// never the password.
@@ -310,6 +219,15 @@ impl PgStore {
 }
 
 /// `host:port/database` of a config.
+/// Host, port and database of a PostgreSQL URL, for messages (never the
+/// password); a URL that does not parse is named as such.
+pub(crate) fn describe_url(url: &str) -> String {
+    match url.parse::<postgres::Config>() {
+        Ok(config) => format!("postgres://{}", describe(&config)),
+        Err(_) => "postgres://(a URL that does not parse)".to_string(),
+    }
+}
+
 fn describe(config: &postgres::Config) -> String {
     let host = config
         .get_hosts()
@@ -432,12 +350,8 @@ fn params(values: &[FilterValue]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
-impl CallStore for PgStore {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    fn put_call_batch(&mut self, batch: &CallBatch<'_>) -> Result<()> {
+impl PgStore {
+    pub fn put_call_batch(&mut self, batch: &CallBatch<'_>) -> Result<()> {
         let now = now_epoch();
         self.in_transaction(|transaction| {
             let sequence = next_sequence(transaction)?;
@@ -448,7 +362,21 @@ impl CallStore for PgStore {
         })
     }
 
-    fn get_call(&mut self, call_id: &str) -> Result<Option<Call>> {
+    pub fn put_calls(&mut self, calls: &[Call]) -> Result<()> {
+        self.put_call_batch(&CallBatch {
+            calls,
+            ..CallBatch::default()
+        })
+    }
+
+    pub fn put_qa_results(&mut self, results: &[QaResult]) -> Result<()> {
+        self.put_call_batch(&CallBatch {
+            qa_results: results,
+            ..CallBatch::default()
+        })
+    }
+
+    pub fn get_call(&mut self, call_id: &str) -> Result<Option<Call>> {
         let row = self
             .client()?
             .query_opt("SELECT body FROM calls WHERE call_id = $1", &[&call_id])
@@ -456,7 +384,7 @@ impl CallStore for PgStore {
         row.map(|row| decode_call(row.get(0))).transpose()
     }
 
-    fn transcription_of(&mut self, call_id: &str) -> Result<Option<(String, String)>> {
+    pub fn transcription_of(&mut self, call_id: &str) -> Result<Option<(String, String)>> {
         let row = self
             .client()?
             .query_opt(
@@ -468,7 +396,7 @@ impl CallStore for PgStore {
         Ok(row.map(|row| (row.get(0), row.get(1))))
     }
 
-    fn count_calls(&mut self, filter: &CallFilter) -> Result<u64> {
+    pub fn count_calls(&mut self, filter: &CallFilter) -> Result<u64> {
         let (where_clause, values) = filter_sql(filter, "");
         let sql = format!("SELECT COUNT(*) FROM calls {where_clause}");
         let count: i64 = self
@@ -479,43 +407,42 @@ impl CallStore for PgStore {
         Ok(count as u64)
     }
 
-    fn for_each_versioned_call_batch(
+    /// Up to `limit` calls that pass `filter` after call id `after`, in
+    /// call-id (byte) order: each call's id, JSON body and version. The
+    /// façade pages with it, the connection free between pages, so a
+    /// visitor may use the store.
+    pub fn versioned_calls_after(
         &mut self,
         filter: &CallFilter,
-        batch_size: usize,
-        visit: &mut dyn FnMut(Vec<(String, i64)>) -> Result<()>,
-    ) -> Result<u64> {
-        let (where_clause, values) = filter_sql(filter, "");
-        let sql = format!("SELECT body, content_seq FROM calls {where_clause} ORDER BY call_id");
-        let batch_size = batch_size.clamp(1, i32::MAX as usize);
-        // A portal in a read-only transaction: rows come batch by batch,
-        // all from one snapshot.
-        self.in_transaction(|transaction| {
-            let portal = transaction.bind(&sql, &params(&values)).map_err(pg)?;
-            let mut count = 0;
-            loop {
-                let rows = transaction
-                    .query_portal(&portal, batch_size as i32)
-                    .map_err(pg)?;
-                if rows.is_empty() {
-                    break;
-                }
-                count += rows.len() as u64;
-                let last = rows.len() < batch_size;
-                visit(
-                    rows.iter()
-                        .map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1)))
-                        .collect(),
-                )?;
-                if last {
-                    break;
-                }
-            }
-            Ok(count)
-        })
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String, i64)>> {
+        let (where_clause, mut values) = filter_sql(filter, "");
+        let mut sql = format!("SELECT call_id, body, content_seq FROM calls {where_clause}");
+        if let Some(after) = after {
+            values.push(FilterValue::Text(after.to_string()));
+            let joiner = if where_clause.is_empty() {
+                "WHERE"
+            } else {
+                "AND"
+            };
+            sql.push_str(&format!(
+                " {joiner} call_id COLLATE \"C\" > ${}",
+                values.len()
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY call_id COLLATE \"C\" LIMIT {}",
+            limit.clamp(1, i64::MAX as usize)
+        ));
+        let rows = self.client()?.query(&sql, &params(&values)).map_err(pg)?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2)))
+            .collect())
     }
 
-    fn stats(&mut self) -> Result<Stats> {
+    pub fn stats(&mut self) -> Result<Stats> {
         let client = self.client()?;
         let row = client
             .query_one(
@@ -562,7 +489,7 @@ impl CallStore for PgStore {
         Ok(stats)
     }
 
-    fn qa_results_of(&mut self, call_id: &str) -> Result<Vec<QaResult>> {
+    pub fn qa_results_of(&mut self, call_id: &str) -> Result<Vec<QaResult>> {
         let rows = self
             .client()?
             .query(
@@ -573,7 +500,7 @@ impl CallStore for PgStore {
         rows.iter().map(|row| decode_qa(row.get(0))).collect()
     }
 
-    fn put_qa_results_if_current(
+    pub fn put_qa_results_if_current(
         &mut self,
         results: &[QaResult],
         versions: &HashMap<String, i64>,
@@ -616,7 +543,7 @@ impl CallStore for PgStore {
         })
     }
 
-    fn for_each_qa_result(
+    pub fn for_each_qa_result(
         &mut self,
         filter: &CallFilter,
         visit: &mut dyn FnMut(StoredQa) -> Result<()>,
@@ -649,7 +576,7 @@ impl CallStore for PgStore {
         })
     }
 
-    fn sealed_original(&mut self, call_id: &str) -> Result<Option<SealedOriginal>> {
+    pub fn sealed_original(&mut self, call_id: &str) -> Result<Option<SealedOriginal>> {
         let row = self
             .client()?
             .query_opt(
@@ -665,7 +592,7 @@ impl CallStore for PgStore {
         }))
     }
 
-    fn redacted_spans(&mut self, call_id: &str) -> Result<Vec<RedactedSpan>> {
+    pub fn redacted_spans(&mut self, call_id: &str) -> Result<Vec<RedactedSpan>> {
         let row = self
             .client()?
             .query_opt(
@@ -684,7 +611,7 @@ impl CallStore for PgStore {
         }
     }
 
-    fn unindexed_calls(&mut self, limit: usize) -> Result<Vec<(Call, i64)>> {
+    pub fn unindexed_calls(&mut self, limit: usize) -> Result<Vec<(Call, i64)>> {
         let rows = self
             .client()?
             .query(
@@ -698,7 +625,52 @@ impl CallStore for PgStore {
             .collect()
     }
 
-    fn mark_indexed(&mut self, indexed: &[(String, i64)]) -> Result<()> {
+    pub fn unindexed_calls_within(
+        &mut self,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(Call, i64)>> {
+        let rows = self
+            .client()?
+            .query(
+                "SELECT body, change_seq FROM calls WHERE change_seq > indexed_seq
+                 ORDER BY change_seq LIMIT $1",
+                &[&(limit as i64)],
+            )
+            .map_err(pg)?;
+        let (mut calls, mut bytes) = (Vec::new(), 0usize);
+        for row in &rows {
+            let body: &str = row.get(0);
+            bytes = bytes.saturating_add(body.len());
+            calls.push((decode_call(body)?, row.get(1)));
+            if bytes >= max_bytes {
+                break;
+            }
+        }
+        Ok(calls)
+    }
+
+    pub fn count_unindexed(&mut self) -> Result<u64> {
+        let count: i64 = self
+            .client()?
+            .query_one(
+                "SELECT COUNT(*) FROM calls WHERE change_seq > indexed_seq",
+                &[],
+            )
+            .map_err(pg)?
+            .get(0);
+        Ok(count as u64)
+    }
+
+    pub fn mark_all_unindexed(&mut self) -> Result<u64> {
+        let count = self
+            .client()?
+            .execute("UPDATE calls SET indexed_seq = 0", &[])
+            .map_err(pg)?;
+        Ok(count)
+    }
+
+    pub fn mark_indexed(&mut self, indexed: &[(String, i64)]) -> Result<()> {
         self.in_transaction(|transaction| {
             let mark = transaction
                 .prepare(
@@ -712,7 +684,7 @@ impl CallStore for PgStore {
         })
     }
 
-    fn forget_calls(&mut self, call_ids: &[String]) -> Result<Forgotten> {
+    pub fn forget_calls(&mut self, call_ids: &[String]) -> Result<Forgotten> {
         self.in_transaction(|transaction| {
             let mut forgotten = Forgotten::default();
             for call_id in call_ids {
@@ -720,7 +692,8 @@ impl CallStore for PgStore {
                     .query_opt(
                         "SELECT (SELECT COUNT(*) FROM qa_results WHERE call_id = $1),
                                 (SELECT COUNT(*) FROM sealed_originals WHERE call_id = $1),
-                                (SELECT COUNT(*) FROM redacted_spans WHERE call_id = $1)
+                                (SELECT COUNT(*) FROM redacted_spans WHERE call_id = $1),
+                                (SELECT COUNT(*) FROM subject_hashes WHERE call_id = $1)
                          FROM calls WHERE call_id = $1 FOR UPDATE",
                         &[call_id],
                     )
@@ -731,6 +704,9 @@ impl CallStore for PgStore {
                 forgotten.qa_results += counts.get::<_, i64>(0) as u64;
                 forgotten.sealed_originals += counts.get::<_, i64>(1) as u64;
                 forgotten.redaction_records += counts.get::<_, i64>(2) as u64;
+                forgotten.subject_hashes += counts.get::<_, i64>(3) as u64;
+                terms::forget_call(transaction, call_id, &mut forgotten)?;
+                reviews::forget_call(transaction, call_id, &mut forgotten)?;
                 // The rest goes with the call (foreign keys).
                 transaction
                     .execute("DELETE FROM calls WHERE call_id = $1", &[call_id])
@@ -741,7 +717,7 @@ impl CallStore for PgStore {
         })
     }
 
-    fn local_date_range(&mut self) -> Result<Option<(String, String)>> {
+    pub fn local_date_range(&mut self) -> Result<Option<(String, String)>> {
         let row = self
             .client()?
             .query_one(
@@ -950,83 +926,8 @@ fn write_qa_results(
 
 /// The embedded store through the same trait (each method is the store's
 /// own).
-impl CallStore for Store {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    fn put_call_batch(&mut self, batch: &CallBatch<'_>) -> Result<()> {
-        Store::put_call_batch(self, batch)
-    }
-
-    fn get_call(&mut self, call_id: &str) -> Result<Option<Call>> {
-        Store::get_call(self, call_id)
-    }
-
-    fn transcription_of(&mut self, call_id: &str) -> Result<Option<(String, String)>> {
-        Store::transcription_of(self, call_id)
-    }
-
-    fn count_calls(&mut self, filter: &CallFilter) -> Result<u64> {
-        Store::count_calls(self, filter)
-    }
-
-    fn for_each_versioned_call_batch(
-        &mut self,
-        filter: &CallFilter,
-        batch_size: usize,
-        visit: &mut dyn FnMut(Vec<(String, i64)>) -> Result<()>,
-    ) -> Result<u64> {
-        Store::for_each_versioned_call_batch(self, filter, batch_size, visit)
-    }
-
-    fn stats(&mut self) -> Result<Stats> {
-        Store::stats(self)
-    }
-
-    fn qa_results_of(&mut self, call_id: &str) -> Result<Vec<QaResult>> {
-        Store::qa_results_of(self, call_id)
-    }
-
-    fn put_qa_results_if_current(
-        &mut self,
-        results: &[QaResult],
-        versions: &HashMap<String, i64>,
-    ) -> Result<Vec<String>> {
-        Store::put_qa_results_if_current(self, results, versions)
-    }
-
-    fn for_each_qa_result(
-        &mut self,
-        filter: &CallFilter,
-        visit: &mut dyn FnMut(StoredQa) -> Result<()>,
-    ) -> Result<u64> {
-        Store::for_each_qa_result(self, filter, visit)
-    }
-
-    fn sealed_original(&mut self, call_id: &str) -> Result<Option<SealedOriginal>> {
-        Store::sealed_original(self, call_id)
-    }
-
-    fn redacted_spans(&mut self, call_id: &str) -> Result<Vec<RedactedSpan>> {
-        Store::redacted_spans(self, call_id)
-    }
-
-    fn unindexed_calls(&mut self, limit: usize) -> Result<Vec<(Call, i64)>> {
-        Store::unindexed_calls(self, limit)
-    }
-
-    fn mark_indexed(&mut self, indexed: &[(String, i64)]) -> Result<()> {
-        Store::mark_indexed(self, indexed)
-    }
-
-    fn forget_calls(&mut self, call_ids: &[String]) -> Result<Forgotten> {
-        Store::forget_calls(self, call_ids)
-    }
-
-    fn local_date_range(&mut self) -> Result<Option<(String, String)>> {
-        Store::local_date_range(self)
-    }
-}
-
+mod records;
+mod reviews;
+mod terms;
 pub mod testing;
+mod users;
