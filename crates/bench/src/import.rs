@@ -66,7 +66,8 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
         ),
         Row::new("peak memory", super::peak_rss_mib(), "MiB", "whole process"),
     ];
-    let database_bytes = std::fs::metadata(directory.path().join("callscope.db")).map(|metadata| metadata.len());
+    let database_bytes =
+        std::fs::metadata(directory.path().join("callscope.db")).map(|metadata| metadata.len());
     if let Ok(database_bytes) = database_bytes {
         rows.push(Row::new(
             "store size",
