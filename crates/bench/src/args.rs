@@ -62,6 +62,10 @@ pub enum BenchCommand {
         /// Random seed for the generator.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Import into a fresh schema of this PostgreSQL database
+        /// (postgres://...) instead of an embedded store.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
     /// Redaction throughput: detect, mask and seal synthetic calls with
     /// planted personal data.
@@ -86,6 +90,10 @@ pub enum BenchCommand {
         /// and asr-dev transcripts.tsv) to measure homophone false positives on.
         #[arg(long = "texts", value_name = "FILE.tsv")]
         texts: Vec<PathBuf>,
+        /// Store the calls and results in a fresh schema of this PostgreSQL
+        /// database (postgres://...) instead of an embedded store.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
     /// ASR: CER, real-time factor and memory per model on shared/asr-dev
     /// (16 kHz and 8 kHz mu-law), side by side with faster-whisper.

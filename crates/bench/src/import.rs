@@ -1,6 +1,8 @@
 //! `callscope-bench import`: import throughput. Synthetic calls of ~30
 //! segments, written as transcript JSON Lines (docs/formats.md §2), then
-//! imported into a fresh store the way `callscope import` does.
+//! imported into a fresh store the way `callscope import` does: the
+//! embedded SQLite store, or with `--store postgres://...` a fresh schema of
+//! that PostgreSQL database (dropped afterwards).
 //! docs/benchmarks.md ("Import") has the command and the figures.
 
 use std::io::{BufReader, BufWriter};
@@ -9,11 +11,13 @@ use std::time::Instant;
 use super::Row;
 use callscope_core::error::{Error, Result};
 use callscope_core::import::{ImportOptions, Importer};
+use callscope_store::testing::TestSchema;
 use callscope_store::{CallFilter, Store};
 use callscope_testkit::synth::{Generator, SynthOptions};
 
-/// Runs the import benchmark over `calls` synthetic calls.
-pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
+/// Runs the import benchmark over `calls` synthetic calls, into the
+/// embedded store or a fresh schema of the PostgreSQL database `shared`.
+pub fn run(calls: u64, seed: u64, shared: Option<&str>) -> Result<Vec<Row>> {
     let directory = tempfile::tempdir().map_err(|error| Error::io("temp dir", error))?;
     let jsonl = directory.path().join("calls.jsonl");
     let generator = Generator::new(SynthOptions {
@@ -31,7 +35,17 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
         .map_err(|error| Error::io(&jsonl, error))?
         .len();
 
-    let mut store = Store::open(&directory.path().join("callscope.db"))?;
+    let schema = shared
+        .map(|url| TestSchema::create_at(url, "bench_import"))
+        .transpose()?;
+    let mut store = match &schema {
+        Some(schema) => Store::connect(&schema.url())?,
+        None => Store::open(&directory.path().join("callscope.db"))?,
+    };
+    let backend = match &schema {
+        Some(_) => "PostgreSQL",
+        None => "SQLite (WAL)",
+    };
     let file = std::fs::File::open(&jsonl).map_err(|error| Error::io(&jsonl, error))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let started = Instant::now();
@@ -47,7 +61,7 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
 
     let mut rows = vec![
         Row::new(
-            "import into store",
+            format!("import into store ({backend})"),
             report.calls as f64 / seconds,
             "calls/s",
             format!(
@@ -62,12 +76,16 @@ pub fn run(calls: u64, seed: u64) -> Result<Vec<Row>> {
             "import bandwidth",
             bytes as f64 / 1e6 / seconds,
             "MB/s",
-            "parse + validate + SQLite write (WAL, batches of 2000)",
+            format!("parse + validate + {backend} write, batches of 2000"),
         ),
         Row::new("peak memory", super::peak_rss_mib(), "MiB", "whole process"),
     ];
-    let database_bytes =
-        std::fs::metadata(directory.path().join("callscope.db")).map(|metadata| metadata.len());
+    let database_bytes = match &schema {
+        Some(_) => store.database_bytes(),
+        None => std::fs::metadata(directory.path().join("callscope.db"))
+            .map(|metadata| metadata.len())
+            .map_err(|error| Error::io("callscope.db", error)),
+    };
     if let Ok(database_bytes) = database_bytes {
         rows.push(Row::new(
             "store size",

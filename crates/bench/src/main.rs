@@ -20,15 +20,22 @@ fn main() {
 fn run(which: &BenchCommand, output: Output) -> Result<()> {
     use callscope_bench as bench;
     let (title, rows) = match which {
-        BenchCommand::Import { calls, seed } => {
-            ("import", bench::import::run(*calls as u64, *seed)?)
-        }
+        BenchCommand::Import { calls, seed, store } => (
+            "import",
+            bench::import::run(*calls as u64, *seed, store.as_deref())?,
+        ),
         BenchCommand::Redact { calls, seed } => {
             ("redact", bench::redact::run(*calls as u64, *seed)?)
         }
-        BenchCommand::Qa { calls, seed, texts } => {
-            ("qa", bench::qa::run(*calls as u64, *seed, texts, output)?)
-        }
+        BenchCommand::Qa {
+            calls,
+            seed,
+            texts,
+            store,
+        } => (
+            "qa",
+            bench::qa::run(*calls as u64, *seed, texts, store.as_deref(), output)?,
+        ),
         BenchCommand::Asr(asr) => ("asr", bench::asr::run(asr, output)?),
         BenchCommand::Digest { calls, seed } => ("digest", bench::digest::run(*calls, *seed)?),
         BenchCommand::Serve {

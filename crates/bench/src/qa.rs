@@ -19,6 +19,7 @@ use callscope_core::error::{Error, Result};
 use callscope_core::model::{Call, QaResult};
 use callscope_core::text::Normalizer;
 use callscope_qa::{fuzzy, Operator, Scorecard, Scorer};
+use callscope_store::testing::TestSchema;
 use callscope_store::{CallFilter, Store};
 use callscope_testkit::synth::{self, Generator, SynthOptions};
 
@@ -225,14 +226,28 @@ role = "customer"
 const EXAMPLE_SCORECARD: &str = include_str!("../../../corpora/scorecards/after_sales.toml");
 
 /// Runs the benchmark over `calls` synthetic calls; `texts` are clean
-/// reference transcripts (`id<TAB>text`) for the false-positive rows.
-pub fn run(calls: u64, seed: u64, texts: &[PathBuf], output: Output) -> Result<Vec<Row>> {
+/// reference transcripts (`id<TAB>text`) for the false-positive rows. The
+/// calls are stored in an embedded store, or in a fresh schema of the
+/// PostgreSQL database `shared` (dropped afterwards).
+pub fn run(
+    calls: u64,
+    seed: u64,
+    texts: &[PathBuf],
+    shared: Option<&str>,
+    output: Output,
+) -> Result<Vec<Row>> {
     let scorecard = Scorecard::parse(BENCH_SCORECARD, "bench scorecard")?;
     let rule_count = scorecard.rules.len();
     let scorer = Scorer::new(vec![scorecard]);
 
     let directory = tempfile::tempdir().map_err(|error| Error::io("temp dir", error))?;
-    let database = directory.path().join("callscope.db");
+    let schema = shared
+        .map(|url| TestSchema::create_at(url, "bench_qa"))
+        .transpose()?;
+    let database = match &schema {
+        Some(schema) => schema.url(),
+        None => directory.path().join("callscope.db").display().to_string(),
+    };
     let generator = Generator::new(SynthOptions {
         seed,
         ..SynthOptions::default()
@@ -240,20 +255,20 @@ pub fn run(calls: u64, seed: u64, texts: &[PathBuf], output: Output) -> Result<V
     let store = store_calls(&database, &generator, calls, output)?;
     let passes = single_thread_passes(&store, &scorer)?;
     let all_cores = score_and_store(&store, &database, &scorer)?;
-    let mut rows = throughput_rows(calls, rule_count, &passes, &all_cores);
+    let backend = if schema.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let mut rows = throughput_rows(calls, rule_count, &passes, &all_cores, backend);
     rows.extend(false_positive_rows(&generator, texts)?);
     Ok(rows)
 }
 
-/// A new store at `database` holding `calls` synthetic calls, generated
-/// and written in batches of 2000.
-fn store_calls(
-    database: &Path,
-    generator: &Generator,
-    calls: u64,
-    output: Output,
-) -> Result<Store> {
-    let mut store = Store::open(database)?;
+/// A new store at `database` (a path or a PostgreSQL URL) holding `calls`
+/// synthetic calls, generated and written in batches of 2000.
+fn store_calls(database: &str, generator: &Generator, calls: u64, output: Output) -> Result<Store> {
+    let mut store = Store::open_location(database)?;
     let bar = output.progress(calls, "calls stored");
     let mut start = 0;
     while start < calls {
@@ -360,9 +375,9 @@ struct AllCores {
 
 /// All cores, the way `callscope qa` runs: read and decode, score, and
 /// store the results on a writer thread.
-fn score_and_store(store: &Store, database: &Path, scorer: &Scorer) -> Result<AllCores> {
+fn score_and_store(store: &Store, database: &str, scorer: &Scorer) -> Result<AllCores> {
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<QaResult>>(4);
-    let writer_thread = spawn_result_writer(Store::open(database)?, receiver);
+    let writer_thread = spawn_result_writer(Store::open_location(database)?, receiver);
     let threads = rayon::current_num_threads();
     let started = Instant::now();
     let mut passed = 0u64;
@@ -409,7 +424,13 @@ fn spawn_result_writer(
 }
 
 /// The throughput rows, from the passes on one thread and on all cores.
-fn throughput_rows(calls: u64, rule_count: usize, passes: &Passes, all: &AllCores) -> Vec<Row> {
+fn throughput_rows(
+    calls: u64,
+    rule_count: usize,
+    passes: &Passes,
+    all: &AllCores,
+    backend: &str,
+) -> Vec<Row> {
     let per_second = |seconds: f64| calls as f64 / seconds.max(1e-9);
     let (decode_seconds, segments) = (passes.decode.cpu_seconds, passes.decode.total);
     let (prepare_seconds, characters) = (passes.prepare.cpu_seconds, passes.prepare.total);
@@ -441,7 +462,7 @@ fn throughput_rows(calls: u64, rule_count: usize, passes: &Passes, all: &AllCore
             all.written as f64 / all.write_seconds.max(1e-9),
             "results/s",
             format!(
-                "SQLite, batches of 1000, while the next batch is scored; busy {:.0}% of the pass",
+                "{backend}, batches of 1000, while the next batch is scored; busy {:.0}% of the pass",
                 100.0 * all.write_seconds / all.seconds.max(1e-9)
             ),
         ),
@@ -449,7 +470,7 @@ fn throughput_rows(calls: u64, rule_count: usize, passes: &Passes, all: &AllCore
             "read + decode only, per core",
             per_second(decode_seconds),
             "calls/s",
-            "SQLite read + serde_json, calls per CPU-second",
+            format!("{backend} read + serde_json, calls per CPU-second"),
         ),
         Row::new(
             "read + decode + prepare, per core",

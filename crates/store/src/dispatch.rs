@@ -131,6 +131,25 @@ impl Store {
         }
     }
 
+    /// Bytes the store takes on disk: the database file with its
+    /// write-ahead log, or on PostgreSQL the tables of its schema with their
+    /// indexes and TOAST.
+    pub fn database_bytes(&self) -> Result<u64> {
+        match &self.backend {
+            Backend::Sqlite(store) => {
+                let mut bytes = 0;
+                for suffix in ["", "-wal"] {
+                    let path = format!("{}{suffix}", store.path().display());
+                    if let Ok(metadata) = std::fs::metadata(&path) {
+                        bytes += metadata.len();
+                    }
+                }
+                Ok(bytes)
+            }
+            Backend::Postgres(shared) => connection(shared)?.database_bytes(),
+        }
+    }
+
     /// The embedded database file; `None` on PostgreSQL.
     pub fn path(&self) -> Option<&Path> {
         match &self.backend {

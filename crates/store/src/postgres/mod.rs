@@ -717,6 +717,21 @@ impl PgStore {
         })
     }
 
+    /// Bytes of the tables in the current schema, with indexes and TOAST.
+    pub fn database_bytes(&mut self) -> Result<u64> {
+        let bytes: i64 = self
+            .client()?
+            .query_one(
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::BIGINT
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+                &[],
+            )
+            .map_err(pg)?
+            .get(0);
+        Ok(bytes as u64)
+    }
+
     pub fn local_date_range(&mut self) -> Result<Option<(String, String)>> {
         let row = self
             .client()?

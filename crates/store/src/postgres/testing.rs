@@ -6,6 +6,7 @@
 //! skipped with a message, except under CI (`CI` set), where a missing or
 //! unreachable database fails them: CI must not pass by skipping.
 
+use callscope_core::error::{Error, Result};
 use postgres::{Client, NoTls};
 
 /// The variable naming the test database.
@@ -38,6 +39,12 @@ impl TestSchema {
                 return None;
             }
         };
+        Some(TestSchema::create_at(&base_url, label).unwrap_or_else(|error| panic!("{error}")))
+    }
+
+    /// A fresh schema named after `label` in the database at `base_url`
+    /// (tests and benchmarks), dropped with this value.
+    pub fn create_at(base_url: &str, label: &str) -> Result<TestSchema> {
         let unique = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|elapsed| elapsed.as_nanos())
@@ -54,13 +61,22 @@ impl TestSchema {
             .take(30)
             .collect();
         let name = format!("t_{label}_{}_{unique}", std::process::id());
-        let mut client = Client::connect(&base_url, NoTls).unwrap_or_else(|error| {
-            panic!("cannot reach the test database {TEST_URL_ENV}: {error}")
-        });
+        let place = super::describe_url(base_url);
+        let mut client = Client::connect(base_url, NoTls).map_err(|error| {
+            Error::Store(format!("cannot reach {place}: {}", super::explain(&error)))
+        })?;
         client
             .batch_execute(&format!("CREATE SCHEMA {name}"))
-            .unwrap_or_else(|error| panic!("cannot create schema {name}: {error}"));
-        Some(TestSchema { base_url, name })
+            .map_err(|error| {
+                Error::Store(format!(
+                    "cannot create schema {name} in {place}: {}",
+                    super::explain(&error)
+                ))
+            })?;
+        Ok(TestSchema {
+            base_url: base_url.to_string(),
+            name,
+        })
     }
 
     /// The URL of the test database with this schema as the search path.
