@@ -15,6 +15,31 @@ use super::AUDIO_EXTENSIONS;
 use callscope_core::error::{Error, Result};
 use callscope_core::model::{AudioEntry, ChannelLayout};
 
+/// Whether a recording's location is an http(s) URL rather than a path
+/// (workers download those; `transcribe` and `run` read files).
+pub fn is_url(location: &Path) -> bool {
+    location
+        .to_str()
+        .is_some_and(|text| text.starts_with("http://") || text.starts_with("https://"))
+}
+
+/// A recording's URL for messages and stores: scheme, host, port and
+/// path, never the user, the password, the query or the fragment (where
+/// signed URLs carry credentials). A path is returned as it is.
+pub fn describe_url(url: &str) -> String {
+    if !is_url(Path::new(url)) {
+        return url.to_string();
+    }
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    format!("{scheme}://{host}{path}")
+}
+
 /// The columns the contract names; any other column goes to `meta`.
 const KNOWN_COLUMNS: &[&str] = &[
     "path",
@@ -182,15 +207,18 @@ fn parse_row(
     if raw_path.is_empty() {
         return Err("empty path".to_string());
     }
+    let url = raw_path.starts_with("http://") || raw_path.starts_with("https://");
     let path = {
         let given = PathBuf::from(raw_path);
-        if given.is_absolute() {
+        if given.is_absolute() || url {
             given
         } else {
             base.join(given)
         }
     };
     match std::fs::metadata(&path) {
+        // Read by the worker that takes the job (`callscope submit`).
+        _ if url => {}
         Err(_) => {
             return Err(format!(
                 "no such file: {} (paths are relative to the manifest's folder)",
@@ -355,5 +383,43 @@ pub fn read_input(path: &Path) -> Result<ManifestReport> {
         scan_directory(path)
     } else {
         read_manifest(path)
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_named_without_their_credentials() {
+        assert_eq!(
+            describe_url("https://user:secret@rec.example.com:8443/a/b.wav?X-Signature=abc#t=1"),
+            "https://rec.example.com:8443/a/b.wav"
+        );
+        assert_eq!(
+            describe_url("http://10.0.0.5/c.mp3"),
+            "http://10.0.0.5/c.mp3"
+        );
+        assert!(is_url(Path::new("https://h/x.wav")));
+        assert!(!is_url(Path::new("/data/x.wav")));
+        assert_eq!(describe_url("/data/a?b#c.wav"), "/data/a?b#c.wav");
+    }
+
+    #[test]
+    fn a_manifest_row_may_name_a_url() {
+        let folder = tempfile::tempdir().unwrap();
+        let manifest = folder.path().join("m.csv");
+        std::fs::write(
+            &manifest,
+            "path,call_id\nhttps://rec.example.com/a.wav?sig=1,C1\nmissing.wav,C2\n",
+        )
+        .unwrap();
+        let report = read_manifest(&manifest).unwrap();
+        assert_eq!(report.entries.len(), 1);
+        assert_eq!(
+            report.entries[0].path,
+            PathBuf::from("https://rec.example.com/a.wav?sig=1")
+        );
+        assert_eq!(report.errors.len(), 1, "the missing file is still refused");
     }
 }

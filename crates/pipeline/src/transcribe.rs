@@ -302,6 +302,19 @@ pub fn transcribe_batch(
     let mut todo: Vec<(AudioEntry, String, f64)> = Vec::new();
     let mut total_seconds = 0.0;
     for entry in entries {
+        if callscope_audio::manifest::is_url(&entry.path) {
+            let place = callscope_audio::manifest::describe_url(&entry.path.to_string_lossy());
+            report.failures.push(failure(
+                &entry,
+                &Error::Audio {
+                    file: place,
+                    reason: "a URL: `transcribe` and `run` read files; submit URLs to workers \
+                             (`callscope submit`), or download the recording first"
+                        .to_string(),
+                },
+            ));
+            continue;
+        }
         let hash = callscope_audio::sha256_file(&entry.path);
         let hash = match hash {
             Ok(hash) => hash,
@@ -436,7 +449,7 @@ fn longest_first(seconds: &[f64]) -> Vec<usize> {
 fn failure(entry: &AudioEntry, error: &Error) -> Failure {
     Failure {
         call_id: Some(entry.call_id.clone()),
-        path: entry.path.display().to_string(),
+        path: callscope_audio::manifest::describe_url(&entry.path.to_string_lossy()),
         reason: error.to_string(),
     }
 }

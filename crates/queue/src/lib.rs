@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use callscope_core::error::{Error, Result};
 use callscope_core::model::AudioEntry;
 
+pub mod fetch;
 pub mod status;
 pub mod submit;
 pub mod transcribe;

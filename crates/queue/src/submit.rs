@@ -45,7 +45,7 @@ async fn submit_async(
     // Publish all, then wait for the acknowledgements (pipelined).
     let mut pending = Vec::with_capacity(entries.len());
     for mut entry in entries {
-        if entry.path.is_relative() {
+        if entry.path.is_relative() && !callscope_audio::manifest::is_url(&entry.path) {
             entry.path =
                 std::path::absolute(&entry.path).map_err(|error| Error::io(&entry.path, error))?;
         }

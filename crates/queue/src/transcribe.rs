@@ -6,11 +6,13 @@
 use callscope_asr::AsrWorker;
 use callscope_audio::crash::{self, Component};
 use callscope_core::error::Error;
+use callscope_core::model::AudioEntry;
 use callscope_pipeline::Transcriber;
 use callscope_qa::Scorer;
 use callscope_redact::Redactor;
 use callscope_store::{CallBatch, Store};
 
+use crate::fetch;
 use crate::worker::{JobDone, JobFailure, JobHandler};
 use crate::Job;
 
@@ -53,7 +55,25 @@ impl TranscribeHandler {
     }
 
     fn run(&mut self, job: &Job) -> Result<JobDone, JobFailure> {
-        let entry = &job.entry;
+        if !fetch::is_url(&job.entry.path) {
+            return self.run_entry(&job.entry, None);
+        }
+        // A recording at an http(s) URL is downloaded first (the file goes
+        // when the job is done), then handled like a file; the call keeps
+        // the URL, less any credentials, as where its audio came from.
+        let url = job.entry.path.to_string_lossy().into_owned();
+        let file = fetch::download(&url, &std::env::temp_dir())
+            .map_err(|failed| self.failure(&failed.error, failed.permanent))?;
+        let mut entry = job.entry.clone();
+        entry.path = file.path().to_path_buf();
+        self.run_entry(&entry, Some(fetch::describe(&url)))
+    }
+
+    fn run_entry(
+        &mut self,
+        entry: &AudioEntry,
+        source: Option<String>,
+    ) -> Result<JobDone, JobFailure> {
         // A recording missing on shared storage may be a mount that is
         // late: retried, dead-lettered after the last try.
         let hash = callscope_audio::sha256_file(&entry.path)
@@ -93,7 +113,7 @@ impl TranscribeHandler {
         let outcome = crash::isolate(&entry.path, Component::Transcription, || {
             transcriber.transcribe(state, entry, hash.clone())
         });
-        let transcribed = match outcome {
+        let mut transcribed = match outcome {
             Ok(transcribed) => transcribed,
             Err(error) => {
                 let component = crash::crashed_component(&error);
@@ -103,6 +123,9 @@ impl TranscribeHandler {
                 return Err(self.failure(&error, component == Some(Component::Decoder)));
             }
         };
+        if source.is_some() {
+            transcribed.call.audio_path = source;
+        }
         let audio_seconds = transcribed.call.effective_duration();
         let batch = self
             .redactor

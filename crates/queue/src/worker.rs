@@ -347,7 +347,10 @@ impl Worker {
     ) {
         let letter = DeadLetter {
             call_id: job.as_ref().map(|job| job.entry.call_id.clone()),
-            location: job.as_ref().map(|job| job.entry.path.display().to_string()),
+            // A URL's query can hold a signed URL's credentials.
+            location: job.as_ref().map(|job| {
+                callscope_audio::manifest::describe_url(&job.entry.path.to_string_lossy())
+            }),
             reason,
             deliveries: delivered,
             worker: self.options.name.clone(),

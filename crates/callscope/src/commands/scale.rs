@@ -185,7 +185,15 @@ fn jobs_failed(queue: &QueueArgs, output: Output) -> Result<Outcome> {
     let letters = callscope_queue::failed(&queue.nats, &names)?;
     for letter in &letters {
         if output.json {
-            output.json_line(letter);
+            // The job as submitted, less a URL's query (a signed URL's
+            // credentials), which stays in the dead-letter stream only.
+            let mut shown = letter.clone();
+            if let Some(job) = shown.job.as_mut() {
+                job.entry.path =
+                    callscope_audio::manifest::describe_url(&job.entry.path.to_string_lossy())
+                        .into();
+            }
+            output.json_line(&shown);
         } else {
             crate::outln!(
                 "{} ({}): {} [{} deliveries, worker {}, {}]",

@@ -531,3 +531,125 @@ fn workers_ride_out_a_postgresql_restart() {
     let failed = test.expect(&["jobs", "failed", "--nats", &nats, "--queue", &queue], 0);
     assert!(failed.stdout.contains("0 jobs failed"), "{}", failed.stdout);
 }
+
+/// A tiny HTTP/1.1 server on loopback for the files of `folder` (404 for
+/// anything else), one connection at a time, until the process ends.
+fn serve_files(folder: PathBuf) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 1024];
+            while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => request.extend_from_slice(&buffer[..read]),
+                }
+            }
+            let request = String::from_utf8_lossy(&request);
+            let target = request.split_whitespace().nth(1).unwrap_or("/");
+            let name = target
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches('/');
+            let file = (!name.contains("..")).then(|| std::fs::read(folder.join(name)));
+            let _ = match file {
+                Some(Ok(body)) => stream
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .and_then(|()| stream.write_all(&body)),
+                _ => stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                ),
+            };
+        }
+    });
+    format!("http://{address}")
+}
+
+/// Recordings given as http(s) URLs: the worker downloads them, stores
+/// the call with the URL less its query (where signed URLs keep their
+/// credentials) as its audio's source, and a URL that answers 404 is
+/// dead-lettered at once, named without the query either.
+#[test]
+fn workers_read_recordings_from_http_urls() {
+    let (Some(nats), Some(model)) = (nats(), model()) else {
+        return;
+    };
+    let test = TestCommand::new();
+    let queue = queue_name("http");
+    recordings(&test, 1, false);
+    let base = serve_files(test.dir().join("recordings"));
+    let manifest = test.write(
+        "urls.csv",
+        format!(
+            "path,call_id,agent_id,queue,started_at\n\
+             {base}/J01.wav?token=s3cr3t,J01,A01,售后,2026-09-01T10:00:00+08:00\n\
+             {base}/GONE.wav?token=s3cr3t,GONE,A01,售后,2026-09-01T10:05:00+08:00\n"
+        ),
+    );
+    test.expect(
+        &[
+            "submit",
+            manifest.to_str().unwrap(),
+            "--nats",
+            &nats,
+            "--queue",
+            &queue,
+        ],
+        0,
+    );
+    let worker = Worker::start(&test, &nats, &queue, None, &model, "http", 5);
+    let (code, stdout, log) = worker.finish_with_log(Duration::from_secs(300));
+    assert_eq!(code, 0, "{stdout}");
+    let shown = test.expect(&["show", "J01", "--json"], 0).json_lines();
+    let call = &shown[0];
+    assert_eq!(call["audio_path"], format!("{base}/J01.wav"), "{call}");
+    assert!(
+        !call["segments"].as_array().unwrap().is_empty(),
+        "transcribed: {call}"
+    );
+    let failed = test.expect(&["jobs", "failed", "--nats", &nats, "--queue", &queue], 1);
+    assert!(
+        failed.stdout.contains("GONE") && failed.stdout.contains("HTTP 404"),
+        "{}",
+        failed.stdout
+    );
+    let failed_json = test.expect(
+        &[
+            "jobs", "failed", "--nats", &nats, "--queue", &queue, "--json",
+        ],
+        1,
+    );
+    let everything = format!(
+        "{}{}{stdout}{}",
+        failed.stdout,
+        failed_json.stdout,
+        log.join("\n")
+    );
+    assert!(!everything.contains("s3cr3t"), "{everything}");
+    // The local batch names what to do with a URL instead of failing
+    // on a missing file.
+    let run = test.run(&[
+        "transcribe",
+        manifest.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    assert!(
+        run.stderr
+            .contains("a URL: `transcribe` and `run` read files"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
+}
