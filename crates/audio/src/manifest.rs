@@ -247,11 +247,18 @@ fn parse_row(
             })?;
             value
         }
+        None if url => {
+            return Err(format!(
+                "{}: a recording at a URL needs its started_at (there is no file time to \
+                 take it from)",
+                describe_url(raw_path)
+            ))
+        }
         None => modified_at(&path).map_err(|error| error.to_string())?,
     };
     let call_id = match field("call_id") {
         Some(call_id) => call_id,
-        None => stem(&path)?,
+        None => stem(Path::new(&describe_url(raw_path)))?,
     };
     let meta: BTreeMap<String, String> = headers
         .iter()
@@ -411,15 +418,25 @@ mod url_tests {
         let manifest = folder.path().join("m.csv");
         std::fs::write(
             &manifest,
-            "path,call_id\nhttps://rec.example.com/a.wav?sig=1,C1\nmissing.wav,C2\n",
+            "path,call_id,started_at\n\
+             https://rec.example.com/a.wav?sig=1,C1,2026-09-01T10:00:00+08:00\n\
+             missing.wav,C2,2026-09-01T10:00:00+08:00\n\
+             https://rec.example.com/b.wav?sig=1,C3,\n",
         )
         .unwrap();
         let report = read_manifest(&manifest).unwrap();
-        assert_eq!(report.entries.len(), 1);
+        assert_eq!(report.entries.len(), 1, "{:?}", report.errors);
         assert_eq!(
             report.entries[0].path,
             PathBuf::from("https://rec.example.com/a.wav?sig=1")
         );
-        assert_eq!(report.errors.len(), 1, "the missing file is still refused");
+        assert_eq!(report.errors.len(), 2, "{:?}", report.errors);
+        let errors = format!("{:?}", report.errors);
+        assert!(errors.contains("missing.wav"), "{errors}");
+        assert!(
+            errors.contains("b.wav: a recording at a URL needs its started_at"),
+            "{errors}"
+        );
+        assert!(!errors.contains("sig=1"), "{errors}");
     }
 }

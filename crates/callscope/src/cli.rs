@@ -162,6 +162,39 @@ pub enum Command {
     /// The review queue (复核): run the sampling plan (`[review]` in
     /// callscope.toml) over a window of scored calls.
     Review(ReviewArgs),
+    /// Scorecards kept in the store (on the shared store, every worker's):
+    /// push, list, remove. When the store keeps any, `run`, `transcribe`,
+    /// workers and the web workspace score with them instead of `[qa]
+    /// scorecards`.
+    Scorecard(ScorecardArgs),
+}
+
+/// `callscope scorecard`.
+#[derive(Debug, Args)]
+pub struct ScorecardArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub which: ScorecardCommand,
+}
+
+/// The subcommands of `callscope scorecard`.
+#[derive(Debug, Subcommand)]
+pub enum ScorecardCommand {
+    /// Check scorecard files and keep them in the store under their names,
+    /// replacing scorecards of the same names; workers use them from their
+    /// next job.
+    Push {
+        /// Scorecard files (TOML; see docs/qa-rules.md).
+        #[arg(required = true, value_name = "FILE.toml")]
+        files: Vec<PathBuf>,
+    },
+    /// List the scorecards kept in the store.
+    List,
+    /// Remove a scorecard from the store.
+    Remove {
+        /// The scorecard's name.
+        name: String,
+    },
 }
 
 /// `callscope review`.

@@ -23,7 +23,9 @@ pub mod indexing;
 pub mod scoring;
 pub mod transcribe;
 
-pub use scoring::{score_and_mask, score_stored, workspace_scorecards, ScoringReport};
+pub use scoring::{
+    active_scorecards, score_and_mask, score_stored, workspace_scorecards, ScoringReport,
+};
 pub use transcribe::{
     transcribe_batch, BatchOptions, BatchReport, Failure, TranscribedCall, Transcriber,
 };

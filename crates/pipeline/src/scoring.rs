@@ -50,6 +50,33 @@ pub fn workspace_scorecards(config: &WorkspaceConfig) -> Result<Vec<Scorecard>> 
         .collect()
 }
 
+/// The scorecards new calls are scored with: those kept in the store
+/// (`callscope scorecard push`; on a shared store, every machine's) when it
+/// keeps any, else the workspace config's (see [`workspace_scorecards`]).
+pub fn active_scorecards(store: &Store, config: &WorkspaceConfig) -> Result<Vec<Scorecard>> {
+    let stored = store.scorecards()?;
+    if stored.is_empty() {
+        return workspace_scorecards(config);
+    }
+    parse_stored_scorecards(&stored)
+}
+
+/// Parses scorecards as the store keeps them; one that no longer parses
+/// (pushed by an older callscope) is named with what to do.
+pub fn parse_stored_scorecards(
+    stored: &[callscope_store::scorecards::StoredScorecard],
+) -> Result<Vec<Scorecard>> {
+    stored
+        .iter()
+        .map(|scorecard| {
+            Scorecard::parse(
+                &scorecard.source,
+                &format!("scorecard '{}' kept in the store", scorecard.name),
+            )
+        })
+        .collect()
+}
+
 /// The `[qa]` section of the workspace config.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]

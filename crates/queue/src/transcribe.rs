@@ -10,6 +10,7 @@ use callscope_core::model::AudioEntry;
 use callscope_pipeline::Transcriber;
 use callscope_qa::Scorer;
 use callscope_redact::Redactor;
+use callscope_store::scorecards::StoredScorecard;
 use callscope_store::{CallBatch, Store};
 
 use crate::fetch;
@@ -24,6 +25,9 @@ pub struct TranscribeHandler {
     worker: Option<AsrWorker>,
     redactor: Redactor,
     scorer: Scorer,
+    /// The stored scorecards `scorer` was made from (empty: the workspace
+    /// config's).
+    stored_scorecards: Vec<StoredScorecard>,
     store: Store,
 }
 
@@ -41,6 +45,7 @@ impl TranscribeHandler {
             worker: None,
             redactor,
             scorer,
+            stored_scorecards: Vec::new(),
             store,
         }
     }
@@ -54,7 +59,26 @@ impl TranscribeHandler {
         }
     }
 
+    /// Takes up the scorecards kept in the store when they changed since
+    /// the last job (`callscope scorecard push` reaches running workers).
+    /// Once the store keeps none, the last ones stay until a restart.
+    fn refresh_scorecards(&mut self) -> Result<(), JobFailure> {
+        let stored = self
+            .store
+            .scorecards()
+            .map_err(|error| self.failure(&error, false))?;
+        if stored.is_empty() || stored == self.stored_scorecards {
+            return Ok(());
+        }
+        let scorecards = callscope_pipeline::scoring::parse_stored_scorecards(&stored)
+            .map_err(|error| self.failure(&error, false))?;
+        self.scorer = Scorer::new(scorecards);
+        self.stored_scorecards = stored;
+        Ok(())
+    }
+
     fn run(&mut self, job: &Job) -> Result<JobDone, JobFailure> {
+        self.refresh_scorecards()?;
         if !fetch::is_url(&job.entry.path) {
             return self.run_entry(&job.entry, None);
         }

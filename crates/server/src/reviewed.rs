@@ -15,17 +15,27 @@ use callscope_qa::Scorecard;
 use callscope_store::reviews::{Appeal, AppealStatus, ResultVersion, Review};
 use callscope_store::workspace::Workspace;
 
-/// The scorecards the workspace scores with (`[qa] scorecards` of
-/// `callscope.toml`, else the bundled example): their rules are what a
-/// reviewer can judge (passed rules too) and their weights give reviewed
-/// scores.
+/// The scorecards the workspace scores with (kept in the store by
+/// `callscope scorecard push`, else `[qa] scorecards` of `callscope.toml`,
+/// else the bundled example): their rules are what a reviewer can judge
+/// (passed rules too) and their weights give reviewed scores.
 ///
-/// Parsed once and kept while the config file and the scorecard files keep
-/// their text: a call page reads them but does not parse them again.
+/// Parsed once and kept while the stored scorecards, the config file and
+/// the scorecard files keep their text: a call page reads them but does
+/// not parse them again.
 pub fn scorecards(workspace: &Workspace) -> Result<Arc<Vec<Scorecard>>> {
     static CACHE: Mutex<Option<(String, Arc<Vec<Scorecard>>)>> = Mutex::new(None);
     let config = workspace.config()?;
-    let key = scorecards_key(workspace, &config)?;
+    let stored = workspace.open_existing_store()?.scorecards()?;
+    let key = if stored.is_empty() {
+        scorecards_key(workspace, &config)?
+    } else {
+        stored
+            .iter()
+            .fold(String::from("store\n"), |key, scorecard| {
+                format!("{key}{}\n{}\n", scorecard.name, scorecard.source)
+            })
+    };
     if let Ok(cache) = CACHE.lock() {
         if let Some((cached, scorecards)) = cache.as_ref() {
             if *cached == key {
@@ -33,7 +43,11 @@ pub fn scorecards(workspace: &Workspace) -> Result<Arc<Vec<Scorecard>>> {
             }
         }
     }
-    let scorecards = Arc::new(callscope_pipeline::scoring::workspace_scorecards(&config)?);
+    let scorecards = Arc::new(if stored.is_empty() {
+        callscope_pipeline::scoring::workspace_scorecards(&config)?
+    } else {
+        callscope_pipeline::scoring::parse_stored_scorecards(&stored)?
+    });
     if let Ok(mut cache) = CACHE.lock() {
         *cache = Some((key, Arc::clone(&scorecards)));
     }

@@ -150,6 +150,23 @@ impl Store {
         }
     }
 
+    /// Stores scorecard `name` as the TOML text `source`, replacing the
+    /// scorecard of that name; whether one was replaced. The caller
+    /// validates it first.
+    pub fn put_scorecard(&mut self, name: &str, source: &str) -> Result<bool> {
+        dispatch_mut!(self, store => store.put_scorecard(name, source))
+    }
+
+    /// The scorecards kept in the store, by name (byte order).
+    pub fn scorecards(&self) -> Result<Vec<crate::scorecards::StoredScorecard>> {
+        dispatch!(self, store => store.scorecards())
+    }
+
+    /// Removes scorecard `name`; whether the store had it.
+    pub fn remove_scorecard(&mut self, name: &str) -> Result<bool> {
+        dispatch_mut!(self, store => store.remove_scorecard(name))
+    }
+
     /// The embedded database file; `None` on PostgreSQL.
     pub fn path(&self) -> Option<&Path> {
         match &self.backend {

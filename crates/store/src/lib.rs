@@ -22,7 +22,7 @@ use callscope_core::error::{Error, Result};
 use callscope_core::model::{Call, QaResult};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Migrations, index `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -119,6 +119,8 @@ const MIGRATIONS: &[&str] = &[
     users::MIGRATION,
     // 6 -> 7: reviews (复核), appeals (申诉) and review assignments.
     reviews::MIGRATION,
+    // 7 -> 8: scorecards kept in the store.
+    scorecards::MIGRATION,
 ];
 
 /// Which calls an operation looks at. Empty fields do not filter.
@@ -731,7 +733,8 @@ impl SqliteStore {
             None => Ok(Vec::new()),
             Some(spans) => serde_json::from_str(&spans).map_err(|error| {
                 Error::Store(format!(
-                    "the redacted spans of call {call_id} do not decode ({error});                      run `callscope import` again for it"
+                    "the redacted spans of call {call_id} do not decode ({error}); import or \
+                     transcribe it again"
                 ))
             }),
         }
@@ -1182,7 +1185,7 @@ fn next_sequence(transaction: &rusqlite::Transaction<'_>) -> Result<i64> {
 fn decode_call(body: &str) -> Result<Call> {
     serde_json::from_str(body).map_err(|error| {
         Error::Store(format!(
-            "a stored call does not decode ({error}); run `callscope import` again for it"
+            "a stored call does not decode ({error}); import or transcribe it again"
         ))
     })
 }
@@ -1233,6 +1236,7 @@ fn filter_sql(filter: &CallFilter, prefix: &str) -> (String, Vec<String>) {
 mod dispatch;
 mod postgres;
 pub mod reviews;
+pub mod scorecards;
 pub mod subjects;
 pub mod users;
 pub mod workspace;

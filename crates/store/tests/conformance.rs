@@ -24,6 +24,7 @@ conformance!(
     the_index_follows_change_numbers,
     forgetting_a_call_removes_everything_stored_for_it,
     transcription_of_names_audio_and_model,
+    scorecards_are_kept_by_name,
 );
 
 fn versions(store: &mut Store) -> HashMap<String, i64> {
@@ -404,4 +405,32 @@ fn open_picks_the_backend_by_url() {
     let _ = std::fs::remove_dir_all(&directory);
     assert!(is_postgres_url("postgresql://x/y"));
     assert!(!is_postgres_url("/data/callscope.db"));
+}
+
+fn scorecards_are_kept_by_name(store: &mut Store) {
+    assert!(store.scorecards().unwrap().is_empty());
+    assert!(!store
+        .put_scorecard("b质检", "[scorecard]\nname = \"b质检\"\n")
+        .unwrap());
+    assert!(!store.put_scorecard("A", "one").unwrap());
+    assert!(store.put_scorecard("A", "two").unwrap());
+    let kept: Vec<(String, String)> = store
+        .scorecards()
+        .unwrap()
+        .into_iter()
+        .map(|scorecard| (scorecard.name, scorecard.source))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("A".to_string(), "two".to_string()),
+            (
+                "b质检".to_string(),
+                "[scorecard]\nname = \"b质检\"\n".to_string()
+            )
+        ]
+    );
+    assert!(store.remove_scorecard("A").unwrap());
+    assert!(!store.remove_scorecard("A").unwrap());
+    assert_eq!(store.scorecards().unwrap().len(), 1);
 }

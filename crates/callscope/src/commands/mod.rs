@@ -12,6 +12,7 @@ mod qa;
 mod redact;
 mod review;
 mod scale;
+mod scorecard;
 mod search;
 mod serve;
 mod show;
@@ -55,6 +56,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::User(args) => user::run(&workspace, &args, output),
         Command::Review(args) => review::run(&workspace, &args, output),
         Command::Audit(args) => audit::run(&workspace, &args, output),
+        Command::Scorecard(args) => scorecard::run(&workspace, &args, output),
     }
 }
 

@@ -79,12 +79,14 @@ pub(super) fn worker(workspace: &Workspace, args: &WorkerArgs, output: Output) -
     // One job at a time per worker: more workers, more processes.
     asr.workers = 1;
     asr.validate()?;
-    let scorecards = pipeline::workspace_scorecards(&config)?;
+    let store = workspace.open_store()?;
+    // Scorecards kept in the store are read again at every job (a push
+    // reaches running workers); else the workspace config's.
+    let scorecards = pipeline::active_scorecards(&store, &config)?;
     let redactor = Redactor::from_workspace(workspace)?;
     for warning in pipeline::scoring::masking_warnings(&scorecards, &redactor) {
         crate::errln!("warning: {warning}");
     }
-    let store = workspace.open_store()?;
     let engine = AsrEngine::load(&asr)?;
     let transcriber = Transcriber::new(engine, AudioOptions::default());
     let name = args.name.clone().unwrap_or_else(default_worker_name);

@@ -54,7 +54,7 @@ pub(super) fn run(
     // Everything that can be refused is checked before any audio is read.
     let scorer = match steps {
         Steps::Run => {
-            let scorecards = pipeline::workspace_scorecards(&config)?;
+            let scorecards = pipeline::active_scorecards(&workspace.open_store()?, &config)?;
             // Stored calls are masked: say which rules look for what masking
             // removes when no seal key keeps the originals.
             let redactor = Redactor::from_workspace(workspace)?;

@@ -1142,3 +1142,62 @@ fn against_holds_changed_rules_against_the_reviewers_verdicts() {
         (&Value::from(2), &Value::from(1), &Value::from(2))
     );
 }
+
+/// `callscope scorecard push|list|remove`: files are checked before any is
+/// kept, a push of the same name replaces it, and removing an unknown
+/// scorecard says what to do.
+#[test]
+fn scorecards_are_kept_in_the_store_by_name() {
+    let test = TestCommand::new();
+    test.expect(&["import", demo().to_str().unwrap()], 0);
+    let empty = test.expect(&["scorecard", "list"], 0);
+    assert!(
+        empty.stdout.contains("no scorecards in the store"),
+        "{}",
+        empty.stdout
+    );
+    let broken = test.write(
+        "broken.toml",
+        "[scorecard]\nname = \"坏的\"\n[[rule]]\nid = 3\n",
+    );
+    let refused = test.expect(
+        &[
+            "scorecard",
+            "push",
+            example_scorecard().to_str().unwrap(),
+            broken.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(refused.stderr.contains("broken.toml"), "{}", refused.stderr);
+    assert!(test
+        .expect(&["scorecard", "list"], 0)
+        .stdout
+        .contains("no scorecards"));
+    let added = test.expect(
+        &["scorecard", "push", example_scorecard().to_str().unwrap()],
+        0,
+    );
+    assert!(
+        added.stdout.contains("added scorecard '售后服务质检标准'"),
+        "{}",
+        added.stdout
+    );
+    let again = test.expect(
+        &["scorecard", "push", example_scorecard().to_str().unwrap()],
+        0,
+    );
+    assert!(again.stdout.contains("replaced"), "{}", again.stdout);
+    let listed = test
+        .expect(&["scorecard", "list", "--json"], 0)
+        .json_lines();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["name"], "售后服务质检标准");
+    test.expect(&["scorecard", "remove", "售后服务质检标准"], 0);
+    let unknown = test.expect(&["scorecard", "remove", "售后服务质检标准"], 2);
+    assert!(
+        unknown.stderr.contains("scorecard list"),
+        "{}",
+        unknown.stderr
+    );
+}

@@ -121,6 +121,10 @@ fn canonical_digest(digest: &Value) -> Value {
                 let mut items: Vec<Value> = items.iter().map(canonical).collect();
                 if items.iter().all(|item| item.get("term").is_some()) {
                     items.sort_by_key(|item| item["term"].to_string());
+                } else if items.iter().all(Value::is_string) {
+                    // Terms a longer term covers, equally counted ones
+                    // in the cache's order.
+                    items.sort_by_key(|item| item.to_string());
                 }
                 Value::Array(items)
             }

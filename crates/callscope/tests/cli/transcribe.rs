@@ -508,6 +508,14 @@ fn run_on_a_demo_call_transcribes_scores_and_stores() {
     let row = lines.find(|line| line.contains("C20260902-0003")).unwrap();
     let row = row.replacen("audio/", &format!("{}/audio/", demo.display()), 1);
     let file = test.write("one.csv", format!("{header}\n{row}\n"));
+    // A scorecard kept in the store is what `run` scores with.
+    let pushed = test.write(
+        "pushed.toml",
+        "[scorecard]\nname = \"推送的质检标准\"\nbase_score = 100\npass_score = 80\n\n[[rule]]\nid = \"greeting\"\n\
+         expect = \"present\"\npoints = 10\n[rule.when]\nop = \"keyword\"\n\
+         role = \"agent\"\nwords = [\"您好\"]\n",
+    );
+    test.expect(&["scorecard", "push", pushed.to_str().unwrap()], 0);
     let run = test.expect(
         &[
             "run",
@@ -518,6 +526,9 @@ fn run_on_a_demo_call_transcribes_scores_and_stores() {
         0,
     );
     assert!(run.stdout.contains("transcribed 1 calls"), "{}", run.stdout);
+    let shown = test.expect(&["show", "C20260902-0003"], 0).stdout;
+    assert!(shown.contains("QA 推送的质检标准: score"), "{shown}");
+    assert!(!shown.contains("售后服务质检标准"), "{shown}");
     let show = test
         .expect(&["show", "C20260902-0003", "--json"], 0)
         .json_lines()[0]

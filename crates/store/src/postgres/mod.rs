@@ -17,19 +17,19 @@
 //! URL: `?options=-csearch_path%3Dname` (the tests give each test its own).
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Transaction};
 
-use crate::{CallBatch, CallFilter, Forgotten, Stats, StoredQa};
+use crate::{decode_call, decode_qa, now_epoch, CallBatch, CallFilter, Forgotten, Stats, StoredQa};
 use callscope_core::error::{Error, Result};
 use callscope_core::model::{
     Call, CallRedaction, QaResult, RedactedSpan, SealedOriginal, SubjectDigest,
 };
 
 /// The schema version this build writes (PostgreSQL's own numbering).
-pub const PG_SCHEMA_VERSION: i32 = 4;
+pub const PG_SCHEMA_VERSION: i32 = 5;
 
 /// Migrations, index `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -96,6 +96,8 @@ const MIGRATIONS: &[&str] = &[
     reviews::MIGRATION,
     // 3 -> 4: call ids in byte order (SQLite's), for paging through calls.
     "CREATE INDEX calls_call_id_bytes ON calls (call_id COLLATE \"C\");",
+    // 4 -> 5: scorecards kept in the store.
+    scorecards::MIGRATION,
 ];
 
 /// The advisory lock key under which the schema is migrated (any constant
@@ -266,31 +268,11 @@ fn explain(error: &postgres::Error) -> String {
     }
 }
 
-fn now_epoch() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|duration| duration.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn next_sequence(transaction: &mut Transaction<'_>) -> Result<i64> {
     Ok(transaction
         .query_one("SELECT nextval('callscope_change_seq')", &[])
         .map_err(pg)?
         .get(0))
-}
-
-fn decode_call(body: &str) -> Result<Call> {
-    serde_json::from_str(body).map_err(|error| {
-        Error::Store(format!(
-            "a stored call does not decode ({error}); import or transcribe it again"
-        ))
-    })
-}
-
-fn decode_qa(body: &str) -> Result<QaResult> {
-    serde_json::from_str(body)
-        .map_err(|error| Error::Store(format!("a stored QA result does not decode ({error})")))
 }
 
 /// A WHERE clause over the calls table (`prefix` qualifies its columns)
@@ -943,6 +925,7 @@ fn write_qa_results(
 /// own).
 mod records;
 mod reviews;
+mod scorecards;
 mod terms;
 pub mod testing;
 mod users;
