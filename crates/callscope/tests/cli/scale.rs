@@ -653,3 +653,68 @@ fn workers_read_recordings_from_http_urls() {
     );
     assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
 }
+
+/// A scorecard pushed to the store while a worker runs reaches it at its
+/// next job: the call done before the push is scored with the workspace's
+/// scorecard, the one after with the pushed one.
+#[test]
+fn a_pushed_scorecard_reaches_a_running_worker_at_its_next_job() {
+    let (Some(nats), Some(model)) = (nats(), model()) else {
+        return;
+    };
+    let test = TestCommand::new();
+    let queue = queue_name("push");
+    let (manifest, call_ids) = recordings(&test, 2, false);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let first = test.write(
+        "first.csv",
+        format!("{header}\n{}\n", lines.next().unwrap()),
+    );
+    let second = test.write(
+        "second.csv",
+        format!("{header}\n{}\n", lines.next().unwrap()),
+    );
+    let submit = |file: &Path| {
+        test.expect(
+            &[
+                "submit",
+                file.to_str().unwrap(),
+                "--nats",
+                &nats,
+                "--queue",
+                &queue,
+            ],
+            0,
+        );
+    };
+    submit(&first);
+    let worker = Worker::start(&test, &nats, &queue, None, &model, "pushed", 8);
+    worker.wait_for(": done (", Duration::from_secs(120));
+    let pushed = test.write(
+        "pushed.toml",
+        "[scorecard]\nname = \"推送的质检标准\"\nbase_score = 100\npass_score = 80\n\n\
+         [[rule]]\nid = \"greeting\"\nexpect = \"present\"\npoints = 10\n[rule.when]\n\
+         op = \"keyword\"\nrole = \"agent\"\nwords = [\"您好\"]\n",
+    );
+    test.expect(&["scorecard", "push", pushed.to_str().unwrap()], 0);
+    submit(&second);
+    let (code, stdout) = worker.finish(Duration::from_secs(180));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("2 jobs done"), "{stdout}");
+    let scorecard_of = |call_id: &str| {
+        let shown = test.expect(&["show", call_id], 0).stdout;
+        shown
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("QA ")?
+                    .split(':')
+                    .next()
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| panic!("{call_id} has no QA result: {shown}"))
+    };
+    assert_eq!(scorecard_of(&call_ids[0]), "售后服务质检标准");
+    assert_eq!(scorecard_of(&call_ids[1]), "推送的质检标准");
+}
