@@ -167,14 +167,6 @@ impl Store {
         dispatch_mut!(self, store => store.remove_scorecard(name))
     }
 
-    /// The embedded database file; `None` on PostgreSQL.
-    pub fn path(&self) -> Option<&Path> {
-        match &self.backend {
-            Backend::Sqlite(store) => Some(store.path()),
-            Backend::Postgres(_) => None,
-        }
-    }
-
     /// Writes calls in one transaction, replacing calls with the same id
     /// (and dropping their now stale QA results, redaction spans and sealed
     /// originals). Either all are written or none.

@@ -692,12 +692,7 @@ fn a_pushed_scorecard_reaches_a_running_worker_at_its_next_job() {
     submit(&first);
     let worker = Worker::start(&test, &nats, &queue, None, &model, "pushed", 8);
     worker.wait_for(": done (", Duration::from_secs(120));
-    let pushed = test.write(
-        "pushed.toml",
-        "[scorecard]\nname = \"推送的质检标准\"\nbase_score = 100\npass_score = 80\n\n\
-         [[rule]]\nid = \"greeting\"\nexpect = \"present\"\npoints = 10\n[rule.when]\n\
-         op = \"keyword\"\nrole = \"agent\"\nwords = [\"您好\"]\n",
-    );
+    let pushed = test.write("pushed.toml", crate::util::PUSHED_SCORECARD);
     test.expect(&["scorecard", "push", pushed.to_str().unwrap()], 0);
     submit(&second);
     let (code, stdout) = worker.finish(Duration::from_secs(180));

@@ -509,12 +509,7 @@ fn run_on_a_demo_call_transcribes_scores_and_stores() {
     let row = row.replacen("audio/", &format!("{}/audio/", demo.display()), 1);
     let file = test.write("one.csv", format!("{header}\n{row}\n"));
     // A scorecard kept in the store is what `run` scores with.
-    let pushed = test.write(
-        "pushed.toml",
-        "[scorecard]\nname = \"推送的质检标准\"\nbase_score = 100\npass_score = 80\n\n[[rule]]\nid = \"greeting\"\n\
-         expect = \"present\"\npoints = 10\n[rule.when]\nop = \"keyword\"\n\
-         role = \"agent\"\nwords = [\"您好\"]\n",
-    );
+    let pushed = test.write("pushed.toml", crate::util::PUSHED_SCORECARD);
     test.expect(&["scorecard", "push", pushed.to_str().unwrap()], 0);
     let run = test.expect(
         &[

@@ -122,3 +122,9 @@ pub fn binary() -> PathBuf {
 pub fn repo() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
+
+/// A one-rule scorecard named 推送的质检标准 (the agent says 您好), for the
+/// tests of scorecards kept in the store.
+pub const PUSHED_SCORECARD: &str = "[scorecard]\nname = \"推送的质检标准\"\nbase_score = 100\n\
+    pass_score = 80\n\n[[rule]]\nid = \"greeting\"\nexpect = \"present\"\npoints = 10\n\
+    [rule.when]\nop = \"keyword\"\nrole = \"agent\"\nwords = [\"您好\"]\n";

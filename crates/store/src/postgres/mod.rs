@@ -594,17 +594,7 @@ impl PgStore {
     }
 
     pub fn unindexed_calls(&mut self, limit: usize) -> Result<Vec<(Call, i64)>> {
-        let rows = self
-            .client()?
-            .query(
-                "SELECT body, change_seq FROM calls WHERE change_seq > indexed_seq
-                 ORDER BY change_seq LIMIT $1",
-                &[&(limit as i64)],
-            )
-            .map_err(pg)?;
-        rows.iter()
-            .map(|row| Ok((decode_call(row.get(0))?, row.get(1))))
-            .collect()
+        self.unindexed_calls_within(limit, usize::MAX)
     }
 
     pub fn unindexed_calls_within(
