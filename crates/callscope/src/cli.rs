@@ -126,7 +126,8 @@ pub enum Command {
     /// agent_id:, team:, queue:, violated:, meta:key=value, date:FROM..TO.
     /// Example: callscope search 'customer:"投诉 退款"~10 -到账' --team T2 --from 2026-09-01
     Search(SearchArgs),
-    /// Bring the search index up to date with the workspace (`--rebuild`: from scratch).
+    /// Bring the search index up to date with the workspace (`--rebuild`: from scratch;
+    /// `--follow`: keep it up to date, one partition per month).
     Index(IndexArgs),
     /// The web workspace: search and call pages (audio, transcript, QA) and
     /// a JSON API (README, "Web workspace"). On loopback without users it is
@@ -606,8 +607,29 @@ pub struct SearchArgs {
 pub struct IndexArgs {
     /// Rebuild the whole index from the store (after changing the user
     /// dictionary, or if the index was damaged).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "follow")]
     pub rebuild: bool,
+    /// Keep following the store (with --store URL: the shared one): sync,
+    /// then again every --interval, one line per round that indexed calls,
+    /// until SIGTERM or Ctrl-C (the round in progress is finished, then it
+    /// exits 0). While it runs it is the index's only writer
+    /// (`index/follow.json`): searches and `serve` read the index and leave
+    /// syncing to it.
+    #[arg(long)]
+    pub follow: bool,
+    /// Seconds between rounds of --follow.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, requires = "follow",
+          value_parser = parse_interval)]
+    pub interval: f64,
+}
+
+fn parse_interval(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => Ok(seconds),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds between 0 and 86400"
+        )),
+    }
 }
 
 /// The filters that select calls, shared by `search`, `qa` and `digest`.

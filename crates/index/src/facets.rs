@@ -55,25 +55,45 @@ impl Collector for FacetCollector {
                 }
             }
         }
-        let mut lists = totals.into_iter().map(|counts| {
-            let mut list: Vec<FacetCount> = counts
-                .into_iter()
-                .map(|(value, calls)| FacetCount { value, calls })
-                .collect();
-            list.sort_by(|left, right| {
-                right
-                    .calls
-                    .cmp(&left.calls)
-                    .then_with(|| left.value.cmp(&right.value))
-            });
-            list
+        Ok(sorted(totals))
+    }
+}
+
+/// The facet counts of several partitions added up: exact, since every
+/// partition counts all its matches (lists are never cut short here).
+pub fn merge(parts: Vec<SearchFacets>) -> SearchFacets {
+    let mut totals: Vec<HashMap<String, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
+    for part in parts {
+        let lists = [part.agent_id, part.team, part.queue, part.violated];
+        for (total, list) in totals.iter_mut().zip(lists) {
+            for count in list {
+                *total.entry(count.value).or_default() += count.calls;
+            }
+        }
+    }
+    sorted(totals)
+}
+
+/// Counts per value, in the order of [`FACET_FIELDS`], as sorted lists.
+fn sorted(totals: Vec<HashMap<String, u64>>) -> SearchFacets {
+    let mut lists = totals.into_iter().map(|counts| {
+        let mut list: Vec<FacetCount> = counts
+            .into_iter()
+            .map(|(value, calls)| FacetCount { value, calls })
+            .collect();
+        list.sort_by(|left, right| {
+            right
+                .calls
+                .cmp(&left.calls)
+                .then_with(|| left.value.cmp(&right.value))
         });
-        Ok(SearchFacets {
-            agent_id: lists.next().unwrap_or_default(),
-            team: lists.next().unwrap_or_default(),
-            queue: lists.next().unwrap_or_default(),
-            violated: lists.next().unwrap_or_default(),
-        })
+        list
+    });
+    SearchFacets {
+        agent_id: lists.next().unwrap_or_default(),
+        team: lists.next().unwrap_or_default(),
+        queue: lists.next().unwrap_or_default(),
+        violated: lists.next().unwrap_or_default(),
     }
 }
 

@@ -587,6 +587,7 @@ fn whole_words_rank_above_characters_that_meet_across_words() {
 }
 
 mod particles;
+mod partitions;
 
 /// A process killed in a commit leaves files the index's meta never names
 /// (a delete file `SEGMENT.OPSTAMP.del`, listed as managed). The next
@@ -612,7 +613,10 @@ fn files_left_by_a_commit_killed_midway_do_not_block_the_next_one() {
     // calls into segments at random, and deleting a segment's only call
     // drops the segment instead of writing a delete file).
     let index = SearchIndex::open(&index_dir, dictionary.clone()).unwrap();
-    let searcher = index.reader.searcher();
+    // The golden calls are all of September 2026: one partition.
+    assert_eq!(index.partitions(), ["2026-09"]);
+    let partition = &index.partitions[0];
+    let searcher = partition.searcher();
     let forgotten = calls()
         .into_iter()
         .map(|call| call.call_id)
@@ -630,12 +634,14 @@ fn files_left_by_a_commit_killed_midway_do_not_block_the_next_one() {
         })
         .expect("some segment holds two calls");
     drop(searcher);
-    let mut writer = index.writer().unwrap();
+    let mut writer = partition.writer().unwrap();
     writer.delete_term(Term::from_field_text(index.fields.call_id, &forgotten));
     writer.commit().unwrap();
     drop(writer);
     drop(index);
-    let written: Vec<std::path::PathBuf> = std::fs::read_dir(&index_dir)
+    let partition_dir = index_dir.join("2026-09");
+    let before_partition = before.join("2026-09");
+    let written: Vec<std::path::PathBuf> = std::fs::read_dir(&partition_dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|extension| extension == "del"))
@@ -644,11 +650,11 @@ fn files_left_by_a_commit_killed_midway_do_not_block_the_next_one() {
     // The crashed state: the old meta, the new files on disk and listed as
     // managed (tantivy lists a file before writing it).
     for path in written {
-        std::fs::copy(&path, before.join(path.file_name().unwrap())).unwrap();
+        std::fs::copy(&path, before_partition.join(path.file_name().unwrap())).unwrap();
     }
     std::fs::copy(
-        index_dir.join(".managed.json"),
-        before.join(".managed.json"),
+        partition_dir.join(".managed.json"),
+        before_partition.join(".managed.json"),
     )
     .unwrap();
     let mut index = SearchIndex::open(&before, dictionary).unwrap();
@@ -660,8 +666,11 @@ fn copy_folder(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
         if path.is_file() {
-            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+            std::fs::copy(&path, target).unwrap();
+        } else if path.is_dir() {
+            copy_folder(&path, &target);
         }
     }
 }

@@ -202,7 +202,7 @@ impl SearchParams {
 }
 
 /// Runs a search for `user`: the index first follows the store (as
-/// `callscope search` does), then the page of results is cut out and
+/// `callscope search` does; see [`crate::state::bring_up_to_date`]), then the page of results is cut out and
 /// masked. An agent's search is silently limited to their own calls. The
 /// search is written to the audit log (the query masked).
 pub fn search(state: &AppState, user: &CurrentUser, params: &SearchParams) -> Result<SearchPage> {
@@ -213,10 +213,7 @@ pub fn search(state: &AppState, user: &CurrentUser, params: &SearchParams) -> Re
     auth::audit(state, user, "search", &query.text)?;
     let mut store = state.workspace.open_existing_store()?;
     let mut index = state.lock_index()?;
-    if let Err(error) = index.sync(&mut store, |_, _| {}) {
-        let stale = store.count_unindexed().unwrap_or(0);
-        eprintln!("warning: {stale} calls are not searchable yet ({error})");
-    }
+    crate::state::bring_up_to_date(&mut index, &mut store);
     let response = index.search(&query, &store)?;
     drop(index);
     let results = response

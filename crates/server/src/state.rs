@@ -19,7 +19,8 @@ pub struct AppState {
     /// The workspace folder (`--data`).
     pub workspace: Workspace,
     /// The search index; searches take turns (a search first brings the
-    /// index up to date with the store, which needs the writer).
+    /// index up to date with the store, which needs the writer, or reloads
+    /// it while `callscope index --follow` keeps it).
     pub index: Mutex<SearchIndex>,
     /// The workspace's policy, for masking at display time (no key).
     pub redactor: Redactor,
@@ -110,5 +111,23 @@ impl AppState {
         self.index
             .lock()
             .map_err(|_| Error::Index("a previous search failed midway: restart the server".into()))
+    }
+}
+
+/// Before a search: the index syncs with the store (calls written since, or
+/// left stale by a crash), unless `callscope index --follow` keeps it:
+/// then the follower is the only writer, and the index is only reloaded
+/// (new commits, new months) without touching the store's marks. A failure
+/// is a warning: the search runs on what is indexed.
+pub fn bring_up_to_date(index: &mut SearchIndex, store: &mut callscope_store::Store) {
+    if index.followed_by().is_some() {
+        if let Err(error) = index.reload() {
+            eprintln!("warning: the search index could not be reloaded ({error})");
+        }
+        return;
+    }
+    if let Err(error) = index.sync(store, |_, _| {}) {
+        let stale = store.count_unindexed().unwrap_or(0);
+        eprintln!("warning: {stale} calls are not searchable yet ({error})");
     }
 }

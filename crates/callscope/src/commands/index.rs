@@ -1,11 +1,14 @@
 //! `callscope index`: brings the search index up to date with the store
-//! (or rebuilds it), and the helpers other commands use to open the index
-//! and let it follow the store.
+//! (or rebuilds it, or follows it: `--follow`), and the helpers other
+//! commands use to open the index and let it follow the store.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use crate::cli::IndexArgs;
 use crate::output::{Outcome, Output};
 use callscope_core::error::{Error, Result};
-use callscope_index::{SearchIndex, SyncReport};
+use callscope_index::{FollowLease, SearchIndex, SyncReport};
 use callscope_pipeline::indexing;
 use callscope_store::workspace::Workspace;
 use callscope_store::Store;
@@ -29,13 +32,22 @@ pub(super) fn sync(
 
 /// Brings the index up to date after a command changed the store. The
 /// command's own work is done and kept whatever happens here: a failure is
-/// a warning, and the next `callscope index` or search catches up.
+/// a warning, and the next `callscope index` or search catches up. While
+/// `callscope index --follow` keeps the index, it is left to it.
 pub(super) fn follow_store(
     workspace: &Workspace,
     store: &mut Store,
     output: Output,
 ) -> Option<SyncReport> {
-    let result = open_index(workspace).and_then(|mut index| sync(&mut index, store, output));
+    let result = open_index(workspace).and_then(|mut index| {
+        if index.followed_by().is_some() {
+            return Ok(SyncReport {
+                documents: index.documents(),
+                ..SyncReport::default()
+            });
+        }
+        sync(&mut index, store, output)
+    });
     match result {
         Ok(report) => Some(report),
         Err(error) => {
@@ -75,6 +87,10 @@ pub(super) fn rebuild_after_masking(
 pub(super) fn run(workspace: &Workspace, args: &IndexArgs, output: Output) -> Result<Outcome> {
     let mut store = workspace.open_existing_store()?;
     let mut index = open_index(workspace)?;
+    if args.follow {
+        let directory = workspace.index_dir();
+        return follow(&mut index, &mut store, &directory, args.interval, output);
+    }
     let report = if args.rebuild {
         let bar = output.progress(0, "calls indexed");
         let report = indexing::rebuild(&mut index, &mut store, &bar);
@@ -99,4 +115,129 @@ pub(super) fn run(workspace: &Workspace, args: &IndexArgs, output: Output) -> Re
         report.documents
     );
     Ok(Outcome::ok())
+}
+
+/// `callscope index --follow`: a sync, then one every `interval` seconds,
+/// until SIGTERM or Ctrl-C (the sync in progress is finished first). The
+/// lease `index/follow.json` beats meanwhile (at every round, and during a
+/// long sync), so readers leave the writing to this process; it is removed
+/// at the end.
+fn follow(
+    index: &mut SearchIndex,
+    store: &mut Store,
+    directory: &std::path::Path,
+    interval: f64,
+    output: Output,
+) -> Result<Outcome> {
+    let interval = Duration::from_secs_f64(interval);
+    if let Some(lease) = index.followed_by().filter(FollowLease::is_live) {
+        return Err(Error::Usage(format!(
+            "`callscope index --follow` already keeps this index (pid {} on {}); one \
+             follower per index",
+            lease.pid, lease.host
+        )));
+    }
+    let stop = stop_on_signals()?;
+    index.write_follow_lease(interval, 0)?;
+    if !output.quiet {
+        crate::errln!(
+            "following the store: a sync every {} s (SIGTERM or Ctrl-C stops)",
+            interval.as_secs_f64()
+        );
+    }
+    let result = follow_rounds(index, store, directory, interval, &stop, output);
+    let removed = index.remove_follow_lease();
+    result?;
+    removed?;
+    Ok(Outcome::ok())
+}
+
+fn follow_rounds(
+    index: &mut SearchIndex,
+    store: &mut Store,
+    directory: &std::path::Path,
+    interval: Duration,
+    stop: &Receiver<()>,
+    output: Output,
+) -> Result<()> {
+    let mut rounds = 0u64;
+    loop {
+        let bar = output.progress(0, "calls indexed");
+        let mut beat = Instant::now();
+        let mut heartbeat_failed = None;
+        let synced = index.sync(store, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+            if beat.elapsed() >= Duration::from_secs(1) {
+                beat = Instant::now();
+                // A long sync (the first, a rebuild) keeps the lease live.
+                heartbeat_failed = FollowLease::now(interval, rounds).write(directory).err();
+            }
+        });
+        bar.finish_and_clear();
+        match synced {
+            Ok(report) if report.indexed > 0 => {
+                if output.json {
+                    output.json_line(&report);
+                } else {
+                    crate::outln!(
+                        "{} {} calls indexed into {} in {:.1} s; the index holds {} calls",
+                        chrono::Local::now().format("%Y-%m-%d %H:%M:%S"),
+                        report.indexed,
+                        report.partitions.join(", "),
+                        report.seconds,
+                        report.documents
+                    );
+                }
+            }
+            Ok(_) => {}
+            // A store out of reach, another writer: said, and tried again
+            // at the next round.
+            Err(error) => crate::errln!("warning: this round's sync failed ({error}); retrying"),
+        }
+        if let Some(error) = heartbeat_failed {
+            crate::errln!("warning: cannot write the follow lease ({error})");
+        }
+        rounds += 1;
+        if let Err(error) = index.write_follow_lease(interval, rounds) {
+            crate::errln!("warning: cannot write the follow lease ({error})");
+        }
+        match stop.recv_timeout(interval) {
+            Err(RecvTimeoutError::Timeout) => continue,
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+    }
+}
+
+/// A channel that receives once SIGTERM or Ctrl-C arrives (tokio's signal
+/// handling, as `callscope worker` stops). The handlers are in place when
+/// this returns.
+fn stop_on_signals() -> Result<Receiver<()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Error::Index(format!("cannot listen for signals: {error}")))?;
+    let (mut terminate, mut interrupt) = {
+        let _context = runtime.enter();
+        let listen = |kind| {
+            signal(kind)
+                .map_err(|error| Error::Index(format!("cannot listen for signals: {error}")))
+        };
+        (
+            listen(SignalKind::terminate())?,
+            listen(SignalKind::interrupt())?,
+        )
+    };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        });
+        let _ = sender.send(());
+    });
+    Ok(receiver)
 }

@@ -22,8 +22,24 @@ pub(super) fn run(workspace: &Workspace, args: &SearchArgs, output: Output) -> R
     let mut store = workspace.open_existing_store()?;
     let mut index = super::index::open_index(workspace)?;
     // The index follows the store: calls written since the last sync (or
-    // left stale by a crash) are indexed before searching.
-    if let Err(error) = super::index::sync(&mut index, &mut store, output) {
+    // left stale by a crash) are indexed before searching, unless `index
+    // --follow` keeps the index (then it is the only writer: the search
+    // reads what it has indexed).
+    if let Some(lease) = index.followed_by() {
+        if !output.quiet {
+            let stale = if lease.is_live() {
+                String::new()
+            } else {
+                format!(" (its last heartbeat: {})", lease.heartbeat)
+            };
+            crate::errln!(
+                "note: the index is kept by `callscope index --follow` on {} (pid {}){stale}; \
+                 searching what it has indexed",
+                lease.host,
+                lease.pid
+            );
+        }
+    } else if let Err(error) = super::index::sync(&mut index, &mut store, output) {
         let stale = store.count_unindexed().unwrap_or(0);
         crate::errln!("warning: {stale} calls are not searchable yet ({error})");
     }

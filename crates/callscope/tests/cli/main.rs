@@ -6,6 +6,7 @@ mod digest;
 mod forget;
 mod import;
 mod index_audit;
+mod index_follow;
 mod keys;
 mod model;
 mod pipeline;
