@@ -9,8 +9,8 @@
 //!   [`AsrEngine`] holds the model (loaded once, shared), each worker owns an
 //!   [`AsrWorker`] with its own whisper state.
 //! - [`silero`] fetches, converts and runs Silero VAD, the learned voice
-//!   activity detector the pipeline can use instead of the energy VAD
-//!   (`[asr] vad = "silero"`).
+//!   activity detector that decides where speech starts and ends inside
+//!   the energy VAD's regions (the default, `[asr] vad = "silero"`).
 //! - [`cer`] scores transcripts against references (character error rate
 //!   after simplified-character and number normalization).
 //!
@@ -60,7 +60,7 @@ pub const DEFAULT_INITIAL_PROMPT: &str = "以下是普通话的句子。";
 /// temperature_fallback = false
 /// min_context_seconds = 10   # shortest encoder input (15: beam search on short clips)
 /// align_tokens = true        # token times from cross-attention (text to the right piece)
-/// vad = "energy"             # or "silero": Silero VAD inside the energy VAD's regions
+/// vad = "silero"             # Silero VAD inside the energy VAD's regions; "energy": that VAD alone
 /// vad_model = "models/ggml-silero-vad.bin"
 /// vad_threshold = 0.5        # Silero speech probability
 /// vad_min_speech_seconds = 0.25
@@ -120,9 +120,9 @@ pub struct AsrConfig {
     /// pieces are cut into sentences with their own times. Off, the text
     /// is shared out in proportion to the pieces' lengths.
     pub align_tokens: bool,
-    /// Which voice activity detector finds speech: the energy VAD (the
-    /// default) or Silero inside the energy VAD's regions (falls back to
-    /// the energy VAD, with a warning, when `vad_model` is missing).
+    /// Which voice activity detector finds speech: Silero inside the energy
+    /// VAD's regions (the default; falls back to the energy VAD, with a
+    /// warning, when its model is missing) or the energy VAD alone.
     pub vad: VadKind,
     /// The converted Silero VAD model (`callscope model fetch` builds it).
     pub vad_model: PathBuf,
@@ -142,10 +142,11 @@ pub struct AsrConfig {
 pub enum VadKind {
     /// The energy VAD of the audio stage (noise floor, voicing, music
     /// rejection).
-    #[default]
     Energy,
     /// Silero VAD decides where speech starts and ends, within the regions
-    /// the energy VAD keeps.
+    /// the energy VAD keeps (the default: as accurate on clean speech,
+    /// and no hold music taken for speech; docs/benchmarks.md, "VAD").
+    #[default]
     Silero,
 }
 
@@ -158,6 +159,15 @@ impl std::str::FromStr for VadKind {
             "silero" => Ok(VadKind::Silero),
             other => Err(format!("unknown VAD `{other}`: use energy or silero")),
         }
+    }
+}
+
+impl std::fmt::Display for VadKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            VadKind::Energy => "energy",
+            VadKind::Silero => "silero",
+        })
     }
 }
 
@@ -180,7 +190,7 @@ impl Default for AsrConfig {
             redecode_skipped: true,
             min_context_seconds: 10.0,
             align_tokens: true,
-            vad: VadKind::Energy,
+            vad: VadKind::Silero,
             vad_model: Path::new(DEFAULT_MODEL_DIR).join(silero::SILERO_MODEL_FILE),
             vad_threshold: 0.5,
             vad_min_speech_seconds: 0.25,
@@ -293,20 +303,38 @@ impl AsrConfig {
         if self.vad == VadKind::Energy {
             return Ok((None, None));
         }
-        if !self.vad_model.is_file() {
+        let path = self.vad_model_path();
+        if !path.is_file() {
             return Ok((
                 None,
                 Some(format!(
                     "{} is missing: speech is found with the energy VAD; run `callscope model \
                      fetch` to use Silero VAD",
-                    self.vad_model.display()
+                    path.display()
                 )),
             ));
         }
-        Ok((
-            Some(SileroVad::load(&self.vad_model, self.silero_config())?),
-            None,
-        ))
+        Ok((Some(SileroVad::load(&path, self.silero_config())?), None))
+    }
+
+    /// The Silero model file: `vad_model` when set or present, else the
+    /// converted file beside the Whisper model (`--model DIR/ggml-….bin`
+    /// finds `DIR/ggml-silero-vad.bin`, where `model fetch` puts both).
+    pub fn vad_model_path(&self) -> PathBuf {
+        let beside_model = self
+            .model
+            .parent()
+            .map(|dir| dir.join(silero::SILERO_MODEL_FILE));
+        match beside_model {
+            Some(beside)
+                if self.vad_model == AsrConfig::default().vad_model
+                    && !self.vad_model.is_file()
+                    && beside.is_file() =>
+            {
+                beside
+            }
+            _ => self.vad_model.clone(),
+        }
     }
 }
 
@@ -426,10 +454,16 @@ mod tests {
     }
 
     #[test]
-    fn vad_is_energy_unless_silero_is_asked_for() {
-        let asr = AsrConfig::from_workspace(&WorkspaceConfig::parse("").unwrap()).unwrap();
+    fn vad_is_silero_unless_energy_is_asked_for() {
+        let asr = AsrConfig::from_workspace(
+            &WorkspaceConfig::parse("[asr]\nvad = \"energy\"\n").unwrap(),
+        )
+        .unwrap();
         assert_eq!(asr.vad, VadKind::Energy);
-        assert_eq!(asr.load_vad().unwrap().0.map(|_| ()), None);
+        let (vad, note) = asr.load_vad().unwrap();
+        assert!(vad.is_none() && note.is_none());
+        let asr = AsrConfig::from_workspace(&WorkspaceConfig::parse("").unwrap()).unwrap();
+        assert_eq!(asr.vad, VadKind::Silero);
         let config = WorkspaceConfig::parse(
             "[asr]\nvad = \"silero\"\nvad_model = \"/nowhere/vad.bin\"\nvad_threshold = 0.6\n",
         )

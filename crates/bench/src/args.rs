@@ -113,6 +113,14 @@ pub enum BenchCommand {
         /// Seed of the composed calls.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Silero VAD's model: the VAD rows again with Silero inside the
+        /// energy VAD's regions (default: models/ggml-silero-vad.bin when
+        /// `callscope model fetch` built it).
+        #[arg(long)]
+        vad_model: Option<std::path::PathBuf>,
+        /// Only the energy VAD.
+        #[arg(long)]
+        no_silero: bool,
     },
     /// The web workspace under load: N keep-alive clients on `GET
     /// /api/search` (a query mix) and then `GET /calls/{id}` for a fixed
@@ -144,6 +152,46 @@ pub enum BenchCommand {
         /// Random seed for the generator.
         #[arg(long, default_value_t = 11)]
         seed: u64,
+    },
+    /// Scale-out on one machine: jobs/s and audio hours per hour of N
+    /// recordings through `callscope worker`s on the NATS queue writing to
+    /// a shared store, against the local batch (`callscope transcribe`) on
+    /// the same recordings; the queue's and the shared store's overhead per
+    /// call. Runs the built `callscope` binary (next to this one, or
+    /// `CALLSCOPE_BIN`).
+    Workers {
+        /// Recordings, one job each: stereo 8 kHz mu-law calls composed as
+        /// the ASR benchmark's stereo batch.
+        #[arg(long, default_value_t = 50)]
+        jobs: usize,
+        /// The NATS server with JetStream (each run gets a queue of its
+        /// own, deleted afterwards).
+        #[arg(long, default_value = "nats://127.0.0.1:4222", value_name = "URL")]
+        nats: String,
+        /// The PostgreSQL database the workers share (each run gets a
+        /// fresh schema, dropped afterwards).
+        #[arg(
+            long,
+            default_value = "postgres://callscope:callscope@127.0.0.1:5432/callscope_test",
+            value_name = "URL"
+        )]
+        store: String,
+        /// Worker counts measured against PostgreSQL (each worker gets
+        /// cores / count whisper threads; the local batch runs at the same
+        /// plans).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "1,2",
+            value_name = "N,.."
+        )]
+        workers: Vec<usize>,
+        /// Worker counts measured against one SQLite file (0: none).
+        #[arg(long, value_delimiter = ',', default_value = "1", value_name = "N,..")]
+        sqlite_workers: Vec<usize>,
+        /// The whisper.cpp model (default: models/ggml-base-q8_0.bin).
+        #[arg(long, value_name = "FILE.bin")]
+        model: Option<PathBuf>,
     },
 }
 
@@ -204,4 +252,23 @@ pub struct BenchAsrArgs {
     /// Print every clip's reference and transcript (stderr).
     #[arg(long)]
     pub show: bool,
+    /// Also the 320 clips of asr-dev-more (FLAC): 400 clips in all, the set
+    /// defaults are chosen on.
+    #[arg(long)]
+    pub more: bool,
+    /// callscope's voice activity detector on the product path (`[asr] vad`;
+    /// default: the product's default).
+    #[arg(long, value_name = "energy|silero")]
+    pub vad: Option<callscope_asr::VadKind>,
+    /// Silero's padding around speech in seconds (`[asr] vad_pad_seconds`).
+    #[arg(long)]
+    pub vad_pad: Option<f64>,
+    /// Skip the diagnostic rows (whole clips without VAD, the channels'
+    /// true speech regions) and measure only the product path.
+    #[arg(long)]
+    pub no_diagnostics: bool,
+    /// faster-whisper's compute types on the clips (default: int8 and
+    /// float32).
+    #[arg(long = "fw-compute-type", value_name = "TYPE")]
+    pub fw_compute_types: Vec<String>,
 }

@@ -1,6 +1,13 @@
 //! `callscope-bench asr`: accuracy, speed and memory of recognition.
 //!
-//! Data: `shared/asr-dev` (80 clips of real read Mandarin, 16 kHz) as is and
+//! Engines are compared on the path each product runs: callscope through
+//! its batch path (`pipeline::transcribe_batch`: decode, VAD per channel,
+//! packing, recognition, each clip a call), faster-whisper with its own
+//! Silero VAD (`vad_filter`). Rows that hand a recognizer the whole clip
+//! (no VAD) or the true speech regions are diagnostics and say so.
+//!
+//! Data: `shared/asr-dev` (80 clips of real read Mandarin, 16 kHz; with
+//! `--more` also the 320 of `shared/asr-dev-more`, FLAC) as is and
 //! as telephone audio (8 kHz G.711 mu-law made with sox, decoded and
 //! resampled back to 16 kHz by the audio stage); the same clips laid end to end per
 //! speaker with silences (a "channel", where skipping silence pays); and
@@ -98,10 +105,17 @@ fn read_clips(dir: &Path, limit: Option<usize>) -> Result<Vec<Clip>> {
                 reason: "expected `id<TAB>text`".to_string(),
             });
         };
+        let id = id.trim();
+        let wav = dir.join("wav").join(format!("{id}.wav"));
+        let flac = dir.join("flac").join(format!("{id}.flac"));
         clips.push(Clip {
-            id: id.trim().to_string(),
+            id: id.to_string(),
             reference: reference.trim().to_string(),
-            path: dir.join("wav").join(format!("{}.wav", id.trim())),
+            path: if wav.is_file() || !flac.is_file() {
+                wav
+            } else {
+                flac
+            },
         });
     }
     if let Some(limit) = limit {
@@ -179,7 +193,10 @@ impl<'a> AsrBench<'a> {
             args.threads.min(available_cores())
         };
         let models = models_to_measure(args, |_| true);
-        let clips = read_clips(&shared.join("asr-dev"), args.limit)?;
+        let mut clips = read_clips(&shared.join("asr-dev"), args.limit)?;
+        if args.more {
+            clips.extend(read_clips(&shared.join("asr-dev-more"), args.limit)?);
+        }
         let tts = read_clips(&shared.join("callcenter-tts"), None)?;
         let mulaw = if wants(args, "mulaw") {
             make_mulaw(&clips, &cache.join("bench").join("asr-dev-mulaw8k"))?
@@ -221,14 +238,19 @@ impl<'a> AsrBench<'a> {
         wants(self.args, part)
     }
 
-    /// The per-clip sets asked for: asr-dev as is and as 8 kHz mu-law.
+    /// The per-clip sets asked for: the clips as is and as 8 kHz mu-law.
     fn clip_sets(&self) -> Vec<(&'static str, &[Clip])> {
         let mut sets: Vec<(&'static str, &[Clip])> = Vec::new();
+        let (plain, mulaw) = if self.args.more {
+            ("dev 400 16k", "dev 400 8k mu-law")
+        } else {
+            ("asr-dev 16k", "asr-dev 8k mu-law")
+        };
         if self.wants("clips") {
-            sets.push(("asr-dev 16k", &self.clips));
+            sets.push((plain, &self.clips));
         }
         if self.wants("mulaw") {
-            sets.push(("asr-dev 8k mu-law", &self.mulaw));
+            sets.push((mulaw, &self.mulaw));
         }
         sets
     }
@@ -247,22 +269,32 @@ impl<'a> AsrBench<'a> {
             self.note_common, config.min_context_seconds
         );
         reset_peak_rss();
-        let engine = AsrEngine::load(&config)?;
-        let mut worker = engine.worker()?;
+        let vad_label = format!("{engine_label}, its VAD ({})", config.vad);
         let mut rows = Vec::new();
+        // The product path first, each clip (or channel) a call.
         for (set, clips) in self.clip_sets() {
-            let score = self.score_clips(&mut worker, format!("{name} {set}"), clips)?;
-            push_score(&mut rows, set, &engine_label, &score, &note);
+            let score = self.score_product(&config, clips)?;
+            push_score(&mut rows, set, &vad_label, &score, &note);
         }
         if self.wants("channel") {
-            let score = self.score_channels(&mut worker)?;
-            push_score(
-                &mut rows,
-                "asr-dev channels",
-                &engine_label,
-                &score,
-                &format!("{note}; speech regions given (VAD), packed into windows"),
-            );
+            let channels: Vec<Clip> = self.channels.iter().map(Channel::as_clip).collect();
+            let score = self.score_product(&config, &channels)?;
+            push_score(&mut rows, "asr-dev channels", &vad_label, &score, &note);
+        }
+        if !self.args.no_diagnostics {
+            reset_peak_rss();
+            let engine = AsrEngine::load(&config)?;
+            let mut worker = engine.worker()?;
+            for (set, clips) in self.clip_sets() {
+                let score = self.score_clips(&mut worker, format!("{name} {set}"), clips)?;
+                let label = format!("{engine_label}, whole clip, no VAD (diagnostic)");
+                push_score(&mut rows, set, &label, &score, &note);
+            }
+            if self.wants("channel") {
+                let score = self.score_channels(&mut worker)?;
+                let label = format!("{engine_label}, true speech regions (oracle, diagnostic)");
+                push_score(&mut rows, "asr-dev channels", &label, &score, &note);
+            }
         }
         if self.wants("hotwords") && with_hotwords {
             rows.extend(hotword_rows(
@@ -274,6 +306,40 @@ impl<'a> AsrBench<'a> {
             )?);
         }
         Ok(rows)
+    }
+
+    /// callscope's product path (`pipeline::transcribe_batch`, as
+    /// `callscope transcribe` runs it: decode, VAD, speaker separation,
+    /// packing, recognition) with each clip a call, timed from loading the
+    /// model to the last call stored. A clip's text is its call's segments
+    /// in time order.
+    fn score_product(&self, config: &AsrConfig, clips: &[Clip]) -> Result<Score> {
+        let files: Vec<(&str, &Path)> = clips
+            .iter()
+            .map(|clip| (clip.id.as_str(), clip.path.as_path()))
+            .collect();
+        let (store, wall_seconds) =
+            super::asr_batch::transcribe_into_store(config, &files, None, &self.output)?;
+        let mut score = Score {
+            compute_seconds: wall_seconds,
+            peak_rss_mib: super::peak_rss_mib(),
+            ..Score::default()
+        };
+        for clip in clips {
+            score.audio_seconds += decoded_seconds(&clip.path)?;
+            let mut segments = store
+                .get_call(&clip.id)?
+                .map(|call| call.segments)
+                .unwrap_or_default();
+            segments.sort_by(|left, right| left.start.total_cmp(&right.start));
+            let text: String = segments
+                .iter()
+                .map(|segment| segment.text.as_str())
+                .collect();
+            show_clip(self.args.show, &clip.id, &clip.reference, &text);
+            score.cer.add(CerCount::of(&clip.reference, &text));
+        }
+        Ok(score)
     }
 
     /// callscope on each clip, whole, timed from decoding on.
@@ -324,7 +390,16 @@ impl<'a> AsrBench<'a> {
         let (ct2_dir, venv_python) = faster_whisper_setup(&self.cache, &self.output)?;
         let channels: Vec<Clip> = self.channels.iter().map(Channel::as_clip).collect();
         let mut rows = Vec::new();
-        for compute_type in ["int8", "float32"] {
+        let compute_types: Vec<&str> = if self.args.fw_compute_types.is_empty() {
+            vec!["int8", "float32"]
+        } else {
+            self.args
+                .fw_compute_types
+                .iter()
+                .map(String::as_str)
+                .collect()
+        };
+        for compute_type in compute_types {
             let runner = FasterWhisper {
                 python: venv_python.clone(),
                 model_dir: ct2_dir.clone(),
@@ -333,20 +408,23 @@ impl<'a> AsrBench<'a> {
                 beam_size: self.args.beam_size,
                 prompt: AsrConfig::default().initial_prompt,
             };
-            let label = format!("faster-whisper {compute_type}");
+            let label = format!("faster-whisper {compute_type}, its VAD (Silero)");
+            let vad_note = format!("{}; vad_filter (Silero)", self.note_common);
             for (set, clips) in self.clip_sets() {
-                let score = runner.run(clips, false)?;
-                push_score(&mut rows, set, &label, &score, &self.note_common);
+                let score = runner.run(clips, true)?;
+                push_score(&mut rows, set, &label, &score, &vad_note);
             }
             if self.wants("channel") {
                 let score = runner.run(&channels, true)?;
-                push_score(
-                    &mut rows,
-                    "asr-dev channels",
-                    &label,
-                    &score,
-                    &format!("{}; vad_filter (Silero)", self.note_common),
-                );
+                push_score(&mut rows, "asr-dev channels", &label, &score, &vad_note);
+            }
+            if !self.args.no_diagnostics {
+                let label =
+                    format!("faster-whisper {compute_type}, whole clip, no VAD (diagnostic)");
+                for (set, clips) in self.clip_sets() {
+                    let score = runner.run(clips, false)?;
+                    push_score(&mut rows, set, &label, &score, &self.note_common);
+                }
             }
         }
         Ok(rows)
@@ -382,15 +460,24 @@ impl<'a> AsrBench<'a> {
 
     /// How much audio asr-dev holds.
     fn audio_row(&self) -> Row {
-        let audio: f64 = self.clips.iter().map(|clip| wav_seconds(&clip.path)).sum();
+        let audio: f64 = self
+            .clips
+            .iter()
+            .map(|clip| decoded_seconds(&clip.path).unwrap_or(0.0))
+            .sum();
+        let sets = if self.args.more {
+            "asr-dev and asr-dev-more"
+        } else {
+            "asr-dev"
+        };
         Row::new(
-            "asr-dev audio",
+            "clips audio",
             audio,
             "s",
             format!(
-                "{} clips from {}",
+                "{} clips of {sets} in {}",
                 self.clips.len(),
-                self.shared.join("asr-dev").display()
+                self.shared.display()
             ),
         )
     }
@@ -462,10 +549,13 @@ pub(super) fn bench_config(
     workers: usize,
     threads: usize,
 ) -> AsrConfig {
+    let defaults = AsrConfig::default();
     AsrConfig {
         model: model.to_path_buf(),
         threads,
         workers,
+        vad: args.vad.unwrap_or(defaults.vad),
+        vad_pad_seconds: args.vad_pad.unwrap_or(defaults.vad_pad_seconds),
         beam_size: args.beam_size,
         dictionary_hotwords: false,
         reduce_audio_ctx: !args.full_audio_ctx,
@@ -474,7 +564,7 @@ pub(super) fn bench_config(
         gap_seconds: args.gap,
         min_context_seconds: args.min_context,
         align_tokens: !args.no_align,
-        ..AsrConfig::default()
+        ..defaults
     }
 }
 
@@ -680,16 +770,16 @@ fn ensure_faster_whisper(cache: &Path, output: &Output) -> Result<PathBuf> {
 }
 
 /// faster-whisper, run by scripts/asr_bench_faster_whisper.py.
-struct FasterWhisper {
+struct FasterWhisper<'a> {
     python: PathBuf,
     model_dir: PathBuf,
-    compute_type: &'static str,
+    compute_type: &'a str,
     threads: usize,
     beam_size: usize,
     prompt: String,
 }
 
-impl FasterWhisper {
+impl FasterWhisper<'_> {
     fn run(&self, clips: &[Clip], vad: bool) -> Result<Score> {
         let list = audio_list(
             clips
@@ -853,10 +943,9 @@ fn write_wav_16k(path: &Path, samples: &[f32]) -> Result<()> {
     })
 }
 
-fn wav_seconds(path: &Path) -> f64 {
-    hound::WavReader::open(path)
-        .map(|reader| reader.duration() as f64 / reader.spec().sample_rate as f64)
-        .unwrap_or(0.0)
+/// A recording's length as the audio stage decodes it.
+fn decoded_seconds(path: &Path) -> Result<f64> {
+    Ok(decode_16k(path)?.len() as f64 / 16_000.0)
 }
 
 /// Decodes a recording to 16 kHz mono f32 with the audio stage's decoder

@@ -299,7 +299,7 @@ fn run_callscope(config: &AsrConfig, calls: &[BatchCall], output: &Output) -> Re
         .map(|call| (call.id.as_str(), call.path.as_path()))
         .collect();
     let (store, wall_seconds) =
-        transcribe_into_store(config, &files, ChannelLayout::AgentLeft, output)?;
+        transcribe_into_store(config, &files, Some(ChannelLayout::AgentLeft), output)?;
     let mut score = BatchScore {
         wall_seconds,
         peak_rss_mib: super::peak_rss_mib(),
@@ -364,20 +364,26 @@ fn turn_cer(turns: &[PlacedTurn], spans: &[Span]) -> CerCount {
 }
 
 /// Runs callscope's batch path ([`pipeline::transcribe_batch`]) on `files`
-/// (call id, recording) of one channel layout into an in-memory store; the
-/// store and the wall-clock seconds from loading the model to the last
-/// call done. Any failed call fails the measurement.
+/// (call id, recording) of one channel layout (`None`: as `transcribe` sees
+/// the file) into an in-memory store, with the VAD `config` names (Silero's
+/// model missing is an error here, not a fallback); the store and the
+/// wall-clock seconds from loading the model to the last call done. Any
+/// failed call fails the measurement.
 pub(super) fn transcribe_into_store(
     config: &AsrConfig,
     files: &[(&str, &Path)],
-    layout: ChannelLayout,
+    layout: Option<ChannelLayout>,
     output: &Output,
 ) -> Result<(Store, f64)> {
     super::asr::reset_peak_rss();
     let started = Instant::now();
     let plan = config.thread_plan();
     let engine = AsrEngine::load(config)?;
-    let transcriber = Transcriber::new(engine, AudioOptions::default());
+    let (silero, fallback) = config.load_vad()?;
+    if let Some(note) = fallback {
+        return Err(Error::Usage(note));
+    }
+    let transcriber = Transcriber::new(engine, AudioOptions::default()).with_silero(silero);
     let mut store = Store::open_in_memory()?;
     // Masking would turn read-out numbers into `*`: compare plain text.
     let redactor = Redactor::new(RedactionPolicy::disabled(), None)?;
@@ -390,7 +396,7 @@ pub(super) fn transcribe_into_store(
             agent_id: None,
             team: None,
             queue: None,
-            channels: Some(layout),
+            channels: layout,
             meta: Default::default(),
         })
         .collect();

@@ -42,7 +42,7 @@ pub(super) fn roles_rows(
         .iter()
         .map(|(id, _, path)| (id.as_str(), path.as_path()))
         .collect();
-    let (store, _) = transcribe_into_store(config, &files, ChannelLayout::Mono, output)?;
+    let (store, _) = transcribe_into_store(config, &files, Some(ChannelLayout::Mono), output)?;
     let mut tally = RolesTally::default();
     for (id, call, _) in &composed {
         let stored = store

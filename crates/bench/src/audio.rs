@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::Row;
+use callscope_asr::{SileroVad, SileroVadConfig};
 use callscope_audio::diarize::{self, SpeakerWindow};
 use callscope_audio::vad::frame_scores;
 use callscope_audio::{AudioOptions, CallReader};
 use callscope_core::error::{Error, Result};
 use callscope_core::model::{AsrSegment, ChannelLayout, Role, SpeechRegion};
+use callscope_pipeline::transcribe::silero_regions;
 use callscope_testkit::compose::{self, CallLayout, Clip, ComposedCall, Encoding};
 
 /// What to measure on.
@@ -27,6 +29,9 @@ pub struct AudioBenchOptions {
     pub long_hours: f64,
     /// Seed of the composed calls.
     pub seed: u64,
+    /// Silero VAD's converted model: the VAD rows are measured again with
+    /// Silero inside the energy VAD's regions (`None`: energy VAD only).
+    pub vad_model: Option<PathBuf>,
 }
 
 /// The two real speakers of asr-dev and the synthetic call-center lines.
@@ -222,15 +227,21 @@ fn long_recording(
 /// VAD precision/recall and boundary accuracy on stereo 8 kHz mu-law calls.
 fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) -> Result<Vec<Row>> {
     let (agents, customers) = corpus.call_voices();
-    let mut precision_sum = 0.0;
-    let mut recall_sum = 0.0;
-    let mut tracks = 0.0;
-    let mut found = 0usize;
-    let mut regions = 0usize;
-    let mut music_seconds = 0.0;
-    let mut music_false = 0.0;
-    let mut audio_seconds = 0.0;
+    let silero = match &options.vad_model {
+        Some(path) if path.is_file() => Some(SileroVad::load(path, SileroVadConfig::default())?),
+        Some(path) => {
+            return Err(Error::Usage(format!(
+                "{} is missing: run `callscope model fetch` (it builds Silero VAD), or pass \
+                 --vad-model",
+                path.display()
+            )))
+        }
+        None => None,
+    };
+    let mut energy = VadScore::default();
+    let mut gated = VadScore::default();
     let mut processing = 0.0;
+    let mut audio_seconds = 0.0;
     for index in 0..options.calls {
         let spec = compose::random_call_spec(
             &agents,
@@ -249,57 +260,134 @@ fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) ->
         )?;
         processing += started.elapsed().as_secs_f64();
         audio_seconds += summary.duration;
-        for (track, role) in [(0usize, Role::Agent), (1, Role::Customer)] {
-            let truth = merged_truth(&call, Some(role), 0.5);
-            let (precision, recall) =
-                frame_scores(&summary.regions[track], &truth, summary.duration);
-            precision_sum += precision;
-            recall_sum += recall;
-            tracks += 1.0;
-            let hits = boundaries_found(&truth, &summary.regions[track], 0.5);
-            found += hits.iter().filter(|hit| **hit).count();
-            regions += hits.len();
-        }
-        for hold in &call.holds {
-            music_seconds += hold.end - hold.start;
-            music_false += overlap_seconds(&summary.regions[0], hold);
+        energy.add(&call, &summary.regions, summary.duration);
+        if let Some(vad) = &silero {
+            // What `transcribe` does with Silero on: the same reader's
+            // batches, Silero inside the energy VAD's regions.
+            let started = Instant::now();
+            let mut reader = CallReader::open(
+                &path,
+                Some(ChannelLayout::AgentLeft),
+                &AudioOptions::default(),
+            )?;
+            let mut regions: Vec<Vec<SpeechRegion>> = vec![Vec::new(); 2];
+            while let Some(batches) = reader.next_batches()? {
+                for batch in batches {
+                    regions[batch.track].extend(silero_regions(vad, &batch)?);
+                }
+            }
+            reader.finish()?;
+            gated.seconds += started.elapsed().as_secs_f64();
+            gated.add(&call, &regions, summary.duration);
         }
     }
     let note = format!(
         "{} composed stereo calls, 8 kHz mu-law, line noise, tts + asr-dev speech",
         options.calls
     );
-    Ok(vec![
-        Row::new(
-            "VAD frame precision",
-            precision_sum / tracks,
-            "",
-            note.clone(),
-        ),
-        Row::new("VAD frame recall", recall_sum / tracks, "", note),
-        Row::new(
-            "speech regions found within 0.5 s",
-            found as f64 / regions.max(1) as f64,
-            "",
-            format!("{found} of {regions} true regions: start and end both within 0.5 s"),
-        ),
-        Row::new(
-            "hold music taken for speech",
-            if music_seconds > 0.0 {
-                music_false / music_seconds
-            } else {
-                0.0
-            },
-            "share",
-            format!("{music_seconds:.0} s of synthetic hold music"),
-        ),
-        Row::new(
-            "VAD speed (short calls)",
-            audio_seconds / processing,
+    let mut rows = energy.rows("", &note);
+    rows.push(Row::new(
+        "VAD speed (short calls)",
+        audio_seconds / processing,
+        "x real time",
+        "decode + resample + VAD, both channels, 1 thread",
+    ));
+    if silero.is_some() {
+        rows.extend(gated.rows(" (silero)", &note));
+        rows.push(Row::new(
+            "VAD speed (short calls, silero)",
+            audio_seconds / gated.seconds.max(1e-9),
             "x real time",
-            "decode + resample + VAD, both channels, 1 thread",
-        ),
-    ])
+            "decode + resample + energy VAD + Silero VAD inside its regions, both channels",
+        ));
+    }
+    Ok(rows)
+}
+
+/// The Silero model the VAD rows use: the one named, else the fetched one
+/// when it is there; none with `no_silero`.
+pub fn silero_model(named: Option<&Path>, no_silero: bool) -> Option<PathBuf> {
+    if no_silero {
+        return None;
+    }
+    match named {
+        Some(path) => Some(path.to_path_buf()),
+        None => {
+            let fetched = Path::new(callscope_asr::DEFAULT_MODEL_DIR)
+                .join(callscope_asr::silero::SILERO_MODEL_FILE);
+            fetched.is_file().then_some(fetched)
+        }
+    }
+}
+
+/// VAD accuracy summed over composed stereo calls.
+#[derive(Debug, Default)]
+struct VadScore {
+    precision_sum: f64,
+    recall_sum: f64,
+    tracks: f64,
+    found: usize,
+    regions: usize,
+    music_seconds: f64,
+    music_false: f64,
+    /// Seconds spent finding speech (when timed here).
+    seconds: f64,
+}
+
+impl VadScore {
+    /// Scores the regions found on each track (agent, customer) of `call`.
+    fn add(&mut self, call: &ComposedCall, found: &[Vec<SpeechRegion>], duration: f64) {
+        for (track, role) in [(0usize, Role::Agent), (1, Role::Customer)] {
+            let truth = merged_truth(call, Some(role), 0.5);
+            let (precision, recall) = frame_scores(&found[track], &truth, duration);
+            self.precision_sum += precision;
+            self.recall_sum += recall;
+            self.tracks += 1.0;
+            let hits = boundaries_found(&truth, &found[track], 0.5);
+            self.found += hits.iter().filter(|hit| **hit).count();
+            self.regions += hits.len();
+        }
+        for hold in &call.holds {
+            self.music_seconds += hold.end - hold.start;
+            self.music_false += overlap_seconds(&found[0], hold);
+        }
+    }
+
+    fn rows(&self, label: &str, note: &str) -> Vec<Row> {
+        vec![
+            Row::new(
+                format!("VAD frame precision{label}"),
+                self.precision_sum / self.tracks.max(1.0),
+                "",
+                note.to_string(),
+            ),
+            Row::new(
+                format!("VAD frame recall{label}"),
+                self.recall_sum / self.tracks.max(1.0),
+                "",
+                note.to_string(),
+            ),
+            Row::new(
+                format!("speech regions found within 0.5 s{label}"),
+                self.found as f64 / self.regions.max(1) as f64,
+                "",
+                format!(
+                    "{} of {} true regions: start and end both within 0.5 s",
+                    self.found, self.regions
+                ),
+            ),
+            Row::new(
+                format!("hold music taken for speech{label}"),
+                if self.music_seconds > 0.0 {
+                    self.music_false / self.music_seconds
+                } else {
+                    0.0
+                },
+                "share",
+                format!("{:.0} s of synthetic hold music", self.music_seconds),
+            ),
+        ]
+    }
 }
 
 /// Speaker purity on mono calls of two real speakers, and role accuracy,

@@ -14,6 +14,7 @@ pub mod qa;
 pub mod redact;
 pub mod search;
 pub mod serve;
+pub mod workers;
 
 use serde::Serialize;
 

@@ -60,6 +60,8 @@ fn run(which: &BenchCommand, output: Output) -> Result<()> {
             calls,
             long_hours,
             seed,
+            vad_model,
+            no_silero,
         } => (
             "audio",
             bench::audio::run(&bench::audio::AudioBenchOptions {
@@ -67,6 +69,7 @@ fn run(which: &BenchCommand, output: Output) -> Result<()> {
                 calls: *calls,
                 long_hours: *long_hours,
                 seed: *seed,
+                vad_model: bench::audio::silero_model(vad_model.as_deref(), *no_silero),
             })?,
         ),
         BenchCommand::Search {
@@ -85,6 +88,25 @@ fn run(which: &BenchCommand, output: Output) -> Result<()> {
                 fts5: !*no_fts5,
                 ripgrep: !*no_ripgrep,
                 keep: keep.clone(),
+                output,
+            })?,
+        ),
+        BenchCommand::Workers {
+            jobs,
+            nats,
+            store,
+            workers,
+            sqlite_workers,
+            model,
+        } => (
+            "workers",
+            bench::workers::run(&bench::workers::WorkersBenchOptions {
+                jobs: *jobs,
+                nats: nats.clone(),
+                store: store.clone(),
+                workers: workers.clone(),
+                sqlite_workers: sqlite_workers.clone(),
+                model: model.clone(),
                 output,
             })?,
         ),

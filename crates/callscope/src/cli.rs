@@ -333,9 +333,11 @@ pub struct TranscribeArgs {
     /// 1 for greedy decoding, more for beam search.
     #[arg(long)]
     pub beam_size: Option<usize>,
-    /// Voice activity detector: energy, or silero (Silero VAD inside the
-    /// energy VAD's regions; needs models/ggml-silero-vad.bin from `callscope
-    /// model fetch`). Default: `[asr] vad`, else energy.
+    /// Voice activity detector: silero (Silero VAD inside the energy VAD's
+    /// regions; needs ggml-silero-vad.bin from `callscope model fetch`, in
+    /// models/ or beside the Whisper model, else the energy VAD stands in
+    /// with a warning) or energy (the energy VAD alone). Default: `[asr]
+    /// vad`, else silero.
     #[arg(long, value_name = "energy|silero")]
     pub vad: Option<callscope_asr::VadKind>,
     /// Transcribe calls again even when already done with the same audio and model.

@@ -186,24 +186,31 @@ impl Transcriber {
         if batch.regions.is_empty() {
             return Ok(());
         }
-        let found = vad.detect(&batch.samples).map_err(|error| Error::Audio {
+        batch.regions = silero_regions(vad, batch).map_err(|error| Error::Audio {
             file: entry.path.display().to_string(),
             reason: error.to_string(),
         })?;
-        let found: Vec<SpeechRegion> = found
-            .into_iter()
-            .map(|region| SpeechRegion {
-                start: region.start + batch.offset,
-                end: region.end + batch.offset,
-            })
-            .collect();
-        let span = (
-            batch.offset,
-            batch.offset + batch.samples.len() as f64 / f64::from(callscope_audio::SAMPLE_RATE),
-        );
-        batch.regions = gate_regions(&found, &batch.regions, span);
         Ok(())
     }
+}
+
+/// The speech regions of `batch` with Silero on ([`Transcriber::with_silero`]):
+/// Silero's regions over the batch's samples that overlap a region the
+/// energy VAD kept, clipped to the batch, in recording time.
+pub fn silero_regions(vad: &SileroVad, batch: &SpeechBatch) -> Result<Vec<SpeechRegion>> {
+    let found: Vec<SpeechRegion> = vad
+        .detect(&batch.samples)?
+        .into_iter()
+        .map(|region| SpeechRegion {
+            start: region.start + batch.offset,
+            end: region.end + batch.offset,
+        })
+        .collect();
+    let span = (
+        batch.offset,
+        batch.offset + batch.samples.len() as f64 / f64::from(callscope_audio::SAMPLE_RATE),
+    );
+    Ok(gate_regions(&found, &batch.regions, span))
 }
 
 /// Mono speech held back for speaker turns, at most (30 min at 16 kHz).

@@ -87,8 +87,12 @@ pub(super) fn worker(workspace: &Workspace, args: &WorkerArgs, output: Output) -
     for warning in pipeline::scoring::masking_warnings(&scorecards, &redactor) {
         crate::errln!("warning: {warning}");
     }
+    let (silero, vad_note) = asr.load_vad()?;
+    if let Some(note) = vad_note {
+        crate::errln!("warning: {note}");
+    }
     let engine = AsrEngine::load(&asr)?;
-    let transcriber = Transcriber::new(engine, AudioOptions::default());
+    let transcriber = Transcriber::new(engine, AudioOptions::default()).with_silero(silero);
     let name = args.name.clone().unwrap_or_else(default_worker_name);
     let quiet = output.quiet;
     let options = WorkerOptions {
