@@ -10,7 +10,8 @@
 //!   [`AsrWorker`] with its own whisper state.
 //! - [`silero`] fetches, converts and runs Silero VAD, the learned voice
 //!   activity detector that decides where speech starts and ends inside
-//!   the energy VAD's regions (the default, `[asr] vad = "silero"`).
+//!   the energy VAD's regions (on stereo channels by default, `[asr] vad =
+//!   "auto"`; everywhere with `"silero"`).
 //! - [`cer`] scores transcripts against references (character error rate
 //!   after simplified-character and number normalization).
 //!
@@ -60,7 +61,7 @@ pub const DEFAULT_INITIAL_PROMPT: &str = "以下是普通话的句子。";
 /// temperature_fallback = false
 /// min_context_seconds = 10   # shortest encoder input (15: beam search on short clips)
 /// align_tokens = true        # token times from cross-attention (text to the right piece)
-/// vad = "silero"             # Silero VAD inside the energy VAD's regions; "energy": that VAD alone
+/// vad = "auto"               # Silero inside the energy VAD's regions on stereo channels; "silero": on mono too; "energy": that VAD alone
 /// vad_model = "models/ggml-silero-vad.bin"
 /// vad_threshold = 0.5        # Silero speech probability
 /// vad_min_speech_seconds = 0.25
@@ -120,9 +121,10 @@ pub struct AsrConfig {
     /// pieces are cut into sentences with their own times. Off, the text
     /// is shared out in proportion to the pieces' lengths.
     pub align_tokens: bool,
-    /// Which voice activity detector finds speech: Silero inside the energy
-    /// VAD's regions (the default; falls back to the energy VAD, with a
-    /// warning, when its model is missing) or the energy VAD alone.
+    /// Which voice activity detector finds speech: `auto` (the default),
+    /// Silero inside the energy VAD's regions on stereo channels; `silero`,
+    /// on mono speech too; `energy`, the energy VAD alone. Without Silero's
+    /// model the energy VAD stands in, with a warning.
     pub vad: VadKind,
     /// The converted Silero VAD model (`callscope model fetch` builds it).
     pub vad_model: PathBuf,
@@ -143,10 +145,13 @@ pub enum VadKind {
     /// The energy VAD of the audio stage (noise floor, voicing, music
     /// rejection).
     Energy,
-    /// Silero VAD decides where speech starts and ends, within the regions
-    /// the energy VAD keeps (the default: as accurate on clean speech,
-    /// and no hold music taken for speech; docs/benchmarks.md, "VAD").
+    /// Silero inside the energy VAD's regions on the channels of stereo
+    /// calls, the energy VAD alone on mono speech, whose regions speaker
+    /// turns cut (the default; docs/benchmarks.md, "VAD").
     #[default]
+    Auto,
+    /// Silero VAD decides where speech starts and ends, within the regions
+    /// the energy VAD keeps, on every track, mono ones included.
     Silero,
 }
 
@@ -155,9 +160,10 @@ impl std::str::FromStr for VadKind {
 
     fn from_str(text: &str) -> std::result::Result<VadKind, String> {
         match text {
+            "auto" => Ok(VadKind::Auto),
             "energy" => Ok(VadKind::Energy),
             "silero" => Ok(VadKind::Silero),
-            other => Err(format!("unknown VAD `{other}`: use energy or silero")),
+            other => Err(format!("unknown VAD `{other}`: use auto, energy or silero")),
         }
     }
 }
@@ -165,6 +171,7 @@ impl std::str::FromStr for VadKind {
 impl std::fmt::Display for VadKind {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str(match self {
+            VadKind::Auto => "auto",
             VadKind::Energy => "energy",
             VadKind::Silero => "silero",
         })
@@ -190,7 +197,7 @@ impl Default for AsrConfig {
             redecode_skipped: true,
             min_context_seconds: 10.0,
             align_tokens: true,
-            vad: VadKind::Silero,
+            vad: VadKind::Auto,
             vad_model: Path::new(DEFAULT_MODEL_DIR).join(silero::SILERO_MODEL_FILE),
             vad_threshold: 0.5,
             vad_min_speech_seconds: 0.25,
@@ -454,7 +461,7 @@ mod tests {
     }
 
     #[test]
-    fn vad_is_silero_unless_energy_is_asked_for() {
+    fn vad_is_auto_unless_energy_or_silero_is_asked_for() {
         let asr = AsrConfig::from_workspace(
             &WorkspaceConfig::parse("[asr]\nvad = \"energy\"\n").unwrap(),
         )
@@ -463,7 +470,7 @@ mod tests {
         let (vad, note) = asr.load_vad().unwrap();
         assert!(vad.is_none() && note.is_none());
         let asr = AsrConfig::from_workspace(&WorkspaceConfig::parse("").unwrap()).unwrap();
-        assert_eq!(asr.vad, VadKind::Silero);
+        assert_eq!(asr.vad, VadKind::Auto);
         let config = WorkspaceConfig::parse(
             "[asr]\nvad = \"silero\"\nvad_model = \"/nowhere/vad.bin\"\nvad_threshold = 0.6\n",
         )
@@ -485,7 +492,7 @@ mod tests {
         assert!("webrtc"
             .parse::<VadKind>()
             .unwrap_err()
-            .contains("energy or silero"));
+            .contains("auto, energy or silero"));
     }
 
     #[test]

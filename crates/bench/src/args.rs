@@ -258,11 +258,15 @@ pub struct BenchAsrArgs {
     pub more: bool,
     /// callscope's voice activity detector on the product path (`[asr] vad`;
     /// default: the product's default).
-    #[arg(long, value_name = "energy|silero")]
+    #[arg(long, value_name = "auto|energy|silero")]
     pub vad: Option<callscope_asr::VadKind>,
     /// Silero's padding around speech in seconds (`[asr] vad_pad_seconds`).
     #[arg(long)]
     pub vad_pad: Option<f64>,
+    /// Silero's shortest pause that ends speech in seconds (`[asr]
+    /// vad_min_silence_seconds`).
+    #[arg(long)]
+    pub vad_min_silence: Option<f64>,
     /// Skip the diagnostic rows (whole clips without VAD, the channels'
     /// true speech regions) and measure only the product path.
     #[arg(long)]

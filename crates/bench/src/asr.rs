@@ -556,6 +556,9 @@ pub(super) fn bench_config(
         workers,
         vad: args.vad.unwrap_or(defaults.vad),
         vad_pad_seconds: args.vad_pad.unwrap_or(defaults.vad_pad_seconds),
+        vad_min_silence_seconds: args
+            .vad_min_silence
+            .unwrap_or(defaults.vad_min_silence_seconds),
         beam_size: args.beam_size,
         dictionary_hotwords: false,
         reduce_audio_ctx: !args.full_audio_ctx,

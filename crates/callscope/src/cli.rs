@@ -333,12 +333,13 @@ pub struct TranscribeArgs {
     /// 1 for greedy decoding, more for beam search.
     #[arg(long)]
     pub beam_size: Option<usize>,
-    /// Voice activity detector: silero (Silero VAD inside the energy VAD's
-    /// regions; needs ggml-silero-vad.bin from `callscope model fetch`, in
-    /// models/ or beside the Whisper model, else the energy VAD stands in
-    /// with a warning) or energy (the energy VAD alone). Default: `[asr]
-    /// vad`, else silero.
-    #[arg(long, value_name = "energy|silero")]
+    /// Voice activity detector: auto (Silero VAD inside the energy VAD's
+    /// regions on the channels of stereo calls, the energy VAD on mono
+    /// speech), silero (Silero on mono speech too) or energy (the energy VAD
+    /// alone). Silero needs ggml-silero-vad.bin from `callscope model
+    /// fetch`, in models/ or beside the Whisper model, else the energy VAD
+    /// stands in with a warning. Default: `[asr] vad`, else auto.
+    #[arg(long, value_name = "auto|energy|silero")]
     pub vad: Option<callscope_asr::VadKind>,
     /// Transcribe calls again even when already done with the same audio and model.
     #[arg(long)]

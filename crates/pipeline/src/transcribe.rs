@@ -27,6 +27,9 @@ pub struct Transcriber {
     /// Silero VAD, when it decides where speech starts and ends inside the
     /// energy VAD's regions ([`Transcriber::with_silero`]).
     silero: Option<SileroVad>,
+    /// Whether Silero also runs on mono tracks (`vad = "silero"`), or only
+    /// on the channels of stereo calls (`vad = "auto"`).
+    silero_on_mono: bool,
 }
 
 /// One transcribed call and what the user should know about it.
@@ -47,6 +50,7 @@ impl Transcriber {
             engine,
             audio,
             silero: None,
+            silero_on_mono: false,
         }
     }
 
@@ -56,8 +60,13 @@ impl Transcriber {
     /// Silero's regions that overlap one of them replace them, clipped to
     /// the batch. The call's silences stay the energy VAD's. `None` keeps
     /// the energy VAD alone.
-    pub fn with_silero(mut self, vad: Option<SileroVad>) -> Transcriber {
+    /// `on_mono`: on mono tracks too; else mono speech keeps the energy
+    /// VAD's regions, which speaker turns cut (Silero joins speech across
+    /// pauses of up to 0.3 s, so a turn without a longer pause became one
+    /// piece, and Whisper dropped a line of it in a test call).
+    pub fn with_silero(mut self, vad: Option<SileroVad>, on_mono: bool) -> Transcriber {
         self.silero = vad;
+        self.silero_on_mono = on_mono;
         self
     }
 
@@ -95,7 +104,9 @@ impl Transcriber {
         let mut streaming = false;
         while let Some(batches) = reader.next_batches()? {
             for mut batch in batches {
-                self.apply_silero(entry, &mut batch)?;
+                if tracks[batch.track].role.is_some() || self.silero_on_mono {
+                    self.apply_silero(entry, &mut batch)?;
+                }
                 speech_seconds += batch
                     .regions
                     .iter()

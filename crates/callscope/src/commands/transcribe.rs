@@ -91,7 +91,8 @@ pub(super) fn run(
         .collect();
     let plan = asr.thread_plan();
     let engine = AsrEngine::load(&asr)?;
-    let transcriber = Transcriber::new(engine, AudioOptions::default()).with_silero(silero);
+    let transcriber = Transcriber::new(engine, AudioOptions::default())
+        .with_silero(silero, asr.vad == callscope_asr::VadKind::Silero);
     let redactor = Redactor::from_workspace(workspace)?;
     let mut store = workspace.open_store()?;
     let bar = output.progress(0, "s audio");
