@@ -36,7 +36,7 @@ use callscope_core::model::{AudioEntry, ChannelLayout, Role, Segment};
 use callscope_pipeline::{self as pipeline, BatchOptions, Transcriber};
 use callscope_redact::{RedactionPolicy, Redactor};
 use callscope_store::Store;
-use callscope_testkit::compose::{self, CallLayout, Encoding, PlacedTurn};
+use callscope_testkit::compose::{self, CallLayout, Clip, ComposedCall, Encoding, PlacedTurn};
 
 /// Seed of the composed calls (the same batch every run).
 const BATCH_SEED: u64 = 7_000;
@@ -253,6 +253,17 @@ impl BatchScore {
     }
 }
 
+/// The batch's call number `index` (deterministic: the same call every run).
+pub(super) fn batch_call(agents: &[Clip], customers: &[Clip], index: usize) -> ComposedCall {
+    let spec = compose::random_call_spec(
+        agents,
+        customers,
+        CallLayout::AgentLeft,
+        BATCH_SEED + index as u64,
+    );
+    compose::compose(&spec)
+}
+
 /// Composes the batch into `dir` (deterministic: the same files every run).
 fn make_batch(shared: &Path, dir: &Path, calls: usize) -> Result<Vec<BatchCall>> {
     std::fs::create_dir_all(dir).map_err(|error| Error::io(dir, error))?;
@@ -260,13 +271,7 @@ fn make_batch(shared: &Path, dir: &Path, calls: usize) -> Result<Vec<BatchCall>>
     let (agents, customers) = corpus.call_voices();
     let mut batch = Vec::with_capacity(calls);
     for index in 0..calls {
-        let spec = compose::random_call_spec(
-            &agents,
-            &customers,
-            CallLayout::AgentLeft,
-            BATCH_SEED + index as u64,
-        );
-        let call = compose::compose(&spec);
+        let call = batch_call(&agents, &customers, index);
         let id = format!("B{index:03}");
         let path = dir.join(format!("{id}.wav"));
         call.write(&path, Encoding::Mulaw8k)?;

@@ -63,9 +63,12 @@ pub fn print_table(title: &str, rows: &[Row]) {
 
 /// Peak resident memory of this process so far, in MiB (Linux; 0 elsewhere).
 pub fn peak_rss_mib() -> f64 {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return 0.0;
-    };
+    vm_hwm_mib("/proc/self/status").unwrap_or(0.0)
+}
+
+/// The peak resident memory (`VmHWM`) a `/proc/PID/status` file gives, MiB.
+fn vm_hwm_mib(status_file: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(status_file).ok()?;
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
@@ -77,5 +80,4 @@ pub fn peak_rss_mib() -> f64 {
                 .ok()
         })
         .map(|kib| kib / 1024.0)
-        .unwrap_or(0.0)
 }

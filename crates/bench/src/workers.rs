@@ -37,10 +37,7 @@ use callscope::output::Output;
 use callscope_core::error::{Error, Result};
 use callscope_queue::QueueNames;
 use callscope_store::testing::TestSchema;
-use callscope_testkit::compose::{self, CallLayout, Encoding};
-
-/// Seed of the composed calls: the ASR benchmark's stereo batch's.
-const BATCH_SEED: u64 = 7_000;
+use callscope_testkit::compose::Encoding;
 
 /// How long workers may take to load the model and join the queue.
 const STARTUP_LIMIT: Duration = Duration::from_secs(300);
@@ -254,13 +251,7 @@ fn compose_batch(shared: &Path, dir: &Path, calls: usize) -> Result<Vec<f64>> {
     let (agents, customers) = corpus.call_voices();
     (0..calls)
         .map(|index| {
-            let spec = compose::random_call_spec(
-                &agents,
-                &customers,
-                CallLayout::AgentLeft,
-                BATCH_SEED + index as u64,
-            );
-            let call = compose::compose(&spec);
+            let call = super::asr_batch::batch_call(&agents, &customers, index);
             call.write(&dir.join(format!("B{index:03}.wav")), Encoding::Mulaw8k)?;
             Ok(call.duration())
         })
@@ -769,18 +760,7 @@ fn terminate(pid: u32) {
 
 /// Peak resident memory of process `pid`, MiB (Linux: VmHWM).
 fn peak_rss_of(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map(|kib| kib / 1024.0)
+    super::vm_hwm_mib(&format!("/proc/{pid}/status"))
 }
 
 /// A queue's streams, deleted when dropped.
