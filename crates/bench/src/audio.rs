@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::Row;
-use callscope_asr::{SileroVad, SileroVadConfig};
+use callscope_asr::{AsrConfig, SileroVad};
 use callscope_audio::diarize::{self, SpeakerWindow};
 use callscope_audio::vad::frame_scores;
 use callscope_audio::{AudioOptions, CallReader};
@@ -228,7 +228,9 @@ fn long_recording(
 fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) -> Result<Vec<Row>> {
     let (agents, customers) = corpus.call_voices();
     let silero = match &options.vad_model {
-        Some(path) if path.is_file() => Some(SileroVad::load(path, SileroVadConfig::default())?),
+        Some(path) if path.is_file() => {
+            Some(SileroVad::load(path, AsrConfig::default().silero_config())?)
+        }
         Some(path) => {
             return Err(Error::Usage(format!(
                 "{} is missing: run `callscope model fetch` (it builds Silero VAD), or pass \
@@ -313,8 +315,7 @@ pub fn silero_model(named: Option<&Path>, no_silero: bool) -> Option<PathBuf> {
     match named {
         Some(path) => Some(path.to_path_buf()),
         None => {
-            let fetched = Path::new(callscope_asr::DEFAULT_MODEL_DIR)
-                .join(callscope_asr::silero::SILERO_MODEL_FILE);
+            let fetched = AsrConfig::default().vad_model;
             fetched.is_file().then_some(fetched)
         }
     }
