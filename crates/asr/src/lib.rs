@@ -61,11 +61,12 @@ pub const DEFAULT_INITIAL_PROMPT: &str = "以下是普通话的句子。";
 /// temperature_fallback = false
 /// min_context_seconds = 10   # shortest encoder input (15: beam search on short clips)
 /// align_tokens = true        # token times from cross-attention (text to the right piece)
-/// vad = "auto"               # Silero inside the energy VAD's regions on stereo channels; "silero": on mono too; "energy": that VAD alone
+/// vad = "auto"               # Silero inside the energy VAD's regions; "energy": that VAD alone
 /// vad_model = "models/ggml-silero-vad.bin"
 /// vad_threshold = 0.5        # Silero speech probability
 /// vad_min_speech_seconds = 0.25
 /// vad_min_silence_seconds = 0.3
+/// vad_mono_min_silence_seconds = 0.1   # on mono speech (speaker turns)
 /// vad_pad_seconds = 0.2
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,10 +122,10 @@ pub struct AsrConfig {
     /// pieces are cut into sentences with their own times. Off, the text
     /// is shared out in proportion to the pieces' lengths.
     pub align_tokens: bool,
-    /// Which voice activity detector finds speech: `auto` (the default),
-    /// Silero inside the energy VAD's regions on stereo channels; `silero`,
-    /// on mono speech too; `energy`, the energy VAD alone. Without Silero's
-    /// model the energy VAD stands in, with a warning.
+    /// Which voice activity detector finds speech: `auto` (the default; or
+    /// `silero`, the same), Silero inside the energy VAD's regions on every
+    /// track; `energy`, the energy VAD alone. Without Silero's model the
+    /// energy VAD stands in, with a warning.
     pub vad: VadKind,
     /// The converted Silero VAD model (`callscope model fetch` builds it).
     pub vad_model: PathBuf,
@@ -134,6 +135,9 @@ pub struct AsrConfig {
     pub vad_min_speech_seconds: f64,
     /// Pauses shorter than this do not end a Silero region, seconds.
     pub vad_min_silence_seconds: f64,
+    /// The same on mono speech, where a turn may change after a short
+    /// pause, seconds.
+    pub vad_mono_min_silence_seconds: f64,
     /// Seconds added before and after each Silero region.
     pub vad_pad_seconds: f64,
 }
@@ -145,13 +149,13 @@ pub enum VadKind {
     /// The energy VAD of the audio stage (noise floor, voicing, music
     /// rejection).
     Energy,
-    /// Silero inside the energy VAD's regions on the channels of stereo
-    /// calls, the energy VAD alone on mono speech, whose regions speaker
-    /// turns cut (the default; docs/benchmarks.md, "VAD").
+    /// Silero VAD decides where speech starts and ends, within the regions
+    /// the energy VAD keeps, on every track (the default; docs/benchmarks.md,
+    /// "VAD"); without its model the energy VAD stands in, with a warning.
     #[default]
     Auto,
-    /// Silero VAD decides where speech starts and ends, within the regions
-    /// the energy VAD keeps, on every track, mono ones included.
+    /// The same as `auto` (the name configs written before `auto` covered
+    /// mono speech use).
     Silero,
 }
 
@@ -202,6 +206,7 @@ impl Default for AsrConfig {
             vad_threshold: 0.5,
             vad_min_speech_seconds: 0.25,
             vad_min_silence_seconds: 0.3,
+            vad_mono_min_silence_seconds: 0.1,
             vad_pad_seconds: 0.2,
         }
     }
@@ -265,12 +270,17 @@ impl AsrConfig {
             ))
         } else if !(0.0..=5.0).contains(&self.vad_min_speech_seconds)
             || !(0.0..=5.0).contains(&self.vad_min_silence_seconds)
+            || !(0.0..=5.0).contains(&self.vad_mono_min_silence_seconds)
             || !(0.0..=2.0).contains(&self.vad_pad_seconds)
         {
             Some(format!(
-                "vad_min_speech_seconds = {}, vad_min_silence_seconds = {}, vad_pad_seconds = {} \
-                 (use 0 to 5 s for the first two, 0 to 2 s for the padding)",
-                self.vad_min_speech_seconds, self.vad_min_silence_seconds, self.vad_pad_seconds
+                "vad_min_speech_seconds = {}, vad_min_silence_seconds = {}, \
+                 vad_mono_min_silence_seconds = {}, vad_pad_seconds = {} (use 0 to 5 s for the \
+                 first three, 0 to 2 s for the padding)",
+                self.vad_min_speech_seconds,
+                self.vad_min_silence_seconds,
+                self.vad_mono_min_silence_seconds,
+                self.vad_pad_seconds
             ))
         } else if self.language.trim().is_empty() {
             Some("language is empty (use \"zh\")".to_string())
@@ -292,12 +302,28 @@ impl AsrConfig {
         plan_threads(self.workers, self.threads, available_cores())
     }
 
+    /// The plan for a batch of `calls`: with neither workers nor threads
+    /// set, one single-threaded worker per core, as many as there are calls
+    /// (the cores left over go to their threads), because whisper.cpp does
+    /// more per core on one thread (a 12-call batch on 2 cores: 2 x 1 took
+    /// 0.7x the time of 1 x 2, docs/benchmarks.md); a single call gets
+    /// every core. Otherwise as [`AsrConfig::thread_plan`].
+    pub fn thread_plan_for(&self, calls: usize) -> ThreadPlan {
+        if self.workers == 0 && self.threads == 0 {
+            let cores = available_cores();
+            let workers = cores.min(calls.max(1));
+            return plan_threads(workers, cores / workers, cores);
+        }
+        self.thread_plan()
+    }
+
     /// Silero's decision settings from the `vad_*` keys.
     pub fn silero_config(&self) -> SileroVadConfig {
         SileroVadConfig {
             threshold: self.vad_threshold,
             min_speech_seconds: self.vad_min_speech_seconds,
             min_silence_seconds: self.vad_min_silence_seconds,
+            mono_min_silence_seconds: self.vad_mono_min_silence_seconds,
             pad_seconds: self.vad_pad_seconds,
             ..SileroVadConfig::default()
         }
@@ -458,6 +484,33 @@ mod tests {
         check(0, 0, 16, (1, 16));
         check(4, 0, 16, (4, 4));
         check(1, 8, 0, (1, 1));
+    }
+
+    #[test]
+    fn a_batch_gets_one_single_threaded_worker_per_core_when_nothing_is_set() {
+        let cores = available_cores();
+        let auto = AsrConfig::default();
+        let plan = auto.thread_plan_for(1_000);
+        assert_eq!((plan.workers, plan.threads_per_worker), (cores, 1));
+        // One call: every core on it.
+        let plan = auto.thread_plan_for(1);
+        assert_eq!((plan.workers, plan.threads_per_worker), (1, cores));
+        let plan = auto.thread_plan_for(0);
+        assert_eq!((plan.workers, plan.threads_per_worker), (1, cores));
+        // Anything set by the user stays as set.
+        let one = AsrConfig {
+            workers: 1,
+            ..AsrConfig::default()
+        };
+        assert_eq!(one.thread_plan_for(1_000), one.thread_plan());
+        let two_threads = AsrConfig {
+            threads: 2,
+            ..AsrConfig::default()
+        };
+        assert_eq!(
+            two_threads.thread_plan_for(1_000),
+            two_threads.thread_plan()
+        );
     }
 
     #[test]

@@ -552,6 +552,10 @@ pub struct SileroVadConfig {
     pub min_speech_seconds: f64,
     /// Pauses shorter than this do not end speech, seconds.
     pub min_silence_seconds: f64,
+    /// The same on mono speech, where the other speaker may answer after a
+    /// short pause: a region holding a line and its answer lost the line
+    /// in a test call (see [`SileroVadConfig::for_mono`]).
+    pub mono_min_silence_seconds: f64,
     /// Seconds added before and after each region.
     pub pad_seconds: f64,
     /// Longest region before it is cut, seconds.
@@ -564,17 +568,30 @@ impl Default for SileroVadConfig {
             threshold: 0.5,
             min_speech_seconds: 0.25,
             min_silence_seconds: 0.3,
+            mono_min_silence_seconds: 0.1,
             pad_seconds: 0.2,
             max_speech_seconds: 25.0,
         }
     }
 }
 
-/// Silero VAD loaded once (whisper.cpp's `whisper_vad_context`); detection
-/// takes a lock, so one instance can serve every worker (it runs on one
-/// thread at about a hundredth of real time).
+impl SileroVadConfig {
+    /// The settings for a mono track: pauses of `mono_min_silence_seconds`
+    /// end speech.
+    pub fn for_mono(&self) -> SileroVadConfig {
+        SileroVadConfig {
+            min_silence_seconds: self.mono_min_silence_seconds,
+            ..*self
+        }
+    }
+}
+
+/// Silero VAD (whisper.cpp's `whisper_vad_context`, one thread each). One
+/// instance serves every worker: a detection borrows an idle context from
+/// the pool, or loads another (the model is 0.9 MB) when all are busy, so
+/// workers never wait on each other.
 pub struct SileroVad {
-    context: Mutex<WhisperVadContext>,
+    idle: Mutex<Vec<WhisperVadContext>>,
     config: SileroVadConfig,
     path: PathBuf,
 }
@@ -607,18 +624,9 @@ impl SileroVad {
             ))
         })?;
         whisper_rs::install_logging_hooks();
-        let mut parameters = WhisperVadContextParams::default();
-        parameters.set_n_threads(1);
-        parameters.set_use_gpu(false);
-        let context = WhisperVadContext::new(text, parameters).map_err(|error| {
-            Error::Model(format!(
-                "{}: whisper.cpp could not load it as a Silero VAD model ({error}); run \
-                 `callscope model fetch --force`",
-                path.display()
-            ))
-        })?;
+        let context = load_context(path, text)?;
         Ok(SileroVad {
-            context: Mutex::new(context),
+            idle: Mutex::new(vec![context]),
             config,
             path: path.to_path_buf(),
         })
@@ -632,21 +640,36 @@ impl SileroVad {
     /// The speech regions of one channel of 16 kHz samples, in seconds from
     /// the first sample.
     pub fn detect(&self, samples: &[f32]) -> Result<Vec<SpeechRegion>> {
+        self.detect_with(samples, &self.config)
+    }
+
+    /// [`SileroVad::detect`] with other decision settings.
+    pub fn detect_with(
+        &self,
+        samples: &[f32],
+        config: &SileroVadConfig,
+    ) -> Result<Vec<SpeechRegion>> {
         // Shorter than one step: nothing to decide.
         if samples.len() < WINDOW_SAMPLES as usize {
             return Ok(Vec::new());
         }
         let mut parameters = WhisperVadParams::new();
-        parameters.set_threshold(self.config.threshold);
-        parameters.set_min_speech_duration((self.config.min_speech_seconds * 1000.0) as i32);
-        parameters.set_min_silence_duration((self.config.min_silence_seconds * 1000.0) as i32);
-        parameters.set_max_speech_duration(self.config.max_speech_seconds as f32);
-        parameters.set_speech_pad((self.config.pad_seconds * 1000.0) as i32);
+        parameters.set_threshold(config.threshold);
+        parameters.set_min_speech_duration((config.min_speech_seconds * 1000.0) as i32);
+        parameters.set_min_silence_duration((config.min_silence_seconds * 1000.0) as i32);
+        parameters.set_max_speech_duration(config.max_speech_seconds as f32);
+        parameters.set_speech_pad((config.pad_seconds * 1000.0) as i32);
         parameters.set_samples_overlap(0.0);
-        let mut context = self
-            .context
+        let idle = self
+            .idle
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+            .unwrap_or_else(|poison| poison.into_inner())
+            .pop();
+        let mut context = match idle {
+            Some(context) => context,
+            // Checked UTF-8 when loaded.
+            None => load_context(&self.path, self.path.to_str().unwrap_or_default())?,
+        };
         let failed = |what: &str| {
             Error::Model(format!(
                 "{}: Silero VAD failed while {what}; run `callscope model fetch --force`, or use \
@@ -660,6 +683,10 @@ impl SileroVad {
         let segments = context
             .segments_from_probabilities(parameters)
             .map_err(|_| failed("finding speech"))?;
+        self.idle
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push(context);
         let duration = samples.len() as f64 / 16_000.0;
         // whisper.cpp gives centiseconds.
         Ok(segments
@@ -670,6 +697,20 @@ impl SileroVad {
             .filter(|region| region.end > region.start)
             .collect())
     }
+}
+
+/// One whisper.cpp Silero context on one thread, CPU only.
+fn load_context(path: &Path, text: &str) -> Result<WhisperVadContext> {
+    let mut parameters = WhisperVadContextParams::default();
+    parameters.set_n_threads(1);
+    parameters.set_use_gpu(false);
+    WhisperVadContext::new(text, parameters).map_err(|error| {
+        Error::Model(format!(
+            "{}: whisper.cpp could not load it as a Silero VAD model ({error}); run \
+             `callscope model fetch --force`",
+            path.display()
+        ))
+    })
 }
 
 /// Keeps the Silero regions that overlap a region the energy VAD kept

@@ -441,6 +441,7 @@ impl<'a> AsrBench<'a> {
             beam_size: self.args.beam_size,
             min_context_seconds: self.args.min_context,
             align_tokens: !self.args.no_align,
+            vad: self.args.vad.unwrap_or_default(),
             ..AsrConfig::default()
         };
         super::asr_roles::roles_rows(

@@ -388,8 +388,7 @@ pub(super) fn transcribe_into_store(
     if let Some(note) = fallback {
         return Err(Error::Usage(note));
     }
-    let transcriber = Transcriber::new(engine, AudioOptions::default())
-        .with_silero(silero, config.vad == callscope_asr::VadKind::Silero);
+    let transcriber = Transcriber::new(engine, AudioOptions::default()).with_silero(silero);
     let mut store = Store::open_in_memory()?;
     // Masking would turn read-out numbers into `*`: compare plain text.
     let redactor = Redactor::new(RedactionPolicy::disabled(), None)?;

@@ -324,10 +324,10 @@ pub struct TranscribeArgs {
     /// models/ggml-base-q8_0.bin from `callscope model fetch`).
     #[arg(long, value_name = "FILE.bin")]
     pub model: Option<PathBuf>,
-    /// whisper threads per worker (default: cores / workers).
+    /// whisper threads per worker (default: cores / workers; with neither flag set, the cores left after one worker per call, at least 1).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Calls transcribed at once (default: cores / threads).
+    /// Calls transcribed at once (default: cores / threads; with neither flag set, one per core, at most one per call).
     #[arg(long)]
     pub workers: Option<usize>,
     /// 1 for greedy decoding, more for beam search.

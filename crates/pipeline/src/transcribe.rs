@@ -27,9 +27,6 @@ pub struct Transcriber {
     /// Silero VAD, when it decides where speech starts and ends inside the
     /// energy VAD's regions ([`Transcriber::with_silero`]).
     silero: Option<SileroVad>,
-    /// Whether Silero also runs on mono tracks (`vad = "silero"`), or only
-    /// on the channels of stereo calls (`vad = "auto"`).
-    silero_on_mono: bool,
 }
 
 /// One transcribed call and what the user should know about it.
@@ -50,7 +47,6 @@ impl Transcriber {
             engine,
             audio,
             silero: None,
-            silero_on_mono: false,
         }
     }
 
@@ -59,14 +55,11 @@ impl Transcriber {
     /// silence (its regions gate where Silero may find speech), and
     /// Silero's regions that overlap one of them replace them, clipped to
     /// the batch. The call's silences stay the energy VAD's. `None` keeps
-    /// the energy VAD alone.
-    /// `on_mono`: on mono tracks too; else mono speech keeps the energy
-    /// VAD's regions, which speaker turns cut (Silero joins speech across
-    /// pauses of up to 0.3 s, so a turn without a longer pause became one
-    /// piece, and Whisper dropped a line of it in a test call).
-    pub fn with_silero(mut self, vad: Option<SileroVad>, on_mono: bool) -> Transcriber {
+    /// the energy VAD alone. On mono tracks shorter pauses end speech
+    /// ([`SileroVadConfig::for_mono`](callscope_asr::SileroVadConfig::for_mono)),
+    /// so that a line and the other speaker's answer stay apart.
+    pub fn with_silero(mut self, vad: Option<SileroVad>) -> Transcriber {
         self.silero = vad;
-        self.silero_on_mono = on_mono;
         self
     }
 
@@ -104,9 +97,7 @@ impl Transcriber {
         let mut streaming = false;
         while let Some(batches) = reader.next_batches()? {
             for mut batch in batches {
-                if tracks[batch.track].role.is_some() || self.silero_on_mono {
-                    self.apply_silero(entry, &mut batch)?;
-                }
+                self.apply_silero(entry, &mut batch)?;
                 speech_seconds += batch
                     .regions
                     .iter()
@@ -197,10 +188,11 @@ impl Transcriber {
         if batch.regions.is_empty() {
             return Ok(());
         }
-        batch.regions = silero_regions(vad, batch).map_err(|error| Error::Audio {
+        let found = silero_regions(vad, batch).map_err(|error| Error::Audio {
             file: entry.path.display().to_string(),
             reason: error.to_string(),
         })?;
+        batch.regions = found;
         Ok(())
     }
 }
@@ -209,8 +201,12 @@ impl Transcriber {
 /// Silero's regions over the batch's samples that overlap a region the
 /// energy VAD kept, clipped to the batch, in recording time.
 pub fn silero_regions(vad: &SileroVad, batch: &SpeechBatch) -> Result<Vec<SpeechRegion>> {
+    let config = match batch.role {
+        Some(_) => vad.config(),
+        None => vad.config().for_mono(),
+    };
     let found: Vec<SpeechRegion> = vad
-        .detect(&batch.samples)?
+        .detect_with(&batch.samples, &config)?
         .into_iter()
         .map(|region| SpeechRegion {
             start: region.start + batch.offset,

@@ -92,8 +92,7 @@ pub(super) fn worker(workspace: &Workspace, args: &WorkerArgs, output: Output) -
         crate::errln!("warning: {note}");
     }
     let engine = AsrEngine::load(&asr)?;
-    let transcriber = Transcriber::new(engine, AudioOptions::default())
-        .with_silero(silero, asr.vad == callscope_asr::VadKind::Silero);
+    let transcriber = Transcriber::new(engine, AudioOptions::default()).with_silero(silero);
     let name = args.name.clone().unwrap_or_else(default_worker_name);
     let quiet = output.quiet;
     let options = WorkerOptions {

@@ -89,10 +89,11 @@ pub(super) fn run(
         .iter()
         .map(|entry| entry.call_id.clone())
         .collect();
-    let plan = asr.thread_plan();
+    let plan = asr.thread_plan_for(listing.entries.len());
+    asr.workers = plan.workers;
+    asr.threads = plan.threads_per_worker;
     let engine = AsrEngine::load(&asr)?;
-    let transcriber = Transcriber::new(engine, AudioOptions::default())
-        .with_silero(silero, asr.vad == callscope_asr::VadKind::Silero);
+    let transcriber = Transcriber::new(engine, AudioOptions::default()).with_silero(silero);
     let redactor = Redactor::from_workspace(workspace)?;
     let mut store = workspace.open_store()?;
     let bar = output.progress(0, "s audio");
