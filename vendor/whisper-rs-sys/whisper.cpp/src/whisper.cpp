@@ -9057,9 +9057,31 @@ static void whisper_exp_compute_token_level_timestamps_dtw(
     ggml_tensor * alignment = dtw_and_backtrace(gctx, w);
 
     // Place timestamps on segments
+    // callscope patch: the walk stops at the last of the segments' tokens.
+    // Upstream stepped past the last segment after its last token (and into
+    // an empty segment's missing first token) and read what lay beyond:
+    // a segfault on some windows (8 kHz mu-law clips with Silero's regions).
     int32_t last_v = 0;
     auto seg_i = state->result_all.begin() + i_segment;
-    auto tok_i = seg_i->tokens.begin();
+    const auto seg_end = seg_i + n_segments;
+    auto tok_i = seg_i != seg_end ? seg_i->tokens.begin() : decltype(seg_i->tokens.begin()){};
+    // The next text token at or after (seg_i, tok_i); false when none is left.
+    auto next_text_token = [&]() {
+        while (seg_i != seg_end) {
+            if (tok_i == seg_i->tokens.end()) {
+                ++seg_i;
+                if (seg_i != seg_end) {
+                    tok_i = seg_i->tokens.begin();
+                }
+                continue;
+            }
+            if (tok_i->id < whisper_token_eot(ctx)) {
+                return true;
+            }
+            ++tok_i;
+        }
+        return false;
+    };
     for (int i = 0; i < alignment->ne[1]; ++i) {
         int32_t v = whisper_get_i32_nd(alignment, 0, i, 0, 0);
         if (v != last_v) {
@@ -9067,21 +9089,11 @@ static void whisper_exp_compute_token_level_timestamps_dtw(
             int64_t timestamp = (time_index * 2) + seek; // Each index on DTW result = 20mS audio
             last_v = v;
 
-            // Skip non-text tokens
-            while (!(tok_i->id < whisper_token_eot(ctx))) {
-                ++tok_i;
-                if (tok_i == seg_i->tokens.end()) {
-                    ++seg_i;
-                    tok_i = seg_i->tokens.begin();
-                }
+            if (!next_text_token()) {
+                break;
             }
-
             tok_i->t_dtw = timestamp;
             ++tok_i;
-            if (tok_i == seg_i->tokens.end()) {
-                ++seg_i;
-                tok_i = seg_i->tokens.begin();
-            }
         }
     }
 
