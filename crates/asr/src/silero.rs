@@ -617,14 +617,8 @@ impl SileroVad {
                 path.display()
             )));
         }
-        let text = path.to_str().ok_or_else(|| {
-            Error::Model(format!(
-                "{}: the path is not UTF-8; move the model to a plain path",
-                path.display()
-            ))
-        })?;
         whisper_rs::install_logging_hooks();
-        let context = load_context(path, text)?;
+        let context = load_context(path)?;
         Ok(SileroVad {
             idle: Mutex::new(vec![context]),
             config,
@@ -667,8 +661,7 @@ impl SileroVad {
             .pop();
         let mut context = match idle {
             Some(context) => context,
-            // Checked UTF-8 when loaded.
-            None => load_context(&self.path, self.path.to_str().unwrap_or_default())?,
+            None => load_context(&self.path)?,
         };
         let failed = |what: &str| {
             Error::Model(format!(
@@ -700,7 +693,13 @@ impl SileroVad {
 }
 
 /// One whisper.cpp Silero context on one thread, CPU only.
-fn load_context(path: &Path, text: &str) -> Result<WhisperVadContext> {
+fn load_context(path: &Path) -> Result<WhisperVadContext> {
+    let text = path.to_str().ok_or_else(|| {
+        Error::Model(format!(
+            "{}: the path is not UTF-8; move the model to a plain path",
+            path.display()
+        ))
+    })?;
     let mut parameters = WhisperVadContextParams::default();
     parameters.set_n_threads(1);
     parameters.set_use_gpu(false);

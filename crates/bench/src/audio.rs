@@ -190,11 +190,7 @@ fn long_recording(
     compose::write_repeated(&path, &call.channels, repeats, Encoding::Mulaw8k)?;
     drop(call);
     let started = Instant::now();
-    let mut reader = CallReader::open(
-        &path,
-        Some(ChannelLayout::AgentLeft),
-        &AudioOptions::default(),
-    )?;
+    let mut reader = open_stereo(&path)?;
     let mut regions = 0usize;
     while let Some(batches) = reader.next_batches()? {
         regions += batches
@@ -225,6 +221,15 @@ fn long_recording(
 }
 
 /// VAD precision/recall and boundary accuracy on stereo 8 kHz mu-law calls.
+/// A composed stereo call (agent left) as `transcribe` reads it.
+fn open_stereo(path: &Path) -> Result<CallReader> {
+    CallReader::open(
+        path,
+        Some(ChannelLayout::AgentLeft),
+        &AudioOptions::default(),
+    )
+}
+
 fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) -> Result<Vec<Row>> {
     let (agents, customers) = corpus.call_voices();
     let silero = match &options.vad_model {
@@ -267,11 +272,7 @@ fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) ->
             // What `transcribe` does with Silero on: the same reader's
             // batches, Silero inside the energy VAD's regions.
             let started = Instant::now();
-            let mut reader = CallReader::open(
-                &path,
-                Some(ChannelLayout::AgentLeft),
-                &AudioOptions::default(),
-            )?;
+            let mut reader = open_stereo(&path)?;
             let mut regions: Vec<Vec<SpeechRegion>> = vec![Vec::new(); 2];
             while let Some(batches) = reader.next_batches()? {
                 for batch in batches {

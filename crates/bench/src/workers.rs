@@ -8,7 +8,8 @@
 //!
 //! - the local batch: `callscope transcribe FOLDER` into a fresh workspace
 //!   (SQLite), at each plan the workers run at (K workers x cores / K
-//!   threads; 1 x cores is its default plan), timed from starting the
+//!   threads; one single-threaded worker per core, at most one per call,
+//!   is its default plan), timed from starting the
 //!   process to its exit;
 //! - the queue: K `callscope worker`s (cores / K whisper threads each) on
 //!   a queue of their own, started and waited for until each has loaded
@@ -135,8 +136,8 @@ pub fn run(options: &WorkersBenchOptions) -> Result<Vec<Row>> {
         let how = format!(
             "`callscope transcribe --workers {workers} --threads {threads}`{}, SQLite workspace, \
              whole process",
-            if workers == 1 && threads == cores {
-                " (its default plan)"
+            if workers == cores.min(bench.jobs).max(1) && threads == cores / workers {
+                " (its default plan for this batch)"
             } else {
                 ""
             }
@@ -393,22 +394,17 @@ impl Bench {
         let bar = self.output.progress(self.jobs as u64, "calls stored");
         bar.set_message(label.to_string());
         let started = Instant::now();
-        let submit = self
-            .callscope(&data)
-            .args(["--json", "submit"])
-            .arg(&self.recordings)
-            .args(["--nats", &self.nats, "--queue", &queue])
-            .output()
-            .map_err(|error| Error::io(&self.binary, error))?;
-        let stdout = String::from_utf8_lossy(&submit.stdout);
-        let submitted = last_json(&stdout).and_then(|json| json["submitted"].as_u64());
-        if !submit.status.success() || submitted != Some(self.jobs as u64) {
+        let (submitted, printed) = self.json_count(
+            self.callscope(&data)
+                .args(["--json", "submit"])
+                .arg(&self.recordings)
+                .args(["--nats", &self.nats, "--queue", &queue]),
+            "submitted",
+        )?;
+        if submitted != Some(self.jobs as u64) {
             return Err(Error::Queue(format!(
-                "{label}: callscope submit ({}) submitted {submitted:?} of {} jobs: {}{}",
-                submit.status,
-                self.jobs,
-                stdout.trim(),
-                String::from_utf8_lossy(&submit.stderr).trim()
+                "{label}: callscope submit submitted {submitted:?} of {} jobs: {printed}",
+                self.jobs
             )));
         }
 
@@ -461,21 +457,34 @@ impl Bench {
         if let Some(store) = store {
             command.args(["--store", store]);
         }
-        let stats = command
-            .args(["--json", "stats"])
-            .output()
-            .map_err(|error| Error::io(&self.binary, error))?;
-        let stdout = String::from_utf8_lossy(&stats.stdout);
-        let calls = last_json(&stdout).and_then(|json| json["calls"].as_u64());
-        if !stats.status.success() || calls != Some(self.jobs as u64) {
+        let (calls, printed) = self.json_count(command.args(["--json", "stats"]), "calls")?;
+        if calls != Some(self.jobs as u64) {
             return Err(Error::Store(format!(
-                "{label}: the store holds {calls:?} calls, expected {}: {}{}",
-                self.jobs,
-                stdout.trim(),
-                String::from_utf8_lossy(&stats.stderr).trim()
+                "{label}: the store holds {calls:?} calls, expected {}: {printed}",
+                self.jobs
             )));
         }
         Ok(())
+    }
+
+    /// Runs a `callscope --json` command: the number in `field` of its last
+    /// JSON line (`None` when it failed or printed none), and its exit
+    /// status and output for an error message.
+    fn json_count(&self, command: &mut Command, field: &str) -> Result<(Option<u64>, String)> {
+        let output = command
+            .output()
+            .map_err(|error| Error::io(&self.binary, error))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let count = last_json(&stdout)
+            .and_then(|json| json[field].as_u64())
+            .filter(|_| output.status.success());
+        let printed = format!(
+            "{}: {}{}",
+            output.status,
+            stdout.trim(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        Ok((count, printed))
     }
 
     /// The rows of one run; `baseline` is the local batch at the same
