@@ -334,9 +334,8 @@ pub struct TranscribeArgs {
     #[arg(long)]
     pub beam_size: Option<usize>,
     /// Voice activity detector: auto (Silero VAD inside the energy VAD's
-    /// regions on the channels of stereo calls, the energy VAD on mono
-    /// speech), silero (Silero on mono speech too) or energy (the energy VAD
-    /// alone). Silero needs ggml-silero-vad.bin from `callscope model
+    /// regions, on stereo channels and mono speech; `silero` is the same)
+    /// or energy (the energy VAD alone). Silero needs ggml-silero-vad.bin from `callscope model
     /// fetch`, in models/ or beside the Whisper model, else the energy VAD
     /// stands in with a warning. Default: `[asr] vad`, else auto.
     #[arg(long, value_name = "auto|energy|silero")]

@@ -188,11 +188,10 @@ impl Transcriber {
         if batch.regions.is_empty() {
             return Ok(());
         }
-        let found = silero_regions(vad, batch).map_err(|error| Error::Audio {
+        batch.regions = silero_regions(vad, batch).map_err(|error| Error::Audio {
             file: entry.path.display().to_string(),
             reason: error.to_string(),
         })?;
-        batch.regions = found;
         Ok(())
     }
 }
