@@ -225,6 +225,15 @@ pub struct BenchAsrArgs {
     /// Stereo calls in the batch part.
     #[arg(long, default_value_t = 12)]
     pub batch_calls: usize,
+    /// The stereo batch's thread plans, WORKERSxTHREADS (default: one
+    /// worker on every core, then one single-threaded worker per core).
+    #[arg(long = "plan", value_name = "WxT", value_parser = parse_plan)]
+    pub plans: Vec<(usize, usize)>,
+    /// Runs of the stereo batch, each engine's runs alternating: the wall
+    /// row is their median, its note lists them all (one run on a busy or
+    /// shared machine can be 15% off).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
     /// Mono calls in the roles part (who is the agent, end to end).
     #[arg(long, default_value_t = 12)]
     pub role_calls: usize,
@@ -275,4 +284,33 @@ pub struct BenchAsrArgs {
     /// float32).
     #[arg(long = "fw-compute-type", value_name = "TYPE")]
     pub fw_compute_types: Vec<String>,
+}
+
+/// A thread plan written WORKERSxTHREADS (`2x1`).
+fn parse_plan(text: &str) -> Result<(usize, usize), String> {
+    let problem = || format!("`{text}`: write a plan as WORKERSxTHREADS, e.g. 2x1");
+    let (workers, threads) = text.split_once('x').ok_or_else(problem)?;
+    let workers: usize = workers.trim().parse().map_err(|_| problem())?;
+    let threads: usize = threads.trim().parse().map_err(|_| problem())?;
+    if workers == 0 || threads == 0 {
+        return Err(problem());
+    }
+    Ok((workers, threads))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_read_as_workers_by_threads() {
+        assert_eq!(parse_plan("2x1"), Ok((2, 1)));
+        assert_eq!(parse_plan("1x16"), Ok((1, 16)));
+        for bad in ["2", "0x1", "2x", "axb", "2*1"] {
+            assert!(
+                parse_plan(bad).unwrap_err().contains("WORKERSxTHREADS"),
+                "{bad}"
+            );
+        }
+    }
 }

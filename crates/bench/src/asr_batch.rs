@@ -43,7 +43,8 @@ const BATCH_SEED: u64 = 7_000;
 
 /// The stereo batch (`--only batch`): callscope's batch path against
 /// faster-whisper, each with one worker on every core and with one
-/// single-threaded worker per core.
+/// single-threaded worker per core (or the plans `--plan` names), `--repeat`
+/// times with the engines alternating.
 pub(super) fn batch_rows(
     args: &BenchAsrArgs,
     shared: &Path,
@@ -56,14 +57,88 @@ pub(super) fn batch_rows(
         &cache.join("bench").join("stereo-batch"),
         args.batch_calls,
     )?;
-    let plans = thread_plans(cores);
-    let mut rows = callscope_batch_rows(args, &calls, &plans, output)?;
-    if !args.no_faster_whisper {
-        rows.extend(faster_whisper_batch_rows(
-            args, cache, &calls, &plans, output,
-        )?);
+    let plans = if args.plans.is_empty() {
+        thread_plans(cores)
+    } else {
+        args.plans.clone()
+    };
+    let mut runs: Vec<BatchRun> = Vec::new();
+    for _ in 0..args.repeat.max(1) {
+        let mut round = callscope_batch_runs(args, &calls, &plans, output)?;
+        if !args.no_faster_whisper {
+            round.extend(faster_whisper_batch_runs(
+                args, cache, &calls, &plans, output,
+            )?);
+        }
+        merge_runs(&mut runs, round);
+    }
+    let mut rows = Vec::new();
+    for run in &runs {
+        let mut note = run.note.clone();
+        let walls = &run.walls;
+        if walls.len() > 1 {
+            let listed: Vec<String> = walls.iter().map(|wall| format!("{wall:.1}")).collect();
+            note.push_str(&format!(
+                "; median of {} runs: {} s",
+                walls.len(),
+                listed.join(" / ")
+            ));
+        }
+        let score = BatchScore {
+            wall_seconds: median(walls),
+            ..run.score.clone()
+        };
+        push_batch_rows(&mut rows, &run.engine, &score, &calls, &note);
     }
     Ok(rows)
+}
+
+/// One engine and plan on the batch, over every round.
+#[derive(Debug, Clone)]
+struct BatchRun {
+    /// The row's engine label.
+    engine: String,
+    /// The first round's score (the text is the same every round).
+    score: BatchScore,
+    /// Each round's wall-clock seconds.
+    walls: Vec<f64>,
+    /// The row's note.
+    note: String,
+}
+
+impl BatchRun {
+    fn new(engine: String, score: BatchScore, note: String) -> BatchRun {
+        BatchRun {
+            engine,
+            walls: vec![score.wall_seconds],
+            score,
+            note,
+        }
+    }
+}
+
+/// Adds a round's runs to the runs so far (the same engines in the same
+/// order every round).
+fn merge_runs(runs: &mut Vec<BatchRun>, round: Vec<BatchRun>) {
+    if runs.is_empty() {
+        *runs = round;
+        return;
+    }
+    for (run, next) in runs.iter_mut().zip(round) {
+        run.walls.push(next.score.wall_seconds);
+        run.score.peak_rss_mib = run.score.peak_rss_mib.max(next.score.peak_rss_mib);
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        count if count % 2 == 1 => sorted[count / 2],
+        count => (sorted[count / 2 - 1] + sorted[count / 2]) / 2.0,
+    }
 }
 
 /// The thread plans, (workers, threads per worker): one worker on every
@@ -84,34 +159,32 @@ fn plan_note(workers: usize, threads: usize, beam_size: usize, how: &str) -> Str
 /// callscope's batch path at each plan on the quantized models (f16 is
 /// slower than q8_0 and no more accurate: docs/benchmarks.md), unless
 /// models were named.
-fn callscope_batch_rows(
+fn callscope_batch_runs(
     args: &BenchAsrArgs,
     calls: &[BatchCall],
     plans: &[(usize, usize)],
     output: &Output,
-) -> Result<Vec<Row>> {
+) -> Result<Vec<BatchRun>> {
     let models = models_to_measure(args, |built| built.weights != WeightType::F16);
-    let mut rows = Vec::new();
+    let mut runs = Vec::new();
     for model in &models {
         let name = callscope_asr::engine::model_name(model);
         for &(workers, threads) in plans {
             let config = bench_config(args, model, workers, threads);
             let score = run_callscope(&config, calls, output)?;
-            push_batch_rows(
-                &mut rows,
-                &format!("callscope {name} {workers}x{threads}"),
-                &score,
-                calls,
-                &plan_note(
+            runs.push(BatchRun::new(
+                format!("callscope {name} {workers}x{threads}"),
+                score,
+                plan_note(
                     workers,
                     threads,
                     args.beam_size,
                     "decode + VAD + ASR + store",
                 ),
-            );
+            ));
         }
     }
-    Ok(rows)
+    Ok(runs)
 }
 
 /// How faster-whisper runs the batch.
@@ -162,16 +235,16 @@ impl FasterWhisperRun {
 }
 
 /// faster-whisper int8 on the same files, each run of [`FasterWhisperRun::at`].
-fn faster_whisper_batch_rows(
+fn faster_whisper_batch_runs(
     args: &BenchAsrArgs,
     cache: &Path,
     calls: &[BatchCall],
     plans: &[(usize, usize)],
     output: &Output,
-) -> Result<Vec<Row>> {
+) -> Result<Vec<BatchRun>> {
     let (ct2_dir, venv_python) = faster_whisper_setup(cache, output)?;
     let prompt = AsrConfig::default().initial_prompt;
-    let mut rows = Vec::new();
+    let mut runs = Vec::new();
     for ((workers, threads), run) in FasterWhisperRun::at(plans) {
         let score = FasterWhisperBatch {
             python: &venv_python,
@@ -185,15 +258,13 @@ fn faster_whisper_batch_rows(
             word_timestamps: run == FasterWhisperRun::Words,
         }
         .run(calls)?;
-        push_batch_rows(
-            &mut rows,
-            &format!("faster-whisper int8{} {workers}x{threads}", run.label()),
-            &score,
-            calls,
-            &plan_note(workers, threads, args.beam_size, run.how()),
-        );
+        runs.push(BatchRun::new(
+            format!("faster-whisper int8{} {workers}x{threads}", run.label()),
+            score,
+            plan_note(workers, threads, args.beam_size, run.how()),
+        ));
     }
-    Ok(rows)
+    Ok(runs)
 }
 
 /// One composed call of the batch, with what each role said.
@@ -630,6 +701,26 @@ fn push_batch_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_runs_report_their_median() {
+        assert_eq!(median(&[21.6, 18.5, 19.3]), 19.3);
+        assert_eq!(median(&[20.0, 18.0]), 19.0);
+        let score = |wall_seconds| BatchScore {
+            wall_seconds,
+            ..BatchScore::default()
+        };
+        let mut runs = Vec::new();
+        for walls in [[19.0, 37.0], [21.0, 39.0]] {
+            let round = vec![
+                BatchRun::new("callscope".into(), score(walls[0]), String::new()),
+                BatchRun::new("faster-whisper".into(), score(walls[1]), String::new()),
+            ];
+            merge_runs(&mut runs, round);
+        }
+        assert_eq!(runs[0].walls, vec![19.0, 21.0]);
+        assert_eq!(runs[1].walls, vec![37.0, 39.0]);
+    }
 
     fn placed(role: Role, start: f64, end: f64, text: &str) -> PlacedTurn {
         PlacedTurn {

@@ -566,7 +566,13 @@ class tinyBLAS {
                 }
             }
         }
+        // callscope patch: unrolled, so that the accumulators stay in
+        // registers. Rolled, this loop indexed them in memory, and the
+        // compiler zeroed a 1.5 KB copy of them (a memset) for every tile:
+        // with attention's 64-wide products, 2.4% of a batch's time.
+#pragma GCC unroll 16
         for (int64_t j = 0; j < RN; ++j)
+#pragma GCC unroll 16
             for (int64_t i = 0; i < RM; ++i)
                 C[ldc * (jj + j) + (ii + i)] = hsum(Cv[j][i]);
     }
