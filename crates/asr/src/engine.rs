@@ -126,7 +126,17 @@ impl AsrEngine {
                 dtw_mem_size: alignment_memory(&hparams, heads),
             });
         }
-        let context = WhisperContext::new_with_params(path, parameters).map_err(|error| {
+        let chinese_only = config.vocabulary.is_chinese_only(&config.language);
+        let allowed = if chinese_only {
+            crate::vocabulary::chinese_text_tokens(&crate::ggml::read_vocabulary(path)?)
+        } else {
+            Vec::new()
+        };
+        let context = {
+            let _allowed = LogitTokens::set(&allowed);
+            WhisperContext::new_with_params(path, parameters)
+        }
+        .map_err(|error| {
             Error::Model(format!(
                 "{}: whisper.cpp could not load it ({error}); the file is damaged or not a \
                  whisper.cpp model: run `callscope model fetch --force` or pick another with \
@@ -234,6 +244,35 @@ fn check_model_file(path: &Path) -> Result<Hparams> {
              whisper.cpp ggml model with --model or `[asr] model` in the workspace config",
             path.display()
         ))),
+    }
+}
+
+/// The text tokens the models loaded on this thread may write while it
+/// lives (whisper.cpp patch 12); none named: every token. Dropping it
+/// names none again, so a later load is not limited by accident.
+struct LogitTokens;
+
+impl LogitTokens {
+    fn set(tokens: &[WhisperTokenId]) -> LogitTokens {
+        set_logit_tokens(tokens);
+        LogitTokens
+    }
+}
+
+impl Drop for LogitTokens {
+    fn drop(&mut self) {
+        set_logit_tokens(&[]);
+    }
+}
+
+#[allow(unsafe_code)]
+fn set_logit_tokens(tokens: &[WhisperTokenId]) {
+    let count = i32::try_from(tokens.len()).unwrap_or(i32::MAX);
+    // SAFETY: whisper.cpp copies `count` ids from the pointer, which points
+    // at that many (or at none, for 0) for the duration of the call, into
+    // a thread-local list read by the loads that follow on this thread.
+    unsafe {
+        whisper_rs::whisper_rs_sys::whisper_callscope_set_logit_tokens(tokens.as_ptr(), count);
     }
 }
 

@@ -183,6 +183,59 @@ impl Hparams {
     }
 }
 
+/// The text tokens of a ggml model file, by id: the byte-level BPE
+/// vocabulary stored after the mel filters (special and timestamp tokens
+/// follow implicitly, from end-of-text on).
+pub fn read_vocabulary(path: &Path) -> Result<Vec<Vec<u8>>> {
+    let damaged = |what: &str| {
+        Error::Model(format!(
+            "{}: {what}; the model file is damaged: run `callscope model fetch --force` or give \
+             another with --model",
+            path.display()
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(|error| Error::io(path, error))?;
+    let mut reader = std::io::BufReader::new(file);
+    let read_i32 = |reader: &mut std::io::BufReader<std::fs::File>| -> Result<i32> {
+        let mut bytes = [0u8; 4];
+        reader
+            .read_exact(&mut bytes)
+            .map_err(|_| damaged("it ends inside its header or vocabulary"))?;
+        Ok(i32::from_le_bytes(bytes))
+    };
+    // The magic and the 11 hyper-parameters (Hparams::read_file checks them).
+    for _ in 0..12 {
+        read_i32(&mut reader)?;
+    }
+    let n_mel = read_i32(&mut reader)?;
+    let n_fft = read_i32(&mut reader)?;
+    if !(0..=1024).contains(&n_mel) || !(0..=4096).contains(&n_fft) {
+        return Err(damaged("its mel filter size is out of range"));
+    }
+    std::io::copy(
+        &mut (&mut reader).take(4 * n_mel as u64 * n_fft as u64),
+        &mut std::io::sink(),
+    )
+    .map_err(|error| Error::io(path, error))?;
+    let n_tokens = read_i32(&mut reader)?;
+    if !(0..=1_000_000).contains(&n_tokens) {
+        return Err(damaged("its vocabulary size is out of range"));
+    }
+    let mut tokens = Vec::with_capacity(n_tokens as usize);
+    for _ in 0..n_tokens {
+        let length = read_i32(&mut reader)?;
+        if !(0..=1024).contains(&length) {
+            return Err(damaged("a token's length is out of range"));
+        }
+        let mut token = vec![0u8; length as usize];
+        reader
+            .read_exact(&mut token)
+            .map_err(|_| damaged("it ends inside its vocabulary"))?;
+        tokens.push(token);
+    }
+    Ok(tokens)
+}
+
 /// What a conversion wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversionSummary {

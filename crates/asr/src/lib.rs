@@ -23,6 +23,7 @@ pub mod engine;
 pub mod fetch;
 pub mod ggml;
 pub mod silero;
+pub mod vocabulary;
 
 use std::path::{Path, PathBuf};
 
@@ -68,6 +69,7 @@ pub const DEFAULT_INITIAL_PROMPT: &str = "以下是普通话的句子。";
 /// vad_min_silence_seconds = 0.3
 /// vad_mono_min_silence_seconds = 0.1   # on mono speech (speaker turns)
 /// vad_pad_seconds = 0.2
+/// vocabulary = "auto"        # with language zh, only tokens a Chinese transcript uses; "full": all
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -140,6 +142,42 @@ pub struct AsrConfig {
     pub vad_mono_min_silence_seconds: f64,
     /// Seconds added before and after each Silero region.
     pub vad_pad_seconds: f64,
+    /// Which tokens Whisper may write ([`Vocabulary`]).
+    pub vocabulary: Vocabulary,
+}
+
+/// The tokens Whisper may write (`[asr] vocabulary`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vocabulary {
+    /// With `language = "zh"`, only the tokens a Chinese transcript uses
+    /// ([`vocabulary::is_chinese_transcript_token`]): the decoder computes
+    /// their logits alone, which takes a seventh off a batch's time (the
+    /// default; docs/benchmarks.md, "Vocabulary"). Every token with
+    /// another language.
+    #[default]
+    Auto,
+    /// Every token of the model (English words whole, other scripts).
+    Full,
+}
+
+impl std::str::FromStr for Vocabulary {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Vocabulary, String> {
+        match text {
+            "auto" => Ok(Vocabulary::Auto),
+            "full" => Ok(Vocabulary::Full),
+            other => Err(format!("unknown vocabulary `{other}`: use auto or full")),
+        }
+    }
+}
+
+impl Vocabulary {
+    /// Whether recognition in `language` is limited to Chinese tokens.
+    pub fn is_chinese_only(self, language: &str) -> bool {
+        self == Vocabulary::Auto && language == "zh"
+    }
 }
 
 /// The voice activity detector of `[asr] vad` and `--vad`.
@@ -208,6 +246,7 @@ impl Default for AsrConfig {
             vad_min_silence_seconds: 0.3,
             vad_mono_min_silence_seconds: 0.1,
             vad_pad_seconds: 0.2,
+            vocabulary: Vocabulary::Auto,
         }
     }
 }

@@ -276,6 +276,10 @@ pub struct BenchAsrArgs {
     /// vad_min_silence_seconds`).
     #[arg(long)]
     pub vad_min_silence: Option<f64>,
+    /// Which tokens callscope's Whisper may write (`[asr] vocabulary`;
+    /// default: the product's default).
+    #[arg(long, value_name = "auto|full")]
+    pub vocabulary: Option<callscope_asr::Vocabulary>,
     /// Skip the diagnostic rows (whole clips without VAD, the channels'
     /// true speech regions) and measure only the product path.
     #[arg(long)]

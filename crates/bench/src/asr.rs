@@ -568,6 +568,7 @@ pub(super) fn bench_config(
         gap_seconds: args.gap,
         min_context_seconds: args.min_context,
         align_tokens: !args.no_align,
+        vocabulary: args.vocabulary.unwrap_or(defaults.vocabulary),
         ..defaults
     }
 }

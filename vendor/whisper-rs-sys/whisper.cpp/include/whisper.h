@@ -391,6 +391,13 @@ extern "C" {
     WHISPER_API int whisper_n_len           (struct whisper_context * ctx); // mel length
     WHISPER_API int whisper_n_len_from_state(struct whisper_state * state); // mel length
     WHISPER_API int whisper_n_vocab         (struct whisper_context * ctx);
+
+    // callscope patch: the text tokens (below end-of-text) that the next
+    // models loaded on the calling thread may write; special and timestamp
+    // tokens are always allowed. The output projection then computes only
+    // those logits (the others are -inf). n_tokens 0: every token (the
+    // default). A model keeps the set it was loaded with.
+    WHISPER_API void whisper_callscope_set_logit_tokens(const whisper_token * tokens, int n_tokens);
     WHISPER_API int whisper_n_text_ctx      (struct whisper_context * ctx);
     WHISPER_API int whisper_n_audio_ctx     (struct whisper_context * ctx);
     WHISPER_API int whisper_is_multilingual (struct whisper_context * ctx);

@@ -751,6 +751,13 @@ struct whisper_model {
     // the weights are on a GPU).
     struct ggml_tensor * d_te_out = nullptr;
 
+    // callscope patch: the rows of d_te for the tokens the model may write
+    // when the caller named them (whisper_callscope_set_logit_tokens),
+    // sub_ids[r] being row r's token; the output projection then computes
+    // only these logits. Null when every token may be written.
+    struct ggml_tensor * d_te_sub = nullptr;
+    std::vector<whisper_token> sub_ids;
+
     // decoder.ln
     struct ggml_tensor * d_ln_w;
     struct ggml_tensor * d_ln_b;
@@ -1490,6 +1497,14 @@ static ggml_backend_buffer_type_t select_weight_buft(const whisper_hparams & hpa
 //
 // see the convert-pt-to-ggml.py script for details
 //
+// callscope patch: the text tokens that models loaded next on this thread
+// may write (empty: all); see whisper_callscope_set_logit_tokens.
+static thread_local std::vector<whisper_token> g_logit_tokens;
+
+void whisper_callscope_set_logit_tokens(const whisper_token * tokens, int n_tokens) {
+    g_logit_tokens.assign(tokens, tokens + std::max(n_tokens, 0));
+}
+
 static bool whisper_model_load(struct whisper_model_loader * loader, whisper_context & wctx) {
     WHISPER_LOG_INFO("%s: loading model\n", __func__);
 
@@ -1818,6 +1833,30 @@ static bool whisper_model_load(struct whisper_model_loader * loader, whisper_con
             }
         }
 
+        // callscope patch: the output projection's rows for the tokens the
+        // caller allows (see d_te_sub): the named text tokens, then every
+        // special and timestamp token
+        if (!g_logit_tokens.empty()) {
+            for (const whisper_token id : g_logit_tokens) {
+                if (id >= 0 && id < wctx.vocab.token_eot) {
+                    model.sub_ids.push_back(id);
+                }
+            }
+            std::sort(model.sub_ids.begin(), model.sub_ids.end());
+            model.sub_ids.erase(std::unique(model.sub_ids.begin(), model.sub_ids.end()), model.sub_ids.end());
+            for (whisper_token id = wctx.vocab.token_eot; id < n_vocab; ++id) {
+                model.sub_ids.push_back(id);
+            }
+            ggml_tensor * meta_sub = ggml_new_tensor_2d(ctx, wtype, n_text_state, GGML_PAD((int64_t) model.sub_ids.size(), 16));
+            ggml_backend_buffer_type_t buft_sub = select_weight_buft(hparams, meta_sub, GGML_OP_MUL_MAT, buft_list);
+            if (!buft_sub) {
+                throw std::runtime_error("no buffer type for the output projection's token rows");
+            }
+            model.d_te_sub = ggml_dup_tensor(get_ctx(buft_sub), meta_sub);
+            ggml_set_name(model.d_te_sub, "decoder.token_embedding.weight.sub");
+            WHISPER_LOG_INFO("%s: logits for %zu of %d tokens\n", __func__, model.sub_ids.size(), n_vocab);
+        }
+
         model.d_ln_w = create_tensor(ASR_TENSOR_LN_WEIGHT, ASR_SYSTEM_DECODER, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, n_text_state));
         model.d_ln_b = create_tensor(ASR_TENSOR_LN_BIAS, ASR_SYSTEM_DECODER, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, n_text_state));
 
@@ -1960,6 +1999,20 @@ static bool whisper_model_load(struct whisper_model_loader * loader, whisper_con
                 ggml_backend_tensor_get(tensor, out.data(), 0, ggml_nbytes(tensor));
                 ggml_backend_tensor_set(model.d_te_out, out.data(), 0, out.size());
                 total_size += out.size();
+            }
+
+            // callscope patch: fill d_te_sub with the allowed tokens' rows,
+            // the padding rows zero
+            if (tensor == model.d_te && model.d_te_sub) {
+                std::vector<char> plain(ggml_nbytes(tensor));
+                ggml_backend_tensor_get(tensor, plain.data(), 0, plain.size());
+                const size_t row = tensor->nb[1];
+                std::vector<char> sub(ggml_nbytes(model.d_te_sub), 0);
+                for (size_t r = 0; r < model.sub_ids.size(); ++r) {
+                    memcpy(sub.data() + r*row, plain.data() + (size_t) model.sub_ids[r]*row, row);
+                }
+                ggml_backend_tensor_set(model.d_te_sub, sub.data(), 0, sub.size());
+                total_size += sub.size();
             }
 
             total_size += ggml_nbytes(tensor);
@@ -2885,7 +2938,9 @@ static struct ggml_cgraph * whisper_build_graph_decoder(
 
     // callscope patch: the repacked copy when there is one (its extra rows,
     // past n_vocab, are zero and never read)
-    struct ggml_tensor * logits = ggml_mul_mat(ctx0, model.d_te_out ? model.d_te_out : model.d_te, cur);
+    // and only the allowed tokens' rows when the caller named them
+    struct ggml_tensor * logits = ggml_mul_mat(ctx0,
+            model.d_te_sub ? model.d_te_sub : model.d_te_out ? model.d_te_out : model.d_te, cur);
 
     // [EXPERIMENTAL] Token-level timestamps with DTW
     if (wctx.params.dtw_token_timestamps && aheads_cross_QKs != nullptr) {
@@ -3026,12 +3081,26 @@ static bool whisper_decode_internal(
     // callscope patch: logits holds one row per output position, in order;
     // logits_out keeps one row per token, as before
     logits_out.resize(n_tokens*n_vocab);
+    std::vector<float> sub_logits;
     const bool compact = logits->ne[1] < n_tokens;
     for (int i = 0, row = 0; i < n_tokens; i++) {
         if (!whisper_batch_wants_logits(batch, i)) {
             continue;
         }
         const int src = compact ? row++ : i;
+        if (!wctx.model.sub_ids.empty()) {
+            // the allowed tokens' logits to their places, the others -inf
+            // (as whisper's own suppression leaves them)
+            const auto & ids = wctx.model.sub_ids;
+            sub_logits.resize(ids.size());
+            ggml_backend_tensor_get(logits, sub_logits.data(), logits->nb[1]*src, sizeof(float)*ids.size());
+            float * row = logits_out.data() + (n_vocab*i);
+            std::fill(row, row + n_vocab, -INFINITY);
+            for (size_t r = 0; r < ids.size(); ++r) {
+                row[ids[r]] = sub_logits[r];
+            }
+            continue;
+        }
         // a row may be longer than n_vocab (d_te_out's padding)
         ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), logits->nb[1]*src, sizeof(float)*n_vocab);
     }
