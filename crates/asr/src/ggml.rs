@@ -1493,6 +1493,26 @@ mod tests {
     }
 
     #[test]
+    fn the_vocabulary_reads_back_and_a_cut_file_is_named() {
+        let (model, vocabulary) = tiny_whisper();
+        let mut out = Vec::new();
+        GgmlConverter::new(WeightType::F16)
+            .run(&model, &vocabulary, &mut out)
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("callscope-vocabulary-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tiny.bin");
+        std::fs::write(&path, &out).unwrap();
+        assert_eq!(read_vocabulary(&path).unwrap(), parse(&out).tokens);
+        // Cut inside the mel filters: the error names the file and what to do.
+        std::fs::write(&path, &out[..200]).unwrap();
+        let error = read_vocabulary(&path).unwrap_err().to_string();
+        assert!(error.contains("tiny.bin"), "{error}");
+        assert!(error.contains("model fetch --force"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn q8_0_model_quantizes_matrices_only() {
         let (summary, parsed) = converted(WeightType::Q8_0, TYPE_Q8_0);
         assert_eq!(summary.hparams.ftype, 2007);

@@ -3094,10 +3094,10 @@ static bool whisper_decode_internal(
             const auto & ids = wctx.model.sub_ids;
             sub_logits.resize(ids.size());
             ggml_backend_tensor_get(logits, sub_logits.data(), logits->nb[1]*src, sizeof(float)*ids.size());
-            float * row = logits_out.data() + (n_vocab*i);
-            std::fill(row, row + n_vocab, -INFINITY);
+            float * out = logits_out.data() + (n_vocab*i);
+            std::fill(out, out + n_vocab, -INFINITY);
             for (size_t r = 0; r < ids.size(); ++r) {
-                row[ids[r]] = sub_logits[r];
+                out[ids[r]] = sub_logits[r];
             }
             continue;
         }
