@@ -588,6 +588,28 @@ mod tests {
     }
 
     #[test]
+    fn the_vocabulary_is_chinese_only_for_mandarin_unless_full() {
+        let asr = AsrConfig::from_workspace(&WorkspaceConfig::parse("").unwrap()).unwrap();
+        assert_eq!(asr.vocabulary, Vocabulary::Auto);
+        assert!(asr.vocabulary.is_chinese_only(&asr.language));
+        assert!(!Vocabulary::Auto.is_chinese_only("en"));
+        let asr = AsrConfig::from_workspace(
+            &WorkspaceConfig::parse("[asr]\nvocabulary = \"full\"\n").unwrap(),
+        )
+        .unwrap();
+        assert!(!asr.vocabulary.is_chinese_only("zh"));
+        assert!(AsrConfig::from_workspace(
+            &WorkspaceConfig::parse("[asr]\nvocabulary = \"zh\"\n").unwrap()
+        )
+        .is_err());
+        assert_eq!("full".parse::<Vocabulary>(), Ok(Vocabulary::Full));
+        assert!("zh"
+            .parse::<Vocabulary>()
+            .unwrap_err()
+            .contains("auto or full"));
+    }
+
+    #[test]
     fn config_section_parses_and_resolves_model_path() {
         let config = WorkspaceConfig::parse(
             "[asr]\nmodel = \"/models/ggml-large-v3-turbo.bin\"\nbeam_size = 5\nhotwords = [\"支付按钮\"]\nmin_context_seconds = 15\n",
