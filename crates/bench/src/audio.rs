@@ -220,7 +220,6 @@ fn long_recording(
     ])
 }
 
-/// VAD precision/recall and boundary accuracy on stereo 8 kHz mu-law calls.
 /// A composed stereo call (agent left) as `transcribe` reads it.
 fn open_stereo(path: &Path) -> Result<CallReader> {
     CallReader::open(
@@ -230,6 +229,7 @@ fn open_stereo(path: &Path) -> Result<CallReader> {
     )
 }
 
+/// VAD precision/recall and boundary accuracy on stereo 8 kHz mu-law calls.
 fn vad_accuracy(corpus: &Corpus, options: &AudioBenchOptions, scratch: &Path) -> Result<Vec<Row>> {
     let (agents, customers) = corpus.call_voices();
     let silero = match &options.vad_model {

@@ -129,6 +129,7 @@ pub fn run(options: &WorkersBenchOptions) -> Result<Vec<Row>> {
         .copied()
         .collect();
     let mut baselines = Vec::new();
+    let default_plan = callscope_asr::AsrConfig::default().thread_plan_for(bench.jobs);
     for &workers in &plans {
         let threads = threads_for(cores, workers);
         let label = format!("local batch {workers}x{threads}");
@@ -136,7 +137,7 @@ pub fn run(options: &WorkersBenchOptions) -> Result<Vec<Row>> {
         let how = format!(
             "`callscope transcribe --workers {workers} --threads {threads}`{}, SQLite workspace, \
              whole process",
-            if workers == cores.min(bench.jobs).max(1) && threads == cores / workers {
+            if workers == default_plan.workers && threads == default_plan.threads_per_worker {
                 " (its default plan for this batch)"
             } else {
                 ""

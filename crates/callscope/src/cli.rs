@@ -335,9 +335,10 @@ pub struct TranscribeArgs {
     pub beam_size: Option<usize>,
     /// Voice activity detector: auto (Silero VAD inside the energy VAD's
     /// regions, on stereo channels and mono speech; `silero` is the same)
-    /// or energy (the energy VAD alone). Silero needs ggml-silero-vad.bin from `callscope model
-    /// fetch`, in models/ or beside the Whisper model, else the energy VAD
-    /// stands in with a warning. Default: `[asr] vad`, else auto.
+    /// or energy (the energy VAD alone). Silero needs ggml-silero-vad.bin
+    /// from `callscope model fetch`, in models/ or beside the Whisper model,
+    /// else the energy VAD stands in with a warning. Default: `[asr] vad`,
+    /// else auto.
     #[arg(long, value_name = "auto|energy|silero")]
     pub vad: Option<callscope_asr::VadKind>,
     /// Transcribe calls again even when already done with the same audio and model.

@@ -1821,8 +1821,9 @@ static bool whisper_model_load(struct whisper_model_loader * loader, whisper_con
 
         model.d_te = create_tensor(ASR_TENSOR_DEC_TOKEN_EMBD_WEIGHT, ASR_SYSTEM_DECODER, ggml_new_tensor_2d(ctx, wtype, n_text_state, n_vocab));
 
-        // callscope patch: the output projection's copy of d_te (see d_te_out)
-        if (ggml_is_quantized(wtype)) {
+        // callscope patch: the output projection's copy of d_te (see
+        // d_te_out), unless d_te_sub below takes its place
+        if (ggml_is_quantized(wtype) && g_logit_tokens.empty()) {
             ggml_tensor * meta_out = ggml_new_tensor_2d(ctx, wtype, n_text_state, GGML_PAD(n_vocab, 16));
             ggml_tensor * meta_te = ggml_new_tensor_2d(ctx, wtype, n_text_state, n_vocab);
             ggml_backend_buffer_type_t buft_out = select_weight_buft(hparams, meta_out, GGML_OP_MUL_MAT, buft_list);
